@@ -1,0 +1,96 @@
+"""lrsched: learning-rate schedules as plain values.
+
+A schedule is an immutable, composable function from the 1-indexed iteration t
+(t = 1 is the first update) to a learning rate:
+
+>>> import lrsched as ls
+>>> s = ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000)
+>>> s(1), s(1_000)
+(0.0001, 0.1)
+>>> s.values(10_000).shape
+(10000,)
+>>> ls.from_json(s.to_json()) == s
+True
+"""
+
+from __future__ import annotations
+
+from .combinators import (
+    Add,
+    Clip,
+    Cycle,
+    Div,
+    Function,
+    Join,
+    Maximum,
+    Minimum,
+    Mul,
+    PerEpoch,
+    Shift,
+    Stretch,
+    Sub,
+    Warmup,
+)
+from .primitives import (
+    Constant,
+    Cosine,
+    Exponential,
+    Geometric,
+    Interpolate,
+    InverseSqrt,
+    InverseTime,
+    Linear,
+    Multistep,
+    Piecewise,
+    Poly,
+    Step,
+)
+from .schedule import REGISTRY, Schedule
+from .serialize import from_dict, from_json
+
+__version__ = "0.1.0"
+
+# The constructors, under the names their reprs and configs use.
+constant = Constant
+linear = Linear
+cosine = Cosine
+poly = Poly
+geometric = Geometric
+exponential = Exponential
+step = Step
+multistep = Multistep
+piecewise = Piecewise
+interpolate = Interpolate
+inverse_sqrt = InverseSqrt
+inverse_time = InverseTime
+join = Join
+warmup = Warmup
+cycle = Cycle
+minimum = Minimum
+maximum = Maximum
+function = Function
+
+__all__ = [
+    "REGISTRY",
+    "Schedule",
+    "constant",
+    "cosine",
+    "cycle",
+    "exponential",
+    "from_dict",
+    "from_json",
+    "function",
+    "geometric",
+    "interpolate",
+    "inverse_sqrt",
+    "inverse_time",
+    "join",
+    "linear",
+    "maximum",
+    "minimum",
+    "multistep",
+    "piecewise",
+    "poly",
+    "step",
+    "warmup",
+]

@@ -1,0 +1,96 @@
+"""Parameter checks shared by every constructor.
+
+Each check takes the parameter's name and value, returns the normalised value
+(floats for reals, ints for counts, tuples for sequences) and raises
+TypeError for a wrong type or ValueError for a value out of range, naming the
+parameter and the value.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+_REAL_TYPES = (int, float, np.integer, np.floating)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, _REAL_TYPES) and not isinstance(value, (bool, np.bool_))
+
+
+def real(name: str, value) -> float:
+    """A finite real number (bools, strings and None are refused)."""
+    if not _is_real(value):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return x
+
+
+def positive(name: str, value) -> float:
+    x = real(name, value)
+    if x <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return x
+
+
+def nonnegative(name: str, value) -> float:
+    x = real(name, value)
+    if x < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return x
+
+
+def optional_real(name: str, value) -> float | None:
+    return None if value is None else real(name, value)
+
+
+def count(name: str, value, minimum: int = 1) -> int:
+    """A whole number >= minimum; integral floats such as 3.0 are accepted."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, (float, np.floating)):
+        if not (math.isfinite(value) and float(value).is_integer()):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+    n = int(value)
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return n
+
+
+def optional_count(name: str, value, minimum: int = 1) -> int | None:
+    return None if value is None else count(name, value, minimum)
+
+
+def flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def choice(name: str, value, options: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return value
+
+
+def reals(name: str, values, check=real) -> tuple[float, ...]:
+    """A list or tuple of numbers, each passed through ``check``."""
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name} must be a list of numbers, got {values!r}")
+    return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
+
+
+def increasing(name: str, values: tuple[float, ...], strict: bool = True) -> tuple[float, ...]:
+    for i in range(1, len(values)):
+        a, b = values[i - 1], values[i]
+        if b < a or (strict and b == a):
+            order = "strictly increasing" if strict else "sorted in increasing order"
+            raise ValueError(f"{name} must be {order}, got {list(values)!r} ({name}[{i}] = {b!r})")
+    return values

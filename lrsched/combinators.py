@@ -1,0 +1,391 @@
+r"""Combinators: schedules built from schedules.
+
+``join`` runs schedules one after another, ``warmup`` ramps into one,
+``cycle`` restarts one, and the algebra (``+ - * /``, :func:`minimum`,
+:func:`maximum`, ``clip``, ``shift``, ``stretch``, ``per_epoch``) reshapes
+values and time. ``function`` wraps any Python callable (slowly).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from . import _validate as v
+from . import kernels as K
+from .primitives import Constant, Cosine, Geometric, Linear
+from .schedule import Field, Schedule, as_schedule, as_schedules, format_number
+
+# ---------------------------------------------------------------- sequencing
+
+
+class Join(Schedule):
+    r"""Run ``schedules`` one after another, switching after each boundary.
+
+    .. math:: \eta(t) = s_i(t - b_i) \quad \text{for } b_i < t \le b_{i+1},
+        \qquad b_0 = 0,\ b_{k} = \infty
+
+    Every phase sees its own first iteration as t = 1. ``boundaries`` are > 0
+    and strictly increasing; there is one schedule more than boundaries. A
+    join inside a join is flattened into one (its phases that would start
+    after the outer phase ends are dropped).
+
+    Example:
+        >>> s = join([constant(1.0), linear(1.0, 0.0, 10)], boundaries=[100])
+        >>> s(100), s(101), s(110)
+        (1.0, 0.9, 0.0)
+    """
+
+    kind = "join"
+    fields = (
+        Field("schedules", as_schedules, nested="many"),
+        Field("boundaries", lambda n, x: v.reals(n, x, v.positive), keyword=True),
+    )
+
+    def _check(self):
+        scheds, bounds = self.schedules, self.boundaries
+        if not scheds:
+            raise ValueError("schedules must not be empty")
+        v.increasing("boundaries", bounds)
+        if len(scheds) != len(bounds) + 1:
+            raise ValueError(
+                f"needs one more schedule than boundaries: got {len(scheds)} schedules "
+                f"and {len(bounds)} boundaries"
+            )
+        if not any(isinstance(s, Join) for s in scheds):
+            return
+        flat_s: list[Schedule] = []
+        flat_b: list[float] = []
+        for i, s in enumerate(scheds):
+            begin = bounds[i - 1] if i else 0.0
+            end = bounds[i] if i < len(bounds) else math.inf
+            if isinstance(s, Join):
+                flat_s.append(s.schedules[0])
+                for b, inner in zip(s.boundaries, s.schedules[1:]):
+                    if begin + b >= end:
+                        break
+                    flat_b.append(begin + b)
+                    flat_s.append(inner)
+            else:
+                flat_s.append(s)
+            if i < len(bounds):
+                flat_b.append(end)
+        self._set("schedules", tuple(flat_s))
+        self._set("boundaries", tuple(flat_b))
+
+    def _encode(self, enc):
+        return enc.node(K.JOIN, list(self.boundaries), self.schedules)
+
+
+_WARMUP_SHAPES = {"linear": Linear, "cosine": Cosine, "exponential": Geometric}
+
+
+class Warmup(Schedule):
+    r"""Ramp from ``start`` to ``schedule(0)`` over ``steps``, then run ``schedule``.
+
+    .. math:: \eta(t) = \begin{cases} \mathrm{ramp}(t) & t \le w \\ s(t - w) & t > w \end{cases}
+
+    where w = ``steps`` and the ramp goes from ``start`` at t = 0 to s(0) at
+    t = w: ``linear``, ``cosine`` or ``exponential`` (geometric; needs start > 0).
+    The first update already gets a step of the ramp, not ``start`` itself.
+
+    Example:
+        >>> s = warmup(constant(1.0), steps=4)
+        >>> s(1), s(4), s(5)
+        (0.25, 1.0, 1.0)
+    """
+
+    kind = "warmup"
+    fields = (
+        Field("schedule", as_schedule, nested="one"),
+        Field("steps", v.positive, keyword=True),
+        Field("start", v.real, 0.0),
+        Field("shape", lambda n, x: v.choice(n, x, tuple(_WARMUP_SHAPES)), "linear"),
+    )
+
+    def _check(self):
+        if self.shape == "exponential":
+            target = self.schedule(0)
+            if self.start <= 0 or target <= 0:
+                raise ValueError(
+                    f"an exponential warmup needs start > 0 and schedule(0) > 0, got start={self.start!r} "
+                    f"and schedule(0)={target!r}"
+                )
+
+    def lower(self) -> Join:
+        ramp = _WARMUP_SHAPES[self.shape](self.start, self.schedule(0), self.steps)
+        return Join([ramp, self.schedule], [self.steps])
+
+    def _encode(self, enc):
+        return enc.encode(self.lower())
+
+
+class Cycle(Schedule):
+    r"""Restart ``schedule`` in cycles that may grow and decay.
+
+    Cycle i (0-based) covers L_i = P m^i iterations, from S_i to S_{i+1}:
+
+    .. math::
+        S_i = \sum_{j < i} P m^j, \qquad
+        \eta(t) = d^{\,i}\; s\!\left((t - S_i)\,\frac{P}{L_i}\right)
+        \quad \text{for } S_i < t \le S_{i+1}
+
+    where P = ``period``, m = ``period_mult``, d = ``decay``: the schedule sees
+    a clock that runs to P over every cycle, and reaches its end value at the
+    cycle's last update. After ``limit`` cycles the last value is held.
+    ``period_mult`` < 1 needs a ``limit`` (the cycles would otherwise end in
+    finite time).
+
+    ``zero_based=True`` starts every cycle's clock at 0 instead, the way torch,
+    timm and Keras restart: the schedule sees :math:`(t - S_i - 1) P / L_i`, so
+    the first update of each cycle gets s(0) (the peak) and the end value is
+    never reached. SGDR as torch's CosineAnnealingWarmRestarts(T_0, T_mult)
+    computes it is ``cycle(cosine(lr, eta_min, steps=T_0), T_0,
+    period_mult=T_mult, zero_based=True)``.
+
+    Example:
+        >>> s = cycle(linear(1.0, 0.0, 4), period=4, decay=0.5)
+        >>> s(4), s(5), s(8)
+        (0.0, 0.375, 0.0)
+    """
+
+    kind = "cycle"
+    fields = (
+        Field("schedule", as_schedule, nested="one"),
+        Field("period", v.positive),
+        Field("period_mult", v.positive, 1.0),
+        Field("decay", v.positive, 1.0),
+        Field("limit", v.optional_count, None),
+        Field("zero_based", v.flag, False),
+    )
+
+    def _check(self):
+        if self.period_mult < 1 and self.limit is None:
+            raise ValueError(f"period_mult={self.period_mult!r} < 1 needs a limit")
+
+    def _encode(self, enc):
+        params = [self.period, self.period_mult, self.decay, float(self.limit or 0), float(self.zero_based)]
+        return enc.node(K.CYCLE, params, (self.schedule,))
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+class _Binary(Schedule):
+    """``left <op> right``, both evaluated at the same t."""
+
+    symbol: ClassVar[str]
+    op: ClassVar[int]
+    fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
+
+    def _encode(self, enc):
+        return enc.node(self.op, [], (self.left, self.right))
+
+    def __repr__(self):
+        left, right = self.left, self.right
+        both_const = isinstance(left, Constant) and isinstance(right, Constant)
+        return f"{_operand(left, self._precedence, False, both_const)} {self.symbol} {_operand(right, self._precedence, True, False)}"
+
+
+def _operand(s: Schedule, precedence: int, right: bool, keep_constant: bool) -> str:
+    if isinstance(s, Constant) and not keep_constant:
+        return format_number(s.value)
+    text = repr(s)
+    if s._precedence < precedence or (right and s._precedence == precedence):
+        return f"({text})"
+    return text
+
+
+class Add(_Binary):
+    """``left + right``; written ``a + b``."""
+
+    __slots__ = ()
+    kind = "add"
+    symbol = "+"
+    op = K.ADD
+    _precedence = 10
+
+
+class Sub(_Binary):
+    """``left - right``; written ``a - b``."""
+
+    __slots__ = ()
+    kind = "sub"
+    symbol = "-"
+    op = K.SUB
+    _precedence = 10
+
+
+class Mul(_Binary):
+    """``left * right``; written ``a * b``.
+
+    Example:
+        >>> s = 0.5 * linear(1.0, 0.0, 10) + 0.1
+        >>> s
+        0.5 * linear(1, 0, 10) + 0.1
+        >>> s(5)
+        0.35
+    """
+
+    __slots__ = ()
+    kind = "mul"
+    symbol = "*"
+    op = K.MUL
+    _precedence = 20
+
+
+class Div(_Binary):
+    """``left / right``; written ``a / b``. Dividing by zero raises when evaluated."""
+
+    __slots__ = ()
+    kind = "div"
+    symbol = "/"
+    op = K.DIV
+    _precedence = 20
+
+    def _check(self):
+        if isinstance(self.right, Constant) and self.right.value == 0:
+            raise ValueError("division by constant(0)")
+
+
+class Minimum(Schedule):
+    """The smaller of two schedules (or numbers) at every t.
+
+    Example:
+        >>> minimum(linear(0.0, 1.0, 10), 0.5)(8)
+        0.5
+    """
+
+    kind = "minimum"
+    op = K.MIN
+    fields = (Field("a", as_schedule, nested="one"), Field("b", as_schedule, nested="one"))
+
+    def _encode(self, enc):
+        return enc.node(self.op, [], (self.a, self.b))
+
+
+class Maximum(Minimum):
+    """The larger of two schedules (or numbers) at every t.
+
+    Example:
+        >>> maximum(linear(1.0, 0.0, 10), 0.25)(9)
+        0.25
+    """
+
+    __slots__ = ()
+    kind = "maximum"
+    op = K.MAX
+
+
+# ---------------------------------------------------------------- reshaping
+
+
+class _Method(Schedule):
+    """A combinator written as a method call on its schedule: ``s.name(args)``."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        s = self.schedule
+        text = repr(s)
+        if s._precedence < 100:
+            text = f"({text})"
+        args = ", ".join(f"{f.name}={_fmt(getattr(self, f.name))}" for f in self.fields[1:])
+        return f"{text}.{self.kind}({args})"
+
+
+def _fmt(x):
+    return "None" if x is None else format_number(x) if isinstance(x, float) else repr(x)
+
+
+class Clip(_Method):
+    r""":math:`\eta(t) = \min(\max(s(t), \mathrm{low}), \mathrm{high})`; written ``s.clip(low, high)``."""
+
+    kind = "clip"
+    fields = (
+        Field("schedule", as_schedule, nested="one"),
+        Field("low", v.optional_real, None),
+        Field("high", v.optional_real, None),
+    )
+
+    def _check(self):
+        if self.low is None and self.high is None:
+            raise ValueError("needs low, high or both")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low={self.low!r} must not exceed high={self.high!r}")
+
+    def _encode(self, enc):
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return enc.node(K.CLIP, [lo, hi], (self.schedule,))
+
+
+class Shift(_Method):
+    r""":math:`\eta(t) = s(\max(t - k, 0))`; written ``s.shift(k)``."""
+
+    kind = "shift"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("k", v.real))
+
+    def _encode(self, enc):
+        return enc.node(K.SHIFT, [self.k], (self.schedule,))
+
+
+class Stretch(_Method):
+    r""":math:`\eta(t) = s(t / f)`, f > 0; written ``s.stretch(f)``."""
+
+    kind = "stretch"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("factor", v.positive))
+
+    def _encode(self, enc):
+        return enc.node(K.STRETCH, [self.factor], (self.schedule,))
+
+
+class PerEpoch(_Method):
+    r""":math:`\eta(t) = s(\lceil t / E \rceil)`; written ``s.per_epoch(E)``.
+
+    An epoch schedule (epoch 1, 2, ...) read once per update, E =
+    ``steps_per_epoch`` updates per epoch.
+    """
+
+    kind = "per_epoch"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("steps_per_epoch", v.count))
+
+    def _encode(self, enc):
+        return enc.node(K.PER_EPOCH, [float(self.steps_per_epoch)], (self.schedule,))
+
+
+# ---------------------------------------------------------------- escape hatch
+
+
+def _callable(name, fn):
+    if not callable(fn) or isinstance(fn, Schedule):
+        raise TypeError(f"{name} must be a Python callable, got {fn!r}")
+    return fn
+
+
+class Function(Schedule):
+    r""":math:`\eta(t) = f(t)` for any Python callable f from a float to a number.
+
+    The escape hatch: it composes with everything, but it is evaluated by
+    calling Python once per value (slow), and it cannot be serialized
+    (``to_dict`` raises TypeError); it pickles when f does.
+
+    Example:
+        >>> s = function(lambda t: 1.0 / (1.0 + t))
+        >>> s(1), s.values(3).tolist()
+        (0.5, [0.5, 0.3333333333333333, 0.25])
+    """
+
+    kind = "function"
+    fields = (Field("fn", _callable),)
+
+    def _encode(self, enc):
+        return enc.function(self.fn)
+
+    def __repr__(self):
+        fn = self.fn
+        name = getattr(fn, "__qualname__", None)
+        module = getattr(fn, "__module__", None)
+        if name and module and "<" not in name:
+            return f"function({module}.{name})"
+        return f"function({fn!r})"

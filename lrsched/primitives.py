@@ -1,0 +1,386 @@
+r"""The primitive schedules: each declared once, with its formula.
+
+Every primitive is phase-local: over a phase of n = ``steps`` iterations the
+progress is :math:`p = \min(t, n) / n`, so the phase reaches its end value
+exactly at its last iteration t = n and holds it afterwards. Staircase shapes
+drop *after* the boundary iteration: with ``every=250`` the 250th update
+still has the old value and the 251st the new one (MXNet's convention).
+
+Each class names its kernel opcode (the formula itself is one function in
+:mod:`lrsched.kernels`) or lowers itself into other schedules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from . import _validate as v
+from . import kernels as K
+from .schedule import Field, Schedule
+
+
+class Leaf(Schedule):
+    """A primitive evaluated by one kernel formula (``op``) over its parameters."""
+
+    __slots__ = ()
+    op: ClassVar[int]
+
+    def _kernel_params(self) -> list[float]:
+        return [float(x) for x in self.params()]
+
+    def _encode(self, enc) -> int:
+        return enc.leaf(self.op, self._kernel_params())
+
+
+class Lowered(Schedule):
+    """A primitive that the engine evaluates as another schedule (``lower()``)."""
+
+    __slots__ = ()
+
+    def lower(self) -> Schedule:
+        raise NotImplementedError
+
+    def _encode(self, enc) -> int:
+        return enc.encode(self.lower())
+
+
+def _steps(name, value):
+    return v.positive(name, value)
+
+
+class Constant(Leaf):
+    r"""A constant learning rate.
+
+    .. math:: \eta(t) = v
+
+    Args:
+        value: the learning rate v.
+
+    Example:
+        >>> constant(0.1)(1)
+        0.1
+    """
+
+    kind = "constant"
+    op = K.CONST
+    fields = (Field("value", v.real),)
+
+
+class Linear(Leaf):
+    r"""Linear interpolation from ``start`` to ``end`` over ``steps`` iterations.
+
+    .. math:: \eta(t) = s + (e - s)\, p, \qquad p = \min(t, n) / n
+
+    where s = ``start``, e = ``end``, n = ``steps``; ``end`` is held for t >= n.
+
+    Example:
+        >>> s = linear(0.0, 1.0, steps=4)
+        >>> s(0), s(1), s(4), s(10)
+        (0.0, 0.25, 1.0, 1.0)
+    """
+
+    kind = "linear"
+    op = K.LINEAR
+    fields = (Field("start", v.real), Field("end", v.real), Field("steps", _steps))
+
+
+class Cosine(Leaf):
+    r"""Half-cosine annealing from ``start`` to ``end`` over ``steps`` iterations.
+
+    .. math:: \eta(t) = e + (s - e)\, \frac{1 + \cos(\pi p)}{2}, \qquad p = \min(t, n) / n
+
+    where s = ``start``, e = ``end``, n = ``steps``; ``end`` is held for t >= n
+    (unlike torch's CosineAnnealingLR, which rises again past T_max; its mirror
+    is in :mod:`lrsched.torch`). The cosine is the C library's, as in the
+    closed forms of torch and MXNet, so values agree with theirs to the last
+    bits even near the end of the phase.
+
+    Example:
+        >>> s = cosine(1.0, 0.0, steps=4)
+        >>> s(0), s(2), s(4), s(5)
+        (1.0, 0.5, 0.0, 0.0)
+    """
+
+    kind = "cosine"
+    op = K.COSINE
+    fields = (Field("start", v.real), Field("end", v.real), Field("steps", _steps, keyword=True))
+
+
+class Poly(Leaf):
+    r"""Polynomial decay from ``start`` to ``end`` over ``steps`` iterations.
+
+    .. math:: \eta(t) = e + (s - e)\,(1 - p)^{k}, \qquad p = \min(t, n) / n
+
+    where s = ``start``, e = ``end``, n = ``steps``, k = ``power`` > 0.
+
+    Example:
+        >>> s = poly(1.0, 0.0, steps=4, power=2.0)
+        >>> s(2), s(4)
+        (0.25, 0.0)
+    """
+
+    kind = "poly"
+    op = K.POLY
+    fields = (
+        Field("start", v.real),
+        Field("end", v.real),
+        Field("steps", _steps, keyword=True),
+        Field("power", v.positive, 1.0),
+    )
+
+
+class Geometric(Leaf):
+    r"""Geometric (log-linear) interpolation from ``start`` to ``end`` over ``steps``.
+
+    .. math:: \eta(t) = s \left(\frac{e}{s}\right)^{p}, \qquad p = \min(t, n) / n
+
+    s = ``start`` and e = ``end`` must both be > 0. This is the exponential
+    warmup shape and the learning-rate range test's sweep.
+
+    Example:
+        >>> s = geometric(1e-4, 1.0, steps=4)
+        >>> round(s(2), 12), s(4)
+        (0.01, 1.0)
+    """
+
+    kind = "geometric"
+    op = K.GEOMETRIC
+    fields = (Field("start", v.positive), Field("end", v.positive), Field("steps", _steps, keyword=True))
+
+
+class Exponential(Leaf):
+    r"""Exponential decay (or growth) by ``factor`` every ``every`` iterations.
+
+    .. math::
+        \eta(t) = \operatorname{clamp}(s\, f^{k}), \qquad
+        k = \begin{cases} t / m & \text{continuous} \\
+                          \max(\lfloor (t - 1) / m \rfloor, 0) & \text{staircase} \end{cases}
+
+    where s = ``start``, f = ``factor`` > 0, m = ``every`` > 0. When ``end`` is
+    given the value never passes it: it is a floor for f < 1 and a ceiling
+    for f > 1. With ``staircase`` the drop comes after iteration m, 2m, ...
+
+    Example:
+        >>> s = exponential(1.0, 0.5, every=2, staircase=True)
+        >>> s(1), s(2), s(3)
+        (1.0, 1.0, 0.5)
+        >>> exponential(1.0, 0.5)(3), exponential(1.0, 0.5, end=0.2)(3)
+        (0.125, 0.2)
+    """
+
+    kind = "exponential"
+    op = K.EXPONENTIAL
+    fields = (
+        Field("start", v.real),
+        Field("factor", v.positive),
+        Field("every", v.positive, 1.0),
+        Field("staircase", v.flag, False),
+        Field("end", v.optional_real, None),
+    )
+
+    def _check(self):
+        end, f = self.end, self.factor
+        if end is not None and ((f < 1 and end > self.start) or (f > 1 and end < self.start)):
+            way = "decays" if f < 1 else "grows"
+            raise ValueError(f"end={end!r} lies on the wrong side of start={self.start!r} for a factor that {way}")
+
+    def _kernel_params(self):
+        lo, hi = -math.inf, math.inf
+        if self.end is not None:
+            if self.factor < 1:
+                lo = self.end
+            else:
+                hi = self.end
+        return [self.start, self.factor, self.every, float(self.staircase), lo, hi]
+
+
+class Step(Leaf):
+    r"""Multiply by ``factor`` after every ``every`` iterations, never below ``minimum``.
+
+    .. math:: \eta(t) = \max\!\left(s\, f^{\lfloor (t - 1) / m \rfloor},\; \eta_{\min}\right) \quad (t \ge 1)
+
+    where s = ``start``, m = ``every``, f = ``factor`` (MXNet FactorScheduler,
+    torch StepLR in 1-indexed form). ``s(0) = s``.
+
+    Example:
+        >>> s = step(1.0, every=250, factor=0.5)
+        >>> s(250), s(251), s(501)
+        (1.0, 0.5, 0.25)
+    """
+
+    kind = "step"
+    op = K.EXPONENTIAL
+    fields = (
+        Field("start", v.real),
+        Field("every", v.positive, keyword=True),
+        Field("factor", v.positive, keyword=True),
+        Field("minimum", v.real, 0.0),
+    )
+
+    def _check(self):
+        if self.minimum > self.start:
+            raise ValueError(f"minimum={self.minimum!r} must not exceed start={self.start!r}")
+
+    def _kernel_params(self):
+        return [self.start, self.factor, self.every, 1.0, self.minimum, math.inf]
+
+
+class Piecewise(Lowered):
+    r"""Piecewise constant: ``values[i]`` after ``i`` boundaries have passed.
+
+    .. math:: \eta(t) = v_{\#\{j : t > b_j\}}
+
+    ``boundaries`` b are > 0 and strictly increasing; ``values`` has one more
+    entry. The value changes after the boundary iteration: t = b_j still has
+    the old value.
+
+    Example:
+        >>> s = piecewise([10, 20], [1.0, 0.5, 0.25])
+        >>> s(10), s(11), s(21)
+        (1.0, 0.5, 0.25)
+    """
+
+    kind = "piecewise"
+    fields = (Field("boundaries", lambda n, x: v.reals(n, x, v.positive)), Field("values", v.reals))
+
+    def _check(self):
+        v.increasing("boundaries", self.boundaries)
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ValueError(
+                f"values needs one more entry than boundaries: got {len(self.values)} values "
+                f"and {len(self.boundaries)} boundaries"
+            )
+
+    def lower(self):
+        from .combinators import Join
+
+        if not self.boundaries:
+            return Constant(self.values[0])
+        return Join([Constant(x) for x in self.values], self.boundaries)
+
+
+class Multistep(Lowered):
+    r"""Multiply by ``factor`` once after each milestone.
+
+    .. math:: \eta(t) = s\, f^{\#\{m \in M : t > m\}}
+
+    ``milestones`` M are > 0 and sorted; a repeated milestone counts each
+    time (as in torch's MultiStepLR).
+
+    Example:
+        >>> s = multistep(1.0, [10, 20], factor=0.1)
+        >>> s(10), s(11), round(s(21), 15)
+        (1.0, 0.1, 0.01)
+    """
+
+    kind = "multistep"
+    fields = (
+        Field("start", v.real),
+        Field("milestones", lambda n, x: v.reals(n, x, v.positive)),
+        Field("factor", v.positive, keyword=True),
+    )
+
+    def _check(self):
+        v.increasing("milestones", self.milestones, strict=False)
+
+    def lower(self):
+        bounds = sorted(set(self.milestones))
+        values = [self.start]
+        for b in bounds:
+            values.append(self.start * self.factor ** sum(1 for m in self.milestones if m <= b))
+        return Piecewise(bounds, values).lower()
+
+
+def _points(name, points):
+    if not isinstance(points, (list, tuple)) or not points:
+        raise TypeError(f"{name} must be a non-empty list of (t, value) pairs, got {points!r}")
+    out = []
+    for i, p in enumerate(points):
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise TypeError(f"{name}[{i}] must be a (t, value) pair, got {p!r}")
+        out.append((v.nonnegative(f"{name}[{i}] t", p[0]), v.real(f"{name}[{i}] value", p[1])))
+    v.increasing(f"{name} t", tuple(t for t, _ in out))
+    return tuple(out)
+
+
+class Interpolate(Lowered):
+    r"""Through the points (t_i, v_i), linear or cosine between them, flat outside.
+
+    .. math::
+        \eta(t) = \begin{cases} v_0 & t \le t_0 \\
+          \mathrm{shape}(v_i \to v_{i+1})\ \text{at}\ t - t_i\ \text{over}\ t_{i+1} - t_i
+            & t_i < t \le t_{i+1} \\
+          v_{last} & t > t_{last} \end{cases}
+
+    Example:
+        >>> s = interpolate([(0, 0.0), (10, 1.0), (30, 0.0)])
+        >>> s(5), s(10), s(20), s(40)
+        (0.5, 1.0, 0.5, 0.0)
+    """
+
+    kind = "interpolate"
+    fields = (Field("points", _points), Field("shape", lambda n, x: v.choice(n, x, ("linear", "cosine")), "linear"))
+
+    def lower(self):
+        from .combinators import Join
+
+        pts = self.points
+        piece = Linear if self.shape == "linear" else Cosine
+        phases: list[Schedule] = []
+        bounds: list[float] = []
+        if pts[0][0] > 0:
+            phases.append(Constant(pts[0][1]))
+            bounds.append(pts[0][0])
+        for (t0, v0), (t1, v1) in zip(pts, pts[1:]):
+            phases.append(piece(v0, v1, t1 - t0))
+            bounds.append(t1)
+        phases.append(Constant(pts[-1][1]))
+        if len(phases) == 1:
+            return phases[0]
+        return Join(phases, bounds)
+
+
+class InverseSqrt(Leaf):
+    r"""Inverse square-root decay.
+
+    .. math:: \eta(t) = \frac{s}{\sqrt{1 + t / c}}
+
+    where s = ``start`` and c = ``scale`` > 0 (Hugging Face's inverse_sqrt
+    schedule uses the warmup length as the scale).
+
+    Example:
+        >>> inverse_sqrt(1.0, scale=3)(9)
+        0.5
+    """
+
+    kind = "inverse_sqrt"
+    op = K.INV_SQRT
+    fields = (Field("start", v.real), Field("scale", v.positive, keyword=True))
+
+
+class InverseTime(Leaf):
+    r"""Inverse-time decay (Keras InverseTimeDecay in 1-indexed form).
+
+    .. math:: \eta(t) = \frac{s}{1 + r k}, \qquad
+        k = \begin{cases} t / m & \text{continuous} \\
+                          \max(\lfloor (t - 1) / m \rfloor, 0) & \text{staircase} \end{cases}
+
+    where s = ``start``, r = ``rate`` >= 0, m = ``every`` > 0.
+
+    Example:
+        >>> inverse_time(1.0, rate=1.0)(3)
+        0.25
+    """
+
+    kind = "inverse_time"
+    op = K.INV_TIME
+    fields = (
+        Field("start", v.real),
+        Field("rate", v.nonnegative, keyword=True),
+        Field("every", v.positive, 1.0),
+        Field("staircase", v.flag, False),
+    )
+
+    def _kernel_params(self):
+        return [self.start, self.rate, self.every, float(self.staircase)]

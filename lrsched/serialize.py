@@ -1,0 +1,134 @@
+"""Schedules to and from plain JSON types, following each kind's declared fields.
+
+The format is versioned and nested::
+
+    {"lrsched": 1,
+     "schedule": {"type": "warmup", "schedule": {"type": "cosine", ...}, "steps": 1000.0, ...}}
+
+Every field is written, defaults included, so a config means the same
+schedule whatever later versions choose as defaults. Loading builds
+schedules only through their constructors (so every value is validated) and
+never executes code: an unknown type, an unknown or missing field, a wrong
+type, a value out of range or nesting deeper than
+:data:`lrsched.schedule.MAX_DEPTH` raises ValueError or TypeError naming the
+place in the config.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .schedule import MAX_DEPTH, REGISTRY, REQUIRED, Schedule
+
+FORMAT_KEY = "lrsched"
+VERSION = 1
+
+
+def to_dict(schedule: Schedule) -> dict:
+    """A versioned dict of plain JSON types.
+
+    >>> import lrsched as ls
+    >>> ls.constant(0.1).to_dict()
+    {'lrsched': 1, 'schedule': {'type': 'constant', 'value': 0.1}}
+    """
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a Schedule, got {schedule!r}")
+    return {FORMAT_KEY: VERSION, "schedule": _encode(schedule)}
+
+
+def to_json(schedule: Schedule, **kwargs) -> str:
+    """:func:`to_dict` as JSON text (keyword arguments go to :func:`json.dumps`)."""
+    return json.dumps(to_dict(schedule), allow_nan=False, **kwargs)
+
+
+def from_dict(config) -> Schedule:
+    """The schedule a :func:`to_dict` config describes.
+
+    >>> import lrsched as ls
+    >>> ls.from_dict({"lrsched": 1, "schedule": {"type": "constant", "value": 0.1}})
+    constant(0.1)
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    if FORMAT_KEY not in config:
+        raise ValueError(f"not an lrsched config: no {FORMAT_KEY!r} version key in {sorted(config)!r}")
+    version = config[FORMAT_KEY]
+    if type(version) is not int or version != VERSION:
+        raise ValueError(f"unsupported lrsched config version {version!r} (this is version {VERSION})")
+    extra = set(config) - {FORMAT_KEY, "schedule"}
+    if extra:
+        raise ValueError(f"unknown top-level key {sorted(extra)[0]!r} in config")
+    if "schedule" not in config:
+        raise ValueError("config has no 'schedule'")
+    return _decode(config["schedule"], "schedule", 1)
+
+
+def from_json(text) -> Schedule:
+    """The schedule that :func:`to_json` text describes."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    try:
+        config = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nests too deeply to be an lrsched config") from None
+    return from_dict(config)
+
+
+def _encode(s: Schedule) -> dict:
+    if s.kind == "function":
+        raise TypeError(
+            f"{s!r} wraps a Python callable and cannot be serialized; "
+            "build the schedule from lrsched's primitives to save it"
+        )
+    out: dict = {"type": s.kind}
+    for f in s.fields:
+        value = getattr(s, f.name)
+        if f.nested == "one":
+            out[f.name] = _encode(value)
+        elif f.nested == "many":
+            out[f.name] = [_encode(x) for x in value]
+        else:
+            out[f.name] = _plain(value)
+    return out
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(x) for x in value]
+    return value
+
+
+def _decode(node, path: str, depth: int) -> Schedule:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{path}: schedules nest deeper than {MAX_DEPTH} levels")
+    if not isinstance(node, dict):
+        raise TypeError(f"{path} must be an object with a 'type', got {type(node).__name__}")
+    kind = node.get("type")
+    cls = REGISTRY.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"{path}: unknown schedule type {kind!r}")
+    if kind == "function":
+        raise ValueError(f"{path}: a 'function' schedule cannot be loaded from a config")
+    names = {f.name for f in cls.fields}
+    for key in node:
+        if key != "type" and key not in names:
+            raise ValueError(f"{path}: unknown field {key!r} for {kind!r}")
+    kwargs = {}
+    for f in cls.fields:
+        where = f"{path}.{f.name}"
+        if f.name not in node:
+            if f.default is REQUIRED:
+                raise ValueError(f"{path}: missing field {f.name!r} for {kind!r}")
+            continue
+        value = node[f.name]
+        if f.nested == "one":
+            value = _decode(value, where, depth + 1)
+        elif f.nested == "many":
+            if not isinstance(value, list):
+                raise TypeError(f"{where} must be a list, got {type(value).__name__}")
+            value = [_decode(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(value)]
+        kwargs[f.name] = value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{path}: {e}") from None

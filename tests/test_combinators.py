@@ -1,0 +1,247 @@
+"""Combinators against independent formulas, and restarts against real peers."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+from tests import reference as ref
+
+T = np.concatenate([np.arange(0, 3000, dtype=float), [0.5, 999.5, 1000.25, 1e7 + 0.5]])
+
+
+def close(got, want, scale=None):
+    scale = np.max(np.abs(want)) if scale is None else scale
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15 * scale)
+
+
+def test_join_runs_each_phase_on_its_own_clock():
+    s = ls.join([ls.cosine(0.1, 0.01, steps=300), ls.linear(0.01, 0.0, 200), ls.constant(0.001)], boundaries=[300, 500])
+    want = ref.join(
+        T,
+        [lambda t: ref.cosine(t, 0.1, 0.01, 300), lambda t: ref.linear(t, 0.01, 0.0, 200), lambda t: ref.constant(t, 0.001)],
+        [300, 500],
+    )
+    close(s(T), want)
+    # the boundary iteration belongs to the earlier phase; the next one is the new phase's t = 1
+    assert s(300) == 0.01
+    assert s(301) == ls.linear(0.01, 0.0, 200)(1)
+
+
+def test_join_with_fractional_boundaries():
+    s = ls.join([ls.constant(1.0), ls.linear(1.0, 0.0, 10)], boundaries=[2.5])
+    assert s(2.5) == 1.0
+    assert s(3) == pytest.approx(0.95)
+
+
+def test_nested_joins_flatten():
+    a, b, c, d = (ls.constant(x) for x in (1.0, 2.0, 3.0, 4.0))
+    assert ls.join([ls.join([a, b], boundaries=[10]), c], boundaries=[20]) == ls.join([a, b, c], boundaries=[10, 20])
+    assert ls.join([a, ls.join([b, c], boundaries=[5])], boundaries=[10]) == ls.join([a, b, c], boundaries=[10, 15])
+    # an inner phase that would start after the outer phase ends is dropped
+    inner = ls.join([a, b, c], boundaries=[10, 30])
+    assert ls.join([inner, d], boundaries=[20]) == ls.join([a, b, d], boundaries=[10, 20])
+    flat = ls.join([inner, d], boundaries=[20])
+    assert [flat(t) for t in (10, 11, 20, 21)] == [1.0, 2.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("shape", ["linear", "cosine", "exponential"])
+def test_warmup(shape):
+    target = ls.cosine(0.1, 1e-5, steps=2000)
+    s = ls.warmup(target, steps=1000, start=1e-4 if shape == "exponential" else 0.0, shape=shape)
+    ramp = {
+        "linear": lambda t: ref.linear(t, 0.0, 0.1, 1000),
+        "cosine": lambda t: ref.cosine(t, 0.0, 0.1, 1000),
+        "exponential": lambda t: ref.geometric(t, 1e-4, 0.1, 1000),
+    }[shape]
+    close(s(T), ref.join(T, [ramp, lambda t: ref.cosine(t, 0.1, 1e-5, 2000)], [1000]))
+    assert s(1000) == 0.1  # the ramp ends exactly at the schedule's start
+    assert s(1001) == target(1)
+    assert s(1) > s(0)  # the first update is not wasted at lr = start
+
+
+def test_warmup_issue_example():
+    s = ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000)
+    assert s(1) == pytest.approx(1e-4, rel=1e-15)
+    assert s(1_000) == 0.1
+    assert s(1_001) == pytest.approx(1e-5 + (0.1 - 1e-5) * (1 + math.cos(math.pi / 9000)) / 2, rel=1e-15)
+    assert s(10_000) == 1e-5
+
+
+CYCLES = [
+    dict(period=100),
+    dict(period=100, decay=0.5),
+    dict(period=50, period_mult=2.0),
+    dict(period=40, period_mult=1.5, decay=0.8),
+    dict(period=100, period_mult=2.0, limit=3),
+    dict(period=100, period_mult=0.5, limit=4),
+    dict(period=30, decay=0.9, limit=5),
+    dict(period=100, zero_based=True),
+    dict(period=60, period_mult=2.0, decay=0.7, zero_based=True),
+    dict(period=60, period_mult=1.5, limit=3, zero_based=True),
+]
+
+
+@pytest.mark.parametrize("kw", CYCLES, ids=[str(c) for c in CYCLES])
+def test_cycle_matches_explicit_accumulation(kw):
+    child = ls.cosine(1.0, 0.1, steps=kw["period"])
+    s = ls.cycle(child, **kw)
+    want = ref.cycle(T, lambda t: ref.cosine(t, 1.0, 0.1, kw["period"]), **kw)
+    close(s(T), want, scale=1.0)
+
+
+def test_cycle_periodicity_and_decay():
+    s = ls.cycle(ls.linear(1.0, 0.0, 10), period=10, decay=0.5)
+    for t in range(1, 11):
+        assert s(t + 10) == s(t) * 0.5
+        assert s(t + 20) == s(t) * 0.25
+    assert s(10) == 0.0
+    assert s(11) == 0.45
+
+
+def test_cycle_holds_after_the_limit():
+    s = ls.cycle(ls.linear(1.0, 0.0, 10), period=10, decay=0.5, limit=2)
+    assert s(20) == 0.0
+    assert s(1e6) == 0.0
+    z = ls.cycle(ls.linear(1.0, 0.0, 10), period=10, decay=0.5, limit=2, zero_based=True)
+    assert z(20) == 0.5 * ls.linear(1.0, 0.0, 10)(9)
+    assert z(21) == z(20)
+    assert z(1e6) == z(20)
+
+
+@pytest.mark.parametrize(("T_0", "T_mult", "eta_min"), [(10, 1, 0.0), (7, 2, 1e-3), (5, 3, 0.0), (1, 2, 0.0)])
+def test_cycle_reproduces_torch_cosine_annealing_warm_restarts(T_0, T_mult, eta_min):
+    torch = pytest.importorskip("torch", reason="torch is installed by the README test command")
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_mult, eta_min=eta_min)
+    n = 1500
+    want = []
+    for _ in range(n):
+        want.append(opt.param_groups[0]["lr"])  # the lr of the k-th optimizer.step()
+        opt.step()
+        sched.step()
+    s = ls.cycle(ls.cosine(0.1, eta_min, steps=T_0), T_0, period_mult=T_mult, zero_based=True)
+    got = s.values(n)
+    # torch's chained form drifts; compare with the amplitude as the scale (see lrsched.torch for exact mirrors)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13 * 0.1)
+    # restarts land on exactly the same iterations
+    np.testing.assert_array_equal(np.flatnonzero(np.diff(got) > 0), np.flatnonzero(np.diff(want) > 0))
+
+
+def _timm_cosine(t0, base, lr_min, T0, mul, decay, limit):
+    """timm CosineLRScheduler._get_lr (t 0-based), from its documented formula."""
+    if mul != 1:
+        i = math.floor(math.log(1 - t0 / T0 * (1 - mul), mul))
+        t_i = mul**i * T0
+        t_curr = t0 - (1 - mul**i) / (1 - mul) * T0
+    else:
+        i = t0 // T0
+        t_i = T0
+        t_curr = t0 - T0 * i
+    lr_max = base * decay**i
+    if i < limit:
+        return lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * t_curr / t_i))
+    return lr_min
+
+
+@pytest.mark.parametrize(("mul", "decay", "limit"), [(1.0, 0.5, 3), (2.0, 0.8, 4), (1.0, 1.0, 100)])
+def test_cycle_with_arithmetic_reproduces_timm(mul, decay, limit):
+    base, lr_min, T0 = 0.1, 1e-3, 40
+    # timm decays the amplitude above lr_min and drops to lr_min after the limit
+    amp = ls.cycle(ls.cosine(base, 0.0, steps=T0), T0, period_mult=mul, decay=decay, zero_based=True)
+    floor = ls.cycle(ls.cosine(0.0, lr_min, steps=T0), T0, period_mult=mul, zero_based=True)
+    end = sum(T0 * mul**i for i in range(limit))
+    s = ls.join([amp + floor, ls.constant(lr_min)], boundaries=[end]) if limit < 100 else amp + floor
+    n = 2000
+    want = [_timm_cosine(k - 1, base, lr_min, T0, mul, decay, limit) for k in range(1, n + 1)]
+    np.testing.assert_allclose(s.values(n), want, rtol=1e-12, atol=1e-16)
+
+
+def _keras_restarts(step, lr, first, t_mul, m_mul, alpha):
+    """Keras CosineDecayRestarts.__call__ (step 0-based), from its documented formula."""
+    frac = step / first
+    if t_mul == 1.0:
+        i = math.floor(frac)
+        frac -= i
+    else:
+        i = math.floor(math.log(1.0 - frac * (1.0 - t_mul)) / math.log(t_mul))
+        total = (1.0 - t_mul**i) / (1.0 - t_mul)
+        frac = (frac - total) / t_mul**i
+    cosine = 0.5 * m_mul**i * (1.0 + math.cos(math.pi * frac))
+    return lr * ((1 - alpha) * cosine + alpha)
+
+
+@pytest.mark.parametrize(("t_mul", "m_mul", "alpha"), [(2.0, 1.0, 0.0), (1.0, 0.5, 0.1), (2.0, 0.9, 0.01)])
+def test_cycle_with_arithmetic_reproduces_keras_restarts(t_mul, m_mul, alpha):
+    lr, first = 0.1, 30
+    s = lr * alpha + ls.cycle(ls.cosine(lr * (1 - alpha), 0.0, steps=first), first, t_mul, m_mul, zero_based=True)
+    n = 1000
+    want = np.array([_keras_restarts(k - 1, lr, first, t_mul, m_mul, alpha) for k in range(1, n + 1)])
+    np.testing.assert_allclose(s.values(n), want, rtol=1e-12, atol=1e-15)
+
+
+def test_arithmetic():
+    a = ls.linear(1.0, 0.0, 100)
+    b = ls.cosine(0.5, 0.1, steps=50)
+    ta, tb = ref.linear(T, 1.0, 0.0, 100), ref.cosine(T, 0.5, 0.1, 50)
+    close((a + b)(T), ta + tb)
+    close((a - b)(T), ta - tb)
+    close((a * b)(T), ta * tb)
+    close((a / b)(T), ta / tb)
+    close((2 * a + 0.5)(T), 2 * ta + 0.5)
+    close((1 - a)(T), 1 - ta)
+    close((1 / b)(T), 1 / tb)
+    close((-a)(T), -ta)
+    close(ls.minimum(a, b)(T), np.minimum(ta, tb))
+    close(ls.maximum(a, 0.3)(T), np.maximum(ta, 0.3))
+    close(a.clip(0.2, 0.7)(T), np.clip(ta, 0.2, 0.7))
+    close(a.clip(low=0.2)(T), np.maximum(ta, 0.2))
+    close(a.clip(high=0.7)(T), np.minimum(ta, 0.7))
+    assert +a is a
+    # numpy scalars on either side
+    close((np.float64(2.0) * a)(T), 2 * ta)
+    close((a * np.int64(3))(T), 3 * ta)
+
+
+def test_time_reshaping():
+    a = ls.linear(1.0, 0.0, 100)
+    close(a.shift(10)(T), ref.linear(np.maximum(T - 10, 0), 1.0, 0.0, 100))
+    close(a.shift(-10)(T), ref.linear(T + 10, 1.0, 0.0, 100))
+    close(a.stretch(2.5)(T), ref.linear(T / 2.5, 1.0, 0.0, 100))
+    close(a.per_epoch(7)(T), ref.linear(np.ceil(T / 7), 1.0, 0.0, 100))
+    s = ls.multistep(0.1, [30, 60], factor=0.1).per_epoch(100)
+    assert (s(3000), s(3001), s(0)) == (0.1, s(3001), 0.1)
+    assert s(3001) == pytest.approx(0.01)
+
+
+def test_function_escape_hatch():
+    f = ls.function(math.sqrt)
+    close(f(T), np.sqrt(T))
+    g = ls.warmup(ls.function(lambda t: 1.0 / (1.0 + t)) * 2, steps=10)
+    want = ref.join(T, [lambda t: ref.linear(t, 0.0, 2.0, 10), lambda t: 2 / (1 + t)], [10])
+    close(g(T), want)
+    assert g(5.0) == g(np.array([5.0]))[0]
+    assert pickle.loads(pickle.dumps(f)) == f
+    assert repr(f) == "function(math.sqrt)"
+    with pytest.raises(TypeError, match="cannot be serialized"):
+        g.to_dict()
+    with pytest.raises(TypeError, match="not a number"):
+        ls.function(lambda t: "fast")(1)
+    with pytest.raises(ValueError, match="not finite"):
+        ls.function(lambda t: math.inf).values(3)
+
+
+def test_non_finite_values_raise_with_t():
+    s = 1 / ls.linear(1.0, -1.0, 10)  # crosses zero at t = 5
+    with pytest.raises(ValueError, match=r"not finite at t=5"):
+        s.values(10)
+    with pytest.raises(ValueError, match=r"not finite at t=5"):
+        s(5)
+    assert s(4) == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="not finite"):
+        ls.exponential(1.0, 10.0).values(400)
