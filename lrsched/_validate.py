@@ -17,6 +17,13 @@ import numpy as np
 _REAL_TYPES = (int, float, np.integer, np.floating)
 
 
+def show(value) -> str:
+    """A value as an error message shows it: numpy scalars as plain numbers."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def _is_real(value) -> bool:
     return isinstance(value, _REAL_TYPES) and not isinstance(value, (bool, np.bool_))
 
@@ -24,24 +31,24 @@ def _is_real(value) -> bool:
 def real(name: str, value) -> float:
     """A finite real number (bools, strings and None are refused)."""
     if not _is_real(value):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
+        raise TypeError(f"{name} must be a real number, got {show(value)}")
     x = float(value)
     if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {show(value)}")
     return x
 
 
 def positive(name: str, value) -> float:
     x = real(name, value)
     if x <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise ValueError(f"{name} must be > 0, got {show(value)}")
     return x
 
 
 def nonnegative(name: str, value) -> float:
     x = real(name, value)
     if x < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+        raise ValueError(f"{name} must be >= 0, got {show(value)}")
     return x
 
 
@@ -52,13 +59,13 @@ def optional_real(name: str, value) -> float | None:
 def count(name: str, value, minimum: int = 1) -> int:
     """A whole number >= minimum; integral floats such as 3.0 are accepted."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise TypeError(f"{name} must be an integer, got {show(value)}")
     if isinstance(value, (float, np.floating)):
         if not (math.isfinite(value) and float(value).is_integer()):
-            raise ValueError(f"{name} must be a whole number, got {value!r}")
+            raise ValueError(f"{name} must be a whole number, got {show(value)}")
     n = int(value)
     if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be >= {minimum}, got {show(value)}")
     return n
 
 
@@ -68,13 +75,13 @@ def optional_count(name: str, value, minimum: int = 1) -> int | None:
 
 def flag(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+        raise TypeError(f"{name} must be True or False, got {show(value)}")
     return bool(value)
 
 
 def choice(name: str, value, options: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {show(value)}")
     return value
 
 
@@ -83,7 +90,7 @@ def reals(name: str, values, check=real) -> tuple[float, ...]:
     if isinstance(values, np.ndarray):
         values = values.tolist()
     if not isinstance(values, (list, tuple)):
-        raise TypeError(f"{name} must be a list of numbers, got {values!r}")
+        raise TypeError(f"{name} must be a list of numbers, got {show(values)}")
     return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
@@ -92,5 +99,5 @@ def increasing(name: str, values: tuple[float, ...], strict: bool = True) -> tup
         a, b = values[i - 1], values[i]
         if b < a or (strict and b == a):
             order = "strictly increasing" if strict else "sorted in increasing order"
-            raise ValueError(f"{name} must be {order}, got {list(values)!r} ({name}[{i}] = {b!r})")
+            raise ValueError(f"{name} must be {order}, got {list(values)!r} ({name}[{i}] = {show(b)})")
     return values

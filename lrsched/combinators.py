@@ -197,7 +197,7 @@ def _operand(s: Schedule, precedence: int, right: bool, keep_constant: bool) -> 
 
 
 class Add(_Binary):
-    """``left + right``; written ``a + b``."""
+    r""":math:`\eta(t) = a(t) + b(t)`; written ``a + b`` (numbers read as constants)."""
 
     __slots__ = ()
     kind = "add"
@@ -207,7 +207,7 @@ class Add(_Binary):
 
 
 class Sub(_Binary):
-    """``left - right``; written ``a - b``."""
+    r""":math:`\eta(t) = a(t) - b(t)`; written ``a - b`` (numbers read as constants)."""
 
     __slots__ = ()
     kind = "sub"
@@ -217,7 +217,7 @@ class Sub(_Binary):
 
 
 class Mul(_Binary):
-    """``left * right``; written ``a * b``.
+    r""":math:`\eta(t) = a(t)\, b(t)`; written ``a * b`` (numbers read as constants).
 
     Example:
         >>> s = 0.5 * linear(1.0, 0.0, 10) + 0.1
@@ -235,7 +235,11 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
-    """``left / right``; written ``a / b``. Dividing by zero raises when evaluated."""
+    r""":math:`\eta(t) = a(t) / b(t)`; written ``a / b``.
+
+    Dividing by ``constant(0)`` is refused at construction; a denominator
+    that reaches zero raises ValueError (naming t) when evaluated there.
+    """
 
     __slots__ = ()
     kind = "div"

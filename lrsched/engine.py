@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from . import kernels as K
+from ._validate import show
 
 #: ranges at least this long are evaluated on all of numba's threads
 PARALLEL_MIN = 1 << 16
@@ -132,11 +133,11 @@ def _scalar_entry():
 def evaluate(schedule, program: Program, t):
     """``schedule(t)`` for anything but a plain in-range int or float."""
     if isinstance(t, (bool, np.bool_)):
-        raise TypeError(f"t must be a number or an array of numbers, got {t!r}")
+        raise TypeError(f"t must be a number or an array of numbers, got {show(t)}")
     if isinstance(t, numbers.Real):
         x = float(t)
         if not 0 <= x < math.inf:
-            raise ValueError(f"t must be finite and >= 0, got {t!r}")
+            raise ValueError(f"t must be finite and >= 0, got {show(t)}")
         return program.at(x)
     if isinstance(t, (np.ndarray, list, tuple, range)):
         arr = np.asarray(t)
@@ -146,10 +147,10 @@ def evaluate(schedule, program: Program, t):
         ok = (flat >= 0) & (flat < math.inf)
         if not ok.all():
             i = int(np.argmin(ok))
-            where = np.unravel_index(i, arr.shape) if arr.ndim else ()
-            raise ValueError(f"t must be finite and >= 0, got {flat[i]!r} at index {where}")
+            where = tuple(int(j) for j in np.unravel_index(i, arr.shape))
+            raise ValueError(f"t must be finite and >= 0, got {show(flat[i])} at index {where}")
         return _run(schedule, program, flat, 0.0, flat.size).reshape(arr.shape)
-    raise TypeError(f"t must be a number or an array of numbers, got {t!r}")
+    raise TypeError(f"t must be a number or an array of numbers, got {show(t)}")
 
 
 def evaluate_range(schedule, program: Program, t0: float, n: int) -> np.ndarray:
@@ -185,7 +186,7 @@ def _run_with_functions(program: Program, times, t0: float, out) -> int:
         t = float(side[0, j])
         y = fn(t)
         if isinstance(y, (bool, np.bool_)) or not isinstance(y, numbers.Real):
-            raise TypeError(f"function {fn!r} returned {y!r} at t={t!r}: not a number")
+            raise TypeError(f"function {fn!r} returned {show(y)} at t={t!r}: not a number")
         side[0, j] = float(y)
     pos[0] = 0
     return K.evaluate(ip, fp, times, t0, out, side, pos, 2)
@@ -195,4 +196,4 @@ def _not_finite(schedule, t, y) -> ValueError:
     text = repr(schedule)
     if len(text) > 300:
         text = text[:300] + "..."
-    return ValueError(f"{text} is not finite at t={t!r} (value {y!r})")
+    return ValueError(f"{text} is not finite at t={show(t)} (value {show(y)})")

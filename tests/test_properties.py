@@ -1,0 +1,147 @@
+"""Properties over random schedule trees (hypothesis)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lrsched as ls
+from lrsched import engine
+
+lr = st.floats(1e-6, 1.0)
+steps = st.one_of(st.integers(1, 400), st.floats(0.5, 400.0))
+# iterations: integers near typical boundaries and arbitrary fractional ones
+times = st.one_of(st.integers(0, 3000).map(float), st.floats(0.0, 5000.0))
+
+leaves = st.one_of(
+    st.builds(ls.constant, lr),
+    st.builds(ls.linear, lr, lr, steps),
+    st.builds(ls.cosine, lr, lr, steps=steps),
+    st.builds(ls.poly, lr, lr, steps=steps, power=st.floats(0.1, 4.0)),
+    st.builds(ls.geometric, lr, lr, steps=steps),
+    st.builds(ls.exponential, lr, st.floats(0.5, 0.999), every=steps, staircase=st.booleans()),
+    st.builds(ls.step, lr, every=steps, factor=st.floats(0.1, 0.99)),
+    st.builds(
+        lambda start, ms, f: ls.multistep(start, sorted(ms), factor=f),
+        lr,
+        st.lists(st.integers(1, 2000), max_size=4),
+        st.floats(0.1, 0.9),
+    ),
+    st.builds(ls.inverse_sqrt, lr, scale=steps),
+    st.builds(ls.inverse_time, lr, rate=st.floats(0.0, 2.0), every=steps, staircase=st.booleans()),
+    st.builds(
+        lambda pts, shape: ls.interpolate(pts, shape=shape),
+        st.lists(st.tuples(st.integers(0, 2000), lr), min_size=1, max_size=5, unique_by=lambda p: p[0]).map(sorted),
+        st.sampled_from(["linear", "cosine"]),
+    ),
+)
+
+
+def _extend(children):
+    bounds = st.lists(st.integers(1, 3000), min_size=1, max_size=3, unique=True).map(sorted)
+    return st.one_of(
+        st.builds(
+            lambda b, kids: ls.join(kids[: len(b) + 1], boundaries=b[: len(kids) - 1]),
+            bounds,
+            st.lists(children, min_size=1, max_size=4),
+        ),
+        st.builds(
+            lambda s, w, shape: ls.warmup(s, steps=w, shape=shape, start=1e-7 if shape == "exponential" else 0.0),
+            children,
+            steps,
+            st.sampled_from(["linear", "cosine", "exponential"]),
+        ),
+        st.builds(
+            lambda s, p, m, d, lim, zb: ls.cycle(s, p, period_mult=m, decay=d, limit=lim, zero_based=zb),
+            children,
+            steps,
+            st.sampled_from([1.0, 1.0, 2.0, 1.5]),
+            st.floats(0.3, 1.0),
+            st.one_of(st.none(), st.integers(1, 5)),
+            st.booleans(),
+        ),
+        st.builds(lambda a, b: a + b, children, children),
+        st.builds(lambda a, b: a - b, children, children),
+        st.builds(lambda a, b: a * b, children, children),
+        st.builds(lambda a, x: a * x, children, st.floats(0.1, 3.0)),
+        st.builds(ls.minimum, children, children),
+        st.builds(ls.maximum, children, children),
+        st.builds(lambda a, lo: a.clip(lo, lo + 0.1), children, st.floats(0.0, 0.5)),
+        st.builds(lambda a, k: a.shift(k), children, st.integers(-50, 500)),
+        st.builds(lambda a, f: a.stretch(f), children, st.floats(0.25, 4.0)),
+        st.builds(lambda a, e: a.per_epoch(e), children, st.integers(1, 50)),
+    )
+
+
+schedules = st.recursive(leaves, _extend, max_leaves=8)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(schedules, st.lists(times, min_size=1, max_size=40))
+def test_scalar_equals_vector_bit_for_bit(s, ts):
+    arr = np.array(ts)
+    vec = s(arr)
+    for t, y in zip(ts, vec):
+        assert s(t) == y, (s, t)
+    # unsorted input gives the same values as sorted input
+    order = np.argsort(arr, kind="stable")
+    np.testing.assert_array_equal(s(arr[order]), vec[order])
+
+
+@SETTINGS
+@given(schedules)
+def test_ranges_match_arrays_and_parallel_matches_serial(s):
+    n = 5000
+    want = s(np.arange(1, n + 1, dtype=float))
+    got = s.values(n)
+    np.testing.assert_array_equal(got, want)
+    old = engine.PARALLEL_MIN
+    try:
+        engine.PARALLEL_MIN = 1  # force the threaded kernel on a short range
+        np.testing.assert_array_equal(s.values(n), want)
+    finally:
+        engine.PARALLEL_MIN = old
+
+
+@SETTINGS
+@given(schedules)
+def test_round_trips(s):
+    ts = np.array([0.0, 1.0, 2.5, 100.0, 1001.0, 4321.0])
+    for again in (eval(repr(s), vars(ls)), pickle.loads(pickle.dumps(s)), ls.from_json(s.to_json())):
+        assert again == s
+        assert hash(again) == hash(s)
+        np.testing.assert_array_equal(again(ts), s(ts))
+
+
+@SETTINGS
+@given(schedules, schedules, st.integers(1, 2000), st.lists(st.integers(0, 4000), min_size=1, max_size=30))
+def test_join_boundary(a, b, boundary, ts):
+    s = ls.join([a, b], boundaries=[boundary])
+    for t in ts:
+        assert s(t) == (a(t) if t <= boundary else b(t - boundary))
+
+
+@SETTINGS
+@given(schedules, st.integers(1, 300), st.lists(st.integers(1, 300), min_size=1, max_size=20), st.booleans())
+def test_cycle_periodicity(child, period, ts, zero_based):
+    s = ls.cycle(child, period, zero_based=zero_based)
+    for t in ts:
+        t = (t - 1) % period + 1
+        assert s(t + period) == s(t)
+        assert s(t + 7 * period) == s(t)
+    d = ls.cycle(child, period, decay=0.5, zero_based=zero_based)
+    for t in ts:
+        assert d(t + period) == pytest.approx(0.5 * d(t), rel=1e-15, abs=0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(schedules)
+def test_values_are_finite_and_match_at_zero(s):
+    v = s.values(3000)
+    assert np.isfinite(v).all()
+    assert s(0) == s(np.zeros(1))[0]

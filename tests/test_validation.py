@@ -1,0 +1,129 @@
+"""Bad input gets a clear error naming the parameter and the value."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+
+c = ls.constant(0.1)
+
+BAD = [
+    (lambda: ls.constant(math.nan), ValueError, r"constant\(\): value must be finite, got nan"),
+    (lambda: ls.constant(math.inf), ValueError, "value must be finite, got inf"),
+    (lambda: ls.constant("0.1"), TypeError, "value must be a real number, got '0.1'"),
+    (lambda: ls.constant(True), TypeError, "value must be a real number, got True"),
+    (lambda: ls.constant(None), TypeError, "value must be a real number, got None"),
+    (lambda: ls.constant(), TypeError, "missing required parameter 'value'"),
+    (lambda: ls.constant(1, 2), TypeError, "takes at most 1 arguments, got 2"),
+    (lambda: ls.constant(value=1, lr=2), TypeError, "unexpected parameter 'lr'"),
+    (lambda: ls.linear(1, 0, 5, start=2), TypeError, "got parameter 'start' twice"),
+    (lambda: ls.linear(1, 0, 0), ValueError, r"linear\(\): steps must be > 0, got 0"),
+    (lambda: ls.linear(1, 0, -3), ValueError, "steps must be > 0, got -3"),
+    (lambda: ls.linear(1, 0, math.inf), ValueError, "steps must be finite, got inf"),
+    (lambda: ls.cosine(0.1, 0, steps=0), ValueError, "steps must be > 0, got 0"),
+    (lambda: ls.poly(0.1, 0, steps=10, power=0), ValueError, "power must be > 0, got 0"),
+    (lambda: ls.poly(0.1, 0, steps=10, power=-1.0), ValueError, r"power must be > 0, got -1\.0"),
+    (lambda: ls.geometric(0.0, 1.0, steps=10), ValueError, "start must be > 0, got 0.0"),
+    (lambda: ls.exponential(0.1, 0.0), ValueError, "factor must be > 0, got 0.0"),
+    (lambda: ls.exponential(0.1, 0.5, every=0), ValueError, "every must be > 0, got 0"),
+    (lambda: ls.exponential(0.1, 0.5, staircase=1), TypeError, "staircase must be True or False, got 1"),
+    (lambda: ls.exponential(0.1, 0.5, end=0.2), ValueError, "end=0.2 lies on the wrong side of start=0.1"),
+    (lambda: ls.exponential(0.1, 2.0, end=0.05), ValueError, "end=0.05 lies on the wrong side"),
+    (lambda: ls.step(0.1, every=0, factor=0.5), ValueError, "every must be > 0, got 0"),
+    (lambda: ls.step(0.1, every=10, factor=-0.5), ValueError, "factor must be > 0, got -0.5"),
+    (lambda: ls.step(0.1, every=10, factor=0.5, minimum=0.2), ValueError, "minimum=0.2 must not exceed start=0.1"),
+    (lambda: ls.multistep(0.1, [30, 10], factor=0.1), ValueError, "milestones must be sorted"),
+    (lambda: ls.multistep(0.1, [0, 10], factor=0.1), ValueError, r"milestones\[0\] must be > 0, got 0"),
+    (lambda: ls.multistep(0.1, 30, factor=0.1), TypeError, "milestones must be a list of numbers, got 30"),
+    (lambda: ls.multistep(0.1, [30, "x"], factor=0.1), TypeError, r"milestones\[1\] must be a real number, got 'x'"),
+    (lambda: ls.piecewise([10, 10], [1, 2, 3]), ValueError, "boundaries must be strictly increasing"),
+    (lambda: ls.piecewise([10], [1, 2, 3]), ValueError, "values needs one more entry than boundaries"),
+    (lambda: ls.interpolate([]), TypeError, "points must be a non-empty list"),
+    (lambda: ls.interpolate([(0, 1), (0, 2)]), ValueError, "points t must be strictly increasing"),
+    (lambda: ls.interpolate([(0, 1, 2)]), TypeError, r"points\[0\] must be a \(t, value\) pair"),
+    (lambda: ls.interpolate([(-1, 1)]), ValueError, r"points\[0\] t must be >= 0, got -1"),
+    (lambda: ls.interpolate([(0, 1)], shape="cubic"), ValueError, "shape must be one of 'linear', 'cosine'; got 'cubic'"),
+    (lambda: ls.inverse_sqrt(0.1, scale=0), ValueError, "scale must be > 0, got 0"),
+    (lambda: ls.inverse_time(0.1, rate=-1), ValueError, "rate must be >= 0, got -1"),
+    (lambda: ls.join([], boundaries=[]), ValueError, "schedules must not be empty"),
+    (lambda: ls.join([c, c], boundaries=[0]), ValueError, r"boundaries\[0\] must be > 0, got 0"),
+    (lambda: ls.join([c, c, c], boundaries=[20, 10]), ValueError, "boundaries must be strictly increasing"),
+    (lambda: ls.join([c, c], boundaries=[10, 20]), ValueError, "one more schedule than boundaries"),
+    (lambda: ls.join(c, boundaries=[]), TypeError, "schedules must be a list of schedules"),
+    (lambda: ls.join([c, "fast"], boundaries=[5]), TypeError, r"schedules\[1\] must be a schedule or a number"),
+    (lambda: ls.warmup(c, steps=0), ValueError, "steps must be > 0, got 0"),
+    (lambda: ls.warmup(c, steps=10, shape="square"), ValueError, "shape must be one of"),
+    (lambda: ls.warmup(c, steps=10, shape="exponential"), ValueError, "exponential warmup needs start > 0"),
+    (lambda: ls.warmup("c", steps=10), TypeError, "schedule must be a schedule or a number, got 'c'"),
+    (lambda: ls.cycle(c, period=0), ValueError, "period must be > 0, got 0"),
+    (lambda: ls.cycle(c, period=10, period_mult=0.5), ValueError, "period_mult=0.5 < 1 needs a limit"),
+    (lambda: ls.cycle(c, period=10, decay=0), ValueError, "decay must be > 0, got 0"),
+    (lambda: ls.cycle(c, period=10, limit=0), ValueError, "limit must be >= 1, got 0"),
+    (lambda: ls.cycle(c, period=10, limit=2.5), ValueError, "limit must be a whole number, got 2.5"),
+    (lambda: c / 0, ValueError, r"division by constant\(0\)"),
+    (lambda: c.clip(), ValueError, "needs low, high or both"),
+    (lambda: c.clip(0.5, 0.1), ValueError, "low=0.5 must not exceed high=0.1"),
+    (lambda: c.shift(math.nan), ValueError, "k must be finite, got nan"),
+    (lambda: c.stretch(0), ValueError, "factor must be > 0, got 0"),
+    (lambda: c.per_epoch(0), ValueError, "steps_per_epoch must be >= 1, got 0"),
+    (lambda: c.per_epoch(2.5), ValueError, "steps_per_epoch must be a whole number, got 2.5"),
+    (lambda: ls.minimum(c, "x"), TypeError, "b must be a schedule or a number, got 'x'"),
+    (lambda: ls.function(3), TypeError, "fn must be a Python callable, got 3"),
+    (lambda: ls.function(c), TypeError, "fn must be a Python callable"),
+]
+
+
+@pytest.mark.parametrize(("build", "error", "message"), BAD, ids=[m for _, _, m in BAD])
+def test_bad_parameters(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_unsupported_operands_are_left_to_python():
+    with pytest.raises(TypeError):
+        c + "x"
+    with pytest.raises(TypeError):
+        c * None
+    with pytest.raises(TypeError):
+        c + True  # a bool is not a learning rate
+
+
+BAD_T = [
+    (-1, ValueError, "t must be finite and >= 0, got -1"),
+    (-0.5, ValueError, r"got -0\.5"),
+    (math.nan, ValueError, "got nan"),
+    (math.inf, ValueError, "got inf"),
+    (np.float64(-2.0), ValueError, "got -2.0"),
+    (True, TypeError, "t must be a number or an array of numbers, got True"),
+    (np.bool_(False), TypeError, "got False"),
+    ("5", TypeError, "got '5'"),
+    (None, TypeError, "got None"),
+    (np.array([1.0, -1.0]), ValueError, r"got -1\.0 at index \(1,\)"),
+    (np.array([[1.0, 2.0], [np.nan, 3.0]]), ValueError, r"got nan at index \(1, 0\)"),
+    (np.array([1.0, np.inf]), ValueError, "got inf"),
+    (np.array([True, False]), TypeError, "dtype bool"),
+    (np.array(["1", "2"]), TypeError, "dtype <U1"),
+    ([1, "2"], TypeError, "dtype <U21"),
+    (np.array([1, None], dtype=object), TypeError, "dtype object"),
+    (1 + 2j, TypeError, r"got \(1\+2j\)"),
+]
+
+
+@pytest.mark.parametrize(("t", "error", "message"), BAD_T, ids=[m for _, _, m in BAD_T])
+def test_bad_iterations(t, error, message):
+    s = ls.warmup(ls.cosine(0.1, 0.0, steps=100), steps=10)
+    with pytest.raises(error, match=message):
+        s(t)
+
+
+@pytest.mark.parametrize(
+    ("n", "error", "message"),
+    [(-1, ValueError, "n must be >= 0, got -1"), (2.5, ValueError, "whole number"), ("10", TypeError, "n must be an integer")],
+)
+def test_bad_lengths(n, error, message):
+    with pytest.raises(error, match=message):
+        ls.constant(0.1).values(n)
