@@ -112,12 +112,10 @@ class Warmup(Schedule):
                     f"and schedule(0)={target!r}"
                 )
 
-    def lower(self) -> Join:
-        ramp = _WARMUP_SHAPES[self.shape](self.start, self.schedule(0), self.steps)
-        return Join([ramp, self.schedule], [self.steps])
-
     def _encode(self, enc):
-        return enc.encode(self.lower())
+        kid = enc.encode(self.schedule)
+        ramp = enc.leaf(_WARMUP_SHAPES[self.shape].op, [self.start, enc.value_at(kid, 0.0, self.schedule), self.steps])
+        return enc.node(K.JOIN, [self.steps], (ramp, kid))
 
 
 class Cycle(Schedule):

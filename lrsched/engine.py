@@ -32,7 +32,7 @@ class Encoder:
     """Collects node records while a schedule's ``_encode`` methods run."""
 
     def __init__(self):
-        self.records: list[tuple[int, int, int, int]] = []
+        self.records: list[int] = []  # op, float offset, kid offset, kid count; per node
         self.fp: list[float] = []
         self.kids: list[int] = []
         self.functions: list = []
@@ -52,17 +52,34 @@ class Encoder:
         return self._add(op, params, ())
 
     def node(self, op: int, params, children) -> int:
-        return self._add(op, params, [self.encode(c) for c in children])
+        """A node over ``children``: schedules, or node indices already laid out."""
+        kids = [c if isinstance(c, int) else self.encode(c) for c in children]
+        self.height = max(self.height, self._depth + 1)
+        return self._add(op, params, kids)
 
     def function(self, fn) -> int:
         self.functions.append(fn)
-        return self._add(K.FUNCTION, [float(len(self.functions) - 1)], ())
+        return self._add(K.FUNCTION, [len(self.functions) - 1], ())
+
+    def value_at(self, node: int, t: float, schedule) -> float:
+        """The value at t of ``schedule``, already laid out as ``node`` (warmup needs s(0))."""
+        return self.build(node, schedule).at(t)
 
     def _add(self, op, params, kids) -> int:
-        self.records.append((op, len(self.fp), len(self.kids), len(kids)))
-        self.fp.extend(float(p) for p in params)
-        self.kids.extend(kids)
-        return len(self.records) - 1
+        self.records += (op, len(self.fp), len(self.kids), len(kids))
+        self.fp += params
+        self.kids += kids
+        return len(self.records) // 4 - 1
+
+    def build(self, root: int, schedule) -> Program:
+        n = len(self.records) // 4
+        base = K.HEADER + 4 * n
+        ints = [n, root, self.height + 2, len(self.functions), *self.records, *self.kids]
+        for i in range(K.HEADER + 2, base, 4):
+            ints[i] += base  # kid offsets become positions in ip
+        ip = np.array(ints, dtype=np.int64)
+        fp = np.array(self.fp, dtype=np.float64)
+        return Program(ip, fp, self.functions, schedule)
 
 
 class Program:
@@ -93,15 +110,7 @@ class Program:
 
 def compile_program(schedule) -> Program:
     enc = Encoder()
-    root = enc.encode(schedule)
-    n = len(enc.records)
-    base = K.HEADER + 4 * n
-    ip = np.empty(base + len(enc.kids), dtype=np.int64)
-    ip[: K.HEADER] = (n, root, enc.height + 2, len(enc.functions))
-    for i, (op, f, k, nk) in enumerate(enc.records):
-        ip[K.HEADER + 4 * i : K.HEADER + 4 * i + 4] = (op, f, base + k, nk)
-    ip[base:] = enc.kids
-    return Program(ip, np.array(enc.fp, dtype=np.float64), enc.functions, schedule)
+    return enc.build(enc.encode(schedule), schedule)
 
 
 _ENTRY = None

@@ -7,7 +7,8 @@ drop *after* the boundary iteration: with ``every=250`` the 250th update
 still has the old value and the 251st the new one (MXNet's convention).
 
 Each class names its kernel opcode (the formula itself is one function in
-:mod:`lrsched.kernels`) or lowers itself into other schedules.
+:mod:`lrsched.kernels`), or lays itself out as kernel nodes (piecewise shapes
+are joins of constants; interpolation a join of linear or cosine pieces).
 """
 
 from __future__ import annotations
@@ -33,16 +34,11 @@ class Leaf(Schedule):
         return enc.leaf(self.op, self._kernel_params())
 
 
-class Lowered(Schedule):
-    """A primitive that the engine evaluates as another schedule (``lower()``)."""
-
-    __slots__ = ()
-
-    def lower(self) -> Schedule:
-        raise NotImplementedError
-
-    def _encode(self, enc) -> int:
-        return enc.encode(self.lower())
+def _encode_piecewise(enc, boundaries, values) -> int:
+    """values[i] after i boundaries: a join of constants."""
+    if not boundaries:
+        return enc.leaf(K.CONST, [values[0]])
+    return enc.node(K.JOIN, list(boundaries), [enc.leaf(K.CONST, [x]) for x in values])
 
 
 def _steps(name, value):
@@ -226,7 +222,7 @@ class Step(Leaf):
         return [self.start, self.factor, self.every, 1.0, self.minimum, math.inf]
 
 
-class Piecewise(Lowered):
+class Piecewise(Schedule):
     r"""Piecewise constant: ``values[i]`` after ``i`` boundaries have passed.
 
     .. math:: \eta(t) = v_{\#\{j : t > b_j\}}
@@ -252,15 +248,11 @@ class Piecewise(Lowered):
                 f"and {len(self.boundaries)} boundaries"
             )
 
-    def lower(self):
-        from .combinators import Join
-
-        if not self.boundaries:
-            return Constant(self.values[0])
-        return Join([Constant(x) for x in self.values], self.boundaries)
+    def _encode(self, enc):
+        return _encode_piecewise(enc, self.boundaries, self.values)
 
 
-class Multistep(Lowered):
+class Multistep(Schedule):
     r"""Multiply by ``factor`` once after each milestone.
 
     .. math:: \eta(t) = s\, f^{\#\{m \in M : t > m\}}
@@ -284,12 +276,12 @@ class Multistep(Lowered):
     def _check(self):
         v.increasing("milestones", self.milestones, strict=False)
 
-    def lower(self):
+    def _encode(self, enc):
         bounds = sorted(set(self.milestones))
         values = [self.start]
         for b in bounds:
             values.append(self.start * self.factor ** sum(1 for m in self.milestones if m <= b))
-        return Piecewise(bounds, values).lower()
+        return _encode_piecewise(enc, bounds, values)
 
 
 def _points(name, points):
@@ -304,7 +296,7 @@ def _points(name, points):
     return tuple(out)
 
 
-class Interpolate(Lowered):
+class Interpolate(Schedule):
     r"""Through the points (t_i, v_i), linear or cosine between them, flat outside.
 
     .. math::
@@ -322,23 +314,21 @@ class Interpolate(Lowered):
     kind = "interpolate"
     fields = (Field("points", _points), Field("shape", lambda n, x: v.choice(n, x, ("linear", "cosine")), "linear"))
 
-    def lower(self):
-        from .combinators import Join
-
+    def _encode(self, enc):
         pts = self.points
-        piece = Linear if self.shape == "linear" else Cosine
-        phases: list[Schedule] = []
+        op = (Linear if self.shape == "linear" else Cosine).op
+        kids: list[int] = []
         bounds: list[float] = []
         if pts[0][0] > 0:
-            phases.append(Constant(pts[0][1]))
+            kids.append(enc.leaf(K.CONST, [pts[0][1]]))
             bounds.append(pts[0][0])
         for (t0, v0), (t1, v1) in zip(pts, pts[1:]):
-            phases.append(piece(v0, v1, t1 - t0))
+            kids.append(enc.leaf(op, [v0, v1, t1 - t0]))
             bounds.append(t1)
-        phases.append(Constant(pts[-1][1]))
-        if len(phases) == 1:
-            return phases[0]
-        return Join(phases, bounds)
+        kids.append(enc.leaf(K.CONST, [pts[-1][1]]))
+        if len(kids) == 1:
+            return kids[0]
+        return enc.node(K.JOIN, bounds, kids)
 
 
 class InverseSqrt(Leaf):

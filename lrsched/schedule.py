@@ -39,6 +39,8 @@ class _Required:
 
 REQUIRED: Any = _Required()
 
+_set = object.__setattr__
+
 
 class Field:
     """One parameter of a kind of schedule.
@@ -96,41 +98,47 @@ class Schedule(metaclass=_ScheduleType):
 
     def __init__(self, *args, **kwargs):
         fields = self.fields
-        if len(args) > len(fields):
-            raise TypeError(f"{self.kind}() takes at most {len(fields)} arguments, got {len(args)}")
-        given = dict(zip((f.name for f in fields), args))
-        for key, value in kwargs.items():
-            if key in given:
-                raise TypeError(f"{self.kind}() got parameter {key!r} twice")
-            given[key] = value
-        unknown = set(given) - {f.name for f in fields}
-        if unknown:
-            raise TypeError(f"{self.kind}() got an unexpected parameter {sorted(unknown)[0]!r}")
+        npos = len(args)
+        if npos > len(fields):
+            raise TypeError(f"{self.kind}() takes at most {len(fields)} arguments, got {npos}")
+        used = 0
         try:
-            for f in fields:
-                if f.name in given:
-                    value = f.check(f.name, given[f.name])
+            for i, f in enumerate(fields):
+                name = f.name
+                if i < npos:
+                    if name in kwargs:
+                        raise TypeError(f"got parameter {name!r} twice")
+                    value = f.check(name, args[i])
+                elif name in kwargs:
+                    used += 1
+                    value = f.check(name, kwargs[name])
                 elif f.default is REQUIRED:
-                    raise TypeError(f"missing required parameter {f.name!r}")
+                    raise TypeError(f"missing required parameter {name!r}")
                 else:
                     value = f.default
-                object.__setattr__(self, f.name, value)
+                _set(self, name, value)
+            if used != len(kwargs):
+                unknown = sorted(set(kwargs) - {f.name for f in fields})
+                raise TypeError(f"got an unexpected parameter {unknown[0]!r}")
             self._check()
         except (TypeError, ValueError) as e:
             raise type(e)(f"{self.kind}(): {e}") from None
-        height = 1 + max((c._height for c in self.children()), default=0)
+        height = 1
+        for c in self.children():
+            if c._height >= height:
+                height = c._height + 1
         if height > MAX_DEPTH:
             raise ValueError(f"{self.kind}(): schedules nest deeper than {MAX_DEPTH} levels")
-        object.__setattr__(self, "_height", height)
-        object.__setattr__(self, "_program", None)
-        object.__setattr__(self, "_hash", None)
+        _set(self, "_height", height)
+        _set(self, "_program", None)
+        _set(self, "_hash", None)
 
     def _check(self) -> None:
         """Checks across fields, after each field's own check (kinds override)."""
 
     def _set(self, name: str, value) -> None:
         """Normalise a field during ``_check`` (the only mutation there is)."""
-        object.__setattr__(self, name, value)
+        _set(self, name, value)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"schedules are immutable: cannot set {name!r}")
@@ -167,7 +175,7 @@ class Schedule(metaclass=_ScheduleType):
         h = self._hash
         if h is None:
             h = hash((self.kind, self.params()))
-            object.__setattr__(self, "_hash", h)
+            _set(self, "_hash", h)
         return h
 
     def __reduce__(self):
@@ -227,7 +235,7 @@ class Schedule(metaclass=_ScheduleType):
         from .engine import compile_program
 
         program = compile_program(self)
-        object.__setattr__(self, "_program", program)
+        _set(self, "_program", program)
         return program
 
     def _encode(self, enc) -> int:

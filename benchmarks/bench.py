@@ -1,0 +1,277 @@
+"""Speed and memory of lrsched against its peers, measured in the same run.
+
+Schedule: linear warmup 0 -> 0.1 over 1,000 iterations, then cosine 0.1 -> 1e-5
+over the rest; 1-indexed t; float64 output. Every figure is the median of
+``--repeat`` runs; the machine is shared and noisy, so read the ratios.
+
+    python benchmarks/bench.py            # the full table (about a minute)
+    python benchmarks/bench.py --quick    # smaller sizes, fewer repeats
+
+Peers: the NumPy closed form (np.where), a pure-Python loop, torch's
+SequentialLR(LinearLR, CosineAnnealingLR) stepped (when torch is installed)
+and optax's join_schedules under jax.jit with x64 (when jax and optax are
+installed). The slow peers are timed up to 1e5 values and extrapolated
+linearly beyond (marked ~).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+
+import numpy as np
+
+import lrsched as ls
+from lrsched import engine
+
+W, PEAK, FLOOR = 1000, 0.1, 1e-5
+SLOW_MAX = 100_000
+
+
+def schedule(n: int):
+    return ls.warmup(ls.cosine(PEAK, FLOOR, steps=max(n - W, 1)), steps=W)
+
+
+def median_time(fn, repeat: int) -> float:
+    fn()  # warm
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs)
+
+
+# ---------------------------------------------------------------- peers
+
+
+def numpy_closed_form(n: int) -> np.ndarray:
+    t = np.arange(1, n + 1, dtype=np.float64)
+    T = max(n - W, 1)
+    warm = PEAK * np.minimum(t, W) / W
+    p = np.minimum(np.maximum(t - W, 0), T) / T
+    cos = FLOOR + (PEAK - FLOOR) * (1 + np.cos(np.pi * p)) / 2
+    return np.where(t <= W, warm, cos)
+
+
+def python_loop(n: int) -> np.ndarray:
+    T = max(n - W, 1)
+
+    def lr(t):
+        if t <= W:
+            return PEAK * t / W
+        return FLOOR + (PEAK - FLOOR) * (1 + math.cos(math.pi * min(t - W, T) / T)) / 2
+
+    return np.fromiter((lr(t) for t in range(1, n + 1)), dtype=np.float64, count=n)
+
+
+def torch_stepper():
+    try:
+        import torch
+    except ImportError:
+        return None
+
+    def run(n: int) -> np.ndarray:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=PEAK)
+        warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1e-3, end_factor=1.0, total_iters=W)
+        cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(n - W, 1), eta_min=FLOOR)
+        seq = torch.optim.lr_scheduler.SequentialLR(opt, [warm, cos], milestones=[W])
+        out = np.empty(n)
+        group = opt.param_groups[0]
+        for k in range(n):
+            out[k] = group["lr"]
+            opt.step()
+            seq.step()
+        return out
+
+    return run
+
+
+def optax_x64():
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+        import optax
+    except ImportError:
+        return None
+    cache = {}
+
+    def run(n: int):
+        if n not in cache:
+            sched = optax.join_schedules(
+                [
+                    optax.linear_schedule(0.0, PEAK, W),
+                    optax.cosine_decay_schedule(PEAK, max(n - W, 1), alpha=FLOOR / PEAK),
+                ],
+                [W],
+            )
+            fn = jax.jit(jax.vmap(lambda c: sched(c + 1)))
+            counts = jnp.arange(n, dtype=jnp.int64)
+            fn(counts).block_until_ready()  # compile for this n
+            cache[n] = (fn, counts)
+        fn, counts = cache[n]
+        return np.asarray(fn(counts).block_until_ready())
+
+    return run
+
+
+# ---------------------------------------------------------------- lrsched
+
+
+def lrsched_values(n: int) -> np.ndarray:
+    return schedule(n).values(n)
+
+
+def lrsched_serial(n: int) -> np.ndarray:
+    old = engine.PARALLEL_MIN
+    engine.PARALLEL_MIN = 1 << 62
+    try:
+        return schedule(n).values(n)
+    finally:
+        engine.PARALLEL_MIN = old
+
+
+def fresh_process_seconds(repeat: int) -> float:
+    code = "import lrsched as ls; ls.warmup(ls.cosine(0.1, 1e-5, steps=99_000), steps=1_000).values(100_000)"
+    subprocess.run([sys.executable, "-c", code], check=True)  # make sure the cache is warm
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs)
+
+
+def peak_extra_memory(n: int) -> tuple[float, float]:
+    """(peak RSS growth while evaluating n values, size of the output), in MB, in a fresh process."""
+    code = f"""
+import resource, lrsched as ls
+s = ls.warmup(ls.cosine(0.1, 1e-5, steps={n} - 1000), steps=1000)
+s.values(10_000)  # kernels loaded, threads started
+import numpy as np
+probe = np.ones({n}); del probe  # the allocator's own high-water mark for one output array
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+v = s.values({n})
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(peak - base)
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    grown_kb = float(out.strip())
+    # the probe array was freed before `base`, so growth beyond it is what evaluation adds
+    return grown_kb / 1024, n * 8 / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="sizes up to 1e6 and 3 repeats")
+    ap.add_argument("--repeat", type=int, default=None)
+    args = ap.parse_args()
+    sizes = [1_000, 100_000, 1_000_000] if args.quick else [1_000, 100_000, 10_000_000]
+    repeat = args.repeat or (3 if args.quick else 7)
+
+    import numba
+
+    print(f"lrsched {ls.__version__}, numpy {np.__version__}, numba {numba.__version__}, threads {numba.get_num_threads()}")
+    print(f"medians of {repeat} runs; ~ = extrapolated linearly from {SLOW_MAX:,} values\n")
+
+    # correctness first: every method computes the same curve
+    n_check = 20_000
+    ref = numpy_closed_form(n_check)
+    np.testing.assert_allclose(lrsched_values(n_check), ref, rtol=1e-12, atol=1e-18)
+
+    methods = {
+        "lrsched values(n)": lrsched_values,
+        "lrsched, one thread": lrsched_serial,
+        "NumPy closed form (np.where)": numpy_closed_form,
+        "Python loop (np.fromiter)": python_loop,
+    }
+    slow = {"Python loop (np.fromiter)"}
+    t = torch_stepper()
+    if t is not None:
+        methods["torch SequentialLR stepped"] = t
+        slow.add("torch SequentialLR stepped")  # same work; its curve differs by torch's index convention
+    o = optax_x64()
+    if o is not None:
+        methods["optax join_schedules, jit, x64"] = o
+        np.testing.assert_allclose(o(n_check), ref, rtol=1e-12, atol=1e-18)
+
+    table: dict[str, dict[int, float]] = {}
+    for name, fn in methods.items():
+        table[name] = {}
+        for n in sizes:
+            if name in slow and n > SLOW_MAX:
+                table[name][n] = table[name][SLOW_MAX] * n / SLOW_MAX
+            else:
+                table[name][n] = median_time(lambda fn=fn, n=n: fn(n), repeat if n < 10**6 or name not in slow else 1)
+
+    head = f"{'method':34s}" + "".join(f"{f'n={n:.0e}':>14s}" for n in sizes) + f"{'ns/value':>11s}{'vs lrsched':>12s}"
+    print(head)
+    print("-" * len(head))
+    big = sizes[-1]
+    ours = table["lrsched values(n)"][big]
+    for name, row in table.items():
+        cells = ""
+        for n in sizes:
+            sec = row[n]
+            mark = "~" if name in slow and n > SLOW_MAX else " "
+            cells += f"{mark}{_fmt_time(sec):>13s}"
+        print(f"{name:34s}{cells}{row[big] / big * 1e9:11.2f}{row[big] / ours:11.1f}x")
+
+    print()
+    numpy_ratio = table["NumPy closed form (np.where)"][big] / ours
+    print(f"target: >= 2x faster than the NumPy closed form at n={big:.0e}: {numpy_ratio:.2f}x  {_ok(numpy_ratio >= 2)}")
+    if "optax join_schedules, jit, x64" in table:
+        r = table["optax join_schedules, jit, x64"][big] / ours
+        print(f"target: at least as fast as optax-x64 at n={big:.0e}: {r:.2f}x  {_ok(r >= 1)}")
+    else:
+        print("target: optax-x64 not measured (pip install jax optax to include it)")
+
+    # a new composition: build it and lay it out, until its first evaluation starts
+    rng = np.random.default_rng(0)
+
+    def new_composition():
+        a, b, w = rng.uniform(0.01, 0.2), rng.uniform(1e-6, 1e-4), int(rng.integers(10, 2000))
+        s = ls.warmup(ls.cycle(ls.cosine(a, b, steps=5000), 5000, decay=0.9), steps=w) * 0.5 + 1e-6
+        s._compile()
+
+    per = statistics.median(timeit.repeat(new_composition, number=200, repeat=repeat)) / 200
+    print(f"target: new composition ready to evaluate in < 100 us: {per * 1e6:.1f} us  {_ok(per < 100e-6)}")
+
+    six = ls.join([ls.warmup(ls.cosine(0.1, 1e-5, steps=9000), steps=1000), ls.constant(1e-5)], boundaries=[20_000]) * 2
+    six(5000.0)
+    per = statistics.median(timeit.repeat(lambda: six(5000.0), number=20_000, repeat=repeat)) / 20_000
+    print(f"target: scalar call of a 6-node schedule < 1 us: {per * 1e9:.0f} ns  {_ok(per < 1e-6)}")
+
+    fresh = fresh_process_seconds(max(3, repeat // 2))
+    print(f"target: fresh process, import + first 1e5 values < 0.5 s: {fresh:.3f} s  {_ok(fresh < 0.5)}")
+
+    n_mem = sizes[-1]
+    extra, out_mb = peak_extra_memory(n_mem)
+    print(
+        f"target: peak extra memory for n={n_mem:.0e} <= output + O(segments): "
+        f"{extra:.1f} MB growth beyond one {out_mb:.1f} MB output  {_ok(extra <= 1.0)}"
+    )
+
+
+def _fmt_time(sec: float) -> str:
+    if sec < 1e-3:
+        return f"{sec * 1e6:.1f} us"
+    if sec < 1:
+        return f"{sec * 1e3:.2f} ms"
+    return f"{sec:.2f} s"
+
+
+def _ok(flag: bool) -> str:
+    return "ok" if flag else "MISSED"
+
+
+if __name__ == "__main__":
+    main()
