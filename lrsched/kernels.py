@@ -259,8 +259,8 @@ def _push(fr, sp, node, trow, tlo, m, orow, olo):
 
 
 @_jit
-def _run(ip, fp, m, tw, vb, fr, side, pos, mode):
-    """Evaluate the root at the sorted times tw[0, :m] into vb[0, :m].
+def _run(ip, fp, m, tw, vb, dst, fr, side, pos, mode):
+    """Evaluate the root at the sorted times tw[0, :m] into dst[:m].
 
     The frame at depth d hands its kids times in row d + 1 of ``tw`` when it
     transforms time (else its own), and a binary frame keeps its right
@@ -287,7 +287,7 @@ def _run(ip, fp, m, tw, vb, fr, side, pos, mode):
         k = ip[rec + 2]
         nk = ip[rec + 3]
         t = tw[trow, tlo : tlo + mm]
-        out = vb[orow, olo : olo + mm]
+        out = dst[olo : olo + mm] if orow == 0 else vb[orow, olo : olo + mm]
         fr[sp, _STAGE] = stage + 1
         if op < JOIN:
             _leaf(op, fp, f, t, out, side, pos, mode)
@@ -446,24 +446,18 @@ def _block(ip, fp, times, t0, lo, hi, out, tw, vb, fr, side, pos, mode):
     else:
         for j in range(m):
             tt[j] = times[lo + j]
-    bad = 0
+    seg = out[lo:hi]
     if times.size == 0 or _is_sorted(tt):
-        _run(ip, fp, m, tw, vb, fr, side, pos, mode)
-        res = vb[0, :m]
-        for j in range(m):
-            v = res[j]
-            out[lo + j] = v
-            if not (abs(v) < np.inf):
-                bad += 1
+        _run(ip, fp, m, tw, vb, seg, fr, side, pos, mode)
     else:
         # unsorted input: every element is its own segment
         for j in range(m):
             tw[0, 0] = times[lo + j]
-            _run(ip, fp, 1, tw, vb, fr, side, pos, mode)
-            v = vb[0, 0]
-            out[lo + j] = v
-            if not (abs(v) < np.inf):
-                bad += 1
+            _run(ip, fp, 1, tw, vb, seg[j : j + 1], fr, side, pos, mode)
+    bad = 0
+    for j in range(m):
+        if not (abs(seg[j]) < np.inf):
+            bad += 1
     return bad
 
 
@@ -512,6 +506,7 @@ def evaluate_scalar(ip, fp, t):
     rows = ip[2]
     ws = np.empty((2 * rows, 1))
     fr = np.empty((rows, FRAME), dtype=np.int64)
+    res = np.empty(1)
     ws[0, 0] = t
-    _run(ip, fp, 1, ws[:rows], ws[rows:], fr, ws[:2, :0], fr[0, :1], 0)
-    return ws[rows, 0]
+    _run(ip, fp, 1, ws[:rows], ws[rows:], res, fr, ws[:2, :0], fr[0, :1], 0)
+    return res[0]
