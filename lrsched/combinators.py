@@ -114,7 +114,7 @@ class Warmup(Schedule):
 
     def _encode(self, enc):
         kid = enc.encode(self.schedule)
-        ramp = enc.leaf(_WARMUP_SHAPES[self.shape].op, [self.start, enc.value_at(kid, 0.0, self.schedule), self.steps])
+        ramp = _WARMUP_SHAPES[self.shape](self.start, enc.value_at(kid, 0.0, self.schedule), self.steps)
         return enc.node(K.JOIN, [self.steps], (ramp, kid))
 
 

@@ -65,22 +65,24 @@ _jit = njit(cache=True, error_model="numpy", nogil=True)
 
 # --------------------------------------------------------------------------
 # Leaf formulas. p = min(t, n) / n is the progress through a phase of n
-# iterations; every leaf holds its end value for t >= n.
+# iterations; every leaf holds its end value for t >= n. Linear and cosine
+# compute (a * x) / n and cos((pi * x) / n), the order of the closed forms in
+# torch, MXNet, timm and optax, so that mirrors of those agree to the bit.
 
 
 @_jit
 def _linear(t, out, start, end, n):
     for j in range(t.size):
-        p = min(t[j], n) / n
-        out[j] = end if p >= 1.0 else start + (end - start) * p
+        x = min(t[j], n)
+        out[j] = end if x >= n else start + (end - start) * x / n
 
 
 @_jit
-def _cosine(t, out, start, end, n):
+def _cosine(t, out, start, end, n, periodic):
     for j in range(t.size):
-        p = min(t[j], n) / n
-        v = end + (start - end) * (1.0 + math.cos(math.pi * p)) * 0.5
-        out[j] = start if p <= 0.0 else v
+        x = t[j] if periodic else min(t[j], n)
+        v = end + (start - end) * (1.0 + math.cos(math.pi * x / n)) * 0.5
+        out[j] = start if x <= 0.0 else v
 
 
 @_jit
@@ -220,7 +222,7 @@ def _leaf(op, fp, f, t, out, side, pos, mode):
     elif op == LINEAR:
         _linear(t, out, fp[f], fp[f + 1], fp[f + 2])
     elif op == COSINE:
-        _cosine(t, out, fp[f], fp[f + 1], fp[f + 2])
+        _cosine(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3] != 0.0)
     elif op == POLY:
         _poly(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
     elif op == GEOMETRIC:

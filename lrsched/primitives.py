@@ -37,8 +37,8 @@ class Leaf(Schedule):
 def _encode_piecewise(enc, boundaries, values) -> int:
     """values[i] after i boundaries: a join of constants."""
     if not boundaries:
-        return enc.leaf(K.CONST, [values[0]])
-    return enc.node(K.JOIN, list(boundaries), [enc.leaf(K.CONST, [x]) for x in values])
+        return enc.encode(Constant(values[0]))
+    return enc.node(K.JOIN, list(boundaries), [Constant(x) for x in values])
 
 
 def _steps(name, value):
@@ -66,9 +66,10 @@ class Constant(Leaf):
 class Linear(Leaf):
     r"""Linear interpolation from ``start`` to ``end`` over ``steps`` iterations.
 
-    .. math:: \eta(t) = s + (e - s)\, p, \qquad p = \min(t, n) / n
+    .. math:: \eta(t) = s + \frac{(e - s)\, x}{n}, \qquad x = \min(t, n)
 
-    where s = ``start``, e = ``end``, n = ``steps``; ``end`` is held for t >= n.
+    where s = ``start``, e = ``end``, n = ``steps``; ``end`` is held for t >= n
+    (exactly: the value at t >= n is ``end`` itself).
 
     Example:
         >>> s = linear(0.0, 1.0, steps=4)
@@ -84,23 +85,31 @@ class Linear(Leaf):
 class Cosine(Leaf):
     r"""Half-cosine annealing from ``start`` to ``end`` over ``steps`` iterations.
 
-    .. math:: \eta(t) = e + (s - e)\, \frac{1 + \cos(\pi p)}{2}, \qquad p = \min(t, n) / n
+    .. math:: \eta(t) = e + (s - e)\, \frac{1 + \cos(\pi x / n)}{2}, \qquad x = \min(t, n)
 
-    where s = ``start``, e = ``end``, n = ``steps``; ``end`` is held for t >= n
-    (unlike torch's CosineAnnealingLR, which rises again past T_max; its mirror
-    is in :mod:`lrsched.torch`). The cosine is the C library's, as in the
-    closed forms of torch and MXNet, so values agree with theirs to the last
-    bits even near the end of the phase.
+    where s = ``start``, e = ``end``, n = ``steps``; ``end`` is held for t >= n.
+    With ``periodic=True``, x = t: the cosine carries on past n, back up to
+    ``start`` at 2n and round again (torch's CosineAnnealingLR past T_max).
+    The cosine is the C library's, applied to (pi x) / n as the closed forms of
+    torch, MXNet, timm and optax do, so mirrors of those agree to the last bit
+    even near the end of a phase, where one ulp of cos is many ulps of lr.
 
     Example:
         >>> s = cosine(1.0, 0.0, steps=4)
         >>> s(0), s(2), s(4), s(5)
         (1.0, 0.5, 0.0, 0.0)
+        >>> cosine(1.0, 0.0, steps=4, periodic=True)(8)
+        1.0
     """
 
     kind = "cosine"
     op = K.COSINE
-    fields = (Field("start", v.real), Field("end", v.real), Field("steps", _steps, keyword=True))
+    fields = (
+        Field("start", v.real),
+        Field("end", v.real),
+        Field("steps", _steps, keyword=True),
+        Field("periodic", v.flag, False),
+    )
 
 
 class Poly(Leaf):
@@ -316,19 +325,19 @@ class Interpolate(Schedule):
 
     def _encode(self, enc):
         pts = self.points
-        op = (Linear if self.shape == "linear" else Cosine).op
-        kids: list[int] = []
+        piece = Linear if self.shape == "linear" else Cosine
+        phases: list[Schedule] = []
         bounds: list[float] = []
         if pts[0][0] > 0:
-            kids.append(enc.leaf(K.CONST, [pts[0][1]]))
+            phases.append(Constant(pts[0][1]))
             bounds.append(pts[0][0])
         for (t0, v0), (t1, v1) in zip(pts, pts[1:]):
-            kids.append(enc.leaf(op, [v0, v1, t1 - t0]))
+            phases.append(piece(v0, v1, t1 - t0))
             bounds.append(t1)
-        kids.append(enc.leaf(K.CONST, [pts[-1][1]]))
-        if len(kids) == 1:
-            return kids[0]
-        return enc.node(K.JOIN, bounds, kids)
+        phases.append(Constant(pts[-1][1]))
+        if len(phases) == 1:
+            return enc.encode(phases[0])
+        return enc.node(K.JOIN, bounds, phases)
 
 
 class InverseSqrt(Leaf):

@@ -41,6 +41,12 @@ leaves = st.one_of(
 )
 
 
+def _warmup(s, w, shape):
+    if shape == "exponential" and s(0) > 0:  # a geometric ramp needs a positive target
+        return ls.warmup(s, steps=w, shape=shape, start=1e-7)
+    return ls.warmup(s, steps=w, shape="cosine" if shape == "cosine" else "linear")
+
+
 def _extend(children):
     bounds = st.lists(st.integers(1, 3000), min_size=1, max_size=3, unique=True).map(sorted)
     return st.one_of(
@@ -49,12 +55,7 @@ def _extend(children):
             bounds,
             st.lists(children, min_size=1, max_size=4),
         ),
-        st.builds(
-            lambda s, w, shape: ls.warmup(s, steps=w, shape=shape, start=1e-7 if shape == "exponential" else 0.0),
-            children,
-            steps,
-            st.sampled_from(["linear", "cosine", "exponential"]),
-        ),
+        st.builds(_warmup, children, steps, st.sampled_from(["linear", "cosine", "exponential"])),
         st.builds(
             lambda s, p, m, d, lim, zb: ls.cycle(s, p, period_mult=m, decay=d, limit=lim, zero_based=zb),
             children,
