@@ -10,4 +10,5 @@ import lrsched
 def _lrsched_names(doctest_namespace):
     doctest_namespace.update({name: getattr(lrsched, name) for name in lrsched.__all__})
     doctest_namespace["ls"] = lrsched
+    doctest_namespace["lrsched"] = lrsched
     doctest_namespace["np"] = np

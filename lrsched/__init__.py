@@ -45,6 +45,7 @@ from .primitives import (
     Poly,
     Step,
 )
+from .loop import iterate, set_lr
 from .schedule import REGISTRY, Schedule
 from .serialize import from_dict, from_json
 
@@ -70,6 +71,18 @@ minimum = Minimum
 maximum = Maximum
 function = Function
 
+_SUBMODULES = ("torch", "mxnet", "loop")
+
+
+def __getattr__(name):
+    """``lrsched.torch`` and ``lrsched.mxnet`` load on first use (neither imports its framework)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'lrsched' has no attribute {name!r}")
+
+
 __all__ = [
     "REGISTRY",
     "Schedule",
@@ -83,6 +96,7 @@ __all__ = [
     "geometric",
     "interpolate",
     "inverse_sqrt",
+    "iterate",
     "inverse_time",
     "join",
     "linear",
@@ -91,6 +105,7 @@ __all__ = [
     "multistep",
     "piecewise",
     "poly",
+    "set_lr",
     "step",
     "warmup",
 ]

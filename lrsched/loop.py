@@ -1,0 +1,92 @@
+"""Hand-written training loops: what they need beyond ``s(t)``.
+
+A complete loop, for any framework (here with a stand-in optimizer that has
+torch's ``param_groups``):
+
+>>> import lrsched as ls
+>>> class SGD:                                   # any optimizer-like object
+...     def __init__(self):
+...         self.param_groups = [{"lr": 0.0}]
+...     def step(self):
+...         pass
+>>> opt = SGD()
+>>> s = ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10)
+>>> seen = []
+>>> for t, lr in ls.iterate(s, 100):             # t = 1, 2, ..., 100
+...     ls.set_lr(opt, lr)                       # before the t-th update
+...     opt.step()
+...     seen.append(opt.param_groups[0]["lr"])
+>>> seen[0], seen[9], seen[-1]
+(0.01, 0.1, 0.0)
+
+To resume after update k, start the iterator where the run stopped:
+``ls.iterate(s, n - k, start=k + 1)``. The schedule has no state to save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from . import _validate as v
+from .schedule import Schedule
+
+_CHUNK = 4096
+
+
+def iterate(schedule: Schedule, n: int | None = None, start: int = 1) -> Iterator[tuple[int, float]]:
+    """Yield ``(t, schedule(t))`` for t = start, start + 1, ... (n pairs, or for ever).
+
+    Values are computed a few thousand at a time by the vectorised engine,
+    so a long loop pays about what ``s.values(n)`` costs.
+
+    >>> list(iterate(linear(1.0, 0.0, 4), 2, start=3))
+    [(3, 0.25), (4, 0.0)]
+    """
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+    start = v.count("start", start, minimum=0)
+    n = None if n is None else v.count("n", n, minimum=0)
+    return _pairs(schedule, n, start)
+
+
+def _pairs(schedule, n, start):
+    from .engine import evaluate_range
+
+    program = schedule._program or schedule._compile()
+    t = start
+    end = None if n is None else start + n
+    while end is None or t < end:
+        m = _CHUNK if end is None else min(_CHUNK, end - t)
+        values = evaluate_range(schedule, program, float(t), m).tolist()
+        for j, lr in enumerate(values):
+            yield t + j, lr
+        t += m
+
+
+def set_lr(optimizer, lr: float) -> None:
+    """Set the learning rate of every param group of an optimizer-like object.
+
+    Understands ``param_groups`` (torch and look-alikes), ``set_learning_rate``
+    (MXNet) and a plain ``lr`` or ``learning_rate`` attribute.
+    """
+    lr = v.real("lr", lr)
+    groups = getattr(optimizer, "param_groups", None)
+    if groups is not None:
+        for g in groups:
+            current = g.get("lr")
+            if hasattr(current, "fill_"):  # a tensor lr (torch capturable optimizers)
+                current.fill_(lr)
+            else:
+                g["lr"] = lr
+        return
+    if hasattr(optimizer, "set_learning_rate"):
+        optimizer.set_learning_rate(lr)
+        return
+    for name in ("lr", "learning_rate"):
+        if hasattr(optimizer, name):
+            setattr(optimizer, name, lr)
+            return
+    raise TypeError(
+        f"cannot set the learning rate of {type(optimizer).__name__}: it has no param_groups, "
+        "set_learning_rate, lr or learning_rate"
+    )

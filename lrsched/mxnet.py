@@ -1,0 +1,223 @@
+"""MXNet: a stateless LRScheduler, and mirrors of ``mx.lr_scheduler``.
+
+Index convention: MXNet's optimizer increments ``num_update`` before it asks
+the scheduler, so the first update is ``num_update = 1``: the same as
+lrsched's t. The adapter passes it through (:meth:`Scheduler.__call__`, the
+one place). Nothing here imports MXNet.
+
+MXNet's own schedulers keep state and only work when called in order
+(FactorScheduler called at 600 and then at 1 answers 0.25); these do not.
+Each mirror's value at t is what the MXNet scheduler returns at
+``num_update = t`` when called in order from 1.
+
+Migration:
+
+======================================================  ==================================================
+MXNet                                                   lrsched
+======================================================  ==================================================
+FactorScheduler(step, factor, stop_factor_lr, ...)      ``lrsched.mxnet.factor_scheduler(step, factor, ...)``
+MultiFactorScheduler(step, factor, ...)                 ``lrsched.mxnet.multi_factor_scheduler(step, ...)``
+PolyScheduler(max_update, base_lr, pwr, final_lr, ...)  ``lrsched.mxnet.poly_scheduler(max_update, ...)``
+CosineScheduler(max_update, base_lr, final_lr, ...)     ``lrsched.mxnet.cosine_scheduler(max_update, ...)``
+any of them, in an optimizer                            ``lr_scheduler=lrsched.mxnet.scheduler(schedule)``
+======================================================  ==================================================
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from . import _validate as v
+from .combinators import Join
+from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step
+from .schedule import Schedule
+
+__all__ = ["Scheduler", "cosine_scheduler", "factor_scheduler", "multi_factor_scheduler", "poly_scheduler", "scheduler"]
+
+
+class Scheduler:
+    """The MXNet LRScheduler protocol over an lrsched schedule, without state.
+
+    ``base_lr`` is the attribute MXNet's optimizer sets from its
+    ``learning_rate``; it only matters when ``relative`` (lr = base_lr *
+    schedule(num_update)). Calls may come in any order.
+    """
+
+    def __init__(self, schedule: Schedule, relative: bool = False, base_lr: float | None = None):
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+        self.schedule = schedule
+        self.relative = v.flag("relative", relative)
+        self.base_lr = None if base_lr is None else v.real("base_lr", base_lr)
+
+    def __call__(self, num_update) -> float:
+        lr = self.schedule(num_update)
+        if not self.relative:
+            return lr
+        if self.base_lr is None:
+            raise RuntimeError(
+                "relative=True needs base_lr: pass learning_rate to the MXNet optimizer, or base_lr here"
+            )
+        return self.base_lr * lr
+
+    def __repr__(self) -> str:
+        extra = f", relative=True, base_lr={self.base_lr!r}" if self.relative else ""
+        return f"lrsched.mxnet.scheduler({self.schedule!r}{extra})"
+
+
+def scheduler(schedule: Schedule, relative: bool = False, base_lr: float | None = None) -> Scheduler:
+    """An object to pass as ``lr_scheduler=`` to an MXNet optimizer.
+
+    Example:
+        >>> sched = lrsched.mxnet.scheduler(step(0.1, every=250, factor=0.5))
+        >>> sched(600), sched(1)  # any order
+        (0.025, 0.1)
+    """
+    return Scheduler(schedule, relative, base_lr)
+
+
+# ---------------------------------------------------------------- mirrors
+
+
+def _whole(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v.show(value)}")
+    return int(value)
+
+
+def _with_warmup(main: Schedule, base_lr, warmup_steps, warmup_begin_lr, warmup_mode, absolute: bool) -> Schedule:
+    """MXNet's warmup for num_update < warmup_steps, then ``main``.
+
+    ``main`` reads x = t - warmup_steps, or t itself when ``absolute``
+    (FactorScheduler counts its steps from 0, warmup or not).
+    """
+    w = _whole("warmup_steps", warmup_steps, 0)
+    begin = v.real("warmup_begin_lr", warmup_begin_lr)
+    mode = v.choice("warmup_mode", warmup_mode, ("linear", "constant"))
+    if begin > base_lr:
+        raise ValueError(f"warmup_begin_lr={begin!r} must not exceed base_lr={base_lr!r} (MXNet refuses it)")
+    if w == 0:
+        return main
+    # warmup covers t < w; a join switches after its boundary, so put it at w - 1
+    # (at 0.5 for w = 1, where only t = 0 is warmup)
+    bound = w - 1 if w > 1 else 0.5
+    ramp = Linear(begin, base_lr, w) if mode == "linear" else Constant(begin)
+    # the main phase sees t - bound; shift it so that it reads its own x
+    return Join([ramp, main.shift((0.0 if absolute else w) - bound)], [bound])
+
+
+def factor_scheduler(
+    step: int,
+    factor: float = 1,
+    stop_factor_lr: float = 1e-8,
+    base_lr: float = 0.01,
+    warmup_steps: int = 0,
+    warmup_begin_lr: float = 0,
+    warmup_mode: str = "linear",
+) -> Schedule:
+    r"""MXNet ``FactorScheduler``: multiply by ``factor`` after every ``step`` updates.
+
+    .. math:: \eta(t) = \max\!\left(b\, f^{\lfloor (t-1)/s \rfloor},\ \eta_{stop}\right)
+
+    counting from t = 1 even with warmup (as MXNet does), after the warmup.
+    MXNet multiplies step by step; the mirror takes the power (a few ulps).
+
+    Example:
+        >>> s = lrsched.mxnet.factor_scheduler(step=250, factor=0.5, base_lr=1.0)
+        >>> s(250), s(251), s(501)
+        (1.0, 0.5, 0.25)
+    """
+    s = _whole("step", step, 1)
+    f = v.real("factor", factor)
+    if f > 1:
+        raise ValueError(f"factor must be no more than 1 to make lr reduce, got {v.show(factor)}")
+    b = v.real("base_lr", base_lr)
+    main = Step(b, every=s, factor=f, minimum=v.real("stop_factor_lr", stop_factor_lr))
+    return _with_warmup(main, b, warmup_steps, warmup_begin_lr, warmup_mode, absolute=True)
+
+
+def multi_factor_scheduler(
+    step,
+    factor: float = 1,
+    base_lr: float = 0.01,
+    warmup_steps: int = 0,
+    warmup_begin_lr: float = 0,
+    warmup_mode: str = "linear",
+) -> Schedule:
+    r"""MXNet ``MultiFactorScheduler``: multiply by ``factor`` once t passes each step.
+
+    .. math:: \eta(t) = b\, f^{\#\{k : t > s_k\}}
+
+    Example:
+        >>> s = lrsched.mxnet.multi_factor_scheduler([10, 20], factor=0.1, base_lr=1.0)
+        >>> s(10), s(11), round(s(21), 15)
+        (1.0, 0.1, 0.01)
+    """
+    if not isinstance(step, list) or not step:
+        raise TypeError(f"step must be a non-empty list of integers, got {v.show(step)}")
+    steps = [_whole(f"step[{i}]", x, 1) for i, x in enumerate(step)]
+    v.increasing("step", tuple(float(x) for x in steps))
+    f = v.real("factor", factor)
+    if f > 1:
+        raise ValueError(f"factor must be no more than 1 to make lr reduce, got {v.show(factor)}")
+    b = v.real("base_lr", base_lr)
+    return _with_warmup(Multistep(b, steps, factor=f), b, warmup_steps, warmup_begin_lr, warmup_mode, absolute=True)
+
+
+def poly_scheduler(
+    max_update: int,
+    base_lr: float = 0.01,
+    pwr: float = 2,
+    final_lr: float = 0,
+    warmup_steps: int = 0,
+    warmup_begin_lr: float = 0,
+    warmup_mode: str = "linear",
+) -> Schedule:
+    r"""MXNet ``PolyScheduler``: polynomial decay to ``final_lr`` at ``max_update``.
+
+    .. math:: \eta(t) = \eta_f + (b - \eta_f)\left(1 - \frac{t - W}{M - W}\right)^{p}, \quad W \le t \le M
+
+    then ``final_lr`` (MXNet returns its last value, called in order).
+
+    Example:
+        >>> s = lrsched.mxnet.poly_scheduler(max_update=4, base_lr=1.0, pwr=2)
+        >>> s(2), s(4), s(9)
+        (0.25, 0.0, 0.0)
+    """
+    m = _whole("max_update", max_update, 1)
+    b = v.real("base_lr", base_lr)
+    w = _whole("warmup_steps", warmup_steps, 0)
+    if m <= w:
+        raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
+    main = Poly(b, v.real("final_lr", final_lr), steps=m - w, power=v.positive("pwr", pwr))
+    return _with_warmup(main, b, w, warmup_begin_lr, warmup_mode, absolute=False)
+
+
+def cosine_scheduler(
+    max_update: int,
+    base_lr: float = 0.01,
+    final_lr: float = 0,
+    warmup_steps: int = 0,
+    warmup_begin_lr: float = 0,
+    warmup_mode: str = "linear",
+) -> Schedule:
+    r"""MXNet ``CosineScheduler``: cosine from ``base_lr`` to ``final_lr`` at ``max_update``.
+
+    .. math:: \eta(t) = \eta_f + \frac{(b - \eta_f)(1 + \cos(\pi (t - W) / (M - W)))}{2}, \quad W \le t \le M
+
+    then ``final_lr``. Computed as MXNet computes it, to the bit.
+
+    Example:
+        >>> s = lrsched.mxnet.cosine_scheduler(max_update=4, base_lr=1.0)
+        >>> s(2), s(4), s(9)
+        (0.5, 0.0, 0.0)
+    """
+    m = _whole("max_update", max_update, 1)
+    b = v.real("base_lr", base_lr)
+    w = _whole("warmup_steps", warmup_steps, 0)
+    if m <= w:
+        raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
+    main = Cosine(b, v.real("final_lr", final_lr), steps=m - w)
+    return _with_warmup(main, b, w, warmup_begin_lr, warmup_mode, absolute=False)

@@ -1,0 +1,619 @@
+"""PyTorch: a real ``LambdaLR`` driven by any schedule, and exact mirrors of
+``torch.optim.lr_scheduler``.
+
+Index convention: torch's ``last_epoch`` e = 0 is the lr of the first
+``optimizer.step()``; lrsched's t = 1 is that same update, so t = e + 1. The
+adapter converts in one place, :meth:`ScheduleFactor.__call__`. Each mirror
+states how its torch formula in e reads in t.
+
+The mirrors import nothing from torch: they are plain schedules, to evaluate,
+plot, save or compose. Their value at t is the lr torch applies at the t-th
+``optimizer.step()`` in the canonical loop (``optimizer.step();
+scheduler.step()``). Where torch updates the lr by multiplying the previous
+one (its "chained" form: StepLR, ExponentialLR, LinearLR, PolynomialLR,
+CosineAnnealingLR, MultiplicativeLR, ChainedScheduler), the mirror follows
+torch's closed form, which that loop approximates up to rounding drift.
+
+Migration (torch class -> lrsched call; the mirror takes the optimizer's lr
+as ``base_lr``):
+
+===================================================  ===========================================================
+torch                                                lrsched
+===================================================  ===========================================================
+StepLR(opt, step_size, gamma)                        ``lrsched.torch.step_lr(lr, step_size, gamma)``
+MultiStepLR(opt, milestones, gamma)                  ``lrsched.torch.multi_step_lr(lr, milestones, gamma)``
+ConstantLR(opt, factor, total_iters)                 ``lrsched.torch.constant_lr(lr, factor, total_iters)``
+LinearLR(opt, start_factor, end_factor, total_iters) ``lrsched.torch.linear_lr(lr, start_factor, ...)``
+ExponentialLR(opt, gamma)                            ``lrsched.torch.exponential_lr(lr, gamma)``
+PolynomialLR(opt, total_iters, power)                ``lrsched.torch.polynomial_lr(lr, total_iters, power)``
+CosineAnnealingLR(opt, T_max, eta_min)               ``lrsched.torch.cosine_annealing_lr(lr, T_max, eta_min)``
+CosineAnnealingWarmRestarts(opt, T_0, T_mult, ...)   ``lrsched.torch.cosine_annealing_warm_restarts(lr, T_0, ...)``
+CyclicLR(opt, base_lr, max_lr, ...)                  ``lrsched.torch.cyclic_lr(base_lr, max_lr, ...)``
+OneCycleLR(opt, max_lr, total_steps, ...)            ``lrsched.torch.one_cycle_lr(max_lr, total_steps, ...)``
+MultiplicativeLR(opt, lr_lambda)                     ``lrsched.torch.multiplicative_lr(lr, lr_lambda)``
+SequentialLR(opt, schedulers, milestones)            ``lrsched.torch.sequential_lr(schedules, milestones)``
+ChainedScheduler(schedulers)                         ``lrsched.torch.chained_scheduler(schedules, lr)``
+LambdaLR(opt, lr_lambda)                             ``lrsched.function(lambda t: lr * lr_lambda(t - 1))``
+any of them, driving a real optimizer                ``lrsched.torch.lambda_lr(opt, schedule)``
+===================================================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from bisect import bisect_right
+from collections import Counter
+
+from . import _validate as v
+from .combinators import Cycle, Function, Join
+from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
+from .schedule import Schedule
+from .serialize import from_dict, to_dict
+
+__all__ = [
+    "ScheduleFactor",
+    "chained_scheduler",
+    "constant_lr",
+    "cosine_annealing_lr",
+    "cosine_annealing_warm_restarts",
+    "cyclic_lr",
+    "exponential_lr",
+    "lambda_lr",
+    "linear_lr",
+    "multi_step_lr",
+    "multiplicative_lr",
+    "one_cycle_lr",
+    "polynomial_lr",
+    "sequential_lr",
+    "step_lr",
+]
+
+# ---------------------------------------------------------------- the adapter
+
+
+class ScheduleFactor:
+    """The ``lr_lambda`` of :func:`lambda_lr`: ``schedule(last_epoch + 1)``.
+
+    torch's LambdaLR saves a callable object's ``__dict__`` in its
+    ``state_dict``; this one keeps only the schedule's config there (plain JSON
+    types, so ``torch.load(..., weights_only=True)`` reads it), and the live
+    schedule in a slot, rebuilt when ``load_state_dict`` brings a new config.
+    """
+
+    __slots__ = ("__dict__", "_live")
+
+    def __init__(self, schedule: Schedule):
+        try:
+            self.config = to_dict(schedule)
+        except TypeError:  # a function(...) schedule: not saved, kept as given
+            self.config = None
+        self._live = (self.config, schedule)
+
+    @property
+    def schedule(self) -> Schedule:
+        config, schedule = self._live
+        current = self.__dict__.get("config")
+        if current is not config and current is not None:
+            schedule = from_dict(current)
+            self._live = (current, schedule)
+        return schedule
+
+    def __call__(self, epoch: int) -> float:
+        return self.schedule(epoch + 1)
+
+    def __repr__(self) -> str:
+        return f"ScheduleFactor({self.schedule!r})"
+
+
+def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1):
+    """A real ``torch.optim.lr_scheduler.LambdaLR`` that follows ``schedule``.
+
+    In the canonical loop (``optimizer.step(); scheduler.step()``) the k-th
+    ``optimizer.step()`` uses ``schedule(k)`` exactly, whatever lr the optimizer
+    was created with, or ``initial_lr * schedule(k)`` when ``relative``. A list
+    gives one schedule per param group. ``state_dict`` / ``load_state_dict`` and
+    ``torch.save`` / ``torch.load`` work, and a run resumed at any k continues
+    with the learning rates of an uninterrupted run.
+
+    In absolute mode the scheduler's ``base_lrs`` are 1.0 (so torch's
+    ``base_lr * factor`` is the schedule's value to the bit); the groups'
+    ``initial_lr`` is left alone.
+
+    Example:
+        >>> import torch
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=123.0)
+        >>> sched = lambda_lr(opt, warmup(constant(0.1), steps=10))
+        >>> lrs = []
+        >>> for _ in range(3):
+        ...     lrs.append(opt.param_groups[0]["lr"])
+        ...     opt.step()
+        ...     sched.step()
+        >>> [round(x, 12) for x in lrs]
+        [0.01, 0.02, 0.03]
+    """
+    import torch
+
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    groups = optimizer.param_groups
+    if isinstance(schedule, (list, tuple)):
+        schedules = list(schedule)
+        if len(schedules) != len(groups):
+            raise ValueError(f"schedule is a list of {len(schedules)} schedules for {len(groups)} param groups")
+    else:
+        schedules = [schedule] * len(groups)
+    for i, s in enumerate(schedules):
+        if not isinstance(s, Schedule):
+            raise TypeError(f"schedule[{i}] must be an lrsched schedule, got {s!r}")
+    relative = v.flag("relative", relative)
+    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
+        raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
+    if relative:
+        for i, g in enumerate(groups):
+            initial = g.get("initial_lr", g["lr"])
+            if float(initial) == 0:
+                raise ValueError(
+                    f"relative=True scales each group's initial lr, and param group {i} has initial lr 0: "
+                    "every lr would be 0; give the optimizer the peak lr, or use relative=False"
+                )
+    factors = [ScheduleFactor(s) for s in schedules]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factors, last_epoch=last_epoch)
+    if not relative:
+        # torch's constructor applied base_lr * factor with the optimizer's own lrs
+        scheduler.base_lrs = [1.0] * len(groups)
+        for g, f in zip(groups, factors):
+            _set_group_lr(torch, g, f(scheduler.last_epoch))
+        scheduler._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
+    return scheduler
+
+
+def _set_group_lr(torch, group, lr: float) -> None:
+    if isinstance(group["lr"], torch.Tensor):
+        group["lr"].fill_(lr)
+    else:
+        group["lr"] = lr
+
+
+# ---------------------------------------------------------------- mirrors
+
+
+def _whole(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v.show(value)}")
+    return int(value)
+
+
+def step_lr(base_lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
+    r"""torch ``StepLR``: :math:`b\,\gamma^{\lfloor e / s \rfloor}`, read at e = t - 1.
+
+    That is ``step(b, every=s, factor=gamma)``. torch's loop multiplies the lr
+    by gamma at each drop; the mirror computes the power (drift: a few ulps).
+
+    Example:
+        >>> s = lrsched.torch.step_lr(0.1, step_size=30)
+        >>> s(30), round(s(31), 15)
+        (0.1, 0.01)
+    """
+    return Step(base_lr, every=_whole("step_size", step_size, 1), factor=gamma)
+
+
+def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
+    r"""torch ``MultiStepLR``: multiply by gamma at each milestone epoch.
+
+    .. math:: \eta(t) = b\, \gamma^{\#\{m \in M : m \le e\}}, \qquad e = t - 1
+
+    Milestones may repeat (the decay applies once per repeat) and come in any
+    order, as in torch. The values are torch's own chained products (the
+    lr multiplied by gamma**count at each milestone), so they agree to the bit.
+
+    Example:
+        >>> s = lrsched.torch.multi_step_lr(1.0, [2, 4, 4], gamma=0.5)
+        >>> [s(t) for t in (1, 2, 3, 4, 5)]
+        [1.0, 1.0, 0.5, 0.5, 0.125]
+    """
+    if isinstance(milestones, (int, float)) or not hasattr(milestones, "__iter__"):
+        raise TypeError(f"milestones must be a list of integers, got {v.show(milestones)}")
+    counts = Counter(_whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
+    gamma = v.real("gamma", gamma)
+    lr = v.real("base_lr", base_lr)
+    bounds, values = [], [lr]
+    for m in sorted(counts):
+        lr = lr * gamma ** counts[m]
+        bounds.append(m)
+        values.append(lr)
+    return Piecewise(bounds, values)
+
+
+def constant_lr(base_lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> Schedule:
+    r"""torch ``ConstantLR``: :math:`b f` for the first ``total_iters`` updates, then b.
+
+    torch's loop multiplies by f at e = 0 and by 1/f at e = total_iters; the
+    mirror uses those same products. With ``total_iters=0`` torch never
+    undoes the factor (the lr stays b f: arguably a bug, mirrored).
+
+    Example:
+        >>> s = lrsched.torch.constant_lr(0.3, factor=0.5, total_iters=2)
+        >>> s(1), s(2), s(3)
+        (0.15, 0.15, 0.3)
+    """
+    b = v.real("base_lr", base_lr)
+    f = v.real("factor", factor)
+    if not 0 < f <= 1:
+        raise ValueError(f"factor must be in (0, 1] (torch divides by it at total_iters), got {v.show(factor)}")
+    total = _whole("total_iters", total_iters, 0)
+    low = b * f
+    if total == 0:
+        return Constant(low)
+    return Join([Constant(low), Constant(low * (1.0 / f))], [total])
+
+
+def linear_lr(base_lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5) -> Schedule:
+    r"""torch ``LinearLR``: the factor goes linearly from start to end over ``total_iters``.
+
+    .. math:: \eta(t) = b \left(f_0 + \frac{(f_1 - f_0)\min(e, T)}{T}\right), \qquad e = t - 1
+
+    torch's closed form, to the bit (its loop multiplies ratios: drift of a
+    few ulps). With ``total_iters=0`` torch's loop keeps b f_0 for ever (its
+    closed form divides by zero); mirrored.
+
+    Example:
+        >>> s = lrsched.torch.linear_lr(1.0, start_factor=0.5, total_iters=2)
+        >>> s(1), s(2), s(3), s(4)
+        (0.5, 0.75, 1.0, 1.0)
+    """
+    b = v.real("base_lr", base_lr)
+    f0 = v.real("start_factor", start_factor)
+    f1 = v.real("end_factor", end_factor)
+    if not 0 < f0 <= 1:
+        raise ValueError(f"start_factor must be in (0, 1], got {v.show(start_factor)}")
+    if not 0 <= f1 <= 1:
+        raise ValueError(f"end_factor must be in [0, 1], got {v.show(end_factor)}")
+    total = _whole("total_iters", total_iters, 0)
+    if total == 0:
+        return Constant(b * f0)
+    return b * Linear(f0, f1, total).shift(1)
+
+
+def exponential_lr(base_lr: float, gamma: float) -> Schedule:
+    r"""torch ``ExponentialLR``: :math:`b\,\gamma^{e}`, e = t - 1 (closed form; the loop drifts).
+
+    Example:
+        >>> lrsched.torch.exponential_lr(1.0, gamma=0.5)(3)
+        0.25
+    """
+    return Exponential(base_lr, gamma).shift(1)
+
+
+def polynomial_lr(base_lr: float, total_iters: int = 5, power: float = 1.0) -> Schedule:
+    r"""torch ``PolynomialLR``: :math:`b\,(1 - \min(e, T)/T)^{p}`, e = t - 1 (closed form).
+
+    Example:
+        >>> s = lrsched.torch.polynomial_lr(1.0, total_iters=4, power=2.0)
+        >>> s(1), s(3), s(5), s(9)
+        (1.0, 0.25, 0.0, 0.0)
+    """
+    b = v.real("base_lr", base_lr)
+    total = _whole("total_iters", total_iters, 1)
+    p = v.nonnegative("power", power)
+    if p == 0:
+        return Constant(b)
+    return Poly(b, 0.0, steps=total, power=p).shift(1)
+
+
+def cosine_annealing_lr(base_lr: float, T_max: int, eta_min: float = 0.0) -> Schedule:
+    r"""torch ``CosineAnnealingLR``, including what it does past ``T_max``.
+
+    .. math:: \eta(t) = \eta_{\min} + \frac{(b - \eta_{\min})(1 + \cos(\pi e / T_{max}))}{2}, \qquad e = t - 1
+
+    for every e: past T_max torch's lr rises back to b at 2 T_max and keeps
+    cycling (``cosine(..., periodic=True)``). The closed form to the bit; torch's
+    loop updates by ratios and drifts by a few ulps.
+
+    Example:
+        >>> s = lrsched.torch.cosine_annealing_lr(1.0, T_max=2)
+        >>> s(1), s(2), s(3), s(5)
+        (1.0, 0.5, 0.0, 1.0)
+    """
+    T = _whole("T_max", T_max, 1)
+    return Cosine(base_lr, eta_min, steps=T, periodic=True).shift(1)
+
+
+def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> Schedule:
+    r"""torch ``CosineAnnealingWarmRestarts`` (SGDR), to the bit.
+
+    .. math:: \eta(t) = \eta_{\min} + \frac{(b - \eta_{\min})(1 + \cos(\pi T_{cur} / T_i))}{2}
+
+    where cycle i lasts :math:`T_i = T_0 T_{mult}^i` updates and :math:`T_{cur}`
+    counts from 0 at each restart (torch's clock: the first update of a cycle
+    gets b). For T_mult = 1 this is a ``cycle``; for T_mult > 1 a join of its
+    cycles up to t = 2**53.
+
+    Example:
+        >>> s = lrsched.torch.cosine_annealing_warm_restarts(1.0, T_0=2, T_mult=2)
+        >>> [s(t) for t in (1, 2, 3, 4, 5, 6, 7)]
+        [1.0, 0.5, 1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 1.0]
+    """
+    t0 = _whole("T_0", T_0, 1)
+    mult = _whole("T_mult", T_mult, 1)
+    b = v.real("base_lr", base_lr)
+    m = v.real("eta_min", eta_min)
+    if mult == 1:
+        return Cycle(Cosine(b, m, steps=t0).shift(1), t0)
+    phases, bounds, start, length = [], [], 0, t0
+    while start < 2**53:
+        if start:
+            bounds.append(start)
+        phases.append(Cosine(b, m, steps=length).shift(1))
+        start += length
+        length *= mult
+    return Join(phases, bounds)
+
+
+def cyclic_lr(
+    base_lr: float,
+    max_lr: float,
+    step_size_up: float = 2000,
+    step_size_down: float | None = None,
+    mode: str = "triangular",
+    gamma: float = 1.0,
+    scale_fn=None,
+    scale_mode: str = "cycle",
+) -> Schedule:
+    r"""torch ``CyclicLR`` (triangular, triangular2, exp_range, or a custom scale_fn).
+
+    .. math:: \eta(t) = b + (m - b)\,\mathrm{tri}(e)\,\mathrm{scale}, \qquad e = t - 1
+
+    where tri rises linearly from 0 to 1 over ``step_size_up`` and falls back
+    over ``step_size_down`` in every cycle; scale is 1 (triangular),
+    :math:`2^{-(c-1)}` in cycle c (triangular2) or :math:`\gamma^{e}` (exp_range).
+    The same call with (max_momentum, base_momentum) as (base_lr, max_lr)
+    gives torch's cycled momentum. A custom ``scale_fn`` is wrapped as
+    ``function`` (slow, not serializable). Agrees with torch to about 1e-15 of
+    the amplitude (torch computes the cycle position from e / cycle length).
+
+    Example:
+        >>> s = lrsched.torch.cyclic_lr(0.1, 1.0, step_size_up=2, mode="triangular2")
+        >>> [round(s(t), 12) for t in range(1, 10)]
+        [0.1, 0.55, 1.0, 0.55, 0.1, 0.325, 0.55, 0.325, 0.1]
+    """
+    b = v.real("base_lr", base_lr)
+    top = v.real("max_lr", max_lr)
+    up = v.positive("step_size_up", step_size_up)
+    down = up if step_size_down is None else v.positive("step_size_down", step_size_down)
+    mode = v.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
+    scale_mode = v.choice("scale_mode", scale_mode, ("cycle", "iterations"))
+    total = up + down
+    tri = Join([Linear(0.0, 1.0, up), Linear(1.0, 0.0, down)], [up])
+    if scale_fn is not None:
+        if not callable(scale_fn):
+            raise TypeError(f"scale_fn must be callable, got {scale_fn!r}")
+        wave = Cycle(tri, total, zero_based=True)
+        if scale_mode == "cycle":
+            scale = Function(_CycleScale(scale_fn, total))
+        else:
+            scale = Function(_EpochScale(scale_fn))
+        return b + (top - b) * (wave * scale)
+    if mode == "triangular2":
+        return b + (top - b) * Cycle(tri, total, decay=0.5, zero_based=True)
+    wave = Cycle(tri, total, zero_based=True)
+    if mode == "exp_range":
+        return b + (top - b) * (wave * Exponential(1.0, v.positive("gamma", gamma)).shift(1))
+    return b + (top - b) * wave
+
+
+class _CycleScale:
+    """scale_fn(cycle) with torch's cycle = floor(1 + e / total)."""
+
+    def __init__(self, fn, total):
+        self.fn, self.total = fn, total
+
+    def __call__(self, t):
+        return self.fn(math.floor(1 + max(t - 1, 0) / self.total))
+
+    def __repr__(self):
+        return f"_CycleScale({self.fn!r}, {self.total!r})"
+
+
+class _EpochScale:
+    """scale_fn(e) with e = t - 1."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, t):
+        return self.fn(max(t - 1, 0))
+
+    def __repr__(self):
+        return f"_EpochScale({self.fn!r})"
+
+
+def one_cycle_lr(
+    max_lr: float,
+    total_steps: int | None = None,
+    epochs: int | None = None,
+    steps_per_epoch: int | None = None,
+    pct_start: float = 0.3,
+    anneal_strategy: str = "cos",
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    three_phase: bool = False,
+) -> Schedule:
+    r"""torch ``OneCycleLR``: up from max_lr / div_factor to max_lr, then down to min_lr.
+
+    torch's phases end at e = pct_start * total - 1 and total - 1 (three_phase:
+    pct_start * total - 1, 2 pct_start * total - 2, total - 1); within each,
+    pct = (e - start) / (end - start) drives a cosine or linear anneal.
+    At e = total_steps (one update past the end) torch still computes the
+    anneal with pct > 1 (overshooting); the mirror gives that value too. Past
+    that torch raises ValueError; the mirror holds min_lr. Momentum: not an
+    lr; see torch for its inverse anneal.
+
+    Example:
+        >>> s = lrsched.torch.one_cycle_lr(1.0, total_steps=10, anneal_strategy="linear")
+        >>> s(1), round(s(3), 12), round(s(10), 12)
+        (0.04, 1.0, 4e-06)
+    """
+    top = v.positive("max_lr", max_lr)
+    if total_steps is not None:
+        total = _whole("total_steps", total_steps, 1)
+    elif epochs is not None and steps_per_epoch is not None:
+        total = _whole("epochs", epochs, 1) * _whole("steps_per_epoch", steps_per_epoch, 1)
+    else:
+        raise ValueError("one_cycle_lr needs total_steps, or epochs and steps_per_epoch")
+    pct = v.real("pct_start", pct_start)
+    if not 0 <= pct <= 1:
+        raise ValueError(f"pct_start must be in [0, 1], got {v.show(pct_start)}")
+    strategy = v.choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
+    initial = top / v.positive("div_factor", div_factor)
+    low = initial / v.positive("final_div_factor", final_div_factor)
+    if v.flag("three_phase", three_phase):
+        ends = [float(pct * total) - 1, float(2 * pct * total) - 2, total - 1]
+        levels = [(initial, top), (top, initial), (initial, low)]
+    else:
+        ends = [float(pct * total) - 1, total - 1]
+        levels = [(initial, top), (top, low)]
+
+    piece = Cosine if strategy == "cos" else Linear
+    phases: list[Schedule] = []
+    bounds: list[float] = []
+    begin = 0.0  # torch's start_step of the phase
+    for i, ((a, z), end) in enumerate(zip(levels, ends)):
+        last = i == len(ends) - 1
+        # torch takes the first phase with e <= end: a phase whose end is below 0 or
+        # not past the previous end never gets an update (the first phase gets e = 0)
+        if not last and (end < 0 or (i > 0 and end <= begin)):
+            begin = end
+            continue
+        if end - begin <= 0:
+            raise ValueError(
+                f"pct_start={pct!r} with total_steps={total} gives phase {i} no length; torch divides by zero there"
+            )
+        shape = piece(a, z, steps=end - begin)
+        # updates e in (begin, end] run at local time e - begin; the first kept phase sees t = e + 1
+        phases.append(shape if phases else shape.shift(1 + begin))
+        if last:
+            # torch at e = total (one past the end) still anneals, with pct > 1
+            pct_over = (total - begin) / (end - begin)
+            over = z + (a - z) / 2.0 * (math.cos(math.pi * pct_over) + 1) if strategy == "cos" else (z - a) * pct_over + a
+        else:
+            bounds.append(end + 1)
+        begin = end
+    phases += [Constant(over), Constant(low)]
+    bounds += [float(total), float(total + 1)]
+    return Join(phases, bounds)
+
+
+def multiplicative_lr(base_lr: float, lr_lambda) -> Schedule:
+    r"""torch ``MultiplicativeLR``: the lr is multiplied by ``lr_lambda(e)`` at every e >= 1.
+
+    .. math:: \eta(t) = b \prod_{k=1}^{e} f(k), \qquad e = t - 1
+
+    A number f gives ``exponential`` (:math:`b f^{e}`, the closed form); a
+    callable is wrapped as ``function`` that keeps the running product, so its
+    values are torch's own to the bit (slow, not serializable).
+
+    Example:
+        >>> lrsched.torch.multiplicative_lr(1.0, 0.5)(3)
+        0.25
+        >>> lrsched.torch.multiplicative_lr(1.0, lambda e: 0.5)(3)
+        0.25
+    """
+    b = v.real("base_lr", base_lr)
+    if callable(lr_lambda):
+        return Function(_RunningProduct(b, lr_lambda))
+    return Exponential(b, v.positive("lr_lambda", lr_lambda)).shift(1)
+
+
+class _RunningProduct:
+    """b * f(1) * f(2) * ... * f(e) for e = floor(t) - 1, memoised."""
+
+    def __init__(self, base, fn):
+        self.base, self.fn, self._prefix = base, fn, [base]
+
+    def __call__(self, t):
+        e = max(math.floor(t) - 1, 0)
+        prefix = self._prefix
+        while len(prefix) <= e:
+            prefix.append(prefix[-1] * self.fn(len(prefix)))
+        return prefix[e]
+
+    def __getstate__(self):
+        return {"base": self.base, "fn": self.fn}
+
+    def __setstate__(self, state):
+        self.__init__(state["base"], state["fn"])
+
+    def __eq__(self, other):
+        return isinstance(other, _RunningProduct) and (self.base, self.fn) == (other.base, other.fn)
+
+    def __hash__(self):
+        return hash((self.base, self.fn))
+
+    def __repr__(self):
+        return f"_RunningProduct({self.base!r}, {self.fn!r})"
+
+
+def sequential_lr(schedules, milestones) -> Schedule:
+    r"""torch ``SequentialLR``: each schedule restarts at its own first update at its milestone.
+
+    Schedule i runs for :math:`m_{i} < t \le m_{i+1}` at :math:`t - m_i` (torch
+    restarts it at its epoch 0 there): that is ``join(schedules, milestones)``.
+    Repeated milestones skip the schedules between them, and a milestone of 0
+    skips the schedules before it, as in torch. Unlike torch's SequentialLR the
+    result has no state, so a resumed run cannot drift from an uninterrupted
+    one (pytorch issues 162591, 196243).
+
+    Example:
+        >>> warm = lrsched.torch.linear_lr(0.1, start_factor=0.1, total_iters=5)
+        >>> cos = lrsched.torch.cosine_annealing_lr(0.1, T_max=95)
+        >>> s = lrsched.torch.sequential_lr([warm, cos], milestones=[5])
+        >>> s(6) == cos(1)
+        True
+    """
+    schedules = list(schedules) if isinstance(schedules, (list, tuple)) else schedules
+    if not isinstance(schedules, list) or not schedules:
+        raise TypeError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
+    ms = [_whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
+    if len(ms) != len(schedules) - 1:
+        raise ValueError(f"needs one milestone fewer than schedules: got {len(schedules)} schedules and {len(ms)} milestones")
+    if ms != sorted(ms):
+        raise ValueError(f"milestones must be sorted (torch's SequentialLR misbehaves otherwise), got {ms}")
+    keep = [schedules[0]]
+    bounds: list[int] = []
+    for m, s in zip(ms, schedules[1:]):
+        if m == (bounds[-1] if bounds else 0):
+            keep[-1] = s  # the previous schedule never runs
+        else:
+            bounds.append(m)
+            keep.append(s)
+    return Join(keep, bounds) if bounds else keep[0]
+
+
+def chained_scheduler(schedules, base_lr: float) -> Schedule:
+    r"""torch ``ChainedScheduler``: every scheduler multiplies the lr by its own ratio.
+
+    .. math:: \eta(t) = b \prod_i \frac{s_i(t)}{b}
+
+    for mirrors ``s_i`` built with the same base lr b. Exact (up to the drift of
+    torch's chained updates) when every scheduler updates multiplicatively:
+    StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR,
+    MultiplicativeLR and CosineAnnealingLR with eta_min = 0.
+
+    Example:
+        >>> s = lrsched.torch.chained_scheduler(
+        ...     [lrsched.torch.constant_lr(1.0, 0.1, 2), lrsched.torch.exponential_lr(1.0, 0.5)], 1.0)
+        >>> s(1), s(2), s(3)
+        (0.1, 0.05, 0.25)
+    """
+    schedules = list(schedules) if isinstance(schedules, (list, tuple)) else None
+    if not schedules:
+        raise TypeError("schedules must be a non-empty list of schedules")
+    b = v.positive("base_lr", base_lr)
+    product = schedules[0]
+    for s in schedules[1:]:
+        product = product * s
+    n = len(schedules) - 1
+    return product / b**n if n else product

@@ -1,0 +1,113 @@
+"""MXNet parity against golden values written by real MXNet 1.9.1
+(tests/golden/make_mxnet.py; MXNet needs numpy < 1.24, so it runs in its own venv)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+import lrsched.mxnet as lm
+
+GOLDEN = json.loads((Path(__file__).parent / "data" / "mxnet_golden.json").read_text())
+
+MIRRORS = {
+    "FactorScheduler": lm.factor_scheduler,
+    "MultiFactorScheduler": lm.multi_factor_scheduler,
+    "PolyScheduler": lm.poly_scheduler,
+    "CosineScheduler": lm.cosine_scheduler,
+}
+
+
+@pytest.mark.parametrize("case", GOLDEN["schedulers"], ids=lambda c: f"{c['class']}{c['kwargs']}")
+def test_mirror_matches_mxnet_called_in_order(case):
+    s = MIRRORS[case["class"]](**case["kwargs"])
+    t = np.array(case["t"], dtype=float)
+    want = np.array(case["lr"])
+    got = s(t)
+    # MXNet's FactorScheduler and MultiFactorScheduler multiply step by step; the mirrors
+    # take the power: a few ulps per decay. Poly and Cosine agree to the bit, except at
+    # the decay's first update (t = warmup_steps), where MXNet computes final + (base - final)
+    # and lrsched gives base itself: at most one ulp apart.
+    if case["class"] in ("PolyScheduler", "CosineScheduler"):
+        differ = got != want
+        assert set(t[differ]) <= {case["kwargs"].get("warmup_steps", 0)}
+        np.testing.assert_array_max_ulp(got[differ], want[differ], maxulp=1)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    # and the mirror is stateless: any order, any t
+    rng = np.random.default_rng(0)
+    order = rng.permutation(t.size)
+    np.testing.assert_array_equal(s(t[order]), got[order])
+
+
+def test_every_mxnet_scheduler_is_covered():
+    assert {c["class"] for c in GOLDEN["schedulers"]} == set(MIRRORS)
+
+
+def test_mxnet_quirks_are_not_reproduced_by_the_stateless_adapter():
+    # MXNet: FactorScheduler called at 600 then at 1 answers 0.25 both times
+    assert GOLDEN["quirks"]["factor_600_then_1"] == [0.25, 0.25]
+    s = lm.scheduler(lm.factor_scheduler(step=250, factor=0.5, base_lr=1.0))
+    assert (s(600), s(1)) == (0.25, 1.0)
+    # MXNet: a fresh PolyScheduler asked at 1500 > max_update answers base_lr
+    assert GOLDEN["quirks"]["poly_fresh_at_1500"] == 0.1
+    assert lm.poly_scheduler(max_update=1000, base_lr=0.1, pwr=2)(1500) == 0.0
+
+
+def test_own_factor_scheduler_in_sgd_applies_its_values():
+    # the protocol the adapter relies on: the k-th update applies scheduler(num_update = k), as float32
+    want = lm.factor_scheduler(step=250, factor=0.5, base_lr=0.1).values(600)
+    np.testing.assert_allclose(GOLDEN["quirks"]["factor_in_sgd_applied"], np.float32(want), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("case", GOLDEN["adapter"], ids=lambda c: c["schedule"]["schedule"]["type"])
+def test_adapter_inside_real_mxnet_sgd(case):
+    s = ls.from_dict(case["schedule"])
+    n = len(case["absolute"])
+    # MXNet's sgd_update takes lr as a float32 attribute: the applied lr is float32(schedule(k))
+    np.testing.assert_array_equal(case["absolute"], np.float32(s.values(n)).astype(float))
+    np.testing.assert_array_equal(case["relative_lr_2"], np.float32(2.0 * s.values(n)).astype(float))
+    # begin_num_update=500 (a resumed run) continues with t = 501, 502, ...
+    resumed = s(np.arange(501, 501 + len(case["resumed_after_500"])))
+    np.testing.assert_array_equal(case["resumed_after_500"], np.float32(resumed).astype(float))
+
+
+def test_adapter_protocol():
+    s = ls.cosine(0.1, 0.0, steps=100)
+    a = lm.scheduler(s)
+    assert a(1) == s(1)
+    assert a(np.int64(50)) == s(50)
+    r = lm.scheduler(s, relative=True)
+    with pytest.raises(RuntimeError, match="relative=True needs base_lr"):
+        r(1)
+    r.base_lr = 2.0  # what MXNet's optimizer does with its learning_rate
+    assert r(10) == 2.0 * s(10)
+    with pytest.raises(TypeError, match="lrsched schedule"):
+        lm.scheduler(lambda t: 0.1)
+    with pytest.raises(ValueError, match="t must be finite and >= 0"):
+        a(-1)
+    assert "relative=True" in repr(r)
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: lm.factor_scheduler(step=0), ValueError, "step must be >= 1, got 0"),
+        (lambda: lm.factor_scheduler(step=10, factor=1.5), ValueError, "factor must be no more than 1"),
+        (lambda: lm.factor_scheduler(step=10, warmup_steps=-1), ValueError, "warmup_steps must be >= 0"),
+        (lambda: lm.factor_scheduler(step=10, warmup_steps=5, warmup_begin_lr=1.0), ValueError, "must not exceed base_lr"),
+        (lambda: lm.factor_scheduler(step=10, warmup_steps=5, warmup_mode="cosine"), ValueError, "warmup_mode must be one of"),
+        (lambda: lm.multi_factor_scheduler([20, 10]), ValueError, "step must be strictly increasing"),
+        (lambda: lm.multi_factor_scheduler(10), TypeError, "step must be a non-empty list"),
+        (lambda: lm.poly_scheduler(max_update=0), ValueError, "max_update must be >= 1"),
+        (lambda: lm.poly_scheduler(max_update=10, warmup_steps=10), ValueError, "must exceed warmup_steps"),
+        (lambda: lm.cosine_scheduler(max_update=2.5), TypeError, "max_update must be an integer, got 2.5"),
+    ],
+)
+def test_bad_mxnet_parameters(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
