@@ -292,7 +292,7 @@ class _Method(Schedule):
         text = repr(s)
         if s._precedence < 100:
             text = f"({text})"
-        args = ", ".join(f"{f.name}={_fmt(getattr(self, f.name))}" for f in self.fields[1:])
+        args = ", ".join(f"{f.name}={_fmt(getattr(self, f.attr))}" for f in self.fields[1:])
         return f"{text}.{self.kind}({args})"
 
 

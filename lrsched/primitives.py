@@ -236,29 +236,37 @@ class Piecewise(Schedule):
 
     .. math:: \eta(t) = v_{\#\{j : t > b_j\}}
 
-    ``boundaries`` b are > 0 and strictly increasing; ``values`` has one more
+    ``boundaries`` b are >= 0 and strictly increasing; ``values`` has one more
     entry. The value changes after the boundary iteration: t = b_j still has
-    the old value.
+    the old value (a boundary at 0 changes it from the first update on).
+
+    The values are kept as ``s.levels`` (``s.values(n)`` evaluates, as for
+    every schedule).
 
     Example:
         >>> s = piecewise([10, 20], [1.0, 0.5, 0.25])
         >>> s(10), s(11), s(21)
         (1.0, 0.5, 0.25)
+        >>> s.levels, s.values(3).tolist()
+        ((1.0, 0.5, 0.25), [1.0, 1.0, 1.0])
     """
 
     kind = "piecewise"
-    fields = (Field("boundaries", lambda n, x: v.reals(n, x, v.positive)), Field("values", v.reals))
+    fields = (
+        Field("boundaries", lambda n, x: v.reals(n, x, v.nonnegative)),
+        Field("values", v.reals, attr="levels"),  # ``values(n)`` stays the method
+    )
 
     def _check(self):
         v.increasing("boundaries", self.boundaries)
-        if len(self.values) != len(self.boundaries) + 1:
+        if len(self.levels) != len(self.boundaries) + 1:
             raise ValueError(
-                f"values needs one more entry than boundaries: got {len(self.values)} values "
+                f"values needs one more entry than boundaries: got {len(self.levels)} values "
                 f"and {len(self.boundaries)} boundaries"
             )
 
     def _encode(self, enc):
-        return _encode_piecewise(enc, self.boundaries, self.values)
+        return _encode_piecewise(enc, self.boundaries, self.levels)
 
 
 class Multistep(Schedule):
@@ -266,7 +274,7 @@ class Multistep(Schedule):
 
     .. math:: \eta(t) = s\, f^{\#\{m \in M : t > m\}}
 
-    ``milestones`` M are > 0 and sorted; a repeated milestone counts each
+    ``milestones`` M are >= 0 and sorted; a repeated milestone counts each
     time (as in torch's MultiStepLR).
 
     Example:
@@ -278,7 +286,7 @@ class Multistep(Schedule):
     kind = "multistep"
     fields = (
         Field("start", v.real),
-        Field("milestones", lambda n, x: v.reals(n, x, v.positive)),
+        Field("milestones", lambda n, x: v.reals(n, x, v.nonnegative)),
         Field("factor", v.positive, keyword=True),
     )
 

@@ -48,17 +48,20 @@ class Field:
     ``check(name, value)`` validates and normalises a value; ``nested`` says
     whether the field holds a schedule (``"one"``) or a list of schedules
     (``"many"``), which serialization walks into; ``keyword`` asks the repr
-    to spell the parameter's name.
+    to spell the parameter's name. ``attr`` stores the value under another
+    attribute name where the parameter's own would hide a method
+    (piecewise's ``values``, next to ``Schedule.values(n)``).
     """
 
-    __slots__ = ("name", "check", "default", "keyword", "nested")
+    __slots__ = ("name", "check", "default", "keyword", "nested", "attr")
 
-    def __init__(self, name, check, default=REQUIRED, *, keyword=False, nested=None):
+    def __init__(self, name, check, default=REQUIRED, *, keyword=False, nested=None, attr=None):
         self.name = name
         self.check = check
         self.default = default
         self.keyword = keyword
         self.nested = nested
+        self.attr = attr or name
 
     def __repr__(self) -> str:
         return f"Field({self.name!r})"
@@ -69,7 +72,7 @@ class _ScheduleType(type):
 
     def __new__(mcls, name, bases, ns):
         if "fields" in ns and "__slots__" not in ns:
-            ns["__slots__"] = tuple(f.name for f in ns["fields"])
+            ns["__slots__"] = tuple(f.attr for f in ns["fields"])
         cls = super().__new__(mcls, name, bases, ns)
         kind = ns.get("kind")
         if kind:
@@ -116,7 +119,7 @@ class Schedule(metaclass=_ScheduleType):
                     raise TypeError(f"missing required parameter {name!r}")
                 else:
                     value = f.default
-                _set(self, name, value)
+                _set(self, f.attr, value)
             if used != len(kwargs):
                 unknown = sorted(set(kwargs) - {f.name for f in fields})
                 raise TypeError(f"got an unexpected parameter {unknown[0]!r}")
@@ -150,16 +153,16 @@ class Schedule(metaclass=_ScheduleType):
 
     def params(self) -> tuple:
         """The field values, in declaration order."""
-        return tuple(getattr(self, f.name) for f in self.fields)
+        return tuple(getattr(self, f.attr) for f in self.fields)
 
     def children(self) -> tuple[Schedule, ...]:
         """The schedules this one is built from."""
         out: list[Schedule] = []
         for f in self.fields:
             if f.nested == "one":
-                out.append(getattr(self, f.name))
+                out.append(getattr(self, f.attr))
             elif f.nested == "many":
-                out.extend(getattr(self, f.name))
+                out.extend(getattr(self, f.attr))
         return tuple(out)
 
     def __eq__(self, other):
@@ -193,7 +196,7 @@ class Schedule(metaclass=_ScheduleType):
         parts = []
         positional = True
         for f in self.fields:
-            value = getattr(self, f.name)
+            value = getattr(self, f.attr)
             if f.default is not REQUIRED and _same(value, f.default):
                 positional = False
                 continue

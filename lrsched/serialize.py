@@ -82,7 +82,7 @@ def _encode(s: Schedule) -> dict:
         )
     out: dict = {"type": s.kind}
     for f in s.fields:
-        value = getattr(s, f.name)
+        value = getattr(s, f.attr)
         if f.nested == "one":
             out[f.name] = _encode(value)
         elif f.nested == "many":

@@ -491,8 +491,9 @@ def one_cycle_lr(
             raise ValueError(
                 f"pct_start={pct!r} with total_steps={total} gives phase {i} no length; torch divides by zero there"
             )
-        shape = piece(a, z, steps=end - begin)
-        # updates e in (begin, end] run at local time e - begin; the first kept phase sees t = e + 1
+        # torch anneals over pct = (e - begin) / (end - begin): a unit phase stretched to the
+        # phase's length computes that same quotient; the first kept phase sees t = e + 1
+        shape = piece(a, z, steps=1).stretch(end - begin)
         phases.append(shape if phases else shape.shift(1 + begin))
         if last:
             # torch at e = total (one past the end) still anneals, with pct > 1

@@ -64,6 +64,15 @@ def test_every_kind_has_examples_and_a_documented_formula():
             assert getattr(ls, kind) is REGISTRY[kind]
 
 
+def test_no_field_hides_a_method():
+    for kind, cls in REGISTRY.items():
+        for f in cls.fields:
+            assert f.attr not in dir(ls.Schedule), f"{kind}.{f.attr} would hide Schedule.{f.attr}"
+    s = ls.piecewise([2], [1.0, 0.5])
+    assert s.values(3).tolist() == [1.0, 1.0, 0.5]
+    assert s.to_dict()["schedule"]["values"] == [1.0, 0.5]
+
+
 @pytest.mark.parametrize("s", ALL, ids=repr)
 def test_repr_rebuilds(s):
     namespace = {**vars(ls), "math": math}  # a function's repr names its callable's module

@@ -1,0 +1,377 @@
+"""Parity with real torch: every mirror against the stepped scheduler (and torch's
+own closed form where it has one), and the LambdaLR adapter's loop and resume."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+
+torch = pytest.importorskip("torch", reason="installed by the README test command")
+import lrsched.torch as lt  # noqa: E402
+
+S = torch.optim.lr_scheduler
+
+
+def _optimizer(lr=0.1, groups=1):
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1))]} for _ in range(groups)]
+    return torch.optim.SGD(params, lr=lr, momentum=0.9)
+
+
+def stepped(make, n, lr=0.1, last_step=True):
+    """The lr of each of n optimizer.step() calls in the canonical loop."""
+    opt = _optimizer(lr)
+    sched = make(opt)
+    out = []
+    for k in range(n):
+        out.append(float(opt.param_groups[0]["lr"]))
+        opt.step()
+        if last_step or k < n - 1:
+            sched.step()
+    return np.array(out)
+
+
+def closed_form(make, n, lr=0.1):
+    """torch's own closed form (_get_closed_form_lr) at e = 0 .. n - 1."""
+    sched = make(_optimizer(lr))
+    out = []
+    for e in range(n):
+        sched.last_epoch = e
+        out.append(float(sched._get_closed_form_lr()[0]))
+    return np.array(out)
+
+
+def drift(got, want, rtol):
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=0)
+
+
+# (torch factory, mirror, n, rtol against the stepped loop); None = bit for bit
+CASES = [
+    ("StepLR", lambda o: S.StepLR(o, step_size=30), lt.step_lr(0.1, 30), 400, 1e-14),
+    ("StepLR size 1", lambda o: S.StepLR(o, step_size=1, gamma=0.97), lt.step_lr(0.1, 1, 0.97), 2000, 1e-12),
+    ("MultiStepLR", lambda o: S.MultiStepLR(o, [30, 80]), lt.multi_step_lr(0.1, [30, 80]), 200, None),
+    (
+        "MultiStepLR unsorted, repeated, 0",
+        lambda o: S.MultiStepLR(o, [50, 0, 20, 50, 20, 20], gamma=0.5),
+        lt.multi_step_lr(0.1, [50, 0, 20, 50, 20, 20], gamma=0.5),
+        120,
+        None,
+    ),
+    ("ConstantLR", lambda o: S.ConstantLR(o, factor=0.25, total_iters=7), lt.constant_lr(0.1, 0.25, 7), 30, None),
+    ("ConstantLR default", lambda o: S.ConstantLR(o), lt.constant_lr(0.1), 30, None),
+    ("ConstantLR total 0 (torch bug)", lambda o: S.ConstantLR(o, 0.5, total_iters=0), lt.constant_lr(0.1, 0.5, 0), 10, None),
+    ("LinearLR", lambda o: S.LinearLR(o, start_factor=0.01, total_iters=100), lt.linear_lr(0.1, 0.01, 1.0, 100), 300, 1e-13),
+    ("LinearLR down", lambda o: S.LinearLR(o, 1.0, 0.0, total_iters=50), lt.linear_lr(0.1, 1.0, 0.0, 50), 80, 1e-12),
+    ("LinearLR total 0", lambda o: S.LinearLR(o, 0.5, 1.0, total_iters=0), lt.linear_lr(0.1, 0.5, 1.0, 0), 10, None),
+    ("ExponentialLR", lambda o: S.ExponentialLR(o, gamma=0.999), lt.exponential_lr(0.1, 0.999), 5000, 1e-12),
+    ("PolynomialLR", lambda o: S.PolynomialLR(o, total_iters=200, power=2.0), lt.polynomial_lr(0.1, 200, 2.0), 300, 1e-12),
+    ("PolynomialLR linear", lambda o: S.PolynomialLR(o, total_iters=5), lt.polynomial_lr(0.1, 5), 12, 1e-14),
+    ("CosineAnnealingLR", lambda o: S.CosineAnnealingLR(o, T_max=100), lt.cosine_annealing_lr(0.1, 100), 100, 1e-12),
+    (
+        "CosineAnnealingLR past T_max",
+        lambda o: S.CosineAnnealingLR(o, T_max=50, eta_min=1e-3),
+        lt.cosine_annealing_lr(0.1, 50, 1e-3),
+        400,
+        1e-10,
+    ),
+    ("CAWR", lambda o: S.CosineAnnealingWarmRestarts(o, T_0=10), lt.cosine_annealing_warm_restarts(0.1, 10), 300, None),
+    (
+        "CAWR T_mult 2",
+        lambda o: S.CosineAnnealingWarmRestarts(o, T_0=7, T_mult=2, eta_min=1e-4),
+        lt.cosine_annealing_warm_restarts(0.1, 7, 2, 1e-4),
+        2000,
+        None,
+    ),
+    (
+        "CAWR T_mult 3, T_0 1",
+        lambda o: S.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3),
+        lt.cosine_annealing_warm_restarts(0.1, 1, 3),
+        3000,
+        None,
+    ),
+    ("CyclicLR", lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=20), lt.cyclic_lr(0.01, 0.1, 20), 300, 1e-14),
+    (
+        "CyclicLR triangular2 asym",
+        lambda o: S.CyclicLR(o, 0.001, 0.1, step_size_up=7, step_size_down=13, mode="triangular2"),
+        lt.cyclic_lr(0.001, 0.1, 7, 13, mode="triangular2"),
+        400,
+        1e-13,
+    ),
+    (
+        "CyclicLR exp_range",
+        lambda o: S.CyclicLR(o, 0.001, 0.1, step_size_up=10, mode="exp_range", gamma=0.995),
+        lt.cyclic_lr(0.001, 0.1, 10, mode="exp_range", gamma=0.995),
+        300,
+        1e-13,
+    ),
+    (
+        "CyclicLR size 1, base 0",
+        lambda o: S.CyclicLR(o, 0.0, 0.1, step_size_up=1),
+        lt.cyclic_lr(0.0, 0.1, 1),
+        50,
+        1e-13,
+    ),
+    (
+        "CyclicLR custom scale_fn per cycle",
+        lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=5, scale_fn=lambda c: 1 / c),
+        lt.cyclic_lr(0.01, 0.1, 5, scale_fn=lambda c: 1 / c),
+        100,
+        1e-13,
+    ),
+    (
+        "CyclicLR custom scale_fn per iteration",
+        lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=5, scale_fn=lambda e: 0.99**e, scale_mode="iterations"),
+        lt.cyclic_lr(0.01, 0.1, 5, scale_fn=lambda e: 0.99**e, scale_mode="iterations"),
+        100,
+        1e-13,
+    ),
+    (
+        "MultiplicativeLR",
+        lambda o: S.MultiplicativeLR(o, lambda e: 0.95 if e % 2 else 1.01),
+        lt.multiplicative_lr(0.1, lambda e: 0.95 if e % 2 else 1.01),
+        300,
+        None,
+    ),
+    ("MultiplicativeLR number", lambda o: S.MultiplicativeLR(o, lambda e: 0.99), lt.multiplicative_lr(0.1, 0.99), 500, 1e-12),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "mirror", "n", "rtol"), CASES, ids=[c[0] for c in CASES])
+def test_mirror_matches_torch_stepped(name, make, mirror, n, rtol):
+    want = stepped(make, n)
+    got = mirror.values(n)
+    if rtol is None:
+        np.testing.assert_array_equal(got, want)
+    else:
+        drift(got, want, rtol)
+
+
+# torch schedulers with a closed form (LinearLR with total_iters=0 has none: it divides by zero)
+CLOSED = [
+    c
+    for c in CASES
+    if c[0].split()[0] in {"StepLR", "MultiStepLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR"}
+    and c[0] != "LinearLR total 0"
+]
+
+
+@pytest.mark.parametrize(("name", "make", "mirror", "n", "rtol"), CLOSED, ids=[c[0] for c in CLOSED])
+def test_mirror_matches_torch_closed_form(name, make, mirror, n, rtol):
+    want = closed_form(make, n)
+    got = mirror.values(n)
+    # torch's closed forms, to the bit, but for LinearLR at e >= total_iters, where lrsched
+    # returns end_factor itself and torch start + (end - start): one ulp
+    differ = got != want
+    np.testing.assert_array_max_ulp(got[differ], want[differ], maxulp=1)
+    if name.startswith("LinearLR"):
+        assert np.all(np.arange(n)[differ] >= make(_optimizer()).total_iters)
+    elif name.startswith("MultiStepLR"):
+        pass  # mirrored from the stepped (chained) products; the closed form takes powers
+    else:
+        assert not differ.any()
+
+
+def test_cosine_annealing_mirror_matches_the_closed_form_far_past_t_max():
+    make = lambda o: S.CosineAnnealingLR(o, T_max=30, eta_min=0.0)  # noqa: E731
+    n = 2000
+    np.testing.assert_array_equal(lt.cosine_annealing_lr(0.1, 30).values(n), closed_form(make, n))
+
+
+ONE_CYCLE = [
+    dict(total_steps=100),
+    dict(total_steps=1000, pct_start=0.25, anneal_strategy="linear"),
+    dict(epochs=7, steps_per_epoch=13, three_phase=True),
+    dict(total_steps=50, pct_start=0.1, div_factor=10.0, final_div_factor=100.0, three_phase=True, anneal_strategy="linear"),
+    dict(total_steps=10, pct_start=0.0),
+    dict(total_steps=3, pct_start=0.5),
+    dict(total_steps=20_000, pct_start=0.3),
+]
+
+
+@pytest.mark.parametrize("kw", ONE_CYCLE, ids=str)
+def test_one_cycle(kw):
+    total = kw.get("total_steps") or kw["epochs"] * kw["steps_per_epoch"]
+    n = total + 1  # torch still gives one lr past the end, then raises
+    want = stepped(lambda o: S.OneCycleLR(o, max_lr=0.1, **kw), n, last_step=False)
+    got = lt.one_cycle_lr(0.1, **kw).values(n)
+    if kw.get("anneal_strategy") == "linear":
+        # at a linear phase's last update torch computes (end - start) * 1 + start, which misses a
+        # small end by an ulp of start; lrsched's phases end exactly on their end value
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=2 * np.spacing(0.1))
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    opt = _optimizer()
+    sched = S.OneCycleLR(opt, max_lr=0.1, **kw)
+    for _ in range(total):
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match="Tried to step"):
+        sched.step()
+    assert lt.one_cycle_lr(0.1, **kw)(n + 5) == 0.1 / kw.get("div_factor", 25.0) / kw.get("final_div_factor", 1e4)
+
+
+def test_sequential_lr():
+    def make(o):
+        warm = S.LinearLR(o, start_factor=0.01, total_iters=10)
+        cos = S.CosineAnnealingLR(o, T_max=90)
+        step = S.StepLR(o, step_size=7, gamma=0.5)
+        return S.SequentialLR(o, [warm, cos, step], milestones=[10, 100])
+
+    mirror = lt.sequential_lr(
+        [lt.linear_lr(0.1, 0.01, 1.0, 10), lt.cosine_annealing_lr(0.1, 90), lt.step_lr(0.1, 7, 0.5)], [10, 100]
+    )
+    drift(mirror.values(200), stepped(make, 200), 1e-12)
+
+
+def test_sequential_lr_repeated_and_zero_milestones_skip_schedules():
+    def make(o):
+        a, b = S.ConstantLR(o, factor=0.5, total_iters=100), S.ExponentialLR(o, gamma=0.9)
+        c = S.StepLR(o, step_size=3, gamma=0.1)
+        return S.SequentialLR(o, [a, b, c], milestones=[0, 5])
+
+    mirror = lt.sequential_lr([lt.constant_lr(0.1, 0.5, 100), lt.exponential_lr(0.1, 0.9), lt.step_lr(0.1, 3, 0.1)], [0, 5])
+    drift(mirror.values(30), stepped(make, 30), 1e-13)
+    rep = lt.sequential_lr([ls.constant(1.0), ls.constant(2.0), ls.constant(3.0)], [4, 4])
+    assert rep == ls.join([ls.constant(1.0), ls.constant(3.0)], boundaries=[4])
+
+
+def test_chained_scheduler():
+    def make(o):
+        return S.ChainedScheduler([S.ConstantLR(o, factor=0.1, total_iters=20), S.ExponentialLR(o, gamma=0.99)])
+
+    mirror = lt.chained_scheduler([lt.constant_lr(0.1, 0.1, 20), lt.exponential_lr(0.1, 0.99)], 0.1)
+    drift(mirror.values(200), stepped(make, 200), 1e-12)
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+SCHED = ls.warmup(ls.cosine(0.1, 1e-5, steps=900), steps=100)
+
+
+def adapter_lrs(lr, schedule=SCHED, n=1000, relative=False, groups=1):
+    opt = _optimizer(lr, groups)
+    sched = lt.lambda_lr(opt, schedule, relative=relative)
+    out = []
+    for _ in range(n):
+        out.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    return np.array(out)
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.0, 7.5, 1e-9])
+def test_lambda_lr_absolute_is_the_schedule_whatever_the_optimizer_lr(lr):
+    # warnings are errors in this suite: the canonical loop raises none
+    got = adapter_lrs(lr)[:, 0]
+    np.testing.assert_array_equal(got, SCHED.values(1000))
+
+
+def test_lambda_lr_relative():
+    got = adapter_lrs(2.0, ls.cosine(1.0, 0.0, steps=100), 150, relative=True)[:, 0]
+    np.testing.assert_array_equal(got, 2.0 * ls.cosine(1.0, 0.0, steps=100).values(150))
+    with pytest.raises(ValueError, match="initial lr 0"):
+        lt.lambda_lr(_optimizer(0.0), SCHED, relative=True)
+
+
+def test_lambda_lr_one_schedule_per_group():
+    a, b = ls.constant(0.3), ls.linear(0.1, 0.0, 10)
+    got = adapter_lrs(1.0, [a, b], 12, groups=2)
+    np.testing.assert_array_equal(got[:, 0], a.values(12))
+    np.testing.assert_array_equal(got[:, 1], b.values(12))
+    with pytest.raises(ValueError, match="list of 1 schedules for 2 param groups"):
+        lt.lambda_lr(_optimizer(groups=2), [a])
+    with pytest.raises(TypeError, match="lrsched schedule"):
+        lt.lambda_lr(_optimizer(), lambda e: 0.1)
+    with pytest.raises(TypeError, match="torch.optim.Optimizer"):
+        lt.lambda_lr(object(), a)
+
+
+@pytest.mark.parametrize("k", [0, 1, 7, 100, 101, 999])
+@pytest.mark.parametrize("schedule", [SCHED, lt.sequential_lr([lt.linear_lr(0.1, 0.1, 1.0, 50), lt.cosine_annealing_lr(0.1, 500)], [50])])
+def test_resume_from_a_checkpoint_continues_exactly(k, schedule):
+    n = 1200
+    full = adapter_lrs(0.1, schedule, n)[:, 0]
+
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = lt.lambda_lr(opt, schedule)
+    for _ in range(k):
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buf)
+    buf.seek(0)
+    ckpt = torch.load(buf, weights_only=True)  # plain data only: no pickled classes
+
+    model2 = torch.nn.Linear(1, 1)
+    opt2 = torch.optim.SGD(model2.parameters(), lr=0.5)  # a different lr: the checkpoint wins
+    sched2 = lt.lambda_lr(opt2, ls.constant(1.0))  # even a different schedule: the checkpoint's is restored
+    opt2.load_state_dict(ckpt["opt"])
+    sched2.load_state_dict(ckpt["sched"])
+    resumed = []
+    for _ in range(n - k):
+        resumed.append(float(opt2.param_groups[0]["lr"]))
+        opt2.step()
+        sched2.step()
+    np.testing.assert_array_equal(resumed, full[k:])
+
+
+def test_whole_scheduler_pickles_with_torch_save():
+    opt = _optimizer()
+    sched = lt.lambda_lr(opt, SCHED)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    torch.save(sched, buf)
+    buf.seek(0)
+    again = torch.load(buf, weights_only=False)
+    assert isinstance(again, S.LambdaLR)
+    assert again.lr_lambdas[0].schedule == SCHED
+    assert again.last_epoch == 5
+
+
+def test_torch_sequential_lr_resume_differs_but_the_mirror_cannot():
+    # the stateless mirror answers by t alone: resuming is calling it with t
+    mirror = lt.sequential_lr([lt.linear_lr(0.1, 0.1, 1.0, 5), lt.exponential_lr(0.1, 0.9)], [5])
+    full = mirror.values(40)
+    assert all(mirror(t) == full[t - 1] for t in (1, 5, 6, 40))
+
+
+def test_mirror_parameter_checks():
+    with pytest.raises(TypeError, match="step_size must be an integer, got 2.5"):
+        lt.step_lr(0.1, 2.5)
+    with pytest.raises(ValueError, match=r"milestones\[0\] must be >= 0, got -1"):
+        lt.multi_step_lr(0.1, [-1])
+    with pytest.raises(ValueError, match=r"factor must be in \(0, 1\]"):
+        lt.constant_lr(0.1, 0.0)
+    with pytest.raises(ValueError, match=r"start_factor must be in \(0, 1\]"):
+        lt.linear_lr(0.1, 0.0)
+    with pytest.raises(ValueError, match="T_max must be >= 1, got 0"):
+        lt.cosine_annealing_lr(0.1, 0)
+    with pytest.raises(ValueError, match="T_mult must be >= 1, got 0"):
+        lt.cosine_annealing_warm_restarts(0.1, 10, 0)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        lt.cyclic_lr(0.1, 1.0, mode="sine")
+    with pytest.raises(ValueError, match="needs total_steps, or epochs and steps_per_epoch"):
+        lt.one_cycle_lr(0.1)
+    with pytest.raises(ValueError, match="no length; torch divides by zero"):
+        lt.one_cycle_lr(0.1, total_steps=10, pct_start=0.1)
+    with pytest.raises(ValueError, match="milestones must be sorted"):
+        lt.sequential_lr([ls.constant(1), ls.constant(2), ls.constant(3)], [10, 5])
+    with pytest.raises(ValueError, match="one milestone fewer than schedules"):
+        lt.sequential_lr([ls.constant(1), ls.constant(2)], [])
+    with pytest.raises(ValueError, match="base_lr must be > 0"):
+        lt.chained_scheduler([ls.constant(1)], 0.0)
+
+
+def test_mirrors_are_plain_schedules():
+    s = lt.cosine_annealing_warm_restarts(0.1, 10, 2)
+    assert ls.from_json(s.to_json()) == s
+    assert eval(repr(lt.step_lr(0.1, 30)), vars(ls)) == lt.step_lr(0.1, 30)
+    assert math.isclose(lt.one_cycle_lr(0.1, total_steps=100)(31), 0.1, rel_tol=1e-3)
