@@ -10,17 +10,7 @@ MXNet's own schedulers keep state and only work when called in order
 Each mirror's value at t is what the MXNet scheduler returns at
 ``num_update = t`` when called in order from 1.
 
-Migration:
-
-======================================================  ==================================================
-MXNet                                                   lrsched
-======================================================  ==================================================
-FactorScheduler(step, factor, stop_factor_lr, ...)      ``lrsched.mxnet.factor_scheduler(step, factor, ...)``
-MultiFactorScheduler(step, factor, ...)                 ``lrsched.mxnet.multi_factor_scheduler(step, ...)``
-PolyScheduler(max_update, base_lr, pwr, final_lr, ...)  ``lrsched.mxnet.poly_scheduler(max_update, ...)``
-CosineScheduler(max_update, base_lr, final_lr, ...)     ``lrsched.mxnet.cosine_scheduler(max_update, ...)``
-any of them, in an optimizer                            ``lr_scheduler=lrsched.mxnet.scheduler(schedule)``
-======================================================  ==================================================
+The migration table (MXNet class -> lrsched call) is in docs/migration.md.
 """
 
 from __future__ import annotations

@@ -14,28 +14,7 @@ one (its "chained" form: StepLR, ExponentialLR, LinearLR, PolynomialLR,
 CosineAnnealingLR, MultiplicativeLR, ChainedScheduler), the mirror follows
 torch's closed form, which that loop approximates up to rounding drift.
 
-Migration (torch class -> lrsched call; the mirror takes the optimizer's lr
-as ``base_lr``):
-
-===================================================  ===========================================================
-torch                                                lrsched
-===================================================  ===========================================================
-StepLR(opt, step_size, gamma)                        ``lrsched.torch.step_lr(lr, step_size, gamma)``
-MultiStepLR(opt, milestones, gamma)                  ``lrsched.torch.multi_step_lr(lr, milestones, gamma)``
-ConstantLR(opt, factor, total_iters)                 ``lrsched.torch.constant_lr(lr, factor, total_iters)``
-LinearLR(opt, start_factor, end_factor, total_iters) ``lrsched.torch.linear_lr(lr, start_factor, ...)``
-ExponentialLR(opt, gamma)                            ``lrsched.torch.exponential_lr(lr, gamma)``
-PolynomialLR(opt, total_iters, power)                ``lrsched.torch.polynomial_lr(lr, total_iters, power)``
-CosineAnnealingLR(opt, T_max, eta_min)               ``lrsched.torch.cosine_annealing_lr(lr, T_max, eta_min)``
-CosineAnnealingWarmRestarts(opt, T_0, T_mult, ...)   ``lrsched.torch.cosine_annealing_warm_restarts(lr, T_0, ...)``
-CyclicLR(opt, base_lr, max_lr, ...)                  ``lrsched.torch.cyclic_lr(base_lr, max_lr, ...)``
-OneCycleLR(opt, max_lr, total_steps, ...)            ``lrsched.torch.one_cycle_lr(max_lr, total_steps, ...)``
-MultiplicativeLR(opt, lr_lambda)                     ``lrsched.torch.multiplicative_lr(lr, lr_lambda)``
-SequentialLR(opt, schedulers, milestones)            ``lrsched.torch.sequential_lr(schedules, milestones)``
-ChainedScheduler(schedulers)                         ``lrsched.torch.chained_scheduler(schedules, lr)``
-LambdaLR(opt, lr_lambda)                             ``lrsched.function(lambda t: lr * lr_lambda(t - 1))``
-any of them, driving a real optimizer                ``lrsched.torch.lambda_lr(opt, schedule)``
-===================================================  ===========================================================
+The migration table (torch class -> lrsched call) is in docs/migration.md.
 """
 
 from __future__ import annotations
