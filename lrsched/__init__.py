@@ -46,6 +46,7 @@ from .primitives import (
     Step,
 )
 from .loop import iterate, set_lr
+from .plateau import Plateau, PlateauState, plateau, plateau_tracker
 from .schedule import REGISTRY, Schedule
 from .serialize import from_dict, from_json
 
@@ -104,6 +105,8 @@ __all__ = [
     "minimum",
     "multistep",
     "piecewise",
+    "plateau",
+    "plateau_tracker",
     "poly",
     "set_lr",
     "step",

@@ -512,3 +512,54 @@ def evaluate_scalar(ip, fp, t):
     ws[0, 0] = t
     _run(ip, fp, 1, ws[:rows], ws[rows:], res, fr, ws[:2, :0], fr[0, :1], 0)
     return res[0]
+
+
+# --------------------------------------------------------------------------
+# Reduce-on-plateau: one decision per reported metric (lrsched.plateau).
+
+
+@_jit
+def plateau_step(best, bad, cool, scale, metric, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps):
+    """One report: returns (best, bad epochs, cooldown left, scale).
+
+    torch's ReduceLROnPlateau decision, in torch's own arithmetic: a NaN metric
+    is never an improvement (so it counts as a bad epoch).
+    """
+    if is_min:
+        better = metric < best * (1.0 - threshold) if rel else metric < best - threshold
+    else:
+        better = metric > best * (threshold + 1.0) if rel else metric > best + threshold
+    if better:
+        best = metric
+        bad = 0
+    else:
+        bad += 1
+    if cool > 0:
+        cool -= 1
+        bad = 0
+    if bad > patience:
+        reduced = max(scale * factor, min_scale)
+        if scale - reduced > eps:
+            scale = reduced
+        cool = cooldown
+        bad = 0
+    return best, bad, cool, scale
+
+
+@_jit
+def plateau_replay(metrics, best, bad, cool, scale, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps, out):
+    """out[k] = the scale in force after k reports (out[0] = the starting scale)."""
+    out[0] = scale
+    for k in range(metrics.size):
+        best, bad, cool, scale = plateau_step(
+            best, bad, cool, scale, metrics[k], is_min, rel, threshold, patience, cooldown, factor, min_scale, eps
+        )
+        out[k + 1] = scale
+
+
+@_jit
+def scale_per_epoch(values, scales, steps_per_epoch):
+    """values[t - 1] *= scales[min((t - 1) // steps_per_epoch, last)]: epoch k's updates use scales[k]."""
+    last = scales.size - 1
+    for i in range(values.size):
+        values[i] = values[i] * scales[min(i // steps_per_epoch, last)]

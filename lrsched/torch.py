@@ -27,6 +27,7 @@ from collections import Counter
 from . import _validate as v
 from .combinators import Cycle, Function, Join
 from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
+from .plateau import Plateau, PlateauState
 from .schedule import Schedule
 from .serialize import from_dict, to_dict
 
@@ -43,7 +44,9 @@ __all__ = [
     "multi_step_lr",
     "multiplicative_lr",
     "one_cycle_lr",
+    "plateau_lr",
     "polynomial_lr",
+    "reduce_lr_on_plateau",
     "sequential_lr",
     "step_lr",
 ]
@@ -145,6 +148,144 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1)
             _set_group_lr(torch, g, f(scheduler.last_epoch))
         scheduler._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
     return scheduler
+
+
+def reduce_lr_on_plateau(
+    base_lr: float,
+    mode: str = "min",
+    factor: float = 0.1,
+    patience: int = 10,
+    threshold: float = 1e-4,
+    threshold_mode: str = "rel",
+    cooldown: int = 0,
+    min_lr: float = 0.0,
+    eps: float = 1e-8,
+) -> Plateau:
+    """torch ``ReduceLROnPlateau``'s parameters as an lrsched plateau rule.
+
+    torch's ``min_lr`` and ``eps`` are learning rates; the rule works in units
+    of its scale, so they are divided by ``base_lr``. Composed with
+    ``constant(base_lr)`` the rule makes torch's decisions, report for report.
+
+    >>> rule = lrsched.torch.reduce_lr_on_plateau(0.1, patience=5, min_lr=1e-4)
+    >>> rule.min_scale, rule.patience
+    (0.001, 5)
+    """
+    b = v.positive("base_lr", base_lr)
+    return Plateau(
+        mode, factor, patience, threshold, threshold_mode, cooldown,
+        v.nonnegative("min_lr", min_lr) / b, v.nonnegative("eps", eps) / b,
+    )
+
+
+def plateau_lr(optimizer, schedule, rule: Plateau, relative: bool = False, last_epoch: int = -1):
+    """A torch scheduler that follows ``schedule`` times a reduce-on-plateau ``rule``.
+
+    Call ``step()`` after every ``optimizer.step()`` and ``report(metric)`` once
+    per epoch (say, with the validation loss); the k-th update uses
+    ``schedule(k) * scale`` (``initial_lr * schedule(k) * scale`` when
+    ``relative``), the scale changing from the update after a report.
+    ``state_dict()`` holds plain data only (``torch.load(weights_only=True)``
+    reads it) and ``load_state_dict`` resumes exactly.
+
+    Example:
+        >>> import torch
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        >>> s = warmup(cosine(0.1, 0.001, steps=90), steps=10)
+        >>> sched = lrsched.torch.plateau_lr(opt, s, plateau(factor=0.5, patience=0))
+        >>> for epoch, val_loss in enumerate([1.0, 2.0]):
+        ...     for _ in range(5):
+        ...         opt.step()
+        ...         sched.step()
+        ...     sched.report(val_loss)
+        >>> opt.param_groups[0]["lr"] == 0.5 * s(11)
+        True
+    """
+    return _plateau_class()(optimizer, schedule, rule, relative, last_epoch)
+
+
+_PLATEAU_CLASS = None
+
+
+def _plateau_class():
+    """PlateauLR subclasses torch's LRScheduler, so it is made when torch is first needed."""
+    global _PLATEAU_CLASS
+    if _PLATEAU_CLASS is not None:
+        return _PLATEAU_CLASS
+    import torch
+
+    class PlateauLR(torch.optim.lr_scheduler.LRScheduler):
+        """schedule(last_epoch + 1) * plateau scale, per param group (see :func:`plateau_lr`)."""
+
+        def __init__(self, optimizer, schedule, rule, relative=False, last_epoch=-1):
+            if not isinstance(optimizer, torch.optim.Optimizer):
+                raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+            if not isinstance(rule, Plateau):
+                raise TypeError(f"rule must be an lrsched plateau rule, got {rule!r}")
+            groups = optimizer.param_groups
+            schedules = list(schedule) if isinstance(schedule, (list, tuple)) else [schedule] * len(groups)
+            if len(schedules) != len(groups):
+                raise ValueError(f"schedule is a list of {len(schedules)} schedules for {len(groups)} param groups")
+            for i, s in enumerate(schedules):
+                if not isinstance(s, Schedule):
+                    raise TypeError(f"schedule[{i}] must be an lrsched schedule, got {s!r}")
+            self.relative = v.flag("relative", relative)
+            if self.relative and any(float(g.get("initial_lr", g["lr"])) == 0 for g in groups):
+                raise ValueError("relative=True scales each group's initial lr, and one of them is 0")
+            self.schedules, self.rule, self.plateau = schedules, rule, rule.init()
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            t, scale = self.last_epoch + 1, self.plateau.scale
+            bases = self.base_lrs if self.relative else [1.0] * len(self.schedules)
+            return [b * s(t) * scale for b, s in zip(bases, self.schedules)]
+
+        def report(self, metric) -> None:
+            """One metric (once per epoch): may lower the scale from the next update on."""
+            self.plateau = self.rule.update(self.plateau, metric)
+            for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
+                _set_group_lr(torch, g, lr)
+            self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+
+        def state_dict(self):
+            return {
+                "last_epoch": self.last_epoch,
+                "_step_count": self._step_count,
+                "base_lrs": [float(b) for b in self.base_lrs],
+                "_last_lr": [float(x) for x in self._last_lr],
+                "relative": self.relative,
+                "plateau": self.plateau.to_dict(),
+                "rule": self.rule.to_dict(),
+                "schedules": [_config_or_none(s) for s in self.schedules],
+            }
+
+        def load_state_dict(self, state):
+            self.last_epoch = state["last_epoch"]
+            self._step_count = state["_step_count"]
+            self.base_lrs = list(state["base_lrs"])
+            self._last_lr = list(state["_last_lr"])
+            self.relative = state["relative"]
+            self.plateau = PlateauState.from_dict(state["plateau"])
+            self.rule = Plateau.from_dict(state["rule"])
+            self.schedules = [s if c is None else from_dict(c) for s, c in zip(self.schedules, state["schedules"])]
+
+    PlateauLR.__module__ = __name__
+    PlateauLR.__qualname__ = "PlateauLR"
+    _PLATEAU_CLASS = PlateauLR
+    return PlateauLR
+
+
+def __getattr__(name):
+    if name == "PlateauLR":  # for pickle, and isinstance checks
+        return _plateau_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _config_or_none(schedule):
+    try:
+        return to_dict(schedule)
+    except TypeError:  # function(...) schedules stay as constructed
+        return None
 
 
 def _set_group_lr(torch, group, lr: float) -> None:

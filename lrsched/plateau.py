@@ -1,0 +1,277 @@
+r"""Reduce-on-plateau as a pure rule that composes with any schedule.
+
+The one schedule that depends on more than the iteration: after ``patience``
+reports without improvement, the learning rate is multiplied by ``factor``.
+Here that is a multiplier, the state's ``scale``, kept apart from the schedule:
+
+.. math:: \eta(t) = s(t) \cdot \mathrm{scale}
+
+so warmup + cosine + plateau is one line, and the state is plain data that a
+checkpoint stores and a resumed run reloads.
+
+>>> import lrsched as ls
+>>> s = ls.warmup(ls.cosine(0.1, 1e-4, steps=900), steps=100)
+>>> rule = ls.plateau(mode="min", factor=0.5, patience=2)
+>>> state = rule.init()
+>>> for val_loss in [1.0, 0.9, 0.95, 0.93, 0.94]:   # one report per epoch
+...     state = rule.update(state, val_loss)
+>>> state.scale, state.lr(s, 500) == 0.5 * s(500)
+(0.5, True)
+
+The decision is torch's ReduceLROnPlateau's, decision for decision (both
+modes, both threshold modes, cooldown, eps, and its floor as ``min_scale``):
+
+* improvement: ``metric < best * (1 - threshold)`` (min, rel), ``metric < best -
+  threshold`` (min, abs), ``metric > best * (1 + threshold)`` (max, rel) or
+  ``metric > best + threshold`` (max, abs);
+* otherwise a bad epoch; during cooldown bad epochs are not counted;
+* after more than ``patience`` bad epochs: scale = max(scale * factor,
+  min_scale), if that lowers it by more than ``eps``; then cooldown starts.
+
+A NaN metric is never an improvement: like torch, it counts as a bad epoch.
+Infinite metrics are compared as numbers, as torch does. Strings and bools
+are refused.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from . import _validate as v
+from . import kernels as K
+from .schedule import Schedule
+
+__all__ = ["Plateau", "PlateauState", "PlateauTracker", "plateau", "plateau_tracker"]
+
+
+def _metric(value) -> float:
+    if isinstance(value, (str, bytes, bool, np.bool_)) or not hasattr(value, "__float__"):
+        raise TypeError(f"metric must be a number, got {v.show(value)}")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"metric must be a number, got {v.show(value)}: {e}") from None
+
+
+def _float_out(x: float):
+    """JSON has no infinity: write it as a string."""
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+def _float_in(name: str, x) -> float:
+    if x in ("inf", "-inf"):
+        return float(x)
+    return v.real(name, x)
+
+
+@dataclass(frozen=True)
+class PlateauState:
+    """Where a plateau rule stands: plain, immutable data.
+
+    ``scale`` multiplies the schedule; ``best`` is the best metric so far
+    (+-inf before the first report); ``bad_epochs`` and ``cooldown_left`` are
+    torch's counters; ``reports`` counts the metrics seen.
+    """
+
+    best: float
+    bad_epochs: int = 0
+    cooldown_left: int = 0
+    scale: float = 1.0
+    reports: int = 0
+
+    def __post_init__(self):
+        if isinstance(self.best, bool) or not isinstance(self.best, numbers.Real) or math.isnan(self.best):
+            raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)}")
+        v.count("bad_epochs", self.bad_epochs, minimum=0)
+        v.count("cooldown_left", self.cooldown_left, minimum=0)
+        v.nonnegative("scale", self.scale)
+        v.count("reports", self.reports, minimum=0)
+
+    def lr(self, schedule: Schedule, t) -> float:
+        """The learning rate at update t: ``schedule(t) * scale``."""
+        return schedule(t) * self.scale
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["best"] = _float_out(self.best)
+        return d
+
+    @classmethod
+    def from_dict(cls, d) -> PlateauState:
+        if not isinstance(d, dict):
+            raise TypeError(f"a plateau state must be a dict, got {type(d).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown plateau state field {sorted(unknown)[0]!r}")
+        if "best" not in d:
+            raise ValueError("plateau state has no 'best'")
+        return cls(**{**d, "best": _float_in("best", d["best"])})
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """A reduce-on-plateau rule (see the module docstring); build it with :func:`plateau`."""
+
+    mode: str = "min"
+    factor: float = 0.1
+    patience: int = 10
+    threshold: float = 1e-4
+    threshold_mode: str = "rel"
+    cooldown: int = 0
+    min_scale: float = 0.0
+    eps: float = 1e-8
+
+    def __post_init__(self):
+        v.choice("mode", self.mode, ("min", "max"))
+        factor = v.real("factor", self.factor)
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {v.show(self.factor)}")
+        v.count("patience", self.patience, minimum=0)
+        v.nonnegative("threshold", self.threshold)
+        v.choice("threshold_mode", self.threshold_mode, ("rel", "abs"))
+        v.count("cooldown", self.cooldown, minimum=0)
+        v.nonnegative("min_scale", self.min_scale)
+        v.nonnegative("eps", self.eps)
+        for name in ("factor", "threshold", "min_scale", "eps"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        for name in ("patience", "cooldown"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+
+    def init(self) -> PlateauState:
+        """The state before any report: scale 1."""
+        return PlateauState(best=math.inf if self.mode == "min" else -math.inf)
+
+    def _args(self):
+        return (
+            self.mode == "min",
+            self.threshold_mode == "rel",
+            self.threshold,
+            self.patience,
+            self.cooldown,
+            self.factor,
+            self.min_scale,
+            self.eps,
+        )
+
+    def update(self, state: PlateauState, metric) -> PlateauState:
+        """The state after one more report of ``metric`` (one per epoch, say)."""
+        if not isinstance(state, PlateauState):
+            raise TypeError(f"state must be a PlateauState, got {state!r}")
+        best, bad, cool, scale = K.plateau_step(
+            state.best, state.bad_epochs, state.cooldown_left, state.scale, _metric(metric), *self._args()
+        )
+        return PlateauState(float(best), int(bad), int(cool), float(scale), state.reports + 1)
+
+    def scales(self, metrics, state: PlateauState | None = None) -> np.ndarray:
+        """The scale in force after 0, 1, ..., len(metrics) reports (numba; one array)."""
+        state = self.init() if state is None else state
+        arr = _metrics(metrics)
+        out = np.empty(arr.size + 1)
+        K.plateau_replay(arr, state.best, state.bad_epochs, state.cooldown_left, state.scale, *self._args(), out)
+        return out
+
+    def replay(self, schedule: Schedule, metrics, steps_per_epoch: int, n: int | None = None) -> np.ndarray:
+        """The learning rate of every update, given one metric reported per epoch.
+
+        Epoch k (0-based) covers updates t = k E + 1 .. (k + 1) E, E =
+        ``steps_per_epoch``, and uses the scale after k reports; ``n`` (default:
+        all epochs) may run past the last report, which then stays in force.
+
+        >>> rule = plateau(factor=0.5, patience=0)
+        >>> rule.replay(constant(1.0), [3.0, 4.0, 5.0], steps_per_epoch=2).tolist()
+        [1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
+        """
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+        spe = v.count("steps_per_epoch", steps_per_epoch)
+        scales = self.scales(metrics)
+        n = (scales.size - 1) * spe if n is None else v.count("n", n, minimum=0)
+        values = schedule.values(n)
+        K.scale_per_epoch(values, scales, spe)
+        return values
+
+    def to_dict(self) -> dict:
+        return {"type": "plateau", **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d) -> Plateau:
+        if not isinstance(d, dict) or d.get("type") != "plateau":
+            raise ValueError(f"not a plateau rule config: {d!r}")
+        names = {f.name for f in fields(cls)}
+        rest = {k: x for k, x in d.items() if k != "type"}
+        unknown = set(rest) - names
+        if unknown:
+            raise ValueError(f"unknown plateau rule field {sorted(unknown)[0]!r}")
+        return cls(**rest)
+
+
+def _metrics(metrics) -> np.ndarray:
+    if isinstance(metrics, (str, bytes)):
+        raise TypeError(f"metrics must be a list of numbers, got {metrics!r}")
+    arr = np.asarray(metrics)
+    if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+        raise TypeError(f"metrics must be a 1-d list of numbers, got {v.show(metrics)}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def plateau(
+    mode: str = "min",
+    factor: float = 0.1,
+    patience: int = 10,
+    threshold: float = 1e-4,
+    threshold_mode: str = "rel",
+    cooldown: int = 0,
+    min_scale: float = 0.0,
+    eps: float = 1e-8,
+) -> Plateau:
+    """A reduce-on-plateau rule with torch's parameters (``min_scale`` is torch's
+    ``min_lr`` divided by the base lr, and ``eps`` likewise in units of scale).
+
+    >>> plateau(mode="max", patience=5)
+    Plateau(mode='max', factor=0.1, patience=5, threshold=0.0001, threshold_mode='rel', cooldown=0, min_scale=0.0, eps=1e-08)
+    """
+    return Plateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps)
+
+
+class PlateauTracker:
+    """For a hand-written loop: a schedule, a rule and the current state.
+
+    >>> tracker = plateau_tracker(constant(0.1), plateau(factor=0.5, patience=0))
+    >>> tracker.lr(1)
+    0.1
+    >>> tracker.report(1.0); tracker.report(2.0)
+    >>> tracker.lr(2)
+    0.05
+    >>> tracker.state_dict()["state"]["scale"]
+    0.5
+    """
+
+    def __init__(self, schedule: Schedule, rule: Plateau, state: PlateauState | None = None):
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+        if not isinstance(rule, Plateau):
+            raise TypeError(f"rule must be a plateau rule, got {rule!r}")
+        self.schedule, self.rule = schedule, rule
+        self.state = rule.init() if state is None else state
+
+    def lr(self, t) -> float:
+        return self.state.lr(self.schedule, t)
+
+    def report(self, metric) -> None:
+        self.state = self.rule.update(self.state, metric)
+
+    def state_dict(self) -> dict:
+        return {"state": self.state.to_dict()}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.state = PlateauState.from_dict(d["state"])
+
+
+def plateau_tracker(schedule: Schedule, rule: Plateau, state: PlateauState | None = None) -> PlateauTracker:
+    """A :class:`PlateauTracker` (the schedule and rule are values; the tracker holds the state)."""
+    return PlateauTracker(schedule, rule, state)

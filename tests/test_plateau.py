@@ -1,0 +1,207 @@
+"""Reduce-on-plateau: torch's decisions report for report, pure state, replay, resume."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+
+torch = pytest.importorskip("torch", reason="installed by the README test command")
+import lrsched.torch as lt  # noqa: E402
+
+
+def torch_plateau_lrs(metrics, base_lr=1.0, **kw):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
+    out = []
+    for m in metrics:
+        opt.step()
+        sched.step(m)
+        out.append(opt.param_groups[0]["lr"])
+    return np.array(out)
+
+
+def _sequences():
+    rng = np.random.default_rng(42)
+    yield "random walk", np.cumsum(rng.normal(0, 1, 300)) + 100
+    yield "noisy decay", np.exp(-np.arange(300) / 80) + rng.normal(0, 0.01, 300)
+    yield "constant", np.full(100, 3.0)
+    yield "increasing", np.arange(100.0)
+    yield "decreasing", -np.arange(100.0)
+    # exactly on the relative threshold: best * (1 - 1e-4) is not an improvement
+    yield "on the threshold", np.array([1.0, 1.0 * (1 - 1e-4), 0.99989999, 0.5, 0.5 * (1 - 1e-4)] * 20)
+    yield "nan and inf", np.array([1.0, math.nan, 0.5, math.inf, math.nan, -math.inf, 0.2, math.nan] * 12)
+    yield "zeros and negatives", np.array([0.0, -0.0, -1.0, -1.0, 0.0, -2.0, -2.0001, -2.0] * 15)
+    yield "ties", np.repeat(rng.integers(0, 5, 60).astype(float), 3)
+
+
+SEQUENCES = list(_sequences())
+SETTINGS = [
+    dict(mode=mode, threshold_mode=tm, patience=p, cooldown=c, factor=f, threshold=th)
+    for mode, tm, p, c, f, th in itertools.product(
+        ["min", "max"], ["rel", "abs"], [0, 3], [0, 2], [0.5], [1e-4, 0.0]
+    )
+]
+
+
+@pytest.mark.parametrize(("label", "metrics"), SEQUENCES, ids=[s[0] for s in SEQUENCES])
+def test_decisions_match_torch(label, metrics):
+    for kw in SETTINGS:
+        for min_lr, eps in [(0.0, 1e-8), (0.05, 1e-8), (0.0, 0.2)]:
+            want = torch_plateau_lrs(metrics, 1.0, min_lr=min_lr, eps=eps, **kw)
+            rule = ls.plateau(min_scale=min_lr, eps=eps, **kw)
+            state, got = rule.init(), []
+            for m in metrics:
+                state = rule.update(state, m)
+                got.append(state.scale)
+            # with base lr 1 the scale is torch's lr, computed the same way: to the bit
+            np.testing.assert_array_equal(got, want, err_msg=f"{label} {kw} min_lr={min_lr} eps={eps}")
+            np.testing.assert_array_equal(rule.scales(metrics)[1:], want)
+
+
+@pytest.mark.parametrize("base_lr", [0.1, 3.0])
+def test_torch_parameters_translate_for_any_base_lr(base_lr):
+    metrics = SEQUENCES[0][1]
+    kw = dict(mode="min", patience=2, cooldown=1, factor=0.3)
+    want = torch_plateau_lrs(metrics, base_lr, min_lr=1e-3, eps=1e-6, **kw)
+    rule = lt.reduce_lr_on_plateau(base_lr, min_lr=1e-3, eps=1e-6, **kw)
+    got = base_lr * rule.scales(metrics)[1:]
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    # the same epochs see a reduction
+    np.testing.assert_array_equal(np.diff(got) < 0, np.diff(want) < 0)
+
+
+def test_torch_counts_nan_as_a_bad_epoch_and_so_do_we():
+    rule = ls.plateau(patience=1, factor=0.5)
+    state = rule.init()
+    for m in [1.0, math.nan, math.nan]:
+        state = rule.update(state, m)
+    assert state.scale == 0.5
+    assert state.best == 1.0
+    assert torch_plateau_lrs([1.0, math.nan, math.nan], 1.0, patience=1, factor=0.5)[-1] == 0.5
+
+
+def test_state_is_plain_immutable_data():
+    rule = ls.plateau(mode="max", patience=1)
+    state = rule.update(rule.init(), 2.0)
+    assert state == ls.PlateauState(best=2.0, bad_epochs=0, cooldown_left=0, scale=1.0, reports=1)
+    assert hash(state) == hash(ls.PlateauState(2.0, 0, 0, 1.0, 1))
+    with pytest.raises(AttributeError):
+        state.scale = 0.5
+    assert pickle.loads(pickle.dumps(state)) == state
+    for s in (rule.init(), state, ls.plateau().init()):  # +-inf best before the first report
+        text = json.dumps(s.to_dict(), allow_nan=False)
+        assert ls.PlateauState.from_dict(json.loads(text)) == s
+    assert ls.Plateau.from_dict(json.loads(json.dumps(rule.to_dict()))) == rule
+    assert pickle.loads(pickle.dumps(rule)) == rule
+    assert rule.update(state, 1.0) != state  # update returns a new state
+    assert state.reports == 1
+
+
+def test_composes_with_any_schedule_and_replays_in_one_call():
+    s = ls.warmup(ls.cosine(0.1, 1e-4, steps=900), steps=100)
+    rule = ls.plateau(factor=0.5, patience=1)
+    metrics = [1.0, 0.8, 0.9, 0.95, 0.7, 0.75, 0.8, 0.85, 0.9, 0.9]
+    spe = 100
+    lrs = rule.replay(s, metrics, steps_per_epoch=spe)
+    assert lrs.shape == (1000,)
+    state = rule.init()
+    want = np.empty(1000)
+    for k, m in enumerate(metrics):  # the loop a user writes, update by update
+        for t in range(k * spe + 1, (k + 1) * spe + 1):
+            want[t - 1] = state.lr(s, t)
+        state = rule.update(state, m)
+    np.testing.assert_array_equal(lrs, want)
+    longer = rule.replay(s, metrics, steps_per_epoch=spe, n=1200)
+    np.testing.assert_array_equal(longer[1000:], s(np.arange(1001, 1201)) * state.scale)
+
+
+def test_torch_plateau_lr_resumes_exactly():
+    s = ls.warmup(ls.cosine(0.1, 1e-4, steps=380), steps=20)
+    rule = ls.plateau(factor=0.5, patience=1, cooldown=1)
+    metrics = [1.0, 0.9, 0.95, 0.96, 0.97, 0.5, 0.6, 0.7, 0.8, 0.9]
+    spe = 40
+
+    def run(opt, sched, epochs):
+        lrs = []
+        for k in epochs:
+            for _ in range(spe):
+                lrs.append(opt.param_groups[0]["lr"])
+                opt.step()
+                sched.step()
+            sched.report(metrics[k])
+        return lrs
+
+    def fresh(lr=0.1):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+        return opt, lt.plateau_lr(opt, s, rule)
+
+    opt, sched = fresh()
+    full = run(opt, sched, range(10))
+    np.testing.assert_array_equal(full, rule.replay(s, metrics, spe))
+    for stop in (0, 1, 4, 7):
+        opt, sched = fresh()
+        head = run(opt, sched, range(stop))
+        buf = io.BytesIO()
+        torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buf)
+        buf.seek(0)
+        ckpt = torch.load(buf, weights_only=True)
+        opt2, sched2 = fresh(lr=5.0)
+        opt2.load_state_dict(ckpt["opt"])
+        sched2.load_state_dict(ckpt["sched"])
+        tail = run(opt2, sched2, range(stop, 10))
+        np.testing.assert_array_equal(head + tail, full)
+    assert isinstance(sched, lt.PlateauLR)
+    assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
+
+
+def test_tracker_for_raw_loops():
+    tracker = ls.plateau_tracker(ls.constant(0.1), ls.plateau(factor=0.1, patience=0))
+    tracker.report(1.0)
+    tracker.report(1.0)
+    assert tracker.lr(5) == pytest.approx(0.01)
+    saved = json.loads(json.dumps(tracker.state_dict()))
+    other = ls.plateau_tracker(ls.constant(0.1), ls.plateau(factor=0.1, patience=0))
+    other.load_state_dict(saved)
+    assert other.state == tracker.state
+
+
+BAD = [
+    (lambda: ls.plateau(mode="avg"), ValueError, "mode must be one of 'min', 'max'; got 'avg'"),
+    (lambda: ls.plateau(factor=1.0), ValueError, r"factor must be in \(0, 1\), got 1.0"),
+    (lambda: ls.plateau(factor=0), ValueError, r"factor must be in \(0, 1\), got 0"),
+    (lambda: ls.plateau(patience=-1), ValueError, "patience must be >= 0, got -1"),
+    (lambda: ls.plateau(patience=2.5), ValueError, "patience must be a whole number, got 2.5"),
+    (lambda: ls.plateau(threshold_mode="pct"), ValueError, "threshold_mode must be one of"),
+    (lambda: ls.plateau(cooldown=-2), ValueError, "cooldown must be >= 0, got -2"),
+    (lambda: ls.plateau(eps=math.nan), ValueError, "eps must be finite"),
+    (lambda: ls.plateau().update(ls.plateau().init(), "0.5"), TypeError, "metric must be a number, got '0.5'"),
+    (lambda: ls.plateau().update(ls.plateau().init(), None), TypeError, "metric must be a number, got None"),
+    (lambda: ls.plateau().update(ls.plateau().init(), True), TypeError, "metric must be a number, got True"),
+    (lambda: ls.plateau().update("state", 1.0), TypeError, "state must be a PlateauState"),
+    (lambda: ls.plateau().scales(["a", "b"]), TypeError, "metrics must be a 1-d list of numbers"),
+    (lambda: ls.plateau().replay(ls.constant(1), [1.0], steps_per_epoch=0), ValueError, "steps_per_epoch must be >= 1"),
+    (lambda: ls.PlateauState.from_dict({"best": "x"}), TypeError, "best must be a real number"),
+    (lambda: ls.PlateauState.from_dict({"best": 1.0, "mood": 2}), ValueError, "unknown plateau state field 'mood'"),
+    (lambda: ls.PlateauState(best=math.nan), ValueError, "best must be a number or"),
+]
+
+
+@pytest.mark.parametrize(("build", "error", "message"), BAD, ids=[m for _, _, m in BAD])
+def test_bad_input(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_metric_accepts_numpy_and_torch_scalars():
+    rule = ls.plateau()
+    state = rule.update(rule.init(), np.float32(0.5))
+    state = rule.update(state, torch.tensor(0.25))
+    assert state.best == 0.25
