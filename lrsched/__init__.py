@@ -34,6 +34,7 @@ from .combinators import (
 from .primitives import (
     Constant,
     Cosine,
+    Ease,
     Exponential,
     Geometric,
     Interpolate,
@@ -57,6 +58,7 @@ constant = Constant
 linear = Linear
 cosine = Cosine
 poly = Poly
+ease = Ease
 geometric = Geometric
 exponential = Exponential
 step = Step
@@ -90,6 +92,7 @@ __all__ = [
     "constant",
     "cosine",
     "cycle",
+    "ease",
     "exponential",
     "from_dict",
     "from_json",

@@ -45,6 +45,7 @@ EXPONENTIAL = 5
 INV_SQRT = 6
 INV_TIME = 7
 FUNCTION = 8
+EASE = 9
 # Nodes that route time to their kids.
 JOIN = 20
 CYCLE = 21
@@ -78,11 +79,21 @@ def _linear(t, out, start, end, n):
 
 
 @_jit
-def _cosine(t, out, start, end, n, periodic):
+def _cosine(t, out, start, end, n, periodic, exponent):
     for j in range(t.size):
         x = t[j] if periodic else min(t[j], n)
-        v = end + (start - end) * (1.0 + math.cos(math.pi * x / n)) * 0.5
+        h = (1.0 + math.cos(math.pi * x / n)) * 0.5
+        if exponent != 1.0:
+            h = h**exponent
+        v = end + (start - end) * h
         out[j] = start if x <= 0.0 else v
+
+
+@_jit
+def _ease(t, out, start, end, n, power):
+    for j in range(t.size):
+        p = min(t[j], n) / n
+        out[j] = end if p >= 1.0 else start + (end - start) * p**power
 
 
 @_jit
@@ -222,7 +233,9 @@ def _leaf(op, fp, f, t, out, side, pos, mode):
     elif op == LINEAR:
         _linear(t, out, fp[f], fp[f + 1], fp[f + 2])
     elif op == COSINE:
-        _cosine(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3] != 0.0)
+        _cosine(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3] != 0.0, fp[f + 4])
+    elif op == EASE:
+        _ease(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
     elif op == POLY:
         _poly(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
     elif op == GEOMETRIC:

@@ -85,9 +85,10 @@ class Linear(Leaf):
 class Cosine(Leaf):
     r"""Half-cosine annealing from ``start`` to ``end`` over ``steps`` iterations.
 
-    .. math:: \eta(t) = e + (s - e)\, \frac{1 + \cos(\pi x / n)}{2}, \qquad x = \min(t, n)
+    .. math:: \eta(t) = e + (s - e)\, h^{k}, \qquad h = \frac{1 + \cos(\pi x / n)}{2}, \quad x = \min(t, n)
 
-    where s = ``start``, e = ``end``, n = ``steps``; ``end`` is held for t >= n.
+    where s = ``start``, e = ``end``, n = ``steps`` and k = ``exponent`` (1 by
+    default; optax's cosine_decay_schedule has it); ``end`` is held for t >= n.
     With ``periodic=True``, x = t: the cosine carries on past n, back up to
     ``start`` at 2n and round again (torch's CosineAnnealingLR past T_max).
     The cosine is the C library's, applied to (pi x) / n as the closed forms of
@@ -100,6 +101,8 @@ class Cosine(Leaf):
         (1.0, 0.5, 0.0, 0.0)
         >>> cosine(1.0, 0.0, steps=4, periodic=True)(8)
         1.0
+        >>> cosine(1.0, 0.0, steps=4, exponent=2.0)(2)
+        0.25
     """
 
     kind = "cosine"
@@ -109,6 +112,33 @@ class Cosine(Leaf):
         Field("end", v.real),
         Field("steps", _steps, keyword=True),
         Field("periodic", v.flag, False),
+        Field("exponent", v.positive, 1.0),
+    )
+
+
+class Ease(Leaf):
+    r"""From ``start`` to ``end`` along a power of the progress.
+
+    .. math:: \eta(t) = s + (e - s)\, p^{k}, \qquad p = \min(t, n) / n
+
+    where s = ``start``, e = ``end``, n = ``steps``, k = ``power`` > 0. k < 1
+    moves fast first (``ease(1, 0, n, 0.5)`` is the "1-sqrt" decay of
+    warmup-stable-decay schedules), k > 1 slowly first; k = 1 is ``linear``.
+    ``poly`` is the mirror image: it moves fast last for k < 1.
+
+    Example:
+        >>> s = ease(1.0, 0.0, steps=4, power=0.5)
+        >>> s(1), s(4)
+        (0.5, 0.0)
+    """
+
+    kind = "ease"
+    op = K.EASE
+    fields = (
+        Field("start", v.real),
+        Field("end", v.real),
+        Field("steps", _steps, keyword=True),
+        Field("power", v.positive, 1.0),
     )
 
 

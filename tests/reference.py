@@ -23,8 +23,12 @@ def linear(t, start, end, steps):
     return start + (end - start) * progress(t, steps)
 
 
-def cosine(t, start, end, steps):
-    return end + (start - end) * (1 + np.cos(np.pi * progress(t, steps))) / 2
+def cosine(t, start, end, steps, exponent=1.0):
+    return end + (start - end) * ((1 + np.cos(np.pi * progress(t, steps))) / 2) ** exponent
+
+
+def ease(t, start, end, steps, power=1.0):
+    return start + (end - start) * progress(t, steps) ** power
 
 
 def poly(t, start, end, steps, power=1.0):

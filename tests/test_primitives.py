@@ -17,6 +17,9 @@ CASES = [
     (ls.linear(0.0, 2.5, 7.5), lambda t: ref.linear(t, 0.0, 2.5, 7.5)),
     (ls.cosine(0.1, 1e-5, steps=900), lambda t: ref.cosine(t, 0.1, 1e-5, 900)),
     (ls.cosine(1e-5, 0.3, steps=3), lambda t: ref.cosine(t, 1e-5, 0.3, 3)),
+    (ls.cosine(0.1, 0.0, steps=700, exponent=3.0), lambda t: ref.cosine(t, 0.1, 0.0, 700, 3.0)),
+    (ls.ease(0.1, 0.0, steps=800, power=0.5), lambda t: ref.ease(t, 0.1, 0.0, 800, 0.5)),
+    (ls.ease(1e-3, 0.1, steps=300, power=2.0), lambda t: ref.ease(t, 1e-3, 0.1, 300, 2.0)),
     (ls.poly(0.1, 0.001, steps=800, power=2.0), lambda t: ref.poly(t, 0.1, 0.001, 800, 2.0)),
     (ls.poly(0.1, 0.0, steps=1000, power=0.5), lambda t: ref.poly(t, 0.1, 0.0, 1000, 0.5)),
     (ls.geometric(1e-6, 1.0, steps=1000), lambda t: ref.geometric(t, 1e-6, 1.0, 1000)),
@@ -56,8 +59,8 @@ def test_matches_independent_formula(schedule, expected):
 
 @pytest.mark.parametrize(
     "shape",
-    [ls.linear, ls.cosine, ls.poly, ls.geometric],
-    ids=["linear", "cosine", "poly", "geometric"],
+    [ls.linear, ls.cosine, ls.poly, ls.geometric, ls.ease],
+    ids=["linear", "cosine", "poly", "geometric", "ease"],
 )
 @pytest.mark.parametrize(("start", "end", "steps"), [(0.1, 0.3, 7), (0.3, 1e-7, 1000), (0.07, 0.011, 3.5)])
 def test_phase_starts_and_ends_exactly(shape, start, end, steps):
