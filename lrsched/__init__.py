@@ -48,6 +48,7 @@ from .primitives import (
 )
 from .loop import iterate, set_lr
 from .plateau import Plateau, PlateauState, plateau, plateau_tracker
+from .recipes import exp_range, flat_cos, noam, one_cycle, sgdr, triangular, triangular2, warmup_cosine, wsd
 from .schedule import REGISTRY, Schedule
 from .serialize import from_dict, from_json
 
@@ -88,6 +89,15 @@ def __getattr__(name):
 
 __all__ = [
     "REGISTRY",
+    "exp_range",
+    "flat_cos",
+    "noam",
+    "one_cycle",
+    "sgdr",
+    "triangular",
+    "triangular2",
+    "warmup_cosine",
+    "wsd",
     "Schedule",
     "constant",
     "cosine",

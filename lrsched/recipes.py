@@ -1,0 +1,174 @@
+r"""Named recipes from the literature, each a short composition of primitives.
+
+A recipe returns an ordinary schedule (its repr shows the composition), so it
+can be inspected, changed, saved or composed further.
+"""
+
+from __future__ import annotations
+
+from . import _validate as v
+from .combinators import Cycle, Join, Warmup
+from .primitives import Constant, Cosine, Ease, Exponential, InverseSqrt, Linear, Poly
+from .schedule import Schedule
+
+__all__ = ["exp_range", "flat_cos", "noam", "one_cycle", "sgdr", "triangular", "triangular2", "warmup_cosine", "wsd"]
+
+
+def warmup_cosine(peak: float, steps: float, warmup_steps: float, end: float = 0.0, start: float = 0.0) -> Schedule:
+    r"""Linear warmup to ``peak``, then a half cosine down to ``end``; ``steps`` in all.
+
+    .. math:: \eta(t) = \begin{cases} s + (\hat\eta - s)\, t / W & t \le W \\
+        e + (\hat\eta - e)\,\frac{1 + \cos(\pi (t - W) / (N - W))}{2} & t > W \end{cases}
+
+    The recipe of Goyal et al. 2017 (warmup) with SGDR's cosine (Loshchilov and
+    Hutter 2017), as in most transformer training.
+
+    >>> s = warmup_cosine(0.1, steps=100, warmup_steps=10)
+    >>> s(10), s(100)
+    (0.1, 0.0)
+    """
+    n, w = v.positive("steps", steps), v.positive("warmup_steps", warmup_steps)
+    if w >= n:
+        raise ValueError(f"warmup_steps={w!r} must be less than steps={n!r}")
+    return Warmup(Cosine(peak, end, steps=n - w), steps=w, start=start)
+
+
+def one_cycle(
+    peak: float,
+    steps: float,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    shape: str = "cosine",
+) -> Schedule:
+    r"""One cycle (Smith and Topin 2017, "Super-convergence"): up from
+    ``peak / div_factor`` to ``peak`` over ``pct_start`` of the steps, then down to
+    ``peak / div_factor / final_div_factor``. ``shape`` is ``"cosine"`` or ``"linear"``.
+
+    >>> s = one_cycle(1.0, steps=10)
+    >>> s(3), s(10)
+    (1.0, 4e-06)
+    """
+    n = v.positive("steps", steps)
+    pct = v.real("pct_start", pct_start)
+    if not 0 < pct < 1:
+        raise ValueError(f"pct_start must be in (0, 1), got {v.show(pct_start)}")
+    piece = {"cosine": Cosine, "linear": Linear}[v.choice("shape", shape, ("cosine", "linear"))]
+    low = peak / v.positive("div_factor", div_factor)
+    up = pct * n
+    return Join([piece(low, peak, up), piece(peak, low / v.positive("final_div_factor", final_div_factor), n - up)], [up])
+
+
+def sgdr(
+    peak: float, period: float, period_mult: float = 1.0, decay: float = 1.0, end: float = 0.0, limit: int | None = None
+) -> Schedule:
+    r"""SGD with warm restarts (Loshchilov and Hutter 2017): cosine from ``peak`` to
+    ``end`` over cycles of ``period * period_mult**i`` updates, peaks scaled by
+    ``decay**i`` (the amplitude decay users ask torch for, pytorch issue 195009).
+
+    >>> s = sgdr(1.0, period=10, period_mult=2, decay=0.5)
+    >>> s(10), s(11) < 0.5, s(30)
+    (0.0, True, 0.0)
+    """
+    return Cycle(Cosine(peak, end, steps=period), period, period_mult=period_mult, decay=decay, limit=limit)
+
+
+def wsd(
+    peak: float,
+    steps: float,
+    warmup_steps: float,
+    decay_steps: float,
+    decay: str = "linear",
+    end: float = 0.0,
+    start: float = 0.0,
+) -> Schedule:
+    r"""Warmup-stable-decay (Hu et al. 2024, MiniCPM; Hägele et al. 2024): linear
+    warmup to ``peak``, hold it, then decay to ``end`` over the last
+    ``decay_steps``: ``"linear"``, ``"cosine"`` or ``"1-sqrt"`` (:math:`1 - \sqrt{p}`).
+
+    >>> s = wsd(1.0, steps=100, warmup_steps=10, decay_steps=20, decay="1-sqrt")
+    >>> s(10), s(80), s(85), s(100)
+    (1.0, 1.0, 0.5, 0.0)
+    """
+    n, w, d = v.positive("steps", steps), v.positive("warmup_steps", warmup_steps), v.positive("decay_steps", decay_steps)
+    if w + d > n:
+        raise ValueError(f"warmup_steps + decay_steps = {w + d!r} exceed steps={n!r}")
+    shape = v.choice("decay", decay, ("linear", "cosine", "1-sqrt"))
+    tail = {"linear": Linear(peak, end, d), "cosine": Cosine(peak, end, steps=d), "1-sqrt": Ease(peak, end, steps=d, power=0.5)}[shape]
+    phases, bounds = [Linear(start, peak, w)], [w]
+    if n - d > w:
+        phases.append(Constant(peak))
+        bounds.append(n - d)
+    return Join([*phases, tail], bounds)
+
+
+def noam(d_model: int, warmup_steps: float, factor: float = 1.0) -> Schedule:
+    r"""The Transformer's schedule (Vaswani et al. 2017):
+
+    .. math:: \eta(t) = f\, d^{-1/2} \min(t^{-1/2},\ t\, W^{-3/2})
+
+    a linear warmup to :math:`f\,(d W)^{-1/2}` at t = W, then inverse square
+    root decay (``inverse_sqrt(peak, scale=W)`` after the warmup is exactly
+    :math:`t^{-1/2}` scaled).
+
+    >>> s = noam(512, warmup_steps=4000)
+    >>> round(s(4000), 10) == round(512 ** -0.5 * 4000 ** -0.5, 10), round(s(16000) / s(4000), 12)
+    (True, 0.5)
+    """
+    d = v.count("d_model", d_model)
+    w = v.positive("warmup_steps", warmup_steps)
+    peak = v.positive("factor", factor) * (d * w) ** -0.5
+    return Warmup(InverseSqrt(peak, scale=w), steps=w)
+
+
+def _triangle(half: float) -> Schedule:
+    return Join([Linear(0.0, 1.0, half), Linear(1.0, 0.0, half)], [half])
+
+
+def triangular(low: float, high: float, half_period: float) -> Schedule:
+    r"""Cyclical learning rates (Smith 2017): up from ``low`` to ``high`` over
+    ``half_period`` updates and back, for ever.
+
+    >>> s = triangular(0.1, 1.0, half_period=2)
+    >>> [round(s(t), 12) for t in range(1, 6)]
+    [0.55, 1.0, 0.55, 0.1, 0.55]
+    """
+    h = v.positive("half_period", half_period)
+    return low + (high - low) * Cycle(_triangle(h), 2 * h)
+
+
+def triangular2(low: float, high: float, half_period: float) -> Schedule:
+    r"""Like :func:`triangular`, the amplitude halved every cycle (Smith 2017).
+
+    >>> s = triangular2(0.0, 1.0, half_period=2)
+    >>> s(2), s(6)
+    (1.0, 0.5)
+    """
+    h = v.positive("half_period", half_period)
+    return low + (high - low) * Cycle(_triangle(h), 2 * h, decay=0.5)
+
+
+def exp_range(low: float, high: float, half_period: float, gamma: float) -> Schedule:
+    r"""Like :func:`triangular`, the amplitude scaled by :math:`\gamma^{t}` (Smith 2017).
+
+    >>> s = exp_range(0.0, 1.0, half_period=2, gamma=0.5)
+    >>> s(2)
+    0.25
+    """
+    h = v.positive("half_period", half_period)
+    return low + (high - low) * (Cycle(_triangle(h), 2 * h) * Exponential(1.0, v.positive("gamma", gamma)))
+
+
+def flat_cos(peak: float, steps: float, pct_flat: float = 0.75, end: float = 0.0) -> Schedule:
+    r"""Flat, then cosine annealing (fastai's ``fit_flat_cos``): ``peak`` for
+    ``pct_flat`` of the steps, then a half cosine to ``end``.
+
+    >>> s = flat_cos(1.0, steps=100)
+    >>> s(75), s(100)
+    (1.0, 0.0)
+    """
+    n = v.positive("steps", steps)
+    pct = v.real("pct_flat", pct_flat)
+    if not 0 < pct < 1:
+        raise ValueError(f"pct_flat must be in (0, 1), got {v.show(pct_flat)}")
+    return Join([Constant(peak), Cosine(peak, end, steps=n * (1 - pct))], [n * pct])
