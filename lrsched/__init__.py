@@ -75,7 +75,14 @@ minimum = Minimum
 maximum = Maximum
 function = Function
 
-_SUBMODULES = ("torch", "mxnet", "loop")
+_SUBMODULES = ("torch", "mxnet", "loop", "analysis", "plotting")
+
+
+def plot(schedules, n, ax=None, **kwargs):
+    """Plot schedules over t = 1 .. n (see :func:`lrsched.plotting.plot`; needs matplotlib)."""
+    from .plotting import plot as _plot
+
+    return _plot(schedules, n, ax, **kwargs)
 
 
 def __getattr__(name):
@@ -119,6 +126,7 @@ __all__ = [
     "multistep",
     "piecewise",
     "plateau",
+    "plot",
     "plateau_tracker",
     "poly",
     "set_lr",

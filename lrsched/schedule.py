@@ -234,6 +234,40 @@ class Schedule(metaclass=_ScheduleType):
         n = v.count("n", n, minimum=0)
         return evaluate_range(self, self._program or self._compile(), 1.0, n)
 
+    # ------------------------------------------------------------ introspection
+
+    def length(self) -> float | None:
+        """The iteration after which the schedule is constant (None: never); see :mod:`lrsched.analysis`.
+
+        >>> warmup(cosine(0.1, 0.0, steps=90), steps=10).length()
+        100.0
+        """
+        from .analysis import length
+
+        return length(self)
+
+    def breakpoints(self, stop: float | None = None) -> list[float]:
+        """Where the composition changes phase, up to ``stop`` (default: its length).
+
+        >>> join([constant(1), linear(1, 0, 10)], boundaries=[5]).breakpoints()
+        [5.0, 15.0]
+        """
+        from .analysis import breakpoints
+
+        return breakpoints(self, stop)
+
+    def summary(self, stop: int | None = None, start: int = 1):
+        """Exact facts over t = start .. stop: extremes, area, jumps, monotone stretches."""
+        from .analysis import summary
+
+        return summary(self, stop, start)
+
+    def describe(self, stop: int | None = None) -> str:
+        """A readable summary (see :func:`lrsched.analysis.describe`)."""
+        from .analysis import describe
+
+        return describe(self, stop)
+
     def _compile(self):
         from .engine import compile_program
 

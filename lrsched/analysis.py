@@ -1,0 +1,305 @@
+"""Introspection: where a schedule changes phase, where it settles, and a summary.
+
+Structure (breakpoints, length) is read from the program the engine lays out
+(:mod:`lrsched.kernels` documents it), so every kind, lowered shapes such as
+warmup and piecewise included, is covered by one walk over opcodes. Values
+(min, max, area, jumps, monotone stretches) come from evaluating the whole
+range at once, exactly as ``s.values(n)`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validate as v
+from . import kernels as K
+from .schedule import Schedule
+
+_MAX_BOUNDARIES = 100_000
+
+
+class _Unknown(Exception):
+    """A ``function`` leaf: its structure cannot be known."""
+
+
+def _program(schedule: Schedule):
+    return schedule._program or schedule._compile()
+
+
+def _node(ip, fp, node):
+    rec = K.HEADER + 4 * node
+    op, f, k, nk = (int(x) for x in ip[rec : rec + 4])
+    return op, fp[f:], [int(ip[k + i]) for i in range(nk)]
+
+
+def _breaks(ip, fp, node, stop: float) -> set[float]:
+    """Times in (0, stop] where ``node`` changes phase, in its own local time."""
+    op, p, kids = _node(ip, fp, node)
+    out: set[float] = set()
+    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE):
+        out.add(p[2])
+    elif op == K.COSINE:
+        if p[3]:  # periodic: turns at every multiple of n
+            out.update(p[2] * j for j in range(1, int(stop / p[2]) + 1))
+        else:
+            out.add(p[2])
+    elif op in (K.EXPONENTIAL, K.INV_TIME):
+        every, staircase = p[2], p[3] != 0.0
+        if staircase:
+            out.update(every * j for j in range(1, int(stop / every) + 1))
+        if op == K.EXPONENTIAL and math.isfinite(p[4] if p[1] < 1 else p[5]) and p[1] != 1 and p[0] > 0:
+            bound = p[4] if p[1] < 1 else p[5]
+            if bound > 0:  # where the value reaches its clamp
+                k = math.log(bound / p[0]) / math.log(p[1])
+                out.add(every * k if not staircase else every * math.ceil(k))
+    elif op == K.FUNCTION:
+        raise _Unknown
+    elif op == K.JOIN:
+        bounds = [0.0, *p[: len(kids) - 1]]
+        for i, kid in enumerate(kids):
+            begin = bounds[i]
+            end = bounds[i + 1] if i + 1 < len(bounds) else stop
+            if begin >= stop:
+                break
+            if i:
+                out.add(begin)
+            last = i + 1 == len(bounds)
+            out.update(begin + b for b in _breaks(ip, fp, kid, end - begin) if last or begin + b < end)
+    elif op == K.CYCLE:
+        period, mult, limit, zb = p[0], p[1], int(p[3]), p[4] != 0.0
+        inner = _breaks(ip, fp, kids[0], period)
+        i = 0
+        while limit <= 0 or i < limit:
+            s0, s1 = K.cycle_start(i, period, mult), K.cycle_start(i + 1, period, mult)
+            if s0 >= stop:
+                break
+            if i:
+                out.add(s0)
+            length = s1 - s0
+            out.update(s0 + (1 if zb else 0) + b * length / period for b in inner)
+            i += 1
+            if len(out) > _MAX_BOUNDARIES:
+                raise ValueError(f"more than {_MAX_BOUNDARIES} boundaries below stop={stop!r}; ask for a shorter range")
+    elif op == K.SHIFT:
+        k = p[0]
+        out.update(b + k for b in _breaks(ip, fp, kids[0], stop - k) if b + k > 0)
+        if k > 0:
+            out.add(k)
+    elif op == K.STRETCH:
+        out.update(b * p[0] for b in _breaks(ip, fp, kids[0], stop / p[0]))
+    elif op == K.PER_EPOCH:
+        out.update(b * p[0] for b in _breaks(ip, fp, kids[0], math.ceil(stop / p[0])))
+    elif op in (K.CLIP, K.ADD, K.SUB, K.MUL, K.DIV, K.MIN, K.MAX):
+        for kid in kids:
+            out |= _breaks(ip, fp, kid, stop)
+    return {b for b in out if 0 < b <= stop}
+
+
+def _settles(ip, fp, node) -> float | None:
+    """A time after which ``node`` no longer changes (None: it never settles)."""
+    op, p, kids = _node(ip, fp, node)
+    if op == K.CONST:
+        return 0.0
+    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE):
+        return p[2]
+    if op == K.COSINE:
+        return None if p[3] else p[2]
+    if op == K.EXPONENTIAL:
+        if p[1] == 1:
+            return 0.0
+        bound = p[4] if p[1] < 1 else p[5]
+        if math.isfinite(bound) and p[0] > 0 and bound > 0:
+            k = math.log(bound / p[0]) / math.log(p[1])
+            return p[2] * (math.ceil(k) if p[3] else k)
+        return None
+    if op in (K.INV_SQRT, K.INV_TIME, K.FUNCTION):
+        return 0.0 if op == K.INV_TIME and p[1] == 0 else None
+    if op == K.JOIN:
+        last = _settles(ip, fp, kids[-1])
+        return None if last is None else (p[len(kids) - 2] if len(kids) > 1 else 0.0) + last
+    if op == K.CYCLE:
+        limit = int(p[3])
+        inner = _settles(ip, fp, kids[0])
+        if inner == 0.0:
+            return 0.0 if p[2] == 1.0 else None
+        return K.cycle_start(limit, p[0], p[1]) if limit > 0 else None
+    if op == K.SHIFT:
+        inner = _settles(ip, fp, kids[0])
+        return None if inner is None else max(inner + p[0], 0.0)
+    if op == K.STRETCH:
+        inner = _settles(ip, fp, kids[0])
+        return None if inner is None else inner * p[0]
+    if op == K.PER_EPOCH:
+        inner = _settles(ip, fp, kids[0])
+        return None if inner is None else math.ceil(inner) * p[0]
+    found = [_settles(ip, fp, kid) for kid in kids]
+    return None if any(x is None for x in found) else max(found)
+
+
+def length(schedule: Schedule) -> float | None:
+    """The iteration after which ``schedule`` is constant, read from its structure.
+
+    None when it never settles (an exponential without end, an unbounded cycle,
+    a function). For clips, minima and maxima it is where the parts settle,
+    which may be later than where the clipped value stops changing.
+    """
+    prog = _program(schedule)
+    found = _settles(prog.ip, prog.fp, int(prog.ip[1]))
+    return None if found is None else float(found)
+
+
+def breakpoints(schedule: Schedule, stop: float | None = None) -> list[float]:
+    """The iterations b at which the composition changes phase, up to ``stop``.
+
+    A boundary b means: t <= b is the old phase, t > b the new one (join
+    boundaries, warmup ends, cycle restarts, staircase drops, phase ends).
+    ``stop`` defaults to the schedule's length; a schedule that never settles
+    needs one. Unknown for ``function`` schedules (ValueError).
+    """
+    if stop is None:
+        stop = length(schedule)
+        if stop is None:
+            raise ValueError(f"{schedule!r} never settles: give stop")
+    stop = v.nonnegative("stop", stop)
+    prog = _program(schedule)
+    try:
+        found = _breaks(prog.ip, prog.fp, int(prog.ip[1]), stop)
+    except _Unknown:
+        raise ValueError("a function(...) schedule has no known structure") from None
+    return sorted(float(b) for b in found)
+
+
+@dataclass(frozen=True)
+class Jump:
+    """A discontinuity at boundary ``t``: the value goes from ``before`` to ``after``."""
+
+    t: float
+    before: float
+    after: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What :func:`summary` finds over t = start .. stop (whole iterations)."""
+
+    start: int
+    stop: int
+    length: float | None
+    boundaries: list[float]
+    first: float
+    last: float
+    min: float
+    argmin: int
+    max: float
+    argmax: int
+    area: float
+    jumps: list[Jump] = field(default_factory=list)
+    monotone: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summary:
+    """Exact facts over the updates t = start .. stop (stop: the length, by default).
+
+    ``area`` is the sum of the learning rates (what an update budget spends);
+    ``jumps`` the boundaries where the curve is not continuous (a warmup that
+    does not end where the next phase starts, say: timm issue 1242);
+    ``monotone`` the stretches (first t, last t, "increasing" | "decreasing" |
+    "constant") over whole iterations.
+    """
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+    start = v.count("start", start, minimum=0)
+    total = length(schedule) if schedule.kind != "function" else None
+    if stop is None:
+        if total is None:
+            raise ValueError(f"{schedule!r} never settles: give stop")
+        stop = max(int(math.ceil(total)) + 1, start)
+    stop = v.count("stop", stop, minimum=start)
+    from .engine import evaluate_range
+
+    values = evaluate_range(schedule, _program(schedule), float(start), stop - start + 1)
+    try:
+        bounds = breakpoints(schedule, stop)
+    except ValueError:
+        bounds = []
+    jumps = []
+    for b in bounds:
+        before = schedule(b)
+        after = schedule(b + max(b, 1.0) * 1e-9)
+        scale = max(abs(before), abs(after), 1e-300)
+        if abs(after - before) > 1e-6 * scale:
+            jumps.append(Jump(b, before, after))
+    return Summary(
+        start=start,
+        stop=stop,
+        length=total,
+        boundaries=bounds,
+        first=float(values[0]),
+        last=float(values[-1]),
+        min=float(values.min()),
+        argmin=start + int(values.argmin()),
+        max=float(values.max()),
+        argmax=start + int(values.argmax()),
+        area=float(values.sum()),
+        jumps=jumps,
+        monotone=_monotone(values, start),
+    )
+
+
+def _monotone(values: np.ndarray, start: int) -> list[tuple[int, int, str]]:
+    if values.size < 2:
+        return [(start, start, "constant")]
+    d = np.sign(np.diff(values))
+    cuts = np.flatnonzero(d[1:] != d[:-1]) + 1
+    names = {1.0: "increasing", -1.0: "decreasing", 0.0: "constant"}
+    out = []
+    lo = 0
+    for hi in [*cuts.tolist(), d.size]:
+        out.append((start + lo, start + hi, names[float(d[lo])]))
+        lo = hi
+    return out
+
+
+def describe(schedule: Schedule, stop: int | None = None) -> str:
+    """A readable summary of :func:`summary`.
+
+    >>> print(describe(warmup(cosine(0.1, 0.0, steps=90), steps=10)))  # doctest: +ELLIPSIS
+    warmup(cosine(0.1, 0, steps=90), steps=10)
+      length: settles after t = 100
+      phase boundaries: 10, 100
+      t = 1 .. 101: first 0.01, last 0, max 0.1 at t = 10, min 0 at t = 100
+      area (sum of lrs): 5...
+      continuous at every boundary
+      increasing t = 1 .. 10, decreasing t = 10 .. 100, constant t = 100 .. 101
+    """
+    s = summary(schedule, stop)
+    text = repr(schedule)
+    lines = [text if len(text) <= 200 else text[:200] + "..."]
+    lines.append("  length: " + ("never settles" if s.length is None else f"settles after t = {_num(s.length)}"))
+    if s.boundaries:
+        shown = ", ".join(_num(b) for b in s.boundaries[:12])
+        more = f", ... ({len(s.boundaries)} in all)" if len(s.boundaries) > 12 else ""
+        lines.append(f"  phase boundaries: {shown}{more}")
+    lines.append(
+        f"  t = {s.start} .. {s.stop}: first {_num(s.first)}, last {_num(s.last)}, "
+        f"max {_num(s.max)} at t = {s.argmax}, min {_num(s.min)} at t = {s.argmin}"
+    )
+    lines.append(f"  area (sum of lrs): {_num(s.area)}")
+    if s.jumps:
+        for j in s.jumps[:10]:
+            lines.append(f"  JUMP at t = {_num(j.t)}: {_num(j.before)} -> {_num(j.after)}")
+    elif s.boundaries:
+        lines.append("  continuous at every boundary")
+    stretches = ", ".join(f"{kind} t = {a} .. {b}" for a, b, kind in s.monotone[:8])
+    more = f", ... ({len(s.monotone)} stretches)" if len(s.monotone) > 8 else ""
+    lines.append(f"  {stretches}{more}")
+    return "\n".join(lines)
+
+
+def _num(x: float) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.6g}"
