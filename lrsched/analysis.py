@@ -62,7 +62,7 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
         for i, kid in enumerate(kids):
             begin = bounds[i]
             end = bounds[i + 1] if i + 1 < len(bounds) else stop
-            if begin >= stop:
+            if begin > stop:
                 break
             if i:
                 out.add(begin)
