@@ -74,6 +74,7 @@ def plot(
     start = v.count("start", start, minimum=0)
     if n < start:
         raise ValueError(f"n={n} must be >= start={start}")
+    named = labels is not None
     if labels is None:
         labels = [_short(repr(s)) for s in items]
     elif isinstance(labels, str) or len(labels) != len(items):
@@ -96,7 +97,7 @@ def plot(
     if spe is not None:
         top = ax.secondary_xaxis("top", functions=(lambda t: t / spe, lambda e: e * spe))
         top.set_xlabel("epoch")
-    if len(items) > 1 or labels is not None:
+    if len(items) > 1 or named:
         ax.legend(fontsize="small")
     ax.margins(x=0.01)
     return ax

@@ -1,0 +1,7 @@
+"""``python -m lrsched``: see :mod:`lrsched.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,216 @@
+"""``python -m lrsched``: preview a schedule from a JSON config or an expression.
+
+    python -m lrsched schedule.json                 # a config written by to_json
+    python -m lrsched -e "warmup(cosine(0.1, 1e-5, steps=9000), steps=1000)"
+    python -m lrsched -e "sgdr(0.1, 1000, period_mult=2)" -n 20000 --log -o sgdr.png
+
+Prints the schedule's summary and a terminal plot; ``-o`` also writes a PNG
+(matplotlib). Expressions are the constructor calls a repr prints; they are
+parsed, never ``eval``-ed: only lrsched's constructors, recipes and framework
+mirrors, numbers, strings, lists, ``+ - * /`` and the methods ``clip``,
+``shift``, ``stretch`` and ``per_epoch`` are understood. A bad config or
+expression exits with status 2 and says why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+
+import numpy as np
+
+from .schedule import REGISTRY, Schedule
+
+_METHODS = {"clip", "shift", "stretch", "per_epoch"}
+_MAX_DEPTH = 64
+_MAX_TEXT = 100_000
+
+
+def _callables() -> dict[str, object]:
+    import lrsched
+    from lrsched import mxnet as mx_mirrors
+    from lrsched import recipes
+    from lrsched import torch as torch_mirrors
+
+    names = {kind: REGISTRY[kind] for kind in REGISTRY if kind not in {"add", "sub", "mul", "div", "function"} | _METHODS}
+    names.update({name: getattr(recipes, name) for name in recipes.__all__})
+    for prefix, module, skip in (
+        ("torch", torch_mirrors, {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau"}),
+        ("mxnet", mx_mirrors, {"Scheduler", "scheduler"}),
+    ):
+        names.update({f"{prefix}.{n}": getattr(module, n) for n in module.__all__ if n not in skip})
+    del lrsched
+    return names
+
+
+def parse(text: str) -> Schedule:
+    """The schedule an expression describes, without evaluating any Python.
+
+    >>> parse("0.5 * warmup(cosine(0.1, 1e-05, steps=9000), steps=1000) + 0.0001")
+    0.5 * warmup(cosine(0.1, 1e-05, steps=9000), steps=1000) + 0.0001
+    >>> parse("torch.step_lr(0.1, 30)")
+    step(0.1, every=30, factor=0.1)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expression must be a str, got {type(text).__name__}")
+    if len(text) > _MAX_TEXT:
+        raise ValueError(f"expression is longer than {_MAX_TEXT} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"not an expression: {e.msg} (column {e.offset})") from None
+    except RecursionError:
+        raise ValueError("expression nests too deeply") from None
+    value = _Interpreter(_callables()).run(tree.body, 0)
+    if not isinstance(value, Schedule):
+        raise ValueError(f"the expression gives {value!r}, not a schedule")
+    return value
+
+
+class _Interpreter:
+    def __init__(self, names):
+        self.names = names
+
+    def run(self, node, depth):
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"expression nests deeper than {_MAX_DEPTH} levels")
+        d = depth + 1
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
+            return node.value
+        if isinstance(node, (ast.List, ast.Tuple)):
+            items = [self.run(x, d) for x in node.elts]
+            return items if isinstance(node, ast.List) else tuple(items)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.run(node.operand, d)
+            return -operand if isinstance(node.op, ast.USub) else +operand
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+            left, right = self.run(node.left, d), self.run(node.right, d)
+            if not (isinstance(left, Schedule) or isinstance(right, Schedule)) and not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in (left, right)
+            ):
+                raise ValueError("arithmetic needs numbers or schedules")
+            op = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__"}[type(node.op)]
+            result = getattr(left, op)(right)
+            if result is NotImplemented:
+                result = getattr(right, "__r" + op[2:])(left)
+            if result is NotImplemented:
+                raise ValueError(f"cannot combine {left!r} and {right!r}")
+            return result
+        if isinstance(node, ast.Call):
+            fn = self._function(node.func, d)
+            args = [self.run(a, d) for a in node.args]
+            if any(k.arg is None for k in node.keywords):
+                raise ValueError("**keywords are not allowed")
+            kwargs = {k.arg: self.run(k.value, d) for k in node.keywords}
+            return fn(*args, **kwargs)
+        raise ValueError(f"not allowed in a schedule expression: {ast.unparse(node)!r}")
+
+    def _function(self, func, depth):
+        if isinstance(func, ast.Name) and func.id in self.names:
+            return self.names[func.id]
+        if isinstance(func, ast.Attribute):
+            if isinstance(func.value, ast.Name) and f"{func.value.id}.{func.attr}" in self.names:
+                return self.names[f"{func.value.id}.{func.attr}"]
+            if func.attr in _METHODS:
+                target = self.run(func.value, depth)
+                if isinstance(target, Schedule):
+                    return getattr(target, func.attr)
+        raise ValueError(f"unknown function {ast.unparse(func)!r}")
+
+
+# ---------------------------------------------------------------- terminal plot
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def terminal_plot(values: np.ndarray, width: int = 72, height: int = 8) -> str:
+    """Columns of block characters: each column is the maximum over its share of the range."""
+    cols = min(width, values.size)
+    edges = np.linspace(0, values.size, cols + 1).astype(int)
+    tops = np.array([values[a:b].max() for a, b in zip(edges[:-1], edges[1:])])
+    lo, hi = float(values.min()), float(values.max())
+    span = hi - lo if hi > lo else 1.0
+    levels = np.rint((tops - lo) / span * (height * 8)).astype(int)
+    if hi == lo:
+        levels[:] = height * 4
+    rows = []
+    for r in range(height - 1, -1, -1):
+        row = "".join(_BLOCKS[min(max(x - r * 8, 0), 8)] for x in levels)
+        label = f"{hi:.3g}" if r == height - 1 else (f"{lo:.3g}" if r == 0 else "")
+        rows.append(f"{label:>9} |{row}")
+    rows.append(" " * 10 + "+" + "-" * cols)
+    rows.append(" " * 11 + f"t = 1{'':{max(cols - 10 - len(str(values.size)), 1)}}t = {values.size}")
+    return "\n".join(rows)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m lrsched",
+        description="Preview a learning-rate schedule: its summary, a terminal plot and optionally a PNG.",
+    )
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("config", nargs="?", help="a JSON config (the format of to_json), or - for standard input")
+    src.add_argument("-e", "--expr", help="an expression such as 'warmup(cosine(0.1, 0, steps=900), steps=100)'")
+    ap.add_argument("-n", type=int, help="iterations to show (default: where the schedule settles)")
+    ap.add_argument("-o", "--output", help="write a plot to this PNG file (needs matplotlib)")
+    ap.add_argument("--log", action="store_true", help="log-scale learning rate in the PNG")
+    ap.add_argument("--steps-per-epoch", type=int, help="add an epoch axis to the PNG")
+    args = ap.parse_args(argv)
+    try:
+        schedule = _load(args)
+        n = args.n
+        if n is None:
+            total = schedule.length()
+            if total is None:
+                raise ValueError("this schedule never settles: give -n")
+            n = max(int(total) + 1, 2)
+        if n < 1:
+            raise ValueError(f"-n must be >= 1, got {n}")
+        print(schedule.describe(n))
+        print()
+        print(terminal_plot(schedule.values(n)))
+        if args.output:
+            _png(schedule, n, args)
+            print(f"\nwrote {args.output}")
+    except (ValueError, TypeError, OSError) as e:
+        print(f"lrsched: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _load(args) -> Schedule:
+    from .serialize import from_json
+
+    if args.expr is not None:
+        return parse(args.expr)
+    if args.config == "-":
+        text = sys.stdin.read()
+    else:
+        with open(args.config, encoding="utf-8") as f:
+            text = f.read()
+    try:
+        return from_json(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{args.config}: not JSON: {e}") from None
+
+
+def _png(schedule, n, args) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("-o needs matplotlib: pip install 'lrsched[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot
+
+    ax = plot(schedule, n, log=args.log, steps_per_epoch=args.steps_per_epoch)
+    ax.set_title(repr(schedule) if len(repr(schedule)) < 90 else repr(schedule)[:87] + "...", fontsize="small")
+    ax.figure.tight_layout()
+    ax.figure.savefig(args.output, dpi=120)
+    plt.close(ax.figure)
