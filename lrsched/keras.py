@@ -1,0 +1,170 @@
+"""Keras: mirrors of ``keras.optimizers.schedules``, pure (nothing here imports Keras).
+
+Index convention: Keras calls a schedule with ``step`` = 0 for the first
+update, so the value at t is Keras's at ``step = t - 1``. Values follow
+Keras's float64 arithmetic (a float64 initial learning rate); Keras's usual
+float32 differs by float32 rounding. Golden values: ``tests/golden/make_peers.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from . import _validate as v
+from .combinators import Cycle, Function, Join
+from .primitives import Constant, Cosine, Exponential, InverseTime, Linear, Piecewise, Poly
+from .schedule import Schedule
+
+__all__ = [
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+]
+
+
+def _steps(name, value):
+    x = v.real(name, value)
+    if x <= 0:
+        raise ValueError(f"{name} must be > 0 (Keras raises), got {v.show(value)}")
+    return x
+
+
+def ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase: bool = False) -> Schedule:  # noqa: N802
+    r"""``ExponentialDecay``: :math:`I\, r^{s / T}` (floor of s / T when staircase), s = t - 1.
+
+    >>> lrsched.keras.ExponentialDecay(1.0, 2, 0.5, staircase=True)(3)
+    0.5
+    """
+    staircase = v.flag("staircase", staircase)
+    decay = Exponential(initial_learning_rate, v.positive("decay_rate", decay_rate), every=_steps("decay_steps", decay_steps),
+                        staircase=staircase)
+    # continuous: s / T at s = t - 1; staircase: floor(s / T) = floor((t - 1) / T), lrsched's own staircase
+    return decay if staircase else decay.shift(1)
+
+
+def PiecewiseConstantDecay(boundaries, values) -> Schedule:  # noqa: N802
+    """``PiecewiseConstantDecay``: values[i] for boundaries[i-1] < step <= boundaries[i].
+
+    Keras keeps the old value at step == boundary, one step later than optax
+    (a peer quirk, mirrored): in t the value changes after t = boundary + 1.
+
+    >>> s = lrsched.keras.PiecewiseConstantDecay([2], [1.0, 0.5])
+    >>> s(3), s(4)
+    (1.0, 0.5)
+    """
+    bounds = v.reals("boundaries", boundaries)
+    vals = v.reals("values", values)
+    if len(bounds) != len(vals) - 1:
+        raise ValueError(f"boundaries needs one entry fewer than values, got {len(bounds)} and {len(vals)}")
+    v.increasing("boundaries", bounds)
+    if bounds and bounds[0] < -1:
+        raise ValueError(f"boundaries must be >= -1, got {list(bounds)}")
+    return Piecewise([b + 1 for b in bounds], vals) if bounds else Constant(vals[0])
+
+
+def PolynomialDecay(  # noqa: N802
+    initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle: bool = False
+) -> Schedule:
+    r"""``PolynomialDecay``: :math:`(I - E)(1 - \min(s, T) / T)^{p} + E`, s = t - 1.
+
+    With ``cycle`` Keras stretches the decay to the next multiple of T
+    instead (T' = T ceil(s / T)): the lr jumps up at every multiple and decays
+    again over a longer span. No finite composition has that shape, so it is
+    a ``function`` (slow, not serializable) computing Keras's formula.
+
+    >>> s = lrsched.keras.PolynomialDecay(1.0, 4, 0.0)
+    >>> s(3), s(9)
+    (0.5, 0.0)
+    """
+    init, end = v.real("initial_learning_rate", initial_learning_rate), v.real("end_learning_rate", end_learning_rate)
+    steps, power = _steps("decay_steps", decay_steps), v.nonnegative("power", power)
+    if v.flag("cycle", cycle):
+        return Function(_KerasPolyCycle(init, end, steps, power))
+    if power == 0:
+        return Constant((init - end) * 1.0 + end)
+    return Poly(init, end, steps=steps, power=power).shift(1)
+
+
+class _KerasPolyCycle:
+    """Keras PolynomialDecay(cycle=True) at step = t - 1."""
+
+    def __init__(self, init, end, steps, power):
+        self.args = (init, end, steps, power)
+
+    def __call__(self, t):
+        init, end, steps, power = self.args
+        s = max(t - 1.0, 0.0)
+        span = steps * (1.0 if s == 0 else math.ceil(s / steps))
+        return (init - end) * (1 - s / span) ** power + end
+
+    def __eq__(self, other):
+        return isinstance(other, _KerasPolyCycle) and self.args == other.args
+
+    def __hash__(self):
+        return hash(self.args)
+
+    def __repr__(self):
+        return "lrsched.keras._KerasPolyCycle(init={}, end={}, steps={}, power={})".format(*self.args)
+
+
+def InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase: bool = False) -> Schedule:  # noqa: N802
+    r"""``InverseTimeDecay``: :math:`I / (1 + r\, s / T)` (floor of s / T when staircase), s = t - 1.
+
+    >>> lrsched.keras.InverseTimeDecay(1.0, 1, 1.0)(2)
+    0.5
+    """
+    staircase = v.flag("staircase", staircase)
+    decay = InverseTime(initial_learning_rate, rate=v.nonnegative("decay_rate", decay_rate),
+                        every=_steps("decay_steps", decay_steps), staircase=staircase)
+    return decay if staircase else decay.shift(1)
+
+
+def CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0) -> Schedule:  # noqa: N802
+    r"""``CosineDecay``, with its optional linear warmup to ``warmup_target``.
+
+    .. math:: L\left((1 - \alpha)\,\tfrac{1}{2}\left(1 + \cos\left(\pi\, \tfrac{\min(s, T)}{T}\right)\right) + \alpha\right)
+
+    where L is ``initial_learning_rate``, or ``warmup_target`` after a warmup
+    of W steps (s counted from its end). In Keras's arithmetic order, to the bit.
+
+    >>> s = lrsched.keras.CosineDecay(0.0, 4, warmup_target=1.0, warmup_steps=2)
+    >>> s(1), s(2), s(3), s(7)
+    (0.0, 0.5, 1.0, 0.0)
+    """
+    init, steps = v.real("initial_learning_rate", initial_learning_rate), _steps("decay_steps", decay_steps)
+    unit = Cosine(1.0, v.real("alpha", alpha), steps=1).stretch(steps).shift(1)  # pi * (s / T)
+    if warmup_target is None:
+        return init * unit
+    target, w = v.real("warmup_target", warmup_target), v.nonnegative("warmup_steps", warmup_steps)
+    if w == 0:
+        return target * unit
+    ramp = Linear(init, target, steps=1).stretch(w).shift(1)  # (target - init) * (s / W) + init
+    return Join([ramp, target * unit], [w])
+
+
+def CosineDecayRestarts(  # noqa: N802
+    initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0
+) -> Schedule:
+    r"""``CosineDecayRestarts`` (SGDR): cycle i lasts :math:`T t_{mul}^{i}` steps and peaks at
+    :math:`m_{mul}^{i}`; within it
+
+    .. math:: L\left((1 - \alpha)\, m_{mul}^{i}\, \tfrac{1}{2}(1 + \cos(\pi f)) + \alpha\right)
+
+    with f the fraction of the cycle done, counted from 0 at each restart (a
+    ``cycle(..., zero_based=True)``). Keras finds the cycle with a logarithm,
+    which can misplace a restart by one step when rounding lands just below
+    an integer; lrsched places restarts exactly.
+
+    >>> s = lrsched.keras.CosineDecayRestarts(1.0, 2, t_mul=1.0, m_mul=0.5)
+    >>> s(1), s(2), s(3)
+    (1.0, 0.5, 0.5)
+    """
+    init, first = v.real("initial_learning_rate", initial_learning_rate), _steps("first_decay_steps", first_decay_steps)
+    alpha = v.real("alpha", alpha)
+    wave = Cycle(Cosine(1.0, 0.0, steps=first), first, period_mult=v.positive("t_mul", t_mul),
+                 decay=v.positive("m_mul", m_mul), zero_based=True)
+    return init * ((1 - alpha) * wave + alpha)

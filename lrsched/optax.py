@@ -1,0 +1,280 @@
+"""optax: mirrors of ``optax.schedules``, pure (nothing here imports JAX).
+
+Index convention: optax's ``count`` = 0 is the first update, so the value at t
+is optax's at ``count = t - 1``. Values follow optax's float64 arithmetic
+(``jax_enable_x64``); optax's default float32 differs from them by float32
+rounding (about 1e-7 relative). Golden values: ``tests/golden/make_peers.py``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from . import _validate as v
+from .combinators import Join
+from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly
+from .schedule import Schedule
+
+__all__ = [
+    "constant_schedule",
+    "cosine_decay_schedule",
+    "cosine_onecycle_schedule",
+    "exponential_decay",
+    "join_schedules",
+    "linear_onecycle_schedule",
+    "linear_schedule",
+    "piecewise_constant_schedule",
+    "piecewise_interpolate_schedule",
+    "polynomial_schedule",
+    "sgdr_schedule",
+    "warmup_constant_schedule",
+    "warmup_cosine_decay_schedule",
+    "warmup_exponential_decay_schedule",
+]
+
+
+def _int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
+    return int(value)
+
+
+def constant_schedule(value: float) -> Schedule:
+    """``optax.constant_schedule``: the value at every count."""
+    return Constant(value)
+
+
+def polynomial_schedule(init_value, end_value, power, transition_steps: int, transition_begin: int = 0) -> Schedule:
+    r"""``optax.polynomial_schedule``: with c = clip(count - B, 0, T),
+
+    .. math:: (I - E)\,(1 - c / T)^{P} + E
+
+    T <= 0 holds ``init_value`` (as optax does); a negative B counts as 0.
+
+    >>> s = lrsched.optax.polynomial_schedule(1.0, 0.0, 2, transition_steps=4)
+    >>> s(1), s(3), s(5)
+    (1.0, 0.25, 0.0)
+    """
+    steps, begin = _int("transition_steps", transition_steps), max(_int("transition_begin", transition_begin), 0)
+    init, end = v.real("init_value", init_value), v.real("end_value", end_value)
+    power = v.nonnegative("power", power)
+    if steps <= 0:
+        return Constant(init)
+    if power == 0:
+        return Constant((init - end) * 1.0 + end)
+    return Poly(init, end, steps=steps, power=power).shift(1 + begin)
+
+
+def linear_schedule(init_value, end_value, transition_steps: int, transition_begin: int = 0) -> Schedule:
+    """``optax.linear_schedule``: polynomial_schedule with power 1 (so the same arithmetic)."""
+    return polynomial_schedule(init_value, end_value, 1, transition_steps, transition_begin)
+
+
+def piecewise_constant_schedule(init_value, boundaries_and_scales: dict | None = None) -> Schedule:
+    """``optax.piecewise_constant_schedule``: multiply by each scale once count >= its boundary.
+
+    At count == boundary the new value already applies (unlike Keras): in t, after t = boundary.
+
+    >>> s = lrsched.optax.piecewise_constant_schedule(1.0, {2: 0.5})
+    >>> s(2), s(3)
+    (1.0, 0.5)
+    """
+    value = v.real("init_value", init_value)
+    bounds, values = [], [value]
+    for b, scale in sorted((boundaries_and_scales or {}).items()):
+        b, scale = _int("boundary", b), v.nonnegative(f"scale at {b}", scale)
+        value = scale * value
+        if b < 0:  # already passed at the first update
+            values[-1] = value
+        else:
+            bounds.append(b)
+            values.append(value)
+    return Piecewise(bounds, values) if bounds else Constant(values[0])
+
+
+def exponential_decay(
+    init_value, transition_steps: int, decay_rate, transition_begin: int = 0, staircase: bool = False, end_value=None
+) -> Schedule:
+    r"""``optax.exponential_decay``: with d = count - B,
+
+    .. math:: I\, r^{d / T} \ (d > 0;\ \lfloor d / T \rfloor \text{ if staircase}), \quad I \ (d \le 0)
+
+    clamped at ``end_value`` (a floor for r < 1, a ceiling otherwise). T <= 0
+    or r = 0 hold ``init_value``, as in optax.
+
+    >>> s = lrsched.optax.exponential_decay(1.0, 2, 0.5, staircase=True)
+    >>> s(1), s(2), s(3)
+    (1.0, 1.0, 0.5)
+    """
+    steps, begin = _int("transition_steps", transition_steps), max(_int("transition_begin", transition_begin), 0)
+    init, rate = v.real("init_value", init_value), v.nonnegative("decay_rate", decay_rate)
+    staircase = v.flag("staircase", staircase)
+    end = None if end_value is None else v.real("end_value", end_value)
+    if steps <= 0 or rate == 0:
+        return Constant(init)
+    if end is not None and ((rate < 1 and end >= init) or (rate >= 1 and end <= init)):
+        return Constant(end)  # the clamp binds from the start
+    if rate == 1:
+        return Constant(init)
+    decay = Exponential(init, rate, every=steps, staircase=staircase, end=end)
+    # continuous: k = d / T at d = t - 1 - B; staircase: floor(d / T) = floor((x - 1) / T) at x = t - B
+    return decay.shift(begin if staircase else 1 + begin)
+
+
+def cosine_decay_schedule(init_value, decay_steps: int, alpha=0.0, exponent=1.0) -> Schedule:
+    r"""``optax.cosine_decay_schedule``:
+
+    .. math:: I\left((1 - \alpha)\left(\tfrac{1}{2}(1 + \cos(\pi \min(c, T) / T))\right)^{p} + \alpha\right)
+
+    in optax's own arithmetic order (to the bit in float64).
+
+    >>> s = lrsched.optax.cosine_decay_schedule(1.0, 4)
+    >>> s(1), s(3), s(9)
+    (1.0, 0.5, 0.0)
+    """
+    steps = _int("decay_steps", decay_steps)
+    if steps <= 0:
+        raise ValueError(f"decay_steps must be > 0 (optax raises), got {steps}")
+    shape = Cosine(1.0, v.real("alpha", alpha), steps=steps, exponent=v.positive("exponent", exponent))
+    return v.real("init_value", init_value) * shape.shift(1)
+
+
+def join_schedules(schedules, boundaries) -> Schedule:
+    """``optax.join_schedules``: schedule i from count b_i on, at count - b_i.
+
+    That is ``join(schedules, boundaries)`` of lrsched mirrors. A boundary of 0
+    (or a repeated one) skips the schedules before it, as optax does.
+    """
+    schedules = list(schedules)
+    bounds = [_int(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
+    if len(bounds) != len(schedules) - 1:
+        raise ValueError(f"needs one boundary fewer than schedules: got {len(schedules)} and {len(bounds)}")
+    if bounds != sorted(bounds) or (bounds and bounds[0] < 0):
+        raise ValueError(f"boundaries must be sorted and >= 0, got {bounds}")
+    keep, kept = [schedules[0]], []
+    for b, s in zip(bounds, schedules[1:]):
+        if b == (kept[-1] if kept else 0):
+            keep[-1] = s
+        else:
+            kept.append(b)
+            keep.append(s)
+    return Join(keep, kept) if kept else keep[0]
+
+
+def warmup_constant_schedule(init_value, peak_value, warmup_steps: int) -> Schedule:
+    """``optax.warmup_constant_schedule``: linear_schedule(init, peak, warmup_steps)."""
+    return linear_schedule(init_value, peak_value, warmup_steps)
+
+
+def warmup_cosine_decay_schedule(
+    init_value, peak_value, warmup_steps: int, decay_steps: int, end_value=0.0, exponent=1.0
+) -> Schedule:
+    """``optax.warmup_cosine_decay_schedule``: linear warmup, then cosine decay to
+    ``end_value``; ``decay_steps`` includes the warmup (optax's convention).
+
+    >>> s = lrsched.optax.warmup_cosine_decay_schedule(0.0, 1.0, 2, 6)
+    >>> s(1), s(3), s(7)
+    (0.0, 1.0, 0.0)
+    """
+    peak = v.real("peak_value", peak_value)
+    alpha = 0.0 if peak == 0.0 else v.real("end_value", end_value) / peak
+    w = _int("warmup_steps", warmup_steps)
+    cos = cosine_decay_schedule(peak, _int("decay_steps", decay_steps) - w, alpha, exponent)
+    if w <= 0:
+        return cos
+    return join_schedules([linear_schedule(init_value, peak, w), cos], [w])
+
+
+def warmup_exponential_decay_schedule(
+    init_value,
+    peak_value,
+    warmup_steps: int,
+    transition_steps: int,
+    decay_rate,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value=None,
+) -> Schedule:
+    """``optax.warmup_exponential_decay_schedule``: linear warmup, then exponential_decay from the peak."""
+    w = _int("warmup_steps", warmup_steps)
+    decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value)
+    if w <= 0:
+        return decay
+    return join_schedules([linear_schedule(init_value, peak_value, w), decay], [w])
+
+
+def sgdr_schedule(cosine_kwargs) -> Schedule:
+    """``optax.sgdr_schedule``: warmup_cosine_decay_schedule cycles, one after another."""
+    kwargs = list(cosine_kwargs)
+    if not kwargs:
+        raise ValueError("cosine_kwargs must not be empty")
+    schedules, bounds, step = [], [], 0
+    for kw in kwargs:
+        schedules.append(warmup_cosine_decay_schedule(**kw))
+        step += _int("decay_steps", kw["decay_steps"])
+        bounds.append(step)
+    return join_schedules(schedules, bounds[:-1])
+
+
+def piecewise_interpolate_schedule(interpolate_type: str, init_value, boundaries_and_scales: dict | None = None) -> Schedule:
+    """``optax.piecewise_interpolate_schedule``: linear or cosine between the running
+    products of the scales, boundary to boundary; the last value after.
+
+    pct = (count - b_i) / max(b_{i+1} - b_i, 1), as optax computes it (to the bit).
+
+    >>> s = lrsched.optax.piecewise_interpolate_schedule("linear", 1.0, {4: 0.1, 8: 0.01})
+    >>> [round(s(t), 6) for t in (1, 3, 5, 7, 9, 11)]
+    [1.0, 0.55, 0.1, 0.0505, 0.001, 0.001]
+    """
+    kind = v.choice("interpolate_type", interpolate_type, ("linear", "cosine"))
+    piece = Linear if kind == "linear" else Cosine
+    items = sorted((boundaries_and_scales or {}).items())
+    bounds = [0] + [_int("boundary", b) for b, _ in items]
+    values = [v.real("init_value", init_value)]
+    for b, scale in items:
+        values.append(values[-1] * v.nonnegative(f"scale at {b}", scale))
+    phases: list[Schedule] = []
+    joins: list[float] = []
+    for i in range(len(bounds) - 1):
+        lo, hi = bounds[i], bounds[i + 1]
+        if hi <= lo or hi <= 0:  # no count falls in [lo, hi)
+            continue
+        shape = piece(values[i], values[i + 1], steps=1).stretch(max(hi - lo, 1))
+        # counts in [lo, hi) are t in (lo, hi]; the first kept piece sees t itself
+        phases.append(shape.shift(1) if phases else shape.shift(1 + lo))
+        joins.append(hi)
+    phases.append(Constant(values[-1]))
+    return Join(phases, joins[: len(phases) - 1]) if joins else phases[0]
+
+
+def cosine_onecycle_schedule(
+    transition_steps: int, peak_value, pct_start: float = 0.3, div_factor: float = 25.0, final_div_factor: float = 1e4
+) -> Schedule:
+    """``optax.cosine_onecycle_schedule``: piecewise_interpolate_schedule('cosine', ...), built as optax builds it."""
+    steps = _int("transition_steps", transition_steps)
+    if steps <= 0:
+        raise ValueError(f"transition_steps must be > 0, got {steps}")
+    return piecewise_interpolate_schedule(
+        "cosine",
+        peak_value / div_factor,
+        {int(pct_start * steps): div_factor, int(steps): 1.0 / (div_factor * final_div_factor)},
+    )
+
+
+def linear_onecycle_schedule(
+    transition_steps: int,
+    peak_value,
+    pct_start: float = 0.3,
+    pct_final: float = 0.85,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> Schedule:
+    """``optax.linear_onecycle_schedule``: three linear phases, built as optax builds them."""
+    steps = _int("transition_steps", transition_steps)
+    if steps <= 0:
+        raise ValueError(f"transition_steps must be > 0, got {steps}")
+    return piecewise_interpolate_schedule(
+        "linear",
+        peak_value / div_factor,
+        {int(pct_start * steps): div_factor, int(pct_final * steps): 1.0 / div_factor, steps: 1.0 / final_div_factor},
+    )
