@@ -45,6 +45,7 @@ from .primitives import (
     Piecewise,
     Poly,
     Step,
+    Tanh,
 )
 from .loop import iterate, set_lr
 from .plateau import Plateau, PlateauState, plateau, plateau_tracker
@@ -60,6 +61,7 @@ linear = Linear
 cosine = Cosine
 poly = Poly
 ease = Ease
+tanh = Tanh
 geometric = Geometric
 exponential = Exponential
 step = Step
@@ -131,5 +133,6 @@ __all__ = [
     "poly",
     "set_lr",
     "step",
+    "tanh",
     "warmup",
 ]

@@ -39,7 +39,7 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
     """Times in (0, stop] where ``node`` changes phase, in its own local time."""
     op, p, kids = _node(ip, fp, node)
     out: set[float] = set()
-    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE):
+    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE, K.TANH):
         out.add(p[2])
     elif op == K.COSINE:
         if p[3]:  # periodic: turns at every multiple of n
@@ -103,7 +103,7 @@ def _settles(ip, fp, node) -> float | None:
     op, p, kids = _node(ip, fp, node)
     if op == K.CONST:
         return 0.0
-    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE):
+    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE, K.TANH):
         return p[2]
     if op == K.COSINE:
         return None if p[3] else p[2]

@@ -134,10 +134,11 @@ class Cycle(Schedule):
     ``period_mult`` < 1 needs a ``limit`` (the cycles would otherwise end in
     finite time).
 
-    ``zero_based=True`` starts every cycle's clock at 0 instead, the way torch,
-    timm and Keras restart: the schedule sees :math:`(t - S_i - 1) P / L_i`, so
-    the first update of each cycle gets s(0) (the peak) and the end value is
-    never reached. SGDR as torch's CosineAnnealingWarmRestarts(T_0, T_mult)
+    ``zero_based=True`` counts from 0 instead, the way torch, timm and Keras
+    restart: with u = t - 1, cycle i covers :math:`S_i \le u < S_{i+1}` and the
+    schedule sees :math:`(u - S_i) P / L_i`, so the first update of each cycle
+    gets s(0) (the peak) and the end value is never reached. For whole-number
+    cycle lengths the cycles cover the same updates either way. SGDR as torch's CosineAnnealingWarmRestarts(T_0, T_mult)
     computes it is ``cycle(cosine(lr, eta_min, steps=T_0), T_0,
     period_mult=T_mult, zero_based=True)``.
 

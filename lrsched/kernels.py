@@ -46,6 +46,7 @@ INV_SQRT = 6
 INV_TIME = 7
 FUNCTION = 8
 EASE = 9
+TANH = 10
 # Nodes that route time to their kids.
 JOIN = 20
 CYCLE = 21
@@ -87,6 +88,13 @@ def _cosine(t, out, start, end, n, periodic, exponent):
             h = h**exponent
         v = end + (start - end) * h
         out[j] = start if x <= 0.0 else v
+
+
+@_jit
+def _tanh(t, out, start, end, n, lb, ub):
+    for j in range(t.size):
+        p = min(t[j], n) / n
+        out[j] = end + (start - end) * (0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p)))
 
 
 @_jit
@@ -157,18 +165,27 @@ def cycle_start(i, period, mult):
 
 @_jit
 def cycle_clock(x, length, period, mult, zero_based):
-    """The kid's time at local time x in (0, length] of a cycle of ``length``.
+    """The kid's time at local time x of a cycle of ``length``: x * period / length.
 
-    x * period / length (the kid's clock runs 0 .. period over the cycle);
-    with ``zero_based`` the cycle's first update sees 0: (x - 1) * period / length.
+    x is in (0, length] (1-indexed cycles, where x = length lands on period
+    exactly) or, ``zero_based``, in [0, length) (counted from the restart).
     """
-    if zero_based:
-        x = max(x - 1.0, 0.0)
-    elif x >= length:
+    if not zero_based and x >= length:
         return period
     if mult == 1.0:
         return x
     return x * (period / length)
+
+
+@_jit
+def cycle_index_from_zero(u, period, mult, limit):
+    """The cycle i with S(i) <= u < S(i + 1), u counted from 0; at most limit."""
+    i = cycle_index(u, period, mult, limit)
+    while i > 0 and u < cycle_start(i, period, mult):
+        i -= 1
+    while (limit <= 0 or i < limit) and u >= cycle_start(i + 1, period, mult):
+        i += 1
+    return i
 
 
 @_jit
@@ -212,6 +229,18 @@ FRAME = 10
 
 
 @_jit
+def _lower(t, lo, hi, b):
+    """First index j in [lo, hi) with t[j] >= b (t sorted), else hi."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if t[mid] < b:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@_jit
 def _upper(t, lo, hi, b):
     """First index j in [lo, hi) with t[j] > b (t sorted), else hi."""
     while lo < hi:
@@ -236,6 +265,8 @@ def _leaf(op, fp, f, t, out, side, pos, mode):
         _cosine(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3] != 0.0, fp[f + 4])
     elif op == EASE:
         _ease(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
+    elif op == TANH:
+        _tanh(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4])
     elif op == POLY:
         _poly(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
     elif op == GEOMETRIC:
@@ -358,23 +389,35 @@ def _run(ip, fp, m, tw, vb, dst, fr, side, pos, mode):
             if lo >= mm:
                 sp -= 1
                 continue
-            i = cycle_index(t[lo], period, mult, limit)
+            # zero-based cycles count u = t - 1 from 0 and are half-open, S(i) <= u < S(i + 1),
+            # as torch, timm and Keras restart; otherwise S(i) < t <= S(i + 1)
+            if zb:
+                i = cycle_index_from_zero(max(t[lo] - 1.0, 0.0), period, mult, limit)
+            else:
+                i = cycle_index(t[lo], period, mult, limit)
             if limit > 0 and i >= limit:
                 fr[sp, _I] = limit - 1
                 fr[sp, _LO] = -lo - 1
                 s0 = cycle_start(limit - 1, period, mult)
                 length = cycle_start(limit, period, mult) - s0
-                tw[sp + 1, 0] = cycle_clock(length, length, period, mult, zb)
+                last = max(math.ceil(length) - 1.0, 0.0) if zb else length  # the last update's local time
+                tw[sp + 1, 0] = cycle_clock(last, length, period, mult, zb)
                 _push(fr, sp + 1, ip[k], sp + 1, 0, 1, orow, olo + lo)
                 sp += 1
                 continue
             s0 = cycle_start(i, period, mult)
             s1 = cycle_start(i + 1, period, mult)
-            hi = _upper(t, lo, mm, s1)
-            tt = tw[sp + 1, : hi - lo]
+            tt = tw[sp + 1, :mm]
             length = s1 - s0
-            for j in range(hi - lo):
-                tt[j] = cycle_clock(t[lo + j] - s0, length, period, mult, zb)
+            if zb:
+                hi = _lower(t, lo, mm, s1 + 1.0)
+                for j in range(hi - lo):
+                    tt[j] = cycle_clock(max(t[lo + j] - 1.0, 0.0) - s0, length, period, mult, zb)
+            else:
+                hi = _upper(t, lo, mm, s1)
+                for j in range(hi - lo):
+                    tt[j] = cycle_clock(t[lo + j] - s0, length, period, mult, zb)
+            tt = tw[sp + 1, : hi - lo]
             fr[sp, _I] = i
             fr[sp, _PLO] = lo
             fr[sp, _LO] = hi

@@ -165,6 +165,35 @@ class Poly(Leaf):
     )
 
 
+class Tanh(Leaf):
+    r"""Tanh decay (Hsueh et al. 2019; timm's TanhLRScheduler) from ``start`` to ``end``.
+
+    .. math:: \eta(t) = e + (s - e)\, \tfrac{1}{2}\left(1 - \tanh(l (1 - p) + u p)\right), \qquad p = \min(t, n) / n
+
+    with l = ``lb`` < u = ``ub`` bounding the stretch of tanh used; the curve
+    starts and ends within :math:`\tfrac{1}{2}(1 \mp \tanh)` of s and e (not on them).
+
+    Example:
+        >>> s = tanh(1.0, 0.0, steps=10, lb=-3.0, ub=3.0)
+        >>> round(s(5), 12)
+        0.5
+    """
+
+    kind = "tanh"
+    op = K.TANH
+    fields = (
+        Field("start", v.real),
+        Field("end", v.real),
+        Field("steps", _steps, keyword=True),
+        Field("lb", v.real, -7.0),
+        Field("ub", v.real, 3.0),
+    )
+
+    def _check(self):
+        if not self.lb < self.ub:
+            raise ValueError(f"lb={self.lb!r} must be less than ub={self.ub!r}")
+
+
 class Geometric(Leaf):
     r"""Geometric (log-linear) interpolation from ``start`` to ``end`` over ``steps``.
 

@@ -108,16 +108,29 @@ def join(t, fns, boundaries):
 
 
 def cycle(t, fn, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False):
-    """Cycle i covers L_i = period * mult**i iterations, by explicit accumulation."""
+    """Cycle i covers L_i = period * mult**i iterations, by explicit accumulation.
+
+    1-indexed: t in (S_i, S_i + L_i] at local t - S_i. Zero-based: u = t - 1 in
+    [S_i, S_i + L_i) at local u - S_i; after the limit, the last update's value.
+    """
     out = np.empty_like(t)
     for j, x in enumerate(t):
+        if zero_based:
+            x = max(x - 1, 0.0)
         start, i, length = 0.0, 0, float(period)
-        while x > start + length and (limit is None or i < limit - 1):
+        while (x >= start + length if zero_based else x > start + length) and (limit is None or i < limit - 1):
             start += length
             i += 1
             length = period * period_mult**i
-        local = min(x - start, length)
         if zero_based:
-            local = max(local - 1, 0)
+            past = x >= start + length  # only after the limit
+            local = math.ceil(length) - 1 if past else x - start
+        else:
+            local = min(x - start, length)
         out[j] = decay**i * fn(np.array([local * period / length]))[0]
     return out
+
+
+def tanh(t, start, end, steps, lb=-7.0, ub=3.0):
+    p = progress(t, steps)
+    return end + (start - end) * 0.5 * (1 - np.tanh(lb * (1 - p) + ub * p))

@@ -21,6 +21,7 @@ CASES = [
     (ls.ease(0.1, 0.0, steps=800, power=0.5), lambda t: ref.ease(t, 0.1, 0.0, 800, 0.5)),
     (ls.ease(1e-3, 0.1, steps=300, power=2.0), lambda t: ref.ease(t, 1e-3, 0.1, 300, 2.0)),
     (ls.poly(0.1, 0.001, steps=800, power=2.0), lambda t: ref.poly(t, 0.1, 0.001, 800, 2.0)),
+    (ls.tanh(0.1, 0.001, steps=600), lambda t: ref.tanh(t, 0.1, 0.001, 600)),
     (ls.poly(0.1, 0.0, steps=1000, power=0.5), lambda t: ref.poly(t, 0.1, 0.0, 1000, 0.5)),
     (ls.geometric(1e-6, 1.0, steps=1000), lambda t: ref.geometric(t, 1e-6, 1.0, 1000)),
     (ls.exponential(0.1, 0.99), lambda t: ref.exponential(t, 0.1, 0.99)),

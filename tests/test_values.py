@@ -21,6 +21,7 @@ EXAMPLES = {
     "cosine": [_c, ls.cosine(1, 0.5, steps=3), ls.cosine(1, 0, steps=9, periodic=True, exponent=2.5)],
     "poly": [ls.poly(0.1, 0.0, steps=100), ls.poly(0.1, 0.01, steps=100, power=2.5)],
     "geometric": [ls.geometric(1e-6, 1.0, steps=100)],
+    "tanh": [ls.tanh(1.0, 0.0, steps=100), ls.tanh(0.1, 0.01, steps=50, lb=-3, ub=5)],
     "ease": [ls.ease(1.0, 0.0, steps=100, power=0.5), ls.ease(0, 1, steps=7.5)],
     "exponential": [ls.exponential(0.1, 0.99), ls.exponential(0.1, 0.5, every=30, staircase=True, end=0.001)],
     "step": [ls.step(0.1, every=250, factor=0.5), ls.step(0.1, every=3, factor=0.9, minimum=0.01)],
