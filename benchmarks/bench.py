@@ -200,7 +200,10 @@ def main() -> None:
 
     import numba
 
-    print(f"lrsched {ls.__version__}, numpy {np.__version__}, numba {numba.__version__}, threads {numba.get_num_threads()}")
+    print(
+        f"lrsched {ls.__version__}, numpy {np.__version__}, numba {numba.__version__}, "
+        f"threads {numba.get_num_threads()}"
+    )
     print(f"medians of {repeat} runs; ~ = extrapolated linearly from {SLOW_MAX:,} values\n")
 
     # correctness first: every method computes the same curve
@@ -248,7 +251,9 @@ def main() -> None:
 
     print()
     numpy_ratio = table["NumPy closed form (np.where)"][big] / ours
-    print(f"target: >= 2x faster than the NumPy closed form at n={big:.0e}: {numpy_ratio:.2f}x  {_ok(numpy_ratio >= 2)}")
+    print(
+        f"target: >= 2x faster than the NumPy closed form at n={big:.0e}: {numpy_ratio:.2f}x  {_ok(numpy_ratio >= 2)}"
+    )
     if "optax join_schedules, jit, x64" in table:
         r = table["optax join_schedules, jit, x64"][big] / ours
         print(f"target: at least as fast as optax-x64 at n={big:.0e}: {r:.2f}x  {_ok(r >= 1)}")

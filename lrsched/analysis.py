@@ -92,6 +92,9 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
         out.update(b * p[0] for b in _breaks(ip, fp, kids[0], stop / p[0]))
     elif op == K.PER_EPOCH:
         out.update(b * p[0] for b in _breaks(ip, fp, kids[0], math.ceil(stop / p[0])))
+    elif op == K.WARP:  # child time b is reached at t = span * (b / span) ** (1 / power)
+        k, span = p[0], p[1]
+        out.update(span * (b / span) ** (1 / k) for b in _breaks(ip, fp, kids[0], span * (stop / span) ** k))
     elif op in (K.CLIP, K.ADD, K.SUB, K.MUL, K.DIV, K.MIN, K.MAX):
         for kid in kids:
             out |= _breaks(ip, fp, kid, stop)
@@ -135,6 +138,9 @@ def _settles(ip, fp, node) -> float | None:
     if op == K.PER_EPOCH:
         inner = _settles(ip, fp, kids[0])
         return None if inner is None else math.ceil(inner) * p[0]
+    if op == K.WARP:
+        inner = _settles(ip, fp, kids[0])
+        return None if inner is None else p[1] * (inner / p[1]) ** (1 / p[0])
     found = [_settles(ip, fp, kid) for kid in kids]
     return None if any(x is None for x in found) else max(found)
 

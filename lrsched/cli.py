@@ -8,7 +8,7 @@ Prints the schedule's summary and a terminal plot; ``-o`` also writes a PNG
 (matplotlib). Expressions are the constructor calls a repr prints; they are
 parsed, never ``eval``-ed: only lrsched's constructors, recipes and framework
 mirrors, numbers, strings, lists, ``+ - * /`` and the methods ``clip``,
-``shift``, ``stretch`` and ``per_epoch`` are understood. A bad config or
+``shift``, ``stretch``, ``warp`` and ``per_epoch`` are understood. A bad config or
 expression exits with status 2 and says why.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from .schedule import REGISTRY, Schedule
 
-_METHODS = {"clip", "shift", "stretch", "per_epoch"}
+_METHODS = {"clip", "shift", "stretch", "per_epoch", "warp"}
 _MAX_DEPTH = 64
 _MAX_TEXT = 100_000
 
@@ -34,7 +34,9 @@ def _callables() -> dict[str, object]:
     from lrsched import recipes
     from lrsched import torch as torch_mirrors
 
-    names = {kind: REGISTRY[kind] for kind in REGISTRY if kind not in {"add", "sub", "mul", "div", "function"} | _METHODS}
+    names = {
+        kind: REGISTRY[kind] for kind in REGISTRY if kind not in {"add", "sub", "mul", "div", "function"} | _METHODS
+    }
     names.update({name: getattr(recipes, name) for name in recipes.__all__})
     for prefix, module, skip in (
         ("torch", torch_mirrors, {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau"}),

@@ -49,8 +49,7 @@ class Join(Schedule):
         v.increasing("boundaries", bounds)
         if len(scheds) != len(bounds) + 1:
             raise ValueError(
-                f"needs one more schedule than boundaries: got {len(scheds)} schedules "
-                f"and {len(bounds)} boundaries"
+                f"needs one more schedule than boundaries: got {len(scheds)} schedules and {len(bounds)} boundaries"
             )
         if not any(isinstance(s, Join) for s in scheds):
             return
@@ -183,7 +182,9 @@ class _Binary(Schedule):
     def __repr__(self):
         left, right = self.left, self.right
         both_const = isinstance(left, Constant) and isinstance(right, Constant)
-        return f"{_operand(left, self._precedence, False, both_const)} {self.symbol} {_operand(right, self._precedence, True, False)}"
+        a = _operand(left, self._precedence, False, both_const)
+        b = _operand(right, self._precedence, True, False)
+        return f"{a} {self.symbol} {b}"
 
 
 def _operand(s: Schedule, precedence: int, right: bool, keep_constant: bool) -> str:
@@ -341,6 +342,21 @@ class Stretch(_Method):
 
     def _encode(self, enc):
         return enc.node(K.STRETCH, [self.factor], (self.schedule,))
+
+
+class Warp(_Method):
+    r""":math:`\eta(t) = s(T\,(t / T)^{k})`; written ``s.warp(power, span)``.
+
+    A power clock that keeps t = 0 and t = T fixed: k > 1 lingers at the start
+    and hurries at the end (the k-decay of Zhang and Li 2020, timm's
+    ``k_decay``), k < 1 the reverse.
+    """
+
+    kind = "warp"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("power", v.positive), Field("span", v.positive))
+
+    def _encode(self, enc):
+        return enc.node(K.WARP, [self.power, self.span], (self.schedule,))
 
 
 class PerEpoch(_Method):

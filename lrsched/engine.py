@@ -85,7 +85,7 @@ class Encoder:
 class Program:
     """A schedule laid out for the kernels; ``at(t)`` evaluates one float t >= 0."""
 
-    __slots__ = ("ip", "fp", "functions", "at")
+    __slots__ = ("at", "fp", "functions", "ip")
 
     def __init__(self, ip, fp, functions, schedule):
         self.ip = ip

@@ -9,7 +9,6 @@ float32 differs by float32 rounding. Golden values: ``tests/golden/make_peers.py
 from __future__ import annotations
 
 import math
-import numbers
 
 from . import _validate as v
 from .combinators import Cycle, Function, Join
@@ -33,20 +32,24 @@ def _steps(name, value):
     return x
 
 
-def ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase: bool = False) -> Schedule:  # noqa: N802
+def ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase: bool = False) -> Schedule:
     r"""``ExponentialDecay``: :math:`I\, r^{s / T}` (floor of s / T when staircase), s = t - 1.
 
     >>> lrsched.keras.ExponentialDecay(1.0, 2, 0.5, staircase=True)(3)
     0.5
     """
     staircase = v.flag("staircase", staircase)
-    decay = Exponential(initial_learning_rate, v.positive("decay_rate", decay_rate), every=_steps("decay_steps", decay_steps),
-                        staircase=staircase)
+    decay = Exponential(
+        initial_learning_rate,
+        v.positive("decay_rate", decay_rate),
+        every=_steps("decay_steps", decay_steps),
+        staircase=staircase,
+    )
     # continuous: s / T at s = t - 1; staircase: floor(s / T) = floor((t - 1) / T), lrsched's own staircase
     return decay if staircase else decay.shift(1)
 
 
-def PiecewiseConstantDecay(boundaries, values) -> Schedule:  # noqa: N802
+def PiecewiseConstantDecay(boundaries, values) -> Schedule:
     """``PiecewiseConstantDecay``: values[i] for boundaries[i-1] < step <= boundaries[i].
 
     Keras keeps the old value at step == boundary, one step later than optax
@@ -66,7 +69,7 @@ def PiecewiseConstantDecay(boundaries, values) -> Schedule:  # noqa: N802
     return Piecewise([b + 1 for b in bounds], vals) if bounds else Constant(vals[0])
 
 
-def PolynomialDecay(  # noqa: N802
+def PolynomialDecay(
     initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle: bool = False
 ) -> Schedule:
     r"""``PolynomialDecay``: :math:`(I - E)(1 - \min(s, T) / T)^{p} + E`, s = t - 1.
@@ -111,22 +114,28 @@ class _KerasPolyCycle:
         return "lrsched.keras._KerasPolyCycle(init={}, end={}, steps={}, power={})".format(*self.args)
 
 
-def InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase: bool = False) -> Schedule:  # noqa: N802
+def InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase: bool = False) -> Schedule:
     r"""``InverseTimeDecay``: :math:`I / (1 + r\, s / T)` (floor of s / T when staircase), s = t - 1.
 
     >>> lrsched.keras.InverseTimeDecay(1.0, 1, 1.0)(2)
     0.5
     """
     staircase = v.flag("staircase", staircase)
-    decay = InverseTime(initial_learning_rate, rate=v.nonnegative("decay_rate", decay_rate),
-                        every=_steps("decay_steps", decay_steps), staircase=staircase)
+    decay = InverseTime(
+        initial_learning_rate,
+        rate=v.nonnegative("decay_rate", decay_rate),
+        every=_steps("decay_steps", decay_steps),
+        staircase=staircase,
+    )
     return decay if staircase else decay.shift(1)
 
 
-def CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0) -> Schedule:  # noqa: N802
+def CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0) -> Schedule:
     r"""``CosineDecay``, with its optional linear warmup to ``warmup_target``.
 
-    .. math:: L\left((1 - \alpha)\,\tfrac{1}{2}\left(1 + \cos\left(\pi\, \tfrac{\min(s, T)}{T}\right)\right) + \alpha\right)
+    .. math::
+        L\left((1 - \alpha)\,\tfrac{1}{2}\left(1 + \cos\left(\pi\, \tfrac{\min(s, T)}{T}\right)\right)
+        + \alpha\right)
 
     where L is ``initial_learning_rate``, or ``warmup_target`` after a warmup
     of W steps (s counted from its end). In Keras's arithmetic order, to the bit.
@@ -146,9 +155,7 @@ def CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=Non
     return Join([ramp, target * unit], [w])
 
 
-def CosineDecayRestarts(  # noqa: N802
-    initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0
-) -> Schedule:
+def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0) -> Schedule:
     r"""``CosineDecayRestarts`` (SGDR): cycle i lasts :math:`T t_{mul}^{i}` steps and peaks at
     :math:`m_{mul}^{i}`; within it
 
@@ -165,6 +172,11 @@ def CosineDecayRestarts(  # noqa: N802
     """
     init, first = v.real("initial_learning_rate", initial_learning_rate), _steps("first_decay_steps", first_decay_steps)
     alpha = v.real("alpha", alpha)
-    wave = Cycle(Cosine(1.0, 0.0, steps=first), first, period_mult=v.positive("t_mul", t_mul),
-                 decay=v.positive("m_mul", m_mul), zero_based=True)
+    wave = Cycle(
+        Cosine(1.0, 0.0, steps=first),
+        first,
+        period_mult=v.positive("t_mul", t_mul),
+        decay=v.positive("m_mul", m_mul),
+        zero_based=True,
+    )
     return init * ((1 - alpha) * wave + alpha)

@@ -54,6 +54,7 @@ SHIFT = 22
 STRETCH = 23
 PER_EPOCH = 24
 CLIP = 25
+WARP = 26
 # Binary arithmetic on two kids evaluated at the same t.
 ADD = 30
 SUB = 31
@@ -423,7 +424,7 @@ def _run(ip, fp, m, tw, vb, dst, fr, side, pos, mode):
             fr[sp, _LO] = hi
             _push(fr, sp + 1, ip[k], sp + 1, 0, hi - lo, orow, olo + lo)
             sp += 1
-        elif op == SHIFT or op == STRETCH or op == PER_EPOCH:
+        elif op == SHIFT or op == STRETCH or op == PER_EPOCH or op == WARP:
             if stage > 0:
                 sp -= 1
                 continue
@@ -435,6 +436,10 @@ def _run(ip, fp, m, tw, vb, dst, fr, side, pos, mode):
             elif op == STRETCH:
                 for j in range(mm):
                     tt[j] = t[j] / a
+            elif op == WARP:
+                span = fp[f + 1]
+                for j in range(mm):
+                    tt[j] = span * (t[j] / span) ** a
             else:
                 for j in range(mm):
                     tt[j] = math.ceil(t[j] / a)
@@ -603,7 +608,9 @@ def plateau_step(best, bad, cool, scale, metric, is_min, rel, threshold, patienc
 
 
 @_jit
-def plateau_replay(metrics, best, bad, cool, scale, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps, out):
+def plateau_replay(
+    metrics, best, bad, cool, scale, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps, out
+):
     """out[k] = the scale in force after k reports (out[0] = the starting scale)."""
     out[0] = scale
     for k in range(metrics.size):

@@ -216,7 +216,9 @@ def sgdr_schedule(cosine_kwargs) -> Schedule:
     return join_schedules(schedules, bounds[:-1])
 
 
-def piecewise_interpolate_schedule(interpolate_type: str, init_value, boundaries_and_scales: dict | None = None) -> Schedule:
+def piecewise_interpolate_schedule(
+    interpolate_type: str, init_value, boundaries_and_scales: dict | None = None
+) -> Schedule:
     """``optax.piecewise_interpolate_schedule``: linear or cosine between the running
     products of the scales, boundary to boundary; the last value after.
 

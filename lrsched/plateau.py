@@ -232,8 +232,9 @@ def plateau(
     """A reduce-on-plateau rule with torch's parameters (``min_scale`` is torch's
     ``min_lr`` divided by the base lr, and ``eps`` likewise in units of scale).
 
-    >>> plateau(mode="max", patience=5)
-    Plateau(mode='max', factor=0.1, patience=5, threshold=0.0001, threshold_mode='rel', cooldown=0, min_scale=0.0, eps=1e-08)
+    >>> rule = plateau(mode="max", patience=5)
+    >>> rule.mode, rule.patience, rule.factor
+    ('max', 5, 0.1)
     """
     return Plateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps)
 

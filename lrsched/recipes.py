@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import _validate as v
 from .combinators import Cycle, Join, Warmup
-from .primitives import Constant, Cosine, Ease, Exponential, InverseSqrt, Linear, Poly
+from .primitives import Constant, Cosine, Ease, Exponential, InverseSqrt, Linear
 from .schedule import Schedule
 
 __all__ = ["exp_range", "flat_cos", "noam", "one_cycle", "sgdr", "triangular", "triangular2", "warmup_cosine", "wsd"]
@@ -56,7 +56,9 @@ def one_cycle(
     piece = {"cosine": Cosine, "linear": Linear}[v.choice("shape", shape, ("cosine", "linear"))]
     low = peak / v.positive("div_factor", div_factor)
     up = pct * n
-    return Join([piece(low, peak, up), piece(peak, low / v.positive("final_div_factor", final_div_factor), n - up)], [up])
+    return Join(
+        [piece(low, peak, up), piece(peak, low / v.positive("final_div_factor", final_div_factor), n - up)], [up]
+    )
 
 
 def sgdr(
@@ -90,11 +92,19 @@ def wsd(
     >>> s(10), s(80), s(85), s(100)
     (1.0, 1.0, 0.5, 0.0)
     """
-    n, w, d = v.positive("steps", steps), v.positive("warmup_steps", warmup_steps), v.positive("decay_steps", decay_steps)
+    n, w, d = (
+        v.positive("steps", steps),
+        v.positive("warmup_steps", warmup_steps),
+        v.positive("decay_steps", decay_steps),
+    )
     if w + d > n:
         raise ValueError(f"warmup_steps + decay_steps = {w + d!r} exceed steps={n!r}")
     shape = v.choice("decay", decay, ("linear", "cosine", "1-sqrt"))
-    tail = {"linear": Linear(peak, end, d), "cosine": Cosine(peak, end, steps=d), "1-sqrt": Ease(peak, end, steps=d, power=0.5)}[shape]
+    tail = {
+        "linear": Linear(peak, end, d),
+        "cosine": Cosine(peak, end, steps=d),
+        "1-sqrt": Ease(peak, end, steps=d, power=0.5),
+    }[shape]
     phases, bounds = [Linear(start, peak, w)], [w]
     if n - d > w:
         phases.append(Constant(peak))

@@ -53,7 +53,7 @@ class Field:
     (piecewise's ``values``, next to ``Schedule.values(n)``).
     """
 
-    __slots__ = ("name", "check", "default", "keyword", "nested", "attr")
+    __slots__ = ("attr", "check", "default", "keyword", "name", "nested")
 
     def __init__(self, name, check, default=REQUIRED, *, keyword=False, nested=None, attr=None):
         self.name = name
@@ -91,7 +91,7 @@ class Schedule(metaclass=_ScheduleType):
     ``s.values(n)`` is ``s`` at t = 1 .. n.
     """
 
-    __slots__ = ("_program", "_hash", "_height")
+    __slots__ = ("_hash", "_height", "_program")
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     kind: ClassVar[str] = ""
@@ -347,6 +347,14 @@ class Schedule(metaclass=_ScheduleType):
         0.5
         """
         return REGISTRY["stretch"](self, factor)
+
+    def warp(self, power, span) -> Schedule:
+        """``s(span * (t / span) ** power)``: a power clock fixed at 0 and ``span``.
+
+        >>> linear(0.0, 1.0, 10).warp(2, 10)(5)
+        0.25
+        """
+        return REGISTRY["warp"](self, power, span)
 
     def per_epoch(self, steps_per_epoch) -> Schedule:
         """``s(ceil(t / steps_per_epoch))``: an epoch schedule read per update.

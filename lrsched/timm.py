@@ -17,18 +17,24 @@ poly and tanh schedulers) the warmup *replaces* the schedule's first
 ``t_initial * cycle_mul**i``, peaks ``base * cycle_decay**i`` above lr_min, and
 lr_min after ``cycle_limit`` cycles (default 1: a single cycle).
 
-Not mirrored, refused with a clear error: ``k_decay != 1`` and the noise
-options (timm draws its noise from torch's random generator).
+``k_decay`` warps each cycle's clock (``warp``). The seeded noise
+(``noise_range_t``, ``noise_type``, ``noise_pct``, ``noise_std``,
+``noise_seed``) is reproduced exactly and purely, torch's random generator
+re-implemented in numpy; a noisy mirror is a ``function`` (slow, not
+serializable).
 Golden values: ``tests/golden/make_peers.py``.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
+
+import numpy as np
 
 from . import _validate as v
 from . import kernels as K
-from .combinators import Cycle, Join
+from .combinators import Cycle, Function, Join
 from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step, Tanh
 from .schedule import Schedule
 
@@ -43,11 +49,96 @@ def _int(name, value, minimum=0):
     return int(value)
 
 
-def _unsupported(k_decay, noise_range_t):
-    if v.real("k_decay", k_decay) != 1.0:
-        raise ValueError(f"k_decay={k_decay!r} is not mirrored (only 1.0)")
-    if noise_range_t is not None:
-        raise ValueError("noise is not mirrored: timm draws it from torch's random generator")
+class _TimmNoise:
+    """timm's multiplicative noise for update t, drawn as timm draws it, without torch.
+
+    timm seeds a fresh torch CPU generator with ``noise_seed + u`` (u = t - 1,
+    the step_update count) and takes one normal (redrawn until |n| <
+    noise_pct) or uniform sample. torch's CPU generator is the standard
+    mt19937, and its normal is Box-Muller on two 53-bit uniforms with the
+    second value kept for the next draw: reproduced here with numpy's
+    MT19937 (checked against torch in the tests). 0 outside the noise range
+    and at t = 1, which runs at the lr set at construction.
+    """
+
+    def __init__(self, range_t, noise_type, pct, std, seed):
+        self.args = (range_t, noise_type, pct, std, seed)
+
+    def _applies(self, u):
+        range_t = self.args[0]
+        if isinstance(range_t, (list, tuple)):
+            return range_t[0] <= u < range_t[1]
+        return u >= range_t
+
+    def __call__(self, t):
+        u = math.floor(t) - 1
+        if u < 1 or not self._applies(u):
+            return 0.0
+        _, noise_type, pct, std, seed = self.args
+        draw = _TorchCPUGenerator(seed + u)
+        if noise_type == "normal":
+            while True:
+                noise = draw.randn() * std
+                if abs(noise) < pct:
+                    return noise
+        return 2 * (draw.rand() - 0.5) * pct
+
+    def __eq__(self, other):
+        return isinstance(other, _TimmNoise) and self.args == other.args
+
+    def __hash__(self):
+        return hash(tuple(tuple(a) if isinstance(a, list) else a for a in self.args))
+
+    def __repr__(self):
+        return "lrsched.timm._TimmNoise(range_t={!r}, noise_type={!r}, pct={!r}, std={!r}, seed={!r})".format(
+            *self.args
+        )
+
+
+class _TorchCPUGenerator:
+    """torch.Generator().manual_seed(seed) for randn(1) and rand(1), in numpy."""
+
+    def __init__(self, seed):
+        self.rs = np.random.RandomState(seed & 0xFFFFFFFF)  # init_genrand, as std::mt19937(seed)
+        self.cached = None
+
+    def _u53(self):
+        a, b = (int(x) for x in self.rs.randint(0, 2**32, size=2, dtype=np.uint64))
+        return (((a << 32) | b) & ((1 << 53) - 1)) * 2.0**-53
+
+    def randn(self) -> float:
+        if self.cached is not None:
+            x, self.cached = self.cached, None
+            return float(np.float32(x))
+        u1, u2 = self._u53(), self._u53()
+        radius = math.sqrt(-2.0 * math.log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        self.cached = radius * math.sin(theta)
+        return float(np.float32(radius * math.cos(theta)))
+
+    def rand(self) -> float:
+        r = int(self.rs.randint(0, 2**32, dtype=np.uint64))
+        return float(np.float32((r & ((1 << 24) - 1)) * 2.0**-24))
+
+
+def _noisy(schedule: Schedule, noise_range_t, noise_type, noise_pct, noise_std, noise_seed) -> Schedule:
+    """timm's ``lr + lr * noise`` over ``noise_range_t`` (a function: slow, not serializable)."""
+    if noise_range_t is None:
+        return schedule
+    if isinstance(noise_range_t, (list, tuple)):
+        if len(noise_range_t) != 2:
+            raise ValueError(f"noise_range_t must be (start, end) or an int, got {noise_range_t!r}")
+        range_t = (_int("noise_range_t[0]", noise_range_t[0]), _int("noise_range_t[1]", noise_range_t[1]))
+    else:
+        range_t = _int("noise_range_t", noise_range_t)
+    noise = _TimmNoise(
+        range_t,
+        v.choice("noise_type", noise_type, ("normal", "uniform")),
+        v.positive("noise_pct", noise_pct),
+        v.positive("noise_std", noise_std),
+        _int("noise_seed", 42 if noise_seed is None else noise_seed),
+    )
+    return schedule + schedule * Function(noise)
 
 
 def _warmup(base, warmup_t, warmup_lr_init, warmup_prefix, main: Schedule) -> Schedule:
@@ -63,23 +154,30 @@ def _warmup(base, warmup_t, warmup_lr_init, warmup_prefix, main: Schedule) -> Sc
     return Join([ramp, main if prefix else main.shift(-w)], [w])
 
 
-def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, **shape_kw) -> Schedule:
-    """lr_min + (base * decay**i - lr_min) * g(t_curr / t_i) over timm's cycles, lr_min after the limit.
+def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, k_decay=1.0, **shape_kw) -> Schedule:
+    """lr_min + (base * decay**i - lr_min) * g((t_curr / t_i)**k) over timm's cycles, lr_min after the limit.
 
-    Written as base * decay**i * g + lr_min * (1 - g): two cycles of the unit shape.
+    Written as base * decay**i * g + lr_min * (1 - g): two cycles of the unit shape
+    (on a warped clock for k_decay != 1).
     """
     t0 = _int("t_initial", t_initial, 1)
     mul, decay = v.positive("cycle_mul", cycle_mul), v.positive("cycle_decay", cycle_decay)
     limit = _int("cycle_limit", cycle_limit, 1)
     lr_min = v.nonnegative("lr_min", lr_min)
-    amp = Cycle(shape(base, 0.0, steps=t0, **shape_kw), t0, period_mult=mul, decay=decay, limit=limit, zero_based=True)
+    k = v.positive("k_decay", k_decay)
+
+    def unit(start, end):
+        s = shape(start, end, steps=t0, **shape_kw)
+        return s if k == 1.0 else s.warp(k, t0)
+
+    amp = Cycle(unit(base, 0.0), t0, period_mult=mul, decay=decay, limit=limit, zero_based=True)
     wave = amp
     if lr_min:
-        wave = amp + Cycle(shape(0.0, lr_min, steps=t0, **shape_kw), t0, period_mult=mul, limit=limit, zero_based=True)
+        wave = amp + Cycle(unit(0.0, lr_min), t0, period_mult=mul, limit=limit, zero_based=True)
     return Join([wave, Constant(lr_min)], [K.cycle_start(limit, float(t0), mul)])
 
 
-def CosineLRScheduler(  # noqa: N802
+def CosineLRScheduler(
     base_lr,
     t_initial: int,
     lr_min=0.0,
@@ -91,6 +189,10 @@ def CosineLRScheduler(  # noqa: N802
     warmup_prefix: bool = False,
     k_decay=1.0,
     noise_range_t=None,
+    noise_type: str = "normal",
+    noise_pct=0.67,
+    noise_std=1.0,
+    noise_seed: int | None = 42,
 ) -> Schedule:
     r"""timm ``CosineLRScheduler``: in cycle i, with t_curr updates into it,
 
@@ -100,13 +202,19 @@ def CosineLRScheduler(  # noqa: N802
     >>> s(1), s(3), s(5)
     (1.0, 0.5, 0.0)
     """
-    _unsupported(k_decay, noise_range_t)
     b = v.real("base_lr", base_lr)
-    main = _cycles(Cosine, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit)
-    return _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main)
+    main = _cycles(Cosine, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, k_decay)
+    return _noisy(
+        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
+        noise_range_t,
+        noise_type,
+        noise_pct,
+        noise_std,
+        noise_seed,
+    )
 
 
-def PolyLRScheduler(  # noqa: N802
+def PolyLRScheduler(
     base_lr,
     t_initial: int,
     power=0.5,
@@ -119,6 +227,10 @@ def PolyLRScheduler(  # noqa: N802
     warmup_prefix: bool = False,
     k_decay=1.0,
     noise_range_t=None,
+    noise_type: str = "normal",
+    noise_pct=0.67,
+    noise_std=1.0,
+    noise_seed: int | None = 42,
 ) -> Schedule:
     r"""timm ``PolyLRScheduler``: :math:`\eta_{\min} + (b\, d^{i} - \eta_{\min})(1 - t_{cur}/t_i)^{p}`.
 
@@ -126,13 +238,21 @@ def PolyLRScheduler(  # noqa: N802
     >>> s(3), s(5)
     (0.25, 0.0)
     """
-    _unsupported(k_decay, noise_range_t)
     b = v.real("base_lr", base_lr)
-    main = _cycles(Poly, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, power=v.positive("power", power))
-    return _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main)
+    main = _cycles(
+        Poly, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, k_decay, power=v.positive("power", power)
+    )
+    return _noisy(
+        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
+        noise_range_t,
+        noise_type,
+        noise_pct,
+        noise_std,
+        noise_seed,
+    )
 
 
-def TanhLRScheduler(  # noqa: N802
+def TanhLRScheduler(
     base_lr,
     t_initial: int,
     lb=-7.0,
@@ -145,16 +265,39 @@ def TanhLRScheduler(  # noqa: N802
     warmup_lr_init=0.0,
     warmup_prefix: bool = False,
     noise_range_t=None,
+    noise_type: str = "normal",
+    noise_pct=0.67,
+    noise_std=1.0,
+    noise_seed: int | None = 42,
 ) -> Schedule:
-    r"""timm ``TanhLRScheduler``: :math:`\eta_{\min} + \tfrac12 (b\, d^{i} - \eta_{\min})(1 - \tanh(l (1 - r) + u r))`, r = t_cur / t_i."""
-    _unsupported(1.0, noise_range_t)
+    r"""timm ``TanhLRScheduler``, r = t_cur / t_i in cycle i:
+
+    .. math:: \eta_{\min} + \tfrac12 (b\, d^{i} - \eta_{\min})(1 - \tanh(l (1 - r) + u r))
+    """
     b = v.real("base_lr", base_lr)
     main = _cycles(Tanh, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, lb=lb, ub=ub)
-    return _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main)
+    return _noisy(
+        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
+        noise_range_t,
+        noise_type,
+        noise_pct,
+        noise_std,
+        noise_seed,
+    )
 
 
-def StepLRScheduler(  # noqa: N802
-    base_lr, decay_t, decay_rate=1.0, warmup_t: int = 0, warmup_lr_init=0.0, warmup_prefix: bool = True, noise_range_t=None
+def StepLRScheduler(
+    base_lr,
+    decay_t,
+    decay_rate=1.0,
+    warmup_t: int = 0,
+    warmup_lr_init=0.0,
+    warmup_prefix: bool = True,
+    noise_range_t=None,
+    noise_type: str = "normal",
+    noise_pct=0.67,
+    noise_std=1.0,
+    noise_seed: int | None = 42,
 ) -> Schedule:
     r"""timm ``StepLRScheduler``: :math:`b\, r^{\lfloor u / T \rfloor}` (u counted after the warmup with the prefix).
 
@@ -162,14 +305,30 @@ def StepLRScheduler(  # noqa: N802
     >>> s(2), s(3)
     (1.0, 0.5)
     """
-    _unsupported(1.0, noise_range_t)
     b = v.real("base_lr", base_lr)
     main = Step(b, every=v.positive("decay_t", decay_t), factor=v.positive("decay_rate", decay_rate))
-    return _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main)
+    return _noisy(
+        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
+        noise_range_t,
+        noise_type,
+        noise_pct,
+        noise_std,
+        noise_seed,
+    )
 
 
-def MultiStepLRScheduler(  # noqa: N802
-    base_lr, decay_t, decay_rate=1.0, warmup_t: int = 0, warmup_lr_init=0.0, warmup_prefix: bool = True, noise_range_t=None
+def MultiStepLRScheduler(
+    base_lr,
+    decay_t,
+    decay_rate=1.0,
+    warmup_t: int = 0,
+    warmup_lr_init=0.0,
+    warmup_prefix: bool = True,
+    noise_range_t=None,
+    noise_type: str = "normal",
+    noise_pct=0.67,
+    noise_std=1.0,
+    noise_seed: int | None = 42,
 ) -> Schedule:
     r"""timm ``MultiStepLRScheduler``: :math:`b\, r^{\#\{m : m \le u + 1\}}`.
 
@@ -180,7 +339,6 @@ def MultiStepLRScheduler(  # noqa: N802
     >>> s(2), s(3)
     (1.0, 0.5)
     """
-    _unsupported(1.0, noise_range_t)
     b = v.real("base_lr", base_lr)
     if isinstance(decay_t, (str, bytes)) or not hasattr(decay_t, "__iter__"):
         raise TypeError(f"decay_t must be a list of integers, got {v.show(decay_t)}")
@@ -188,4 +346,11 @@ def MultiStepLRScheduler(  # noqa: N802
     rate = v.positive("decay_rate", decay_rate)
     start = b * rate ** sum(1 for m in steps if m - 1 < 0)
     main = Multistep(start, [m - 1 for m in steps if m >= 1], factor=rate)
-    return _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main)
+    return _noisy(
+        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
+        noise_range_t,
+        noise_type,
+        noise_pct,
+        noise_std,
+        noise_seed,
+    )

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from bisect import bisect_right
 from collections import Counter
 
 from . import _validate as v
 from .combinators import Cycle, Function, Join
-from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
 from .plateau import Plateau, PlateauState
+from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
 from .schedule import Schedule
 from .serialize import from_dict, to_dict
 
@@ -173,8 +172,14 @@ def reduce_lr_on_plateau(
     """
     b = v.positive("base_lr", base_lr)
     return Plateau(
-        mode, factor, patience, threshold, threshold_mode, cooldown,
-        v.nonnegative("min_lr", min_lr) / b, v.nonnegative("eps", eps) / b,
+        mode,
+        factor,
+        patience,
+        threshold,
+        threshold_mode,
+        cooldown,
+        v.nonnegative("min_lr", min_lr) / b,
+        v.nonnegative("eps", eps) / b,
     )
 
 
@@ -618,7 +623,9 @@ def one_cycle_lr(
         if last:
             # torch at e = total (one past the end) still anneals, with pct > 1
             pct_over = (total - begin) / (end - begin)
-            over = z + (a - z) / 2.0 * (math.cos(math.pi * pct_over) + 1) if strategy == "cos" else (z - a) * pct_over + a
+            over = (
+                z + (a - z) / 2.0 * (math.cos(math.pi * pct_over) + 1) if strategy == "cos" else (z - a) * pct_over + a
+            )
         else:
             bounds.append(end + 1)
         begin = end
@@ -699,7 +706,9 @@ def sequential_lr(schedules, milestones) -> Schedule:
         raise TypeError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
     ms = [_whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
     if len(ms) != len(schedules) - 1:
-        raise ValueError(f"needs one milestone fewer than schedules: got {len(schedules)} schedules and {len(ms)} milestones")
+        raise ValueError(
+            f"needs one milestone fewer than schedules: got {len(schedules)} schedules and {len(ms)} milestones"
+        )
     if ms != sorted(ms):
         raise ValueError(f"milestones must be sorted (torch's SequentialLR misbehaves otherwise), got {ms}")
     keep = [schedules[0]]

@@ -88,7 +88,9 @@ def get_linear_schedule_with_warmup(base_lr, num_warmup_steps: int, num_training
     return _with_warmup(base_lr, w, main)
 
 
-def get_cosine_schedule_with_warmup(base_lr, num_warmup_steps: int, num_training_steps: int, num_cycles=0.5) -> Schedule:
+def get_cosine_schedule_with_warmup(
+    base_lr, num_warmup_steps: int, num_training_steps: int, num_cycles=0.5
+) -> Schedule:
     """``get_cosine_schedule_with_warmup``: then max(0, 0.5 (1 + cos(pi c 2 progress))),
     progress = (s - W) / max(1, N - W); it rises again past N (HF's quirk, mirrored).
     To the bit for the default c = 0.5.
@@ -242,7 +244,11 @@ def get_wsd_schedule(
 
     phases, bounds = [], []
     if w:
-        unit = {"linear": Linear(0.0, 1.0, 1), "cosine": Cosine(0.0, 1.0, steps=1), "1-sqrt": Poly(0.0, 1.0, steps=1, power=0.5)}
+        unit = {
+            "linear": Linear(0.0, 1.0, 1),
+            "cosine": Cosine(0.0, 1.0, steps=1),
+            "1-sqrt": Poly(0.0, 1.0, steps=1, power=0.5),
+        }
         phases.append(rescale(unit[warm_kind].stretch(w).shift(1)))
         bounds.append(w)
     if stable:

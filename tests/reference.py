@@ -99,7 +99,9 @@ def join(t, fns, boundaries):
     """fns: callables on arrays; phase i runs at t - b_i."""
     b = [0.0, *boundaries]
     out = np.empty_like(t)
-    idx = (t[:, None] > np.asarray(boundaries, dtype=float)[None, :]).sum(axis=1) if boundaries else np.zeros(t.size, int)
+    idx = (
+        (t[:, None] > np.asarray(boundaries, dtype=float)[None, :]).sum(axis=1) if boundaries else np.zeros(t.size, int)
+    )
     for i, fn in enumerate(fns):
         sel = idx == i
         if sel.any():

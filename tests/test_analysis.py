@@ -29,7 +29,9 @@ STRUCTURE = [
 ]
 
 
-@pytest.mark.parametrize(("s", "length", "bounds"), STRUCTURE, ids=lambda x: repr(x) if isinstance(x, ls.Schedule) else "")
+@pytest.mark.parametrize(
+    ("s", "length", "bounds"), STRUCTURE, ids=lambda x: repr(x) if isinstance(x, ls.Schedule) else ""
+)
 def test_length_and_breakpoints(s, length, bounds):
     assert s.length() == length
     assert s.breakpoints() == bounds

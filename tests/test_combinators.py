@@ -23,7 +23,11 @@ def test_join_runs_each_phase_on_its_own_clock():
     s = ls.join([ls.cosine(0.1, 0.01, steps=300), ls.linear(0.01, 0.0, 200), ls.constant(0.001)], boundaries=[300, 500])
     want = ref.join(
         T,
-        [lambda t: ref.cosine(t, 0.1, 0.01, 300), lambda t: ref.linear(t, 0.01, 0.0, 200), lambda t: ref.constant(t, 0.001)],
+        [
+            lambda t: ref.cosine(t, 0.1, 0.01, 300),
+            lambda t: ref.linear(t, 0.01, 0.0, 200),
+            lambda t: ref.constant(t, 0.001),
+        ],
         [300, 500],
     )
     close(s(T), want)
@@ -214,6 +218,7 @@ def test_time_reshaping():
     close(a.shift(-10)(T), ref.linear(T + 10, 1.0, 0.0, 100))
     close(a.stretch(2.5)(T), ref.linear(T / 2.5, 1.0, 0.0, 100))
     close(a.per_epoch(7)(T), ref.linear(np.ceil(T / 7), 1.0, 0.0, 100))
+    close(a.warp(2.5, 100)(T), ref.linear(100 * (T / 100) ** 2.5, 1.0, 0.0, 100))
     s = ls.multistep(0.1, [30, 60], factor=0.1).per_epoch(100)
     assert (s(3000), s(3001), s(0)) == (0.1, s(3001), 0.1)
     assert s(3001) == pytest.approx(0.01)

@@ -99,8 +99,16 @@ def test_adapter_protocol():
         (lambda: lm.factor_scheduler(step=0), ValueError, "step must be >= 1, got 0"),
         (lambda: lm.factor_scheduler(step=10, factor=1.5), ValueError, "factor must be no more than 1"),
         (lambda: lm.factor_scheduler(step=10, warmup_steps=-1), ValueError, "warmup_steps must be >= 0"),
-        (lambda: lm.factor_scheduler(step=10, warmup_steps=5, warmup_begin_lr=1.0), ValueError, "must not exceed base_lr"),
-        (lambda: lm.factor_scheduler(step=10, warmup_steps=5, warmup_mode="cosine"), ValueError, "warmup_mode must be one of"),
+        (
+            lambda: lm.factor_scheduler(step=10, warmup_steps=5, warmup_begin_lr=1.0),
+            ValueError,
+            "must not exceed base_lr",
+        ),
+        (
+            lambda: lm.factor_scheduler(step=10, warmup_steps=5, warmup_mode="cosine"),
+            ValueError,
+            "warmup_mode must be one of",
+        ),
         (lambda: lm.multi_factor_scheduler([20, 10]), ValueError, "step must be strictly increasing"),
         (lambda: lm.multi_factor_scheduler(10), TypeError, "step must be a non-empty list"),
         (lambda: lm.poly_scheduler(max_update=0), ValueError, "max_update must be >= 1"),

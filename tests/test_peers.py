@@ -99,3 +99,17 @@ def test_every_timm_scheduler_is_covered():
     import lrsched.timm as lt
 
     assert {c["name"] for c in GOLDEN["timm"]} == set(lt.__all__)
+
+
+def test_timm_noise_draws_what_torch_draws():
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    from lrsched.timm import _TorchCPUGenerator
+
+    for seed in [0, 1, 7, 42, 2**31 + 5]:
+        g = torch.Generator()
+        g.manual_seed(seed)
+        mine = _TorchCPUGenerator(seed)
+        for _ in range(5):
+            assert torch.randn(1, generator=g).item() == mine.randn()
+        g.manual_seed(seed)
+        assert torch.rand(1, generator=g).item() == _TorchCPUGenerator(seed).rand()

@@ -45,9 +45,7 @@ def _sequences():
 SEQUENCES = list(_sequences())
 SETTINGS = [
     dict(mode=mode, threshold_mode=tm, patience=p, cooldown=c, factor=f, threshold=th)
-    for mode, tm, p, c, f, th in itertools.product(
-        ["min", "max"], ["rel", "abs"], [0, 3], [0, 2], [0.5], [1e-4, 0.0]
-    )
+    for mode, tm, p, c, f, th in itertools.product(["min", "max"], ["rel", "abs"], [0, 3], [0, 2], [0.5], [1e-4, 0.0])
 ]
 
 

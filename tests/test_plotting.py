@@ -58,8 +58,10 @@ def test_default_labels_are_the_reprs():
 
 def test_long_ranges_keep_spikes_and_drops():
     n = 2_000_000
-    spike = ls.join([ls.constant(0.1), ls.constant(5.0), ls.constant(0.1), ls.constant(0.0), ls.constant(0.1)],
-                    boundaries=[700_000, 700_001, 1_300_000, 1_300_001])
+    spike = ls.join(
+        [ls.constant(0.1), ls.constant(5.0), ls.constant(0.1), ls.constant(0.0), ls.constant(0.1)],
+        boundaries=[700_000, 700_001, 1_300_000, 1_300_001],
+    )
     ax = ls.plot(spike, n)
     (line,) = curves(ax)
     assert len(line.get_xdata()) <= 4000
@@ -76,7 +78,7 @@ def test_envelope_orders_min_and_max_as_they_occur():
 
 
 def test_plot_into_given_axes_and_many_boundaries_unmarked():
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     out = ls.plot(ls.sgdr(0.1, 10), 2000, ax=ax)
     assert out is ax
     assert marks(ax) == []  # 200 restarts: too many to mark

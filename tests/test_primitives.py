@@ -31,7 +31,10 @@ CASES = [
     (ls.step(0.1, every=250, factor=0.5), lambda t: ref.step(t, 0.1, 250, 0.5)),
     (ls.step(0.1, every=1, factor=0.9, minimum=0.02), lambda t: ref.step(t, 0.1, 1, 0.9, 0.02)),
     (ls.multistep(0.1, [100, 300, 300, 700], factor=0.1), lambda t: ref.multistep(t, 0.1, [100, 300, 300, 700], 0.1)),
-    (ls.piecewise([10, 20.5, 600], [1.0, 0.5, 0.25, 0.1]), lambda t: ref.piecewise(t, [10, 20.5, 600], [1, 0.5, 0.25, 0.1])),
+    (
+        ls.piecewise([10, 20.5, 600], [1.0, 0.5, 0.25, 0.1]),
+        lambda t: ref.piecewise(t, [10, 20.5, 600], [1, 0.5, 0.25, 0.1]),
+    ),
     (
         ls.interpolate([(0, 0.0), (100, 1.0), (400, 0.1), (1000, 0.0)]),
         lambda t: ref.interpolate(t, [(0, 0.0), (100, 1.0), (400, 0.1), (1000, 0.0)]),

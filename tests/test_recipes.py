@@ -25,7 +25,9 @@ def test_one_cycle(shape):
     peak, n, pct = 0.1, 2000, 0.3
     low, final = peak / 25, peak / 25 / 1e4
     piece = ref.cosine if shape == "cosine" else ref.linear
-    want = ref.join(T, [lambda t: piece(t, low, peak, pct * n), lambda t: piece(t, peak, final, n - pct * n)], [pct * n])
+    want = ref.join(
+        T, [lambda t: piece(t, low, peak, pct * n), lambda t: piece(t, peak, final, n - pct * n)], [pct * n]
+    )
     close(ls.one_cycle(peak, n, shape=shape)(T), want)
 
 
@@ -38,8 +40,10 @@ def test_sgdr():
 def test_wsd(decay):
     peak, n, w, d = 0.1, 3000, 200, 600
     p = np.clip((T - (n - d)) / d, 0, 1)
-    tail = {"linear": peak * (1 - p), "cosine": peak * (1 + np.cos(np.pi * p)) / 2, "1-sqrt": peak * (1 - np.sqrt(p))}[decay]
-    want = np.where(T <= w, peak * T / w, np.where(T <= n - d, peak, tail))
+    tail = {"linear": peak * (1 - p), "cosine": peak * (1 + np.cos(np.pi * p)) / 2, "1-sqrt": peak * (1 - np.sqrt(p))}[
+        decay
+    ]
+    want = np.where(w >= T, peak * T / w, np.where(n - d >= T, peak, tail))
     close(ls.wsd(peak, n, w, d, decay=decay)(T), want)
 
 

@@ -63,12 +63,30 @@ CASES = [
     ),
     ("ConstantLR", lambda o: S.ConstantLR(o, factor=0.25, total_iters=7), lt.constant_lr(0.1, 0.25, 7), 30, None),
     ("ConstantLR default", lambda o: S.ConstantLR(o), lt.constant_lr(0.1), 30, None),
-    ("ConstantLR total 0 (torch bug)", lambda o: S.ConstantLR(o, 0.5, total_iters=0), lt.constant_lr(0.1, 0.5, 0), 10, None),
-    ("LinearLR", lambda o: S.LinearLR(o, start_factor=0.01, total_iters=100), lt.linear_lr(0.1, 0.01, 1.0, 100), 300, 1e-13),
+    (
+        "ConstantLR total 0 (torch bug)",
+        lambda o: S.ConstantLR(o, 0.5, total_iters=0),
+        lt.constant_lr(0.1, 0.5, 0),
+        10,
+        None,
+    ),
+    (
+        "LinearLR",
+        lambda o: S.LinearLR(o, start_factor=0.01, total_iters=100),
+        lt.linear_lr(0.1, 0.01, 1.0, 100),
+        300,
+        1e-13,
+    ),
     ("LinearLR down", lambda o: S.LinearLR(o, 1.0, 0.0, total_iters=50), lt.linear_lr(0.1, 1.0, 0.0, 50), 80, 1e-12),
     ("LinearLR total 0", lambda o: S.LinearLR(o, 0.5, 1.0, total_iters=0), lt.linear_lr(0.1, 0.5, 1.0, 0), 10, None),
     ("ExponentialLR", lambda o: S.ExponentialLR(o, gamma=0.999), lt.exponential_lr(0.1, 0.999), 5000, 1e-12),
-    ("PolynomialLR", lambda o: S.PolynomialLR(o, total_iters=200, power=2.0), lt.polynomial_lr(0.1, 200, 2.0), 300, 1e-12),
+    (
+        "PolynomialLR",
+        lambda o: S.PolynomialLR(o, total_iters=200, power=2.0),
+        lt.polynomial_lr(0.1, 200, 2.0),
+        300,
+        1e-12,
+    ),
     ("PolynomialLR linear", lambda o: S.PolynomialLR(o, total_iters=5), lt.polynomial_lr(0.1, 5), 12, 1e-14),
     ("CosineAnnealingLR", lambda o: S.CosineAnnealingLR(o, T_max=100), lt.cosine_annealing_lr(0.1, 100), 100, 1e-12),
     (
@@ -136,7 +154,13 @@ CASES = [
         300,
         None,
     ),
-    ("MultiplicativeLR number", lambda o: S.MultiplicativeLR(o, lambda e: 0.99), lt.multiplicative_lr(0.1, 0.99), 500, 1e-12),
+    (
+        "MultiplicativeLR number",
+        lambda o: S.MultiplicativeLR(o, lambda e: 0.99),
+        lt.multiplicative_lr(0.1, 0.99),
+        500,
+        1e-12,
+    ),
 ]
 
 
@@ -185,7 +209,14 @@ ONE_CYCLE = [
     dict(total_steps=100),
     dict(total_steps=1000, pct_start=0.25, anneal_strategy="linear"),
     dict(epochs=7, steps_per_epoch=13, three_phase=True),
-    dict(total_steps=50, pct_start=0.1, div_factor=10.0, final_div_factor=100.0, three_phase=True, anneal_strategy="linear"),
+    dict(
+        total_steps=50,
+        pct_start=0.1,
+        div_factor=10.0,
+        final_div_factor=100.0,
+        three_phase=True,
+        anneal_strategy="linear",
+    ),
     dict(total_steps=10, pct_start=0.0),
     dict(total_steps=3, pct_start=0.5),
     dict(total_steps=20_000, pct_start=0.3),
@@ -233,7 +264,9 @@ def test_sequential_lr_repeated_and_zero_milestones_skip_schedules():
         c = S.StepLR(o, step_size=3, gamma=0.1)
         return S.SequentialLR(o, [a, b, c], milestones=[0, 5])
 
-    mirror = lt.sequential_lr([lt.constant_lr(0.1, 0.5, 100), lt.exponential_lr(0.1, 0.9), lt.step_lr(0.1, 3, 0.1)], [0, 5])
+    mirror = lt.sequential_lr(
+        [lt.constant_lr(0.1, 0.5, 100), lt.exponential_lr(0.1, 0.9), lt.step_lr(0.1, 3, 0.1)], [0, 5]
+    )
     drift(mirror.values(30), stepped(make, 30), 1e-13)
     rep = lt.sequential_lr([ls.constant(1.0), ls.constant(2.0), ls.constant(3.0)], [4, 4])
     assert rep == ls.join([ls.constant(1.0), ls.constant(3.0)], boundaries=[4])
@@ -292,7 +325,9 @@ def test_lambda_lr_one_schedule_per_group():
 
 
 @pytest.mark.parametrize("k", [0, 1, 7, 100, 101, 999])
-@pytest.mark.parametrize("schedule", [SCHED, lt.sequential_lr([lt.linear_lr(0.1, 0.1, 1.0, 50), lt.cosine_annealing_lr(0.1, 500)], [50])])
+@pytest.mark.parametrize(
+    "schedule", [SCHED, lt.sequential_lr([lt.linear_lr(0.1, 0.1, 1.0, 50), lt.cosine_annealing_lr(0.1, 500)], [50])]
+)
 def test_resume_from_a_checkpoint_continues_exactly(k, schedule):
     n = 1200
     full = adapter_lrs(0.1, schedule, n)[:, 0]

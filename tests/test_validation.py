@@ -47,7 +47,11 @@ BAD = [
     (lambda: ls.interpolate([(0, 1), (0, 2)]), ValueError, "points t must be strictly increasing"),
     (lambda: ls.interpolate([(0, 1, 2)]), TypeError, r"points\[0\] must be a \(t, value\) pair"),
     (lambda: ls.interpolate([(-1, 1)]), ValueError, r"points\[0\] t must be >= 0, got -1"),
-    (lambda: ls.interpolate([(0, 1)], shape="cubic"), ValueError, "shape must be one of 'linear', 'cosine'; got 'cubic'"),
+    (
+        lambda: ls.interpolate([(0, 1)], shape="cubic"),
+        ValueError,
+        "shape must be one of 'linear', 'cosine'; got 'cubic'",
+    ),
     (lambda: ls.inverse_sqrt(0.1, scale=0), ValueError, "scale must be > 0, got 0"),
     (lambda: ls.inverse_time(0.1, rate=-1), ValueError, "rate must be >= 0, got -1"),
     (lambda: ls.join([], boundaries=[]), ValueError, "schedules must not be empty"),
@@ -123,7 +127,11 @@ def test_bad_iterations(t, error, message):
 
 @pytest.mark.parametrize(
     ("n", "error", "message"),
-    [(-1, ValueError, "n must be >= 0, got -1"), (2.5, ValueError, "whole number"), ("10", TypeError, "n must be an integer")],
+    [
+        (-1, ValueError, "n must be >= 0, got -1"),
+        (2.5, ValueError, "whole number"),
+        ("10", TypeError, "n must be an integer"),
+    ],
 )
 def test_bad_lengths(n, error, message):
     with pytest.raises(error, match=message):

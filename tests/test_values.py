@@ -42,6 +42,7 @@ EXAMPLES = {
     "clip": [_c.clip(0.01, 0.05), (_c + 1).clip(high=1.05), _c.clip(low=0.0)],
     "shift": [_c.shift(10), _c.shift(-2.5)],
     "stretch": [_c.stretch(2)],
+    "warp": [_c.warp(2, 900), (_c + 1).warp(0.5, 100.5)],
     "per_epoch": [(0.5 * _c).per_epoch(100)],
     "function": [ls.function(math.sqrt)],
 }
@@ -60,7 +61,7 @@ def test_every_kind_has_examples_and_a_documented_formula():
     for kind in REGISTRY:
         if kind in ("add", "sub", "mul", "div"):
             assert hasattr(ls.Schedule, f"__{kind if kind != 'div' else 'truediv'}__")
-        elif kind in ("clip", "shift", "stretch", "per_epoch"):
+        elif kind in ("clip", "shift", "stretch", "per_epoch", "warp"):
             assert callable(getattr(ls.Schedule, kind))
         else:
             assert getattr(ls, kind) is REGISTRY[kind]
@@ -182,7 +183,11 @@ BAD_CONFIGS = [
     (_cfg({"type": "constant", "value": None}), TypeError, "value must be a real number"),
     (_cfg({"type": "linear", "start": 1, "end": 0, "steps": 0}), ValueError, "steps must be > 0, got 0"),
     (_cfg({"type": "linear", "start": 1, "end": 0, "steps": -5}), ValueError, "steps must be > 0, got -5"),
-    (_cfg({"type": "join", "schedules": {"type": "constant"}, "boundaries": []}), TypeError, "schedules must be a list"),
+    (
+        _cfg({"type": "join", "schedules": {"type": "constant"}, "boundaries": []}),
+        TypeError,
+        "schedules must be a list",
+    ),
     (
         _cfg({"type": "join", "schedules": [{"type": "constant", "value": 1}], "boundaries": [5]}),
         ValueError,
@@ -213,7 +218,7 @@ def test_deep_configs_are_refused():
     deep = "[" * 100_000 + "]" * 100_000
     with pytest.raises(ValueError, match="nests too deeply"):
         ls.from_json(deep)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="value must be finite, got nan"):
         ls.from_json('{"lrsched": 1, "schedule": {"type": "constant", "value": NaN}}')
     with pytest.raises(ValueError, match="Expecting"):
         ls.from_json("{not json")

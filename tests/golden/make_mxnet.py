@@ -33,7 +33,11 @@ SCHEDULERS = [
     ("FactorScheduler", dict(step=250, factor=0.5, base_lr=0.1), 1200),
     ("FactorScheduler", dict(step=1, factor=0.9, stop_factor_lr=1e-3, base_lr=0.1), 200),
     ("FactorScheduler", dict(step=100, factor=0.7, base_lr=0.1, warmup_steps=50, warmup_begin_lr=0.001), 800),
-    ("FactorScheduler", dict(step=30, factor=0.5, base_lr=0.1, warmup_steps=45, warmup_begin_lr=0.01, warmup_mode="constant"), 300),
+    (
+        "FactorScheduler",
+        dict(step=30, factor=0.5, base_lr=0.1, warmup_steps=45, warmup_begin_lr=0.01, warmup_mode="constant"),
+        300,
+    ),
     ("FactorScheduler", dict(step=10, factor=1, base_lr=0.3), 50),
     ("FactorScheduler", dict(step=7, factor=0.8, base_lr=0.2, warmup_steps=1), 60),
     ("FactorScheduler", dict(step=3, factor=0.999, base_lr=0.1, stop_factor_lr=1e-9), 6000),
@@ -41,9 +45,17 @@ SCHEDULERS = [
     ("MultiFactorScheduler", dict(step=[1, 2, 3], factor=0.5, base_lr=1.0, warmup_steps=2, warmup_begin_lr=0.1), 10),
     ("MultiFactorScheduler", dict(step=[50], factor=0.3, base_lr=0.05, warmup_steps=80), 200),
     ("PolyScheduler", dict(max_update=1000, base_lr=0.1, pwr=2), 1200),
-    ("PolyScheduler", dict(max_update=500, base_lr=0.1, pwr=1, final_lr=1e-4, warmup_steps=100, warmup_begin_lr=1e-5), 700),
+    (
+        "PolyScheduler",
+        dict(max_update=500, base_lr=0.1, pwr=1, final_lr=1e-4, warmup_steps=100, warmup_begin_lr=1e-5),
+        700,
+    ),
     ("PolyScheduler", dict(max_update=50, base_lr=0.01, pwr=0.5, final_lr=0.001, warmup_steps=1), 80),
-    ("PolyScheduler", dict(max_update=300, base_lr=0.01, pwr=3, warmup_steps=20, warmup_mode="constant", warmup_begin_lr=0.002), 400),
+    (
+        "PolyScheduler",
+        dict(max_update=300, base_lr=0.01, pwr=3, warmup_steps=20, warmup_mode="constant", warmup_begin_lr=0.002),
+        400,
+    ),
     ("CosineScheduler", dict(max_update=1000, base_lr=0.1), 1200),
     ("CosineScheduler", dict(max_update=2000, base_lr=0.1, final_lr=1e-5, warmup_steps=200, warmup_begin_lr=0), 2500),
     ("CosineScheduler", dict(max_update=7, base_lr=1.0, final_lr=0.1, warmup_steps=2), 12),
@@ -102,13 +114,17 @@ def main():
         n = 1000
         absolute = applied_lrs(mx.optimizer.SGD(momentum=0.0, wd=0.0, lr_scheduler=lrsched.mxnet.scheduler(s)), n)
         relative = applied_lrs(
-            mx.optimizer.SGD(momentum=0.0, wd=0.0, learning_rate=2.0, lr_scheduler=lrsched.mxnet.scheduler(s, relative=True)),
+            mx.optimizer.SGD(
+                momentum=0.0, wd=0.0, learning_rate=2.0, lr_scheduler=lrsched.mxnet.scheduler(s, relative=True)
+            ),
             n,
         )
         resumed = applied_lrs(
             mx.optimizer.SGD(momentum=0.0, wd=0.0, begin_num_update=500, lr_scheduler=lrsched.mxnet.scheduler(s)), 200
         )
-        adapter.append({"schedule": s.to_dict(), "absolute": absolute, "relative_lr_2": relative, "resumed_after_500": resumed})
+        adapter.append(
+            {"schedule": s.to_dict(), "absolute": absolute, "relative_lr_2": relative, "resumed_after_500": resumed}
+        )
 
     own = mx.lr_scheduler.FactorScheduler(step=250, factor=0.5, base_lr=0.1)
     quirks["factor_in_sgd_applied"] = applied_lrs(mx.optimizer.SGD(momentum=0.0, wd=0.0, lr_scheduler=own), 600)
