@@ -69,6 +69,15 @@ def count(name: str, value, minimum: int = 1) -> int:
     return n
 
 
+def whole(name: str, value, minimum: int | None = None) -> int:
+    """An integer, strictly (peers' step counts: 2.5 or 3.0 are refused), >= minimum if given."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {show(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {show(value)}")
+    return int(value)
+
+
 def optional_count(name: str, value, minimum: int = 1) -> int | None:
     return None if value is None else count(name, value, minimum)
 

@@ -15,8 +15,6 @@ The migration table (MXNet class -> lrsched call) is in docs/migration.md.
 
 from __future__ import annotations
 
-import numbers
-
 from . import _validate as v
 from .combinators import Join
 from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step
@@ -69,21 +67,13 @@ def scheduler(schedule: Schedule, relative: bool = False, base_lr: float | None 
 # ---------------------------------------------------------------- mirrors
 
 
-def _whole(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v.show(value)}")
-    return int(value)
-
-
 def _with_warmup(main: Schedule, base_lr, warmup_steps, warmup_begin_lr, warmup_mode, absolute: bool) -> Schedule:
     """MXNet's warmup for num_update < warmup_steps, then ``main``.
 
     ``main`` reads x = t - warmup_steps, or t itself when ``absolute``
     (FactorScheduler counts its steps from 0, warmup or not).
     """
-    w = _whole("warmup_steps", warmup_steps, 0)
+    w = v.whole("warmup_steps", warmup_steps, 0)
     begin = v.real("warmup_begin_lr", warmup_begin_lr)
     mode = v.choice("warmup_mode", warmup_mode, ("linear", "constant"))
     if begin > base_lr:
@@ -119,7 +109,7 @@ def factor_scheduler(
         >>> s(250), s(251), s(501)
         (1.0, 0.5, 0.25)
     """
-    s = _whole("step", step, 1)
+    s = v.whole("step", step, 1)
     f = v.real("factor", factor)
     if f > 1:
         raise ValueError(f"factor must be no more than 1 to make lr reduce, got {v.show(factor)}")
@@ -147,7 +137,7 @@ def multi_factor_scheduler(
     """
     if not isinstance(step, list) or not step:
         raise TypeError(f"step must be a non-empty list of integers, got {v.show(step)}")
-    steps = [_whole(f"step[{i}]", x, 1) for i, x in enumerate(step)]
+    steps = [v.whole(f"step[{i}]", x, 1) for i, x in enumerate(step)]
     v.increasing("step", tuple(float(x) for x in steps))
     f = v.real("factor", factor)
     if f > 1:
@@ -176,9 +166,9 @@ def poly_scheduler(
         >>> s(2), s(4), s(9)
         (0.25, 0.0, 0.0)
     """
-    m = _whole("max_update", max_update, 1)
+    m = v.whole("max_update", max_update, 1)
     b = v.real("base_lr", base_lr)
-    w = _whole("warmup_steps", warmup_steps, 0)
+    w = v.whole("warmup_steps", warmup_steps, 0)
     if m <= w:
         raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
     main = Poly(b, v.real("final_lr", final_lr), steps=m - w, power=v.positive("pwr", pwr))
@@ -204,9 +194,9 @@ def cosine_scheduler(
         >>> s(2), s(4), s(9)
         (0.5, 0.0, 0.0)
     """
-    m = _whole("max_update", max_update, 1)
+    m = v.whole("max_update", max_update, 1)
     b = v.real("base_lr", base_lr)
-    w = _whole("warmup_steps", warmup_steps, 0)
+    w = v.whole("warmup_steps", warmup_steps, 0)
     if m <= w:
         raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
     main = Cosine(b, v.real("final_lr", final_lr), steps=m - w)

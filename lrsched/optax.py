@@ -8,8 +8,6 @@ rounding (about 1e-7 relative). Golden values: ``tests/golden/make_peers.py``.
 
 from __future__ import annotations
 
-import numbers
-
 from . import _validate as v
 from .combinators import Join
 from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly
@@ -33,12 +31,6 @@ __all__ = [
 ]
 
 
-def _int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
-    return int(value)
-
-
 def constant_schedule(value: float) -> Schedule:
     """``optax.constant_schedule``: the value at every count."""
     return Constant(value)
@@ -55,7 +47,7 @@ def polynomial_schedule(init_value, end_value, power, transition_steps: int, tra
     >>> s(1), s(3), s(5)
     (1.0, 0.25, 0.0)
     """
-    steps, begin = _int("transition_steps", transition_steps), max(_int("transition_begin", transition_begin), 0)
+    steps, begin = v.whole("transition_steps", transition_steps), max(v.whole("transition_begin", transition_begin), 0)
     init, end = v.real("init_value", init_value), v.real("end_value", end_value)
     power = v.nonnegative("power", power)
     if steps <= 0:
@@ -82,7 +74,7 @@ def piecewise_constant_schedule(init_value, boundaries_and_scales: dict | None =
     value = v.real("init_value", init_value)
     bounds, values = [], [value]
     for b, scale in sorted((boundaries_and_scales or {}).items()):
-        b, scale = _int("boundary", b), v.nonnegative(f"scale at {b}", scale)
+        b, scale = v.whole("boundary", b), v.nonnegative(f"scale at {b}", scale)
         value = scale * value
         if b < 0:  # already passed at the first update
             values[-1] = value
@@ -106,7 +98,7 @@ def exponential_decay(
     >>> s(1), s(2), s(3)
     (1.0, 1.0, 0.5)
     """
-    steps, begin = _int("transition_steps", transition_steps), max(_int("transition_begin", transition_begin), 0)
+    steps, begin = v.whole("transition_steps", transition_steps), max(v.whole("transition_begin", transition_begin), 0)
     init, rate = v.real("init_value", init_value), v.nonnegative("decay_rate", decay_rate)
     staircase = v.flag("staircase", staircase)
     end = None if end_value is None else v.real("end_value", end_value)
@@ -132,7 +124,7 @@ def cosine_decay_schedule(init_value, decay_steps: int, alpha=0.0, exponent=1.0)
     >>> s(1), s(3), s(9)
     (1.0, 0.5, 0.0)
     """
-    steps = _int("decay_steps", decay_steps)
+    steps = v.whole("decay_steps", decay_steps)
     if steps <= 0:
         raise ValueError(f"decay_steps must be > 0 (optax raises), got {steps}")
     shape = Cosine(1.0, v.real("alpha", alpha), steps=steps, exponent=v.positive("exponent", exponent))
@@ -146,7 +138,7 @@ def join_schedules(schedules, boundaries) -> Schedule:
     (or a repeated one) skips the schedules before it, as optax does.
     """
     schedules = list(schedules)
-    bounds = [_int(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
+    bounds = [v.whole(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
     if len(bounds) != len(schedules) - 1:
         raise ValueError(f"needs one boundary fewer than schedules: got {len(schedules)} and {len(bounds)}")
     if bounds != sorted(bounds) or (bounds and bounds[0] < 0):
@@ -178,8 +170,8 @@ def warmup_cosine_decay_schedule(
     """
     peak = v.real("peak_value", peak_value)
     alpha = 0.0 if peak == 0.0 else v.real("end_value", end_value) / peak
-    w = _int("warmup_steps", warmup_steps)
-    cos = cosine_decay_schedule(peak, _int("decay_steps", decay_steps) - w, alpha, exponent)
+    w = v.whole("warmup_steps", warmup_steps)
+    cos = cosine_decay_schedule(peak, v.whole("decay_steps", decay_steps) - w, alpha, exponent)
     if w <= 0:
         return cos
     return join_schedules([linear_schedule(init_value, peak, w), cos], [w])
@@ -196,7 +188,7 @@ def warmup_exponential_decay_schedule(
     end_value=None,
 ) -> Schedule:
     """``optax.warmup_exponential_decay_schedule``: linear warmup, then exponential_decay from the peak."""
-    w = _int("warmup_steps", warmup_steps)
+    w = v.whole("warmup_steps", warmup_steps)
     decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value)
     if w <= 0:
         return decay
@@ -211,7 +203,7 @@ def sgdr_schedule(cosine_kwargs) -> Schedule:
     schedules, bounds, step = [], [], 0
     for kw in kwargs:
         schedules.append(warmup_cosine_decay_schedule(**kw))
-        step += _int("decay_steps", kw["decay_steps"])
+        step += v.whole("decay_steps", kw["decay_steps"])
         bounds.append(step)
     return join_schedules(schedules, bounds[:-1])
 
@@ -231,7 +223,7 @@ def piecewise_interpolate_schedule(
     kind = v.choice("interpolate_type", interpolate_type, ("linear", "cosine"))
     piece = Linear if kind == "linear" else Cosine
     items = sorted((boundaries_and_scales or {}).items())
-    bounds = [0] + [_int("boundary", b) for b, _ in items]
+    bounds = [0] + [v.whole("boundary", b) for b, _ in items]
     values = [v.real("init_value", init_value)]
     for b, scale in items:
         values.append(values[-1] * v.nonnegative(f"scale at {b}", scale))
@@ -253,7 +245,7 @@ def cosine_onecycle_schedule(
     transition_steps: int, peak_value, pct_start: float = 0.3, div_factor: float = 25.0, final_div_factor: float = 1e4
 ) -> Schedule:
     """``optax.cosine_onecycle_schedule``: piecewise_interpolate_schedule('cosine', ...), built as optax builds it."""
-    steps = _int("transition_steps", transition_steps)
+    steps = v.whole("transition_steps", transition_steps)
     if steps <= 0:
         raise ValueError(f"transition_steps must be > 0, got {steps}")
     return piecewise_interpolate_schedule(
@@ -272,7 +264,7 @@ def linear_onecycle_schedule(
     final_div_factor: float = 1e4,
 ) -> Schedule:
     """``optax.linear_onecycle_schedule``: three linear phases, built as optax builds them."""
-    steps = _int("transition_steps", transition_steps)
+    steps = v.whole("transition_steps", transition_steps)
     if steps <= 0:
         raise ValueError(f"transition_steps must be > 0, got {steps}")
     return piecewise_interpolate_schedule(

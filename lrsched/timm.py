@@ -28,7 +28,6 @@ Golden values: ``tests/golden/make_peers.py``.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -39,14 +38,6 @@ from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step, Tanh
 from .schedule import Schedule
 
 __all__ = ["CosineLRScheduler", "MultiStepLRScheduler", "PolyLRScheduler", "StepLRScheduler", "TanhLRScheduler"]
-
-
-def _int(name, value, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v.show(value)}")
-    return int(value)
 
 
 class _TimmNoise:
@@ -128,22 +119,22 @@ def _noisy(schedule: Schedule, noise_range_t, noise_type, noise_pct, noise_std, 
     if isinstance(noise_range_t, (list, tuple)):
         if len(noise_range_t) != 2:
             raise ValueError(f"noise_range_t must be (start, end) or an int, got {noise_range_t!r}")
-        range_t = (_int("noise_range_t[0]", noise_range_t[0]), _int("noise_range_t[1]", noise_range_t[1]))
+        range_t = (v.whole("noise_range_t[0]", noise_range_t[0], 0), v.whole("noise_range_t[1]", noise_range_t[1], 0))
     else:
-        range_t = _int("noise_range_t", noise_range_t)
+        range_t = v.whole("noise_range_t", noise_range_t, 0)
     noise = _TimmNoise(
         range_t,
         v.choice("noise_type", noise_type, ("normal", "uniform")),
         v.positive("noise_pct", noise_pct),
         v.positive("noise_std", noise_std),
-        _int("noise_seed", 42 if noise_seed is None else noise_seed),
+        v.whole("noise_seed", 42 if noise_seed is None else noise_seed, 0),
     )
     return schedule + schedule * Function(noise)
 
 
 def _warmup(base, warmup_t, warmup_lr_init, warmup_prefix, main: Schedule) -> Schedule:
     """timm's warmup, then ``main``, which reads t'' = u' + 1 (u' = u - W with prefix, else u)."""
-    w = _int("warmup_t", warmup_t)
+    w = v.whole("warmup_t", warmup_t, 0)
     prefix = v.flag("warmup_prefix", warmup_prefix)
     if w == 0:
         # the first update runs at the lr timm set at construction: the base lr, not _get_lr(0)
@@ -160,9 +151,9 @@ def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit,
     Written as base * decay**i * g + lr_min * (1 - g): two cycles of the unit shape
     (on a warped clock for k_decay != 1).
     """
-    t0 = _int("t_initial", t_initial, 1)
+    t0 = v.whole("t_initial", t_initial, 1)
     mul, decay = v.positive("cycle_mul", cycle_mul), v.positive("cycle_decay", cycle_decay)
-    limit = _int("cycle_limit", cycle_limit, 1)
+    limit = v.whole("cycle_limit", cycle_limit, 1)
     lr_min = v.nonnegative("lr_min", lr_min)
     k = v.positive("k_decay", k_decay)
 
@@ -342,7 +333,7 @@ def MultiStepLRScheduler(
     b = v.real("base_lr", base_lr)
     if isinstance(decay_t, (str, bytes)) or not hasattr(decay_t, "__iter__"):
         raise TypeError(f"decay_t must be a list of integers, got {v.show(decay_t)}")
-    steps = sorted(_int(f"decay_t[{i}]", m) for i, m in enumerate(decay_t))
+    steps = sorted(v.whole(f"decay_t[{i}]", m, 0) for i, m in enumerate(decay_t))
     rate = v.positive("decay_rate", decay_rate)
     start = b * rate ** sum(1 for m in steps if m - 1 < 0)
     main = Multistep(start, [m - 1 for m in steps if m >= 1], factor=rate)

@@ -20,7 +20,6 @@ The migration table (torch class -> lrsched call) is in docs/migration.md.
 from __future__ import annotations
 
 import math
-import numbers
 from collections import Counter
 
 from . import _validate as v
@@ -303,14 +302,6 @@ def _set_group_lr(torch, group, lr: float) -> None:
 # ---------------------------------------------------------------- mirrors
 
 
-def _whole(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v.show(value)}")
-    return int(value)
-
-
 def step_lr(base_lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     r"""torch ``StepLR``: :math:`b\,\gamma^{\lfloor e / s \rfloor}`, read at e = t - 1.
 
@@ -322,7 +313,7 @@ def step_lr(base_lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
         >>> s(30), round(s(31), 15)
         (0.1, 0.01)
     """
-    return Step(base_lr, every=_whole("step_size", step_size, 1), factor=gamma)
+    return Step(base_lr, every=v.whole("step_size", step_size, 1), factor=gamma)
 
 
 def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
@@ -341,7 +332,7 @@ def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
     """
     if isinstance(milestones, (int, float)) or not hasattr(milestones, "__iter__"):
         raise TypeError(f"milestones must be a list of integers, got {v.show(milestones)}")
-    counts = Counter(_whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
+    counts = Counter(v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
     gamma = v.real("gamma", gamma)
     lr = v.real("base_lr", base_lr)
     bounds, values = [], [lr]
@@ -368,7 +359,7 @@ def constant_lr(base_lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -
     f = v.real("factor", factor)
     if not 0 < f <= 1:
         raise ValueError(f"factor must be in (0, 1] (torch divides by it at total_iters), got {v.show(factor)}")
-    total = _whole("total_iters", total_iters, 0)
+    total = v.whole("total_iters", total_iters, 0)
     low = b * f
     if total == 0:
         return Constant(low)
@@ -396,7 +387,7 @@ def linear_lr(base_lr: float, start_factor: float = 1.0 / 3, end_factor: float =
         raise ValueError(f"start_factor must be in (0, 1], got {v.show(start_factor)}")
     if not 0 <= f1 <= 1:
         raise ValueError(f"end_factor must be in [0, 1], got {v.show(end_factor)}")
-    total = _whole("total_iters", total_iters, 0)
+    total = v.whole("total_iters", total_iters, 0)
     if total == 0:
         return Constant(b * f0)
     return b * Linear(f0, f1, total).shift(1)
@@ -421,7 +412,7 @@ def polynomial_lr(base_lr: float, total_iters: int = 5, power: float = 1.0) -> S
         (1.0, 0.25, 0.0, 0.0)
     """
     b = v.real("base_lr", base_lr)
-    total = _whole("total_iters", total_iters, 1)
+    total = v.whole("total_iters", total_iters, 1)
     p = v.nonnegative("power", power)
     if p == 0:
         return Constant(b)
@@ -442,7 +433,7 @@ def cosine_annealing_lr(base_lr: float, T_max: int, eta_min: float = 0.0) -> Sch
         >>> s(1), s(2), s(3), s(5)
         (1.0, 0.5, 0.0, 1.0)
     """
-    T = _whole("T_max", T_max, 1)
+    T = v.whole("T_max", T_max, 1)
     return Cosine(base_lr, eta_min, steps=T, periodic=True).shift(1)
 
 
@@ -461,8 +452,8 @@ def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1, et
         >>> [s(t) for t in (1, 2, 3, 4, 5, 6, 7)]
         [1.0, 0.5, 1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 1.0]
     """
-    t0 = _whole("T_0", T_0, 1)
-    mult = _whole("T_mult", T_mult, 1)
+    t0 = v.whole("T_0", T_0, 1)
+    mult = v.whole("T_mult", T_mult, 1)
     b = v.real("base_lr", base_lr)
     m = v.real("eta_min", eta_min)
     if mult == 1:
@@ -583,9 +574,9 @@ def one_cycle_lr(
     """
     top = v.positive("max_lr", max_lr)
     if total_steps is not None:
-        total = _whole("total_steps", total_steps, 1)
+        total = v.whole("total_steps", total_steps, 1)
     elif epochs is not None and steps_per_epoch is not None:
-        total = _whole("epochs", epochs, 1) * _whole("steps_per_epoch", steps_per_epoch, 1)
+        total = v.whole("epochs", epochs, 1) * v.whole("steps_per_epoch", steps_per_epoch, 1)
     else:
         raise ValueError("one_cycle_lr needs total_steps, or epochs and steps_per_epoch")
     pct = v.real("pct_start", pct_start)
@@ -704,7 +695,7 @@ def sequential_lr(schedules, milestones) -> Schedule:
     schedules = list(schedules) if isinstance(schedules, (list, tuple)) else schedules
     if not isinstance(schedules, list) or not schedules:
         raise TypeError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
-    ms = [_whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
+    ms = [v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
     if len(ms) != len(schedules) - 1:
         raise ValueError(
             f"needs one milestone fewer than schedules: got {len(schedules)} schedules and {len(ms)} milestones"

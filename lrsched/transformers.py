@@ -11,8 +11,6 @@ HF's do. Golden values: ``tests/golden/make_peers.py``.
 
 from __future__ import annotations
 
-import numbers
-
 from . import _validate as v
 from .combinators import Cycle, Join
 from .plateau import Plateau
@@ -32,14 +30,6 @@ __all__ = [
     "get_reduce_on_plateau_schedule",
     "get_wsd_schedule",
 ]
-
-
-def _int(name, value, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {v.show(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v.show(value)}")
-    return int(value)
 
 
 def _with_warmup(base_lr, warmup: int, main: Schedule) -> Schedule:
@@ -69,7 +59,7 @@ def get_constant_schedule_with_warmup(base_lr, num_warmup_steps: int) -> Schedul
     >>> s(1), s(2), s(5)
     (0.0, 0.25, 1.0)
     """
-    return _with_warmup(base_lr, _int("num_warmup_steps", num_warmup_steps), Constant(1.0))
+    return _with_warmup(base_lr, v.whole("num_warmup_steps", num_warmup_steps, 0), Constant(1.0))
 
 
 def get_linear_schedule_with_warmup(base_lr, num_warmup_steps: int, num_training_steps: int) -> Schedule:
@@ -81,7 +71,7 @@ def get_linear_schedule_with_warmup(base_lr, num_warmup_steps: int, num_training
     >>> [s(t) for t in range(1, 8)]
     [0.0, 0.5, 1.0, 0.75, 0.5, 0.25, 0.0]
     """
-    w, n = _int("num_warmup_steps", num_warmup_steps), _int("num_training_steps", num_training_steps)
+    w, n = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_training_steps", num_training_steps, 0)
     span = n - w
     # linear(K, 0, K) at x is exactly K - x (integers), then divided by max(1, K)
     main = Linear(float(span), 0.0, span).shift(1) / max(1, span) if span > 0 else Constant(0.0)
@@ -99,7 +89,7 @@ def get_cosine_schedule_with_warmup(
     >>> s(1), s(3), s(5), round(s(7), 12)
     (1.0, 0.5, 0.0, 0.5)
     """
-    w, n = _int("num_warmup_steps", num_warmup_steps), _int("num_training_steps", num_training_steps)
+    w, n = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_training_steps", num_training_steps, 0)
     return _with_warmup(base_lr, w, _cos01(n - w, num_cycles))
 
 
@@ -113,7 +103,7 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(
     >>> s(1), s(2), s(3), s(5)
     (1.0, 0.5, 1.0, 0.0)
     """
-    w, n = _int("num_warmup_steps", num_warmup_steps), _int("num_training_steps", num_training_steps)
+    w, n = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_training_steps", num_training_steps, 0)
     cycles = v.positive("num_cycles", num_cycles)
     span = max(1, n - w)
     period = span / cycles
@@ -131,7 +121,7 @@ def get_polynomial_decay_schedule_with_warmup(
     >>> s(1), s(3), s(9)
     (1.0, 0.25, 0.0)
     """
-    w, n = _int("num_warmup_steps", num_warmup_steps), _int("num_training_steps", num_training_steps)
+    w, n = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_training_steps", num_training_steps, 0)
     init, end = v.real("base_lr", base_lr), v.real("lr_end", lr_end)
     if not init > end:
         raise ValueError(f"lr_end ({end}) must be smaller than the initial lr ({init}), as HF requires")
@@ -149,8 +139,8 @@ def get_inverse_sqrt_schedule(base_lr, num_warmup_steps: int, timescale: int | N
     >>> s(1), s(4)
     (1.0, 0.5)
     """
-    w = _int("num_warmup_steps", num_warmup_steps)
-    tau = (w or 10_000) if timescale is None else _int("timescale", timescale, 1)
+    w = v.whole("num_warmup_steps", num_warmup_steps, 0)
+    tau = (w or 10_000) if timescale is None else v.whole("timescale", timescale, 1)
     return _with_warmup(base_lr, w, InverseSqrt(1.0, scale=tau).shift(1))
 
 
@@ -174,7 +164,7 @@ def get_cosine_with_min_lr_schedule_with_warmup(
     >>> s(1), s(5)
     (1.0, 0.1)
     """
-    w, n = _int("num_warmup_steps", num_warmup_steps), _int("num_training_steps", num_training_steps)
+    w, n = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_training_steps", num_training_steps, 0)
     rate = _min_rate(base_lr, min_lr, min_lr_rate)
     return _with_warmup(base_lr, w, (_cos01(n - w, num_cycles) * (1 - rate) + rate).clip(low=0.0))
 
@@ -192,7 +182,7 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     warmup does not start at 0: (s + 1) / W, or r_w + (1 - r_w) s / max(1, W - 1)
     with ``warmup_lr_rate``; the decay's progress counts from 1: (s - W + 1) / (N - W).
     """
-    w, n = _int("num_warmup_steps", num_warmup_steps), _int("num_training_steps", num_training_steps)
+    w, n = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_training_steps", num_training_steps, 0)
     b = v.real("base_lr", base_lr)
     rate = _min_rate(b, min_lr, min_lr_rate)
     cycles = v.positive("num_cycles", num_cycles)
@@ -226,13 +216,13 @@ def get_wsd_schedule(
     >>> [s(t) for t in range(1, 9)]
     [0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0]
     """
-    w, d = _int("num_warmup_steps", num_warmup_steps), _int("num_decay_steps", num_decay_steps)
+    w, d = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_decay_steps", num_decay_steps, 0)
     if num_stable_steps is None:
         if num_training_steps is None:
             raise ValueError("give num_training_steps or num_stable_steps")
-        stable = _int("num_training_steps", num_training_steps) - w - d
+        stable = v.whole("num_training_steps", num_training_steps, 0) - w - d
     else:
-        stable = _int("num_stable_steps", num_stable_steps)
+        stable = v.whole("num_stable_steps", num_stable_steps, 0)
     if stable < 0:
         raise ValueError(f"num_warmup_steps + num_decay_steps exceed num_training_steps by {-stable}")
     m = v.real("min_lr_ratio", min_lr_ratio)
