@@ -14,7 +14,7 @@ from typing import ClassVar
 from . import _validate as v
 from . import kernels as K
 from .primitives import Constant, Cosine, Geometric, Linear
-from .schedule import Field, Schedule, as_schedule, as_schedules, format_number
+from .schedule import Field, Schedule, as_schedule, as_schedules, format_number, format_value
 
 # ---------------------------------------------------------------- sequencing
 
@@ -294,12 +294,8 @@ class _Method(Schedule):
         text = repr(s)
         if s._precedence < 100:
             text = f"({text})"
-        args = ", ".join(f"{f.name}={_fmt(getattr(self, f.attr))}" for f in self.fields[1:])
+        args = ", ".join(f"{f.name}={format_value(getattr(self, f.attr))}" for f in self.fields[1:])
         return f"{text}.{self.kind}({args})"
-
-
-def _fmt(x):
-    return "None" if x is None else format_number(x) if isinstance(x, float) else repr(x)
 
 
 class Clip(_Method):

@@ -400,8 +400,10 @@ def _run(ip, fp, m, tw, vb, dst, fr, side, pos, mode):
                 fr[sp, _I] = limit - 1
                 fr[sp, _LO] = -lo - 1
                 s0 = cycle_start(limit - 1, period, mult)
-                length = cycle_start(limit, period, mult) - s0
-                last = max(math.ceil(length) - 1.0, 0.0) if zb else length  # the last update's local time
+                s1 = cycle_start(limit, period, mult)
+                length = s1 - s0
+                # the local time of the cycle's last update: u = ceil(s1) - 1 when zero-based
+                last = max(math.ceil(s1) - 1.0 - s0, 0.0) if zb else length
                 tw[sp + 1, 0] = cycle_clock(last, length, period, mult, zb)
                 _push(fr, sp + 1, ip[k], sp + 1, 0, 1, orow, olo + lo)
                 sp += 1

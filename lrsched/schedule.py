@@ -170,10 +170,6 @@ class Schedule(metaclass=_ScheduleType):
             return NotImplemented
         return type(self) is type(other) and self.params() == other.params()
 
-    def __ne__(self, other):
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
-
     def __hash__(self):
         h = self._hash
         if h is None:
@@ -405,11 +401,12 @@ def format_value(value) -> str:
         return repr(value)
     if isinstance(value, (int, float)):
         return format_number(value)
-    if isinstance(value, tuple):
-        inner = ", ".join(format_value(x) for x in value)
-        if value and all(isinstance(x, tuple) for x in value):
-            return f"[{', '.join('(' + ', '.join(format_value(y) for y in x) + ')' for x in value)}]"
-        return f"[{inner}]"
+    if isinstance(value, tuple):  # a list field: its items, pairs as (t, v)
+        items = (
+            "(" + ", ".join(format_value(y) for y in x) + ")" if isinstance(x, tuple) else format_value(x)
+            for x in value
+        )
+        return f"[{', '.join(items)}]"
     return repr(value)
 
 

@@ -64,10 +64,7 @@ class ScheduleFactor:
     __slots__ = ("__dict__", "_live")
 
     def __init__(self, schedule: Schedule):
-        try:
-            self.config = to_dict(schedule)
-        except TypeError:  # a function(...) schedule: not saved, kept as given
-            self.config = None
+        self.config = _config_or_none(schedule)  # None for a function(...) schedule: kept as given
         self._live = (self.config, schedule)
 
     @property

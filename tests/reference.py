@@ -125,8 +125,8 @@ def cycle(t, fn, period, period_mult=1.0, decay=1.0, limit=None, zero_based=Fals
             i += 1
             length = period * period_mult**i
         if zero_based:
-            past = x >= start + length  # only after the limit
-            local = math.ceil(length) - 1 if past else x - start
+            past = x >= start + length  # only after the limit: the last whole update below its end
+            local = max(math.ceil(start + length) - 1, start) - start if past else x - start
         else:
             local = min(x - start, length)
         out[j] = decay**i * fn(np.array([local * period / length]))[0]

@@ -87,6 +87,8 @@ CYCLES = [
     dict(period=100, zero_based=True),
     dict(period=60, period_mult=2.0, decay=0.7, zero_based=True),
     dict(period=60, period_mult=1.5, limit=3, zero_based=True),
+    dict(period=40, period_mult=1.5, limit=5, zero_based=True),  # the last restart at 325, the end at 527.5
+    dict(period=7.5, period_mult=1.3, limit=4),
 ]
 
 
