@@ -146,6 +146,15 @@ def multi_factor_scheduler(
     return _with_warmup(Multistep(b, steps, factor=f), b, warmup_steps, warmup_begin_lr, warmup_mode, absolute=True)
 
 
+def _decay(max_update, base_lr, warmup_steps):
+    """(base_lr, warmup_steps, decay length) of MXNet's Poly- and CosineScheduler, checked."""
+    m = v.whole("max_update", max_update, 1)
+    w = v.whole("warmup_steps", warmup_steps, 0)
+    if m <= w:
+        raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
+    return v.real("base_lr", base_lr), w, m - w
+
+
 def poly_scheduler(
     max_update: int,
     base_lr: float = 0.01,
@@ -166,12 +175,8 @@ def poly_scheduler(
         >>> s(2), s(4), s(9)
         (0.25, 0.0, 0.0)
     """
-    m = v.whole("max_update", max_update, 1)
-    b = v.real("base_lr", base_lr)
-    w = v.whole("warmup_steps", warmup_steps, 0)
-    if m <= w:
-        raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
-    main = Poly(b, v.real("final_lr", final_lr), steps=m - w, power=v.positive("pwr", pwr))
+    b, w, span = _decay(max_update, base_lr, warmup_steps)
+    main = Poly(b, v.real("final_lr", final_lr), steps=span, power=v.positive("pwr", pwr))
     return _with_warmup(main, b, w, warmup_begin_lr, warmup_mode, absolute=False)
 
 
@@ -194,10 +199,6 @@ def cosine_scheduler(
         >>> s(2), s(4), s(9)
         (0.5, 0.0, 0.0)
     """
-    m = v.whole("max_update", max_update, 1)
-    b = v.real("base_lr", base_lr)
-    w = v.whole("warmup_steps", warmup_steps, 0)
-    if m <= w:
-        raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
-    main = Cosine(b, v.real("final_lr", final_lr), steps=m - w)
+    b, w, span = _decay(max_update, base_lr, warmup_steps)
+    main = Cosine(b, v.real("final_lr", final_lr), steps=span)
     return _with_warmup(main, b, w, warmup_begin_lr, warmup_mode, absolute=False)
