@@ -35,6 +35,16 @@ def _node(ip, fp, node):
     return op, fp[f:], [int(ip[k + i]) for i in range(nk)]
 
 
+def _clamp_time(p) -> float | None:
+    """When an exponential [start, factor, every, staircase, lo, hi] reaches its clamp (None: never)."""
+    start, factor, every, staircase = p[0], p[1], p[2], p[3] != 0.0
+    bound = p[4] if factor < 1 else p[5]
+    if factor == 1 or not math.isfinite(bound) or start <= 0 or bound <= 0:
+        return None
+    k = math.log(bound / start) / math.log(factor)
+    return every * (math.ceil(k) if staircase else k)
+
+
 def _breaks(ip, fp, node, stop: float) -> set[float]:
     """Times in (0, stop] where ``node`` changes phase, in its own local time."""
     op, p, kids = _node(ip, fp, node)
@@ -50,11 +60,9 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
         every, staircase = p[2], p[3] != 0.0
         if staircase:
             out.update(every * j for j in range(1, int(stop / every) + 1))
-        if op == K.EXPONENTIAL and math.isfinite(p[4] if p[1] < 1 else p[5]) and p[1] != 1 and p[0] > 0:
-            bound = p[4] if p[1] < 1 else p[5]
-            if bound > 0:  # where the value reaches its clamp
-                k = math.log(bound / p[0]) / math.log(p[1])
-                out.add(every * k if not staircase else every * math.ceil(k))
+        clamped = _clamp_time(p) if op == K.EXPONENTIAL else None
+        if clamped is not None:
+            out.add(clamped)
     elif op == K.FUNCTION:
         raise _Unknown
     elif op == K.JOIN:
@@ -111,13 +119,7 @@ def _settles(ip, fp, node) -> float | None:
     if op == K.COSINE:
         return None if p[3] else p[2]
     if op == K.EXPONENTIAL:
-        if p[1] == 1:
-            return 0.0
-        bound = p[4] if p[1] < 1 else p[5]
-        if math.isfinite(bound) and p[0] > 0 and bound > 0:
-            k = math.log(bound / p[0]) / math.log(p[1])
-            return p[2] * (math.ceil(k) if p[3] else k)
-        return None
+        return 0.0 if p[1] == 1 else _clamp_time(p)
     if op in (K.INV_SQRT, K.INV_TIME, K.FUNCTION):
         return 0.0 if op == K.INV_TIME and p[1] == 0 else None
     if op == K.JOIN:
