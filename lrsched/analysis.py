@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validate as v
-from . import kernels as K
+from . import layout as K
+from .combinators import cycle_start
 from .schedule import Schedule
 
 _MAX_BOUNDARIES = 100_000
@@ -30,15 +31,19 @@ def _program(schedule: Schedule):
 
 
 def _node(ip, fp, node):
+    """(op, parameters by name, kids); a join's boundaries are under "boundaries"."""
     rec = K.HEADER + 4 * node
     op, f, k, nk = (int(x) for x in ip[rec : rec + 4])
-    return op, fp[f:], [int(ip[k + i]) for i in range(nk)]
+    p = K.read(op, fp, f)
+    if op == K.JOIN:
+        p["boundaries"] = [float(b) for b in fp[f : f + nk - 1]]
+    return op, p, [int(ip[k + i]) for i in range(nk)]
 
 
 def _clamp_time(p) -> float | None:
-    """When an exponential [start, factor, every, staircase, lo, hi] reaches its clamp (None: never)."""
-    start, factor, every, staircase = p[0], p[1], p[2], p[3] != 0.0
-    bound = p[4] if factor < 1 else p[5]
+    """When an exponential reaches its clamp (None: never)."""
+    start, factor, every, staircase = p["start"], p["factor"], p["every"], p["staircase"] != 0.0
+    bound = p["low"] if factor < 1 else p["high"]
     if factor == 1 or not math.isfinite(bound) or start <= 0 or bound <= 0:
         return None
     k = math.log(bound / start) / math.log(factor)
@@ -49,15 +54,12 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
     """Times in (0, stop] where ``node`` changes phase, in its own local time."""
     op, p, kids = _node(ip, fp, node)
     out: set[float] = set()
-    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE, K.TANH):
-        out.add(p[2])
-    elif op == K.COSINE:
-        if p[3]:  # periodic: turns at every multiple of n
-            out.update(p[2] * j for j in range(1, int(stop / p[2]) + 1))
-        else:
-            out.add(p[2])
+    if op == K.COSINE and p["periodic"]:  # turns at every multiple of n
+        out.update(p["steps"] * j for j in range(1, int(stop / p["steps"]) + 1))
+    elif op in K.PHASED:
+        out.add(p["steps"])
     elif op in (K.EXPONENTIAL, K.INV_TIME):
-        every, staircase = p[2], p[3] != 0.0
+        every, staircase = p["every"], p["staircase"] != 0.0
         if staircase:
             out.update(every * j for j in range(1, int(stop / every) + 1))
         clamped = _clamp_time(p) if op == K.EXPONENTIAL else None
@@ -66,7 +68,7 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
     elif op == K.FUNCTION:
         raise _Unknown
     elif op == K.JOIN:
-        bounds = [0.0, *p[: len(kids) - 1]]
+        bounds = [0.0, *p["boundaries"]]
         for i, kid in enumerate(kids):
             begin = bounds[i]
             end = bounds[i + 1] if i + 1 < len(bounds) else stop
@@ -77,11 +79,11 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
             last = i + 1 == len(bounds)
             out.update(begin + b for b in _breaks(ip, fp, kid, end - begin) if last or begin + b < end)
     elif op == K.CYCLE:
-        period, mult, limit, zb = p[0], p[1], int(p[3]), p[4] != 0.0
+        period, mult, limit, zb = p["period"], p["period_mult"], int(p["limit"]), p["zero_based"] != 0.0
         inner = _breaks(ip, fp, kids[0], period)
         i = 0
         while limit <= 0 or i < limit:
-            s0, s1 = K.cycle_start(i, period, mult), K.cycle_start(i + 1, period, mult)
+            s0, s1 = cycle_start(i, period, mult), cycle_start(i + 1, period, mult)
             if s0 >= stop:
                 break
             if i:
@@ -92,18 +94,19 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
             if len(out) > _MAX_BOUNDARIES:
                 raise ValueError(f"more than {_MAX_BOUNDARIES} boundaries below stop={stop!r}; ask for a shorter range")
     elif op == K.SHIFT:
-        k = p[0]
+        k = p["k"]
         out.update(b + k for b in _breaks(ip, fp, kids[0], stop - k) if b + k > 0)
         if k > 0:
             out.add(k)
     elif op == K.STRETCH:
-        out.update(b * p[0] for b in _breaks(ip, fp, kids[0], stop / p[0]))
+        out.update(b * p["factor"] for b in _breaks(ip, fp, kids[0], stop / p["factor"]))
     elif op == K.PER_EPOCH:
-        out.update(b * p[0] for b in _breaks(ip, fp, kids[0], math.ceil(stop / p[0])))
+        e = p["steps_per_epoch"]
+        out.update(b * e for b in _breaks(ip, fp, kids[0], math.ceil(stop / e)))
     elif op == K.WARP:  # child time b is reached at t = span * (b / span) ** (1 / power)
-        k, span = p[0], p[1]
+        k, span = p["power"], p["span"]
         out.update(span * (b / span) ** (1 / k) for b in _breaks(ip, fp, kids[0], span * (stop / span) ** k))
-    elif op in (K.CLIP, K.ADD, K.SUB, K.MUL, K.DIV, K.MIN, K.MAX):
+    elif op in K.SAME_TIME:
         for kid in kids:
             out |= _breaks(ip, fp, kid, stop)
     return {b for b in out if 0 < b <= stop}
@@ -114,35 +117,35 @@ def _settles(ip, fp, node) -> float | None:
     op, p, kids = _node(ip, fp, node)
     if op == K.CONST:
         return 0.0
-    if op in (K.LINEAR, K.POLY, K.GEOMETRIC, K.EASE, K.TANH):
-        return p[2]
-    if op == K.COSINE:
-        return None if p[3] else p[2]
+    if op == K.COSINE and p["periodic"]:
+        return None
+    if op in K.PHASED:
+        return p["steps"]
     if op == K.EXPONENTIAL:
-        return 0.0 if p[1] == 1 else _clamp_time(p)
+        return 0.0 if p["factor"] == 1 else _clamp_time(p)
     if op in (K.INV_SQRT, K.INV_TIME, K.FUNCTION):
-        return 0.0 if op == K.INV_TIME and p[1] == 0 else None
+        return 0.0 if op == K.INV_TIME and p["rate"] == 0 else None
     if op == K.JOIN:
         last = _settles(ip, fp, kids[-1])
-        return None if last is None else (p[len(kids) - 2] if len(kids) > 1 else 0.0) + last
+        return None if last is None else ([0.0, *p["boundaries"]][-1]) + last
     if op == K.CYCLE:
-        limit = int(p[3])
+        limit = int(p["limit"])
         inner = _settles(ip, fp, kids[0])
         if inner == 0.0:
-            return 0.0 if p[2] == 1.0 else None
-        return K.cycle_start(limit, p[0], p[1]) if limit > 0 else None
+            return 0.0 if p["decay"] == 1.0 else None
+        return cycle_start(limit, p["period"], p["period_mult"]) if limit > 0 else None
     if op == K.SHIFT:
         inner = _settles(ip, fp, kids[0])
-        return None if inner is None else max(inner + p[0], 0.0)
+        return None if inner is None else max(inner + p["k"], 0.0)
     if op == K.STRETCH:
         inner = _settles(ip, fp, kids[0])
-        return None if inner is None else inner * p[0]
+        return None if inner is None else inner * p["factor"]
     if op == K.PER_EPOCH:
         inner = _settles(ip, fp, kids[0])
-        return None if inner is None else math.ceil(inner) * p[0]
+        return None if inner is None else math.ceil(inner) * p["steps_per_epoch"]
     if op == K.WARP:
         inner = _settles(ip, fp, kids[0])
-        return None if inner is None else p[1] * (inner / p[1]) ** (1 / p[0])
+        return None if inner is None else p["span"] * (inner / p["span"]) ** (1 / p["power"])
     found = [_settles(ip, fp, kid) for kid in kids]
     return None if any(x is None for x in found) else max(found)
 

@@ -12,7 +12,7 @@ import math
 from typing import ClassVar
 
 from . import _validate as v
-from . import kernels as K
+from . import layout as K
 from .primitives import Constant, Cosine, Geometric, Linear
 from .schedule import Field, Schedule, as_schedule, as_schedules, format_number, format_value
 
@@ -162,8 +162,21 @@ class Cycle(Schedule):
             raise ValueError(f"period_mult={self.period_mult!r} < 1 needs a limit")
 
     def _encode(self, enc):
-        params = [self.period, self.period_mult, self.decay, float(self.limit or 0), float(self.zero_based)]
-        return enc.node(K.CYCLE, params, (self.schedule,))
+        values = dict(
+            period=self.period,
+            period_mult=self.period_mult,
+            decay=self.decay,
+            limit=self.limit or 0,
+            zero_based=self.zero_based,
+        )
+        return enc.node(K.CYCLE, values, (self.schedule,))
+
+
+def cycle_start(i, period, mult) -> float:
+    """S_i, where cycle i of a :class:`Cycle` starts, in the kernel's own arithmetic (exactly rounded)."""
+    from .kernels import cycle_start as start
+
+    return start(float(i), float(period), float(mult))
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -177,7 +190,7 @@ class _Binary(Schedule):
     fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
 
     def _encode(self, enc):
-        return enc.node(self.op, [], (self.left, self.right))
+        return enc.node(self.op, {}, (self.left, self.right))
 
     def __repr__(self):
         left, right = self.left, self.right
@@ -265,7 +278,7 @@ class Minimum(Schedule):
     fields = (Field("a", as_schedule, nested="one"), Field("b", as_schedule, nested="one"))
 
     def _encode(self, enc):
-        return enc.node(self.op, [], (self.a, self.b))
+        return enc.node(self.op, {}, (self.a, self.b))
 
 
 class Maximum(Minimum):
@@ -317,7 +330,7 @@ class Clip(_Method):
     def _encode(self, enc):
         lo = -math.inf if self.low is None else self.low
         hi = math.inf if self.high is None else self.high
-        return enc.node(K.CLIP, [lo, hi], (self.schedule,))
+        return enc.node(K.CLIP, {"low": lo, "high": hi}, (self.schedule,))
 
 
 class Shift(_Method):
@@ -327,7 +340,7 @@ class Shift(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("k", v.real))
 
     def _encode(self, enc):
-        return enc.node(K.SHIFT, [self.k], (self.schedule,))
+        return enc.node(K.SHIFT, {"k": self.k}, (self.schedule,))
 
 
 class Stretch(_Method):
@@ -337,7 +350,7 @@ class Stretch(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("factor", v.positive))
 
     def _encode(self, enc):
-        return enc.node(K.STRETCH, [self.factor], (self.schedule,))
+        return enc.node(K.STRETCH, {"factor": self.factor}, (self.schedule,))
 
 
 class Warp(_Method):
@@ -352,7 +365,7 @@ class Warp(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("power", v.positive), Field("span", v.positive))
 
     def _encode(self, enc):
-        return enc.node(K.WARP, [self.power, self.span], (self.schedule,))
+        return enc.node(K.WARP, {"power": self.power, "span": self.span}, (self.schedule,))
 
 
 class PerEpoch(_Method):
@@ -366,7 +379,7 @@ class PerEpoch(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("steps_per_epoch", v.count))
 
     def _encode(self, enc):
-        return enc.node(K.PER_EPOCH, [float(self.steps_per_epoch)], (self.schedule,))
+        return enc.node(K.PER_EPOCH, {"steps_per_epoch": self.steps_per_epoch}, (self.schedule,))
 
 
 # ---------------------------------------------------------------- escape hatch

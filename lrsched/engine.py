@@ -1,31 +1,54 @@
 """Where evaluation happens.
 
 A schedule is laid out once as a :class:`Program` (the flat arrays described
-in :mod:`lrsched.kernels`), cached on the schedule, and every evaluation, of
-one t or of ten million, runs the same compiled kernel on it. Laying out a
-new composition costs microseconds and compiles nothing: the kernels are
-generic and cached on disk by numba after their first compilation.
+in :mod:`lrsched.layout`), cached on the schedule, and every evaluation, of
+one t or of ten million, runs the same compiled kernel,
+:func:`lrsched.kernels.evaluate`, on it. Laying out a new composition costs
+microseconds and compiles nothing: the kernel is generic, compiled once after
+install and cached on disk by numba.
+
+Long ranges are split into blocks dealt round-robin to Python threads running
+that kernel without the GIL: no OpenMP or TBB runtime, so evaluation works in
+forked children and from several threads at once.
 
 This module also checks the iterations it is given (numbers >= 0, finite)
-and the values it returns (finite, else ValueError naming t).
+and the values it returns: a value that is not finite anywhere in the
+composition at t (a 0/0 inside a minimum, a 1/0 under a clip) raises
+ValueError naming t, whatever the order of the operands.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
+import threading
+import time
 
-import numba
 import numpy as np
 
-from . import kernels as K
+from . import layout as L
 from ._validate import show
 
-#: ranges at least this long are evaluated on all of numba's threads
+#: ranges at least this long are evaluated on several threads
 PARALLEL_MIN = 1 << 16
+#: the most values one call may produce (an 8 GB float64 array)
+MAX_VALUES = 1 << 30
 
 _EMPTY = np.empty(0)
 _NO_SIDE = np.empty((2, 0))
+
+
+def num_threads() -> int:
+    """Threads for long ranges: ``LRSCHED_NUM_THREADS``, else the CPUs this process may use."""
+    env = os.environ.get("LRSCHED_NUM_THREADS", "")
+    if env.strip().isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 class Encoder:
@@ -48,18 +71,23 @@ class Encoder:
         finally:
             self._depth -= 1
 
-    def leaf(self, op: int, params) -> int:
-        return self._add(op, params, ())
+    def leaf(self, op: int, values: dict) -> int:
+        """A leaf: ``values`` names every kernel parameter ``lrsched.layout.PARAMS`` declares for ``op``."""
+        return self._add(op, L.pack(op, values), ())
 
-    def node(self, op: int, params, children) -> int:
-        """A node over ``children``: schedules, or node indices already laid out."""
+    def node(self, op: int, values, children) -> int:
+        """A node over ``children`` (schedules, or node indices already laid out).
+
+        ``values`` names its kernel parameters (a join passes its boundaries as a list).
+        """
         kids = [c if isinstance(c, int) else self.encode(c) for c in children]
         self.height = max(self.height, self._depth + 1)
+        params = [float(b) for b in values] if op == L.JOIN else L.pack(op, values)
         return self._add(op, params, kids)
 
     def function(self, fn) -> int:
         self.functions.append(fn)
-        return self._add(K.FUNCTION, [len(self.functions) - 1], ())
+        return self._add(L.FUNCTION, [float(len(self.functions) - 1)], ())
 
     def value_at(self, node: int, t: float, schedule) -> float:
         """The value at t of ``schedule``, already laid out as ``node`` (warmup needs s(0))."""
@@ -73,9 +101,9 @@ class Encoder:
 
     def build(self, root: int, schedule) -> Program:
         n = len(self.records) // 4
-        base = K.HEADER + 4 * n
+        base = L.HEADER + 4 * n
         ints = [n, root, self.height + 2, len(self.functions), *self.records, *self.kids]
-        for i in range(K.HEADER + 2, base, 4):
+        for i in range(L.HEADER + 2, base, 4):
             ints[i] += base  # kid offsets become positions in ip
         ip = np.array(ints, dtype=np.int64)
         fp = np.array(self.fp, dtype=np.float64)
@@ -83,7 +111,7 @@ class Encoder:
 
 
 class Program:
-    """A schedule laid out for the kernels; ``at(t)`` evaluates one float t >= 0."""
+    """A schedule laid out for the kernel; ``at(t)`` evaluates one float t >= 0 (a Python float)."""
 
     __slots__ = ("at", "fp", "functions", "ip")
 
@@ -97,13 +125,13 @@ class Program:
                 return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])
 
         else:
-            entry = _scalar_entry()
+            entry = _entry()
 
             def at(t):
-                y = entry(ip, fp, t)
+                y = entry(ip, fp, _EMPTY, t, _EMPTY, 0, 1, _NO_SIDE, _POS, 0)
                 if y - y == 0.0:
-                    return y
-                raise _not_finite(schedule, t, y)
+                    return float(y)
+                return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])  # raises, naming t
 
         self.at = at
 
@@ -113,27 +141,60 @@ def compile_program(schedule) -> Program:
     return enc.build(enc.encode(schedule), schedule)
 
 
+_POS = np.zeros(1, dtype=np.int64)  # never written in mode 0
 _ENTRY = None
+_LOCK = threading.Lock()
 
 
-def _scalar_entry():
-    """The compiled scalar kernel, called without numba's type dispatch.
+def _entry():
+    """The compiled kernel, loaded (or compiled, saying so on stderr) on first use.
 
-    Every call passes arrays made by :func:`compile_program` and a Python
-    float, the types it was compiled for; this saves about 200 ns a call.
+    Returned without numba's type dispatch where numba allows it: every call
+    passes the types it was compiled for, and this saves about 200 ns a call.
     """
     global _ENTRY
-    if _ENTRY is None:
-        ip = np.array([1, 0, 2, 0, K.CONST, 0, 0, 0], dtype=np.int64)
-        fp = np.zeros(1)
-        K.evaluate_scalar(ip, fp, 0.0)
-        disp = K.evaluate_scalar
-        try:
-            _ENTRY = disp.overloads[disp.signatures[0]].entry_point
-            _ENTRY(ip, fp, 0.0)
-        except Exception:  # pragma: no cover - a numba without entry points
-            _ENTRY = disp
+    if _ENTRY is not None:
+        return _ENTRY
+    with _LOCK:
+        if _ENTRY is None:
+            _ENTRY = _load()
     return _ENTRY
+
+
+def _load():
+    from . import kernels as K
+
+    disp = K.evaluate
+    ip = np.array([1, 0, 2, 0, L.CONST, 0, 0, 0], dtype=np.int64)
+    fp = np.zeros(1)
+    args = (ip, fp, _EMPTY, 0.0, _EMPTY, 0, 1, _NO_SIDE, _POS, 0)
+    note = None if _cached(disp, args) else _compile_note(K)
+    started = time.perf_counter()
+    if note:
+        print(note, file=sys.stderr, flush=True)
+    disp(*args)
+    if note:
+        print(f"lrsched: kernels ready in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    try:
+        entry = disp.overloads[disp.signatures[0]].entry_point
+        entry(*args)
+        return entry
+    except Exception:  # a numba without entry points, or NUMBA_DISABLE_JIT
+        return disp
+
+
+def _cached(disp, args) -> bool:
+    """Whether numba's on-disk cache already holds the kernel (True when unknown: say nothing)."""
+    try:
+        sig = tuple(disp.typeof_pyval(a) for a in args)
+        return disp._cache.load_overload(sig, disp.targetctx) is not None
+    except Exception:
+        return True
+
+
+def _compile_note(K) -> str:
+    where = "in memory (no writable cache)" if not K.CACHE else "once, then cached on disk"
+    return f"lrsched: compiling the evaluation kernels {where}; this takes a few seconds..."
 
 
 # ---------------------------------------------------------------- entry points
@@ -152,6 +213,8 @@ def evaluate(schedule, program: Program, t):
         arr = np.asarray(t)
         if arr.dtype.kind not in "iuf":
             raise TypeError(f"t must be numbers, got an array of dtype {arr.dtype}: {t!r}")
+        if arr.size > MAX_VALUES:
+            raise ValueError(f"t has {arr.size} elements; at most {MAX_VALUES} values are evaluated at once")
         flat = np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
         ok = (flat >= 0) & (flat < math.inf)
         if not ok.all():
@@ -164,6 +227,8 @@ def evaluate(schedule, program: Program, t):
 
 def evaluate_range(schedule, program: Program, t0: float, n: int) -> np.ndarray:
     """``schedule`` at t0, t0 + 1, ..., t0 + n - 1."""
+    if n > MAX_VALUES:
+        raise ValueError(f"n={n} values asked for; at most {MAX_VALUES} are evaluated at once (8 GB)")
     return _run(schedule, program, _EMPTY, t0, n)
 
 
@@ -172,24 +237,41 @@ def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
     if n == 0:
         return out
     ip, fp = program.ip, program.fp
+    entry = _entry()
     if program.functions:
-        bad = _run_with_functions(program, times, t0, out)
-    elif n >= PARALLEL_MIN and (threads := numba.get_num_threads()) > 1:
-        bad = K.evaluate_parallel(ip, fp, times, t0, out, threads)
+        y = _run_with_functions(entry, program, times, t0, out)
+    elif n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
+        y = _threaded(entry, ip, fp, times, t0, out, threads)
     else:
-        bad = K.evaluate(ip, fp, times, t0, out, _NO_SIDE, np.zeros(1, dtype=np.int64), 0)
-    if bad:
+        y = entry(ip, fp, times, t0, out, 0, 1, _NO_SIDE, _POS, 0)
+    if not y - y == 0.0:
         i = int(np.argmin(np.isfinite(out)))
         raise _not_finite(schedule, float(times[i]) if times.size else t0 + i, out[i])
     return out
 
 
-def _run_with_functions(program: Program, times, t0: float, out) -> int:
+def _threaded(entry, ip, fp, times, t0, out, threads: int) -> float:
+    """Blocks dealt round-robin to ``threads`` threads (this one included); NaN if any value is not finite."""
+    found = [0.0] * threads
+
+    def work(k):
+        found[k] = entry(ip, fp, times, t0, out, k, threads, _NO_SIDE, _POS, 0)
+
+    helpers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, threads)]
+    for th in helpers:
+        th.start()
+    work(0)
+    for th in helpers:
+        th.join()
+    return math.nan if any(not y - y == 0.0 for y in found) else 1.0
+
+
+def _run_with_functions(entry, program: Program, times, t0: float, out) -> float:
     """Two passes: record where each ``function`` leaf is needed, call it, fill in."""
     ip, fp, fns = program.ip, program.fp, program.functions
     side = np.empty((2, out.size * len(fns)))
     pos = np.zeros(1, dtype=np.int64)
-    K.evaluate(ip, fp, times, t0, out, side, pos, 1)
+    entry(ip, fp, times, t0, out, 0, 1, side, pos, 1)
     for j in range(int(pos[0])):
         fn = fns[int(side[1, j])]
         t = float(side[0, j])
@@ -198,7 +280,7 @@ def _run_with_functions(program: Program, times, t0: float, out) -> int:
             raise TypeError(f"function {fn!r} returned {show(y)} at t={t!r}: not a number")
         side[0, j] = float(y)
     pos[0] = 0
-    return K.evaluate(ip, fp, times, t0, out, side, pos, 2)
+    return entry(ip, fp, times, t0, out, 0, 1, side, pos, 2)
 
 
 def _not_finite(schedule, t, y) -> ValueError:

@@ -1,90 +1,142 @@
 """Every numba kernel of lrsched, and nothing else.
 
-A schedule reaches this module as a *program*: two flat arrays produced by
-:mod:`lrsched.engine`.
+A schedule reaches this module as a *program*, the two flat arrays that
+:mod:`lrsched.layout` describes. One generic evaluator, :func:`evaluate`,
+walks the tree once per *segment*: a run of sorted iterations that takes the
+same path through every join, warmup and cycle. Each leaf then runs a tight
+loop over its segment, so a schedule costs about what its leaves cost, and a
+new schedule never compiles anything.
 
-``ip`` (int64)
-    ``ip[0]`` number of nodes, ``ip[1]`` root node, ``ip[2]`` rows of scratch
-    (tree height + 2), ``ip[3]`` number of ``function`` leaves; then one record
-    of four integers per node, ``(op, float offset, kid offset, kid count)``,
-    then the kid lists.
-``fp`` (float64)
-    every node's float parameters, at the node's float offset.
+:func:`evaluate` is the only entry point for schedules: scalar calls, ranges
+and each thread of a parallel range (Python threads; the kernel releases the
+GIL) all run it, so they agree to the last bit and numba compiles the
+interpreter once. Every array it touches has one layout (C-contiguous), so
+every helper is compiled once too.
 
-One generic evaluator, :func:`_run`, walks the tree once per *segment*: a
-run of sorted iterations that takes the same path through every join, warmup
-and cycle. Each leaf then runs a tight loop over its segment, so a schedule
-costs about what its leaves cost, and a new schedule never compiles anything.
-Iterations are processed in blocks of ``BLOCK`` values; scratch memory is
-``2 * rows * BLOCK`` floats per thread, whatever the length of the range.
-
-Scalar and array evaluation run this same code (a scalar is a segment of
-length one), so they agree to the last bit. Scratch rows are per thread:
-``tw`` times, ``vb`` values, ``fr`` frames, one row per depth.
-
-No ``fastmath``: LLVM keeps IEEE semantics, vectorised or not.
+Progress is built in: every segment handed to a kid starts at the element
+that selected it and contains it, so each step of the walk consumes at least
+one element, and the searches for a cycle are bounded (a fixed number of
+corrections of a closed-form guess). No ``fastmath``: IEEE semantics.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
+import tempfile
 
 import numpy as np
-from numba import njit, prange
+from numba import config, njit
+
+from .layout import (
+    ADD,
+    CLIP,
+    CONST,
+    COSINE,
+    CYCLE,
+    DIV,
+    EASE,
+    EXPONENTIAL,
+    GEOMETRIC,
+    HEADER,
+    INV_SQRT,
+    INV_TIME,
+    JOIN,
+    LINEAR,
+    MAX,
+    MIN,
+    MUL,
+    PER_EPOCH,
+    POLY,
+    SHIFT,
+    STRETCH,
+    SUB,
+    TANH,
+    WARP,
+)
 
 BLOCK = 4096
-HEADER = 4
 
-# Leaves (formulas over the phase-local iteration t).
-CONST = 0
-LINEAR = 1
-COSINE = 2
-POLY = 3
-GEOMETRIC = 4
-EXPONENTIAL = 5
-INV_SQRT = 6
-INV_TIME = 7
-FUNCTION = 8
-EASE = 9
-TANH = 10
-# Nodes that route time to their kids.
-JOIN = 20
-CYCLE = 21
-SHIFT = 22
-STRETCH = 23
-PER_EPOCH = 24
-CLIP = 25
-WARP = 26
-# Binary arithmetic on two kids evaluated at the same t.
-ADD = 30
-SUB = 31
-MUL = 32
-DIV = 33
-MIN = 34
-MAX = 35
+# --------------------------------------------------------------------------
+# Where numba caches the compiled kernels. Beside the package (or in the
+# user's cache) as numba decides; where neither is writable (read-only images,
+# HOME=/nonexistent) in a private temporary directory; failing that, in memory.
 
-_jit = njit(cache=True, error_model="numpy", nogil=True)
+
+def _probe():  # pragma: no cover - never called, only decorated
+    return 0
+
+
+def _private_dir():
+    """A temporary directory only this user can write, or None."""
+    try:
+        path = os.path.join(tempfile.gettempdir(), f"lrsched-numba-cache-{os.getuid()}")
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.stat(path)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022 or not os.access(path, os.W_OK):
+            return None
+        return path
+    except (OSError, AttributeError):
+        return None
+
+
+def _cache_mode():
+    """(cache, fallback dir or None, note): how this module's kernels are cached."""
+    try:
+        njit(cache=True)(_probe)
+        return True, None, None
+    except RuntimeError:
+        pass
+    path = _private_dir()
+    if path is not None:
+        old = config.CACHE_DIR
+        try:
+            config.CACHE_DIR = path
+            njit(cache=True)(_probe)
+            return True, path, None
+        except RuntimeError:
+            pass
+        finally:
+            config.CACHE_DIR = old
+    return False, None, "lrsched: no writable numba cache directory; the kernels are compiled in memory, every process"
+
+
+CACHE, CACHE_FALLBACK, CACHE_NOTE = _cache_mode()
+
+
+def _jit(fn):
+    old = config.CACHE_DIR
+    try:
+        if CACHE_FALLBACK:
+            config.CACHE_DIR = CACHE_FALLBACK
+        return njit(cache=CACHE, error_model="numpy", nogil=True)(fn)
+    finally:
+        config.CACHE_DIR = old
 
 
 # --------------------------------------------------------------------------
-# Leaf formulas. p = min(t, n) / n is the progress through a phase of n
-# iterations; every leaf holds its end value for t >= n. Linear and cosine
+# Leaf formulas, one per opcode, over the phase-local times T[to:to+m] into
+# V[vo:vo+m]. Their parameters are named and ordered as lrsched.layout.PARAMS
+# declares. p = min(t, n) / n is the progress through a phase of n
+# iterations; every phase holds its end value for t >= n. Linear and cosine
 # compute (a * x) / n and cos((pi * x) / n), the order of the closed forms in
 # torch, MXNet, timm and optax, so that mirrors of those agree to the bit.
 
 
 @_jit
-def _linear(t, out, start, end, n):
+def _linear(t, out, start, end, steps):
     for j in range(t.size):
-        x = min(t[j], n)
-        out[j] = end if x >= n else start + (end - start) * x / n
+        x = min(t[j], steps)
+        out[j] = end if x >= steps else start + (end - start) * x / steps
 
 
 @_jit
-def _cosine(t, out, start, end, n, periodic, exponent):
+def _cosine(t, out, start, end, steps, periodic, exponent):
+    wrap = periodic != 0.0
     for j in range(t.size):
-        x = t[j] if periodic else min(t[j], n)
-        h = (1.0 + math.cos(math.pi * x / n)) * 0.5
+        x = t[j] if wrap else min(t[j], steps)
+        h = (1.0 + math.cos(math.pi * x / steps)) * 0.5
         if exponent != 1.0:
             h = h**exponent
         v = end + (start - end) * h
@@ -92,32 +144,18 @@ def _cosine(t, out, start, end, n, periodic, exponent):
 
 
 @_jit
-def _tanh(t, out, start, end, n, lb, ub):
+def _poly(t, out, start, end, steps, power):
     for j in range(t.size):
-        p = min(t[j], n) / n
-        out[j] = end + (start - end) * (0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p)))
-
-
-@_jit
-def _ease(t, out, start, end, n, power):
-    for j in range(t.size):
-        p = min(t[j], n) / n
-        out[j] = end if p >= 1.0 else start + (end - start) * p**power
-
-
-@_jit
-def _poly(t, out, start, end, n, power):
-    for j in range(t.size):
-        p = min(t[j], n) / n
+        p = min(t[j], steps) / steps
         v = end + (start - end) * (1.0 - p) ** power
         out[j] = start if p <= 0.0 else v
 
 
 @_jit
-def _geometric(t, out, start, end, n):
+def _geometric(t, out, start, end, steps):
     ratio = end / start
     for j in range(t.size):
-        p = min(t[j], n) / n
+        p = min(t[j], steps) / steps
         v = start * ratio**p
         out[j] = end if p >= 1.0 else v
 
@@ -125,16 +163,16 @@ def _geometric(t, out, start, end, n):
 @_jit
 def _exponent(t, every, staircase):
     """k = t / every, or floor((t - 1) / every) clamped at 0 when staircase."""
-    if staircase:
+    if staircase != 0.0:
         return max(math.floor((t - 1.0) / every), 0.0)
     return t / every
 
 
 @_jit
-def _exponential(t, out, start, factor, every, staircase, lo, hi):
+def _exponential(t, out, start, factor, every, staircase, low, high):
     for j in range(t.size):
         v = start * factor ** _exponent(t[j], every, staircase)
-        out[j] = min(max(v, lo), hi)
+        out[j] = min(max(v, low), high)
 
 
 @_jit
@@ -149,432 +187,519 @@ def _inv_time(t, out, start, rate, every, staircase):
         out[j] = start / (1.0 + rate * _exponent(t[j], every, staircase))
 
 
-# --------------------------------------------------------------------------
-# Cycles: cycle i (0-based) covers (S(i), S(i + 1)] with S(i) the sum of the
-# first i lengths period * mult**k. Boundaries are defined by cycle_start
-# alone; cycle_index only guesses and then corrects against it.
+@_jit
+def _ease(t, out, start, end, steps, power):
+    for j in range(t.size):
+        p = min(t[j], steps) / steps
+        out[j] = end if p >= 1.0 else start + (end - start) * p**power
 
 
 @_jit
-def cycle_start(i, period, mult):
-    if i <= 0:
-        return 0.0
-    if mult == 1.0:
-        return i * period
-    return period * (mult**i - 1.0) / (mult - 1.0)
+def _tanh(t, out, start, end, steps, lb, ub):
+    for j in range(t.size):
+        p = min(t[j], steps) / steps
+        out[j] = end + (start - end) * (0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p)))
 
 
 @_jit
-def cycle_clock(x, length, period, mult, zero_based):
-    """The kid's time at local time x of a cycle of ``length``: x * period / length.
-
-    x is in (0, length] (1-indexed cycles, where x = length lands on period
-    exactly) or, ``zero_based``, in [0, length) (counted from the restart).
-    """
-    if not zero_based and x >= length:
-        return period
-    if mult == 1.0:
-        return x
-    return x * (period / length)
-
-
-@_jit
-def cycle_index_from_zero(u, period, mult, limit):
-    """The cycle i with S(i) <= u < S(i + 1), u counted from 0; at most limit."""
-    i = cycle_index(u, period, mult, limit)
-    while i > 0 and u < cycle_start(i, period, mult):
-        i -= 1
-    while (limit <= 0 or i < limit) and u >= cycle_start(i + 1, period, mult):
-        i += 1
-    return i
-
-
-@_jit
-def cycle_index(t, period, mult, limit):
-    """The cycle i with S(i) < t <= S(i + 1) (0 for t <= period); at most limit."""
-    if t <= period:
-        return 0
-    if mult == 1.0:
-        i = int(math.ceil(t / period)) - 1
-    elif mult > 1.0:
-        i = int(math.floor(math.log1p(t * (mult - 1.0) / period) / math.log(mult)))
-    else:
-        i = 0
-    if limit > 0 and i > limit:
-        i = limit
-    if i < 0:
-        i = 0
-    while i > 0 and t <= cycle_start(i, period, mult):
-        i -= 1
-    while (limit <= 0 or i < limit) and t > cycle_start(i + 1, period, mult):
-        i += 1
-    return i
-
-
-# --------------------------------------------------------------------------
-# The evaluator: an explicit stack of frames, one per depth (numba compiles
-# recursive functions slowly and cannot cache them reliably).
-
-# frame columns
-_NODE = 0
-_TROW = 1  # the frame's times are tw[TROW, TLO:TLO + M]
-_TLO = 2
-_M = 3
-_OROW = 4  # ... and its values go to vb[OROW, OLO:OLO + M]
-_OLO = 5
-_STAGE = 6
-_LO = 7  # join / cycle: first element not yet handed to a kid
-_I = 8  # join: phase of the next segment; cycle: cycle of the last segment
-_PLO = 9  # cycle: start of the last segment
-FRAME = 10
-
-
-@_jit
-def _lower(t, lo, hi, b):
-    """First index j in [lo, hi) with t[j] >= b (t sorted), else hi."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if t[mid] < b:
-            lo = mid + 1
+def _function(t, out, index, side, pos, mode):
+    """A Python callable: mode 1 records (t, index) pairs in ``side``, mode 2 reads the values back."""
+    p0 = pos[0]
+    for j in range(t.size):
+        if mode == 1:
+            side[0, p0 + j] = t[j]
+            side[1, p0 + j] = index
+            out[j] = 0.0
         else:
-            hi = mid
-    return lo
+            out[j] = side[0, p0 + j]
+    pos[0] = p0 + t.size
 
 
 @_jit
-def _upper(t, lo, hi, b):
-    """First index j in [lo, hi) with t[j] > b (t sorted), else hi."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if t[mid] <= b:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@_jit
-def _leaf(op, fp, f, t, out, side, pos, mode):
-    m = t.size
+def _leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
+    t = T[to : to + m]
+    out = V[vo : vo + m]
     if op == CONST:
-        v = fp[f]
         for j in range(m):
-            out[j] = v
+            out[j] = fp[f]
     elif op == LINEAR:
         _linear(t, out, fp[f], fp[f + 1], fp[f + 2])
     elif op == COSINE:
-        _cosine(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3] != 0.0, fp[f + 4])
-    elif op == EASE:
-        _ease(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
-    elif op == TANH:
-        _tanh(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4])
+        _cosine(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4])
     elif op == POLY:
         _poly(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
     elif op == GEOMETRIC:
         _geometric(t, out, fp[f], fp[f + 1], fp[f + 2])
     elif op == EXPONENTIAL:
-        _exponential(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3] != 0.0, fp[f + 4], fp[f + 5])
+        _exponential(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4], fp[f + 5])
     elif op == INV_SQRT:
         _inv_sqrt(t, out, fp[f], fp[f + 1])
     elif op == INV_TIME:
-        _inv_time(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3] != 0.0)
+        _inv_time(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
+    elif op == EASE:
+        _ease(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
+    elif op == TANH:
+        _tanh(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4])
     else:  # FUNCTION
-        p0 = pos[0]
-        if mode == 1:
-            for j in range(m):
-                side[0, p0 + j] = t[j]
-                side[1, p0 + j] = fp[f]
-                out[j] = 0.0
+        _function(t, out, fp[f], side, pos, mode)
+
+
+# --------------------------------------------------------------------------
+# Cycle boundaries. Cycle i (0-based) is P m**i long; it starts at
+# S(i) = sum of the lengths before it, computed in double-double arithmetic
+# and rounded once, so S(1) is P itself and a boundary that is a whole number
+# in exact arithmetic (30 + 33 = 63 for P = 30, m = 1.1) is that number.
+
+
+@_jit
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+@_jit
+def _split(a):
+    c = 134217729.0 * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+@_jit
+def _two_prod(a, b):
+    p = a * b
+    if not (abs(a) < 1e290 and abs(b) < 1e290 and abs(p) < 1e300):
+        return p, 0.0
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+@_jit
+def _dd_mul(ah, al, bh, bl):
+    p, e = _two_prod(ah, bh)
+    e += ah * bl + al * bh
+    return _two_sum(p, e)
+
+
+@_jit
+def _dd_div(ah, al, bh, bl):
+    q1 = ah / bh
+    ph, pl = _dd_mul(q1, 0.0, bh, bl)
+    rh, rl = _two_sum(ah, -ph)
+    rl += al - pl
+    q2 = (rh + rl) / bh
+    return _two_sum(q1, q2)
+
+
+@_jit
+def _dd_pow(m, n):
+    """m**n for a whole n >= 0, as a double-double; (inf, 0) past the float range."""
+    rh, rl = 1.0, 0.0
+    bh, bl = m, 0.0
+    k = n
+    while k > 0.0:  # halves k: at most about 1100 rounds for any float n
+        half = math.floor(k * 0.5)
+        if k - 2.0 * half == 1.0:
+            rh, rl = _dd_mul(rh, rl, bh, bl)
+        k = half
+        if k > 0.0:
+            bh, bl = _dd_mul(bh, bl, bh, bl)
+        if not (abs(rh) < 1e300 and abs(bh) < 1e300):
+            return (math.inf, 0.0) if m > 1.0 else (rh, 0.0)
+    return rh, rl
+
+
+@_jit
+def cycle_start(i, period, mult):
+    """S(i): where cycle i starts, for a whole i >= 0 (a float)."""
+    if i <= 0.0:
+        return 0.0
+    if i == 1.0:
+        return period
+    if mult == 1.0:
+        return i * period
+    ph, pl = _dd_pow(mult, i)
+    if not abs(ph) < 1e300:
+        return math.inf
+    nh, nl = _two_sum(ph, -1.0)
+    nl += pl
+    dh, dl = _two_sum(mult, -1.0)
+    qh, ql = _dd_div(nh, nl, dh, dl)
+    sh, sl = _dd_mul(qh, ql, period, 0.0)
+    return sh + sl
+
+
+@_jit
+def _past(x, s, zero_based):
+    """x lies after the boundary s: x > s, or x >= s for half-open (zero-based) cycles."""
+    return x >= s if zero_based else x > s
+
+
+@_jit
+def cycle_index(x, period, mult, limit, zero_based):
+    """The cycle i (a whole float) with x past S(i) and not past S(i + 1); ``limit`` past the last.
+
+    A closed-form guess, then at most a few corrections against
+    :func:`cycle_start`: bounded work for any x, period and limit (0: none).
+    """
+    if mult == 1.0:
+        g = math.floor(x / period)
+    else:
+        y = x * (mult - 1.0) / period  # m**i = 1 + y at the start of cycle i
+        g = math.floor(math.log1p(y) / math.log(mult)) if y > -1.0 else math.inf
+    if not g >= 0.0:
+        g = 0.0
+    if limit > 0.0 and g > limit:
+        g = limit
+    g = min(g, 1e300)
+    for _ in range(8):
+        if g > 0.0 and not _past(x, cycle_start(g, period, mult), zero_based):
+            g -= 1.0
+        elif (limit <= 0.0 or g < limit) and _past(x, cycle_start(g + 1.0, period, mult), zero_based):
+            g += 1.0
         else:
-            for j in range(m):
-                out[j] = side[0, p0 + j]
-        pos[0] = p0 + m
+            break
+    return g
 
 
 @_jit
-def _push(fr, sp, node, trow, tlo, m, orow, olo):
-    fr[sp, _NODE] = node
-    fr[sp, _TROW] = trow
-    fr[sp, _TLO] = tlo
-    fr[sp, _M] = m
-    fr[sp, _OROW] = orow
-    fr[sp, _OLO] = olo
-    fr[sp, _STAGE] = 0
-    fr[sp, _LO] = 0
-    fr[sp, _I] = 0
-    fr[sp, _PLO] = 0
+def _periodic_index(x, period, zero_based):
+    """Cycle of x for cycles of one length P, from the exact remainder: (index, local time)."""
+    r = x % period  # exact (the fmod of x >= 0)
+    if not zero_based and r == 0.0 and x > 0.0:
+        r = period
+    return math.floor((x - r) / period + 0.5), r
 
 
 @_jit
-def _run(ip, fp, m, tw, vb, dst, fr, side, pos, mode):
-    """Evaluate the root at the sorted times tw[0, :m] into dst[:m].
+def _clock(local, length, period, mult, zero_based):
+    """The kid's time at ``local`` time into a cycle of ``length``: local * period / length."""
+    if not length > 0.0:
+        return 0.0 if zero_based else period
+    if not zero_based and local >= length:
+        return period
+    local = max(local, 0.0)
+    if mult == 1.0:
+        return local
+    return local * (period / length)
 
-    The frame at depth d hands its kids times in row d + 1 of ``tw`` when it
-    transforms time (else its own), and a binary frame keeps its right
-    operand in row d + 1 of ``vb``; rows below d + 1 belong to ancestors.
+
+@_jit
+def _held_clock(period, mult, limit, zero_based):
+    """The kid's time at the last update of the last cycle (held after the limit)."""
+    if not zero_based:
+        return period
+    s1 = cycle_start(limit, period, mult)
+    if mult == 1.0:
+        return _periodic_index(math.ceil(s1) - 1.0, period, zero_based)[1]
+    s0 = cycle_start(limit - 1.0, period, mult)
+    length = s1 - s0
+    return _clock(min(max(math.ceil(s1) - 1.0 - s0, 0.0), length), length, period, mult, zero_based)
+
+
+# --------------------------------------------------------------------------
+# The interpreter. A frame per depth d: the node, where its times are
+# (T[to:to+m]) and where its values go (V[vo:vo+m]); a node that transforms
+# time gives its kid times in row d + 1 of T, and a binary node keeps its right
+# operand in row d + 1 of V (rows are B apart). Per-node state: STAGE (visits
+# so far), LO (first element not yet handed to a kid), SEG (start of the
+# segment last handed over) and CYC[d] (that segment's cycle).
+
+NODE = 0
+TO = 1
+VO = 2
+M = 3
+STAGE = 4
+LO = 5
+SEG = 6
+NCOL = 7
+
+
+@_jit
+def _push(fr, d, node, to, vo, m):
+    fr[d, NODE] = node
+    fr[d, TO] = to
+    fr[d, VO] = vo
+    fr[d, M] = m
+    fr[d, STAGE] = 0
+    fr[d, LO] = 0
+    fr[d, SEG] = 0
+
+
+@_jit
+def _first_after(T, to, lo, hi, b, strict):
+    """First j in [lo, hi) with t[j] > b (>= b unless strict), else hi (binary search)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        x = T[to + mid]
+        if x > b or (not strict and x >= b):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@_jit
+def _join(ip, fp, rec, d, B, T, fr):
+    """Kid i runs on (b[i-1], b[i]] at t - b[i-1] (b = the boundaries)."""
+    to, vo, m, lo = fr[d, TO], fr[d, VO], fr[d, M], fr[d, LO]
+    if lo >= m:
+        return d - 1
+    f, kids, nk = ip[rec + 1], ip[rec + 2], ip[rec + 3]
+    x = T[to + lo]
+    a, z = 0, nk - 1  # phase i = number of boundaries below x: binary search
+    while a < z:
+        mid = (a + z) >> 1
+        if x > fp[f + mid]:
+            a = mid + 1
+        else:
+            z = mid
+    i = a
+    hi = m if i == nk - 1 else _first_after(T, to, lo + 1, m, fp[f + i], True)
+    fr[d, LO] = hi
+    if i == 0:
+        _push(fr, d + 1, ip[kids], to + lo, vo + lo, hi - lo)
+        return d + 1
+    off = fp[f + i - 1]
+    row = (d + 1) * B
+    for j in range(hi - lo):
+        T[row + j] = T[to + lo + j] - off
+    _push(fr, d + 1, ip[kids + i], row, vo + lo, hi - lo)
+    return d + 1
+
+
+@_jit
+def _cycle(ip, fp, rec, d, B, T, V, fr, cyc):
+    f, kid = ip[rec + 1], ip[ip[rec + 2]]
+    period, mult, decay, limit, zb = fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4] != 0.0
+    to, vo, m, lo, stage, seg = fr[d, TO], fr[d, VO], fr[d, M], fr[d, LO], fr[d, STAGE], fr[d, SEG]
+    fr[d, STAGE] = 1
+    if stage == 2:  # back from the held value (after the limit): spread it over the rest
+        v = V[vo + seg]
+        if decay != 1.0:
+            v = v * decay ** cyc[d]
+        for j in range(seg, m):
+            V[vo + j] = v
+        return d - 1
+    if stage == 1 and decay != 1.0:  # back from cycle cyc[d], which filled [seg, lo)
+        scale = decay ** cyc[d]
+        for j in range(seg, lo):
+            V[vo + j] = V[vo + j] * scale
+    if lo >= m:
+        return d - 1
+    row = (d + 1) * B
+    x = T[to + lo]
+    if zb:
+        x = max(x - 1.0, 0.0)
+    if mult == 1.0:
+        i, _ = _periodic_index(x, period, zb)
+    else:
+        i = cycle_index(x, period, mult, limit, zb)
+    fr[d, SEG] = lo
+    if limit > 0.0 and i >= limit:
+        cyc[d] = limit - 1.0
+        fr[d, STAGE] = 2
+        fr[d, LO] = m
+        T[row] = _held_clock(period, mult, limit, zb)
+        _push(fr, d + 1, kid, row, vo + lo, m - lo - (m - lo - 1))  # one element (not a literal: one compiled variant)
+        return d + 1
+    cyc[d] = i
+    if mult == 1.0:
+        # the segment: elements of the same cycle; local times from the exact remainder
+        a, z = lo + 1, m
+        while a < z:
+            mid = (a + z) >> 1
+            u = T[to + mid]
+            if zb:
+                u = max(u - 1.0, 0.0)
+            if _periodic_index(u, period, zb)[0] > i:
+                z = mid
+            else:
+                a = mid + 1
+        hi = a
+        for j in range(hi - lo):
+            u = T[to + lo + j]
+            if zb:
+                u = max(u - 1.0, 0.0)
+            T[row + j] = _clock(_periodic_index(u, period, zb)[1], period, period, mult, zb)
+    else:
+        s0 = cycle_start(i, period, mult)
+        s1 = cycle_start(i + 1.0, period, mult)
+        length = s1 - s0
+        found = (i == 0.0 or _past(x, s0, zb)) and not _past(x, s1, zb)
+        if not found:  # float rounding leaves x between cycles: it forms a segment alone
+            hi = lo + 1
+        elif zb:  # u = t - 1 past s1 <=> t >= fl(s1 + 1) would round; compare u itself
+            a, z = lo + 1, m
+            while a < z:
+                mid = (a + z) >> 1
+                if max(T[to + mid] - 1.0, 0.0) >= s1:
+                    z = mid
+                else:
+                    a = mid + 1
+            hi = a
+        else:
+            hi = _first_after(T, to, lo + 1, m, s1, True)
+        for j in range(hi - lo):
+            u = T[to + lo + j]
+            if zb:
+                u = max(u - 1.0, 0.0)
+            T[row + j] = _clock(u - s0, length, period, mult, zb)
+    fr[d, LO] = hi
+    _push(fr, d + 1, kid, row, vo + lo, hi - lo)
+    return d + 1
+
+
+@_jit
+def _retime(op, fp, f, kid, d, B, T, fr):
+    """shift, stretch, warp, per_epoch: the kid at a function of t."""
+    if fr[d, STAGE] > 0:
+        return d - 1
+    fr[d, STAGE] = 1
+    to, vo, m = fr[d, TO], fr[d, VO], fr[d, M]
+    a = fp[f]
+    row = (d + 1) * B
+    for j in range(m):
+        t = T[to + j]
+        if op == SHIFT:
+            u = max(t - a, 0.0)
+        elif op == STRETCH:
+            u = t / a
+        elif op == WARP:
+            u = fp[f + 1] * (t / fp[f + 1]) ** a
+        else:  # PER_EPOCH
+            u = math.ceil(t / a)
+        T[row + j] = u
+    _push(fr, d + 1, kid, row, vo, m)
+    return d + 1
+
+
+@_jit
+def _finite(x):
+    return abs(x) < math.inf
+
+
+@_jit
+def _combine(op, fp, f, kids, ip, d, B, V, fr):
+    """clip and binary arithmetic: the kids at the node's own t; a non-finite operand passes through."""
+    to, vo, m, stage = fr[d, TO], fr[d, VO], fr[d, M], fr[d, STAGE]
+    fr[d, STAGE] = stage + 1
+    if stage == 0:  # left operand (or the clipped kid) straight into our values
+        _push(fr, d + 1, ip[kids], to, vo, m)
+        return d + 1
+    if op == CLIP:
+        lo_v, hi_v = fp[f], fp[f + 1]
+        for j in range(m):
+            x = V[vo + j]
+            if _finite(x):
+                V[vo + j] = min(max(x, lo_v), hi_v)
+        return d - 1
+    right = (d + 1) * B
+    if stage == 1:
+        _push(fr, d + 1, ip[kids + 1], to, right, m)
+        return d + 1
+    for j in range(m):
+        a = V[vo + j]
+        b = V[right + j]
+        if op == ADD:
+            r = a + b
+        elif op == SUB:
+            r = a - b
+        elif op == MUL:
+            r = a * b
+        elif not _finite(b):  # DIV, MIN, MAX: never hide a non-finite operand
+            r = b
+        elif op == DIV:
+            r = a / b
+        elif not _finite(a):
+            r = a
+        elif op == MIN:
+            r = min(a, b)
+        else:
+            r = max(a, b)
+        V[vo + j] = r
+    return d - 1
+
+
+@_jit
+def _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode):
+    """Evaluate the root at the sorted times T[0:m] into V[0:m]."""
+    d = m - m  # 0 (computed, not a literal: numba compiles one variant of each callee)
+    _push(fr, d, ip[1], d, d, m)
+    while d >= 0:
+        rec = HEADER + 4 * fr[d, NODE]
+        op = ip[rec]
+        f = ip[rec + 1]
+        if op < JOIN:
+            _leaf(op, fp, f, T, fr[d, TO], V, fr[d, VO], fr[d, M], side, pos, mode)
+            d -= 1
+        elif op == JOIN:
+            d = _join(ip, fp, rec, d, B, T, fr)
+        elif op == CYCLE:
+            d = _cycle(ip, fp, rec, d, B, T, V, fr, cyc)
+        elif op == SHIFT or op == STRETCH or op == WARP or op == PER_EPOCH:
+            d = _retime(op, fp, f, ip[ip[rec + 2]], d, B, T, fr)
+        else:
+            d = _combine(op, fp, f, ip[rec + 2], ip, d, B, V, fr)
+
+
+@_jit
+def _is_sorted(T, m):
+    for j in range(1, m):
+        if not (T[j - 1] <= T[j]):
+            return False
+    return True
+
+
+@_jit
+def evaluate(ip, fp, times, t0, out, first, step, side, pos, mode):
+    """Evaluate blocks ``first``, ``first + step``, ... of ``out``.
+
+    The times are ``times`` when it is not empty, else ``t0, t0 + 1, ...``.
+    An empty ``out`` asks for the one value at ``t0`` (a scalar call).
+    Returns the first value computed when every value is finite, else NaN.
 
     ``mode`` is 0 for plain evaluation. Trees with ``function`` leaves (Python
     callables) run twice: mode 1 records each such leaf's (time, index) pairs
     in ``side``; Python computes the values; mode 2 reads them back in the
     same order (the path through the tree depends on t alone).
     """
-    _push(fr, 0, ip[1], 0, 0, m, 0, 0)
-    sp = 0
-    while sp >= 0:
-        node = fr[sp, _NODE]
-        trow = fr[sp, _TROW]
-        tlo = fr[sp, _TLO]
-        mm = fr[sp, _M]
-        orow = fr[sp, _OROW]
-        olo = fr[sp, _OLO]
-        stage = fr[sp, _STAGE]
-        rec = HEADER + 4 * node
-        op = ip[rec]
-        f = ip[rec + 1]
-        k = ip[rec + 2]
-        nk = ip[rec + 3]
-        t = tw[trow, tlo : tlo + mm]
-        out = dst[olo : olo + mm] if orow == 0 else vb[orow, olo : olo + mm]
-        fr[sp, _STAGE] = stage + 1
-        if op < JOIN:
-            _leaf(op, fp, f, t, out, side, pos, mode)
-            sp -= 1
-        elif op == JOIN:
-            # kid i runs on (b[i-1], b[i]] at t - b[i-1]; b = fp[f:f+nk-1]
-            lo = fr[sp, _LO]
-            i = fr[sp, _I]
-            if stage == 0:
-                while i < nk - 1 and t[0] > fp[f + i]:
-                    i += 1
-            if lo >= mm:
-                sp -= 1
-                continue
-            hi = mm
-            if i < nk - 1:
-                hi = _upper(t, lo, mm, fp[f + i])
-            fr[sp, _LO] = hi
-            fr[sp, _I] = i + 1
-            if hi > lo:
-                if i == 0:
-                    _push(fr, sp + 1, ip[k], trow, tlo + lo, hi - lo, orow, olo + lo)
-                else:
-                    off = fp[f + i - 1]
-                    tt = tw[sp + 1, : hi - lo]
-                    for j in range(hi - lo):
-                        tt[j] = t[lo + j] - off
-                    _push(fr, sp + 1, ip[k + i], sp + 1, 0, hi - lo, orow, olo + lo)
-                sp += 1
-        elif op == CYCLE:
-            period = fp[f]
-            mult = fp[f + 1]
-            decay = fp[f + 2]
-            limit = int(fp[f + 3])
-            zb = fp[f + 4] != 0.0
-            lo = fr[sp, _LO]
-            if lo < 0:
-                # back from the kid's value at the end of the last cycle:
-                # hold it (scaled) over the rest of the segment
-                lo = -lo - 1
-                v = out[lo]
-                if decay != 1.0:
-                    v = v * decay ** fr[sp, _I]
-                for j in range(lo, mm):
-                    out[j] = v
-                sp -= 1
-                continue
-            if stage > 0 and decay != 1.0:
-                # the kid just filled [PLO, LO) for cycle I
-                scale = decay ** fr[sp, _I]
-                for j in range(fr[sp, _PLO], lo):
-                    out[j] = out[j] * scale
-            if lo >= mm:
-                sp -= 1
-                continue
-            # zero-based cycles count u = t - 1 from 0 and are half-open, S(i) <= u < S(i + 1),
-            # as torch, timm and Keras restart; otherwise S(i) < t <= S(i + 1)
-            if zb:
-                i = cycle_index_from_zero(max(t[lo] - 1.0, 0.0), period, mult, limit)
-            else:
-                i = cycle_index(t[lo], period, mult, limit)
-            if limit > 0 and i >= limit:
-                fr[sp, _I] = limit - 1
-                fr[sp, _LO] = -lo - 1
-                s0 = cycle_start(limit - 1, period, mult)
-                s1 = cycle_start(limit, period, mult)
-                length = s1 - s0
-                # the local time of the cycle's last update: u = ceil(s1) - 1 when zero-based
-                last = max(math.ceil(s1) - 1.0 - s0, 0.0) if zb else length
-                tw[sp + 1, 0] = cycle_clock(last, length, period, mult, zb)
-                _push(fr, sp + 1, ip[k], sp + 1, 0, 1, orow, olo + lo)
-                sp += 1
-                continue
-            s0 = cycle_start(i, period, mult)
-            s1 = cycle_start(i + 1, period, mult)
-            tt = tw[sp + 1, :mm]
-            length = s1 - s0
-            if zb:
-                hi = _lower(t, lo, mm, s1 + 1.0)
-                for j in range(hi - lo):
-                    tt[j] = cycle_clock(max(t[lo + j] - 1.0, 0.0) - s0, length, period, mult, zb)
-            else:
-                hi = _upper(t, lo, mm, s1)
-                for j in range(hi - lo):
-                    tt[j] = cycle_clock(t[lo + j] - s0, length, period, mult, zb)
-            tt = tw[sp + 1, : hi - lo]
-            fr[sp, _I] = i
-            fr[sp, _PLO] = lo
-            fr[sp, _LO] = hi
-            _push(fr, sp + 1, ip[k], sp + 1, 0, hi - lo, orow, olo + lo)
-            sp += 1
-        elif op == SHIFT or op == STRETCH or op == PER_EPOCH or op == WARP:
-            if stage > 0:
-                sp -= 1
-                continue
-            a = fp[f]
-            tt = tw[sp + 1, :mm]
-            if op == SHIFT:
-                for j in range(mm):
-                    tt[j] = max(t[j] - a, 0.0)
-            elif op == STRETCH:
-                for j in range(mm):
-                    tt[j] = t[j] / a
-            elif op == WARP:
-                span = fp[f + 1]
-                for j in range(mm):
-                    tt[j] = span * (t[j] / span) ** a
-            else:
-                for j in range(mm):
-                    tt[j] = math.ceil(t[j] / a)
-            _push(fr, sp + 1, ip[k], sp + 1, 0, mm, orow, olo)
-            sp += 1
-        elif op == CLIP:
-            if stage == 0:
-                _push(fr, sp + 1, ip[k], trow, tlo, mm, orow, olo)
-                sp += 1
-                continue
-            lo_v = fp[f]
-            hi_v = fp[f + 1]
-            for j in range(mm):
-                out[j] = min(max(out[j], lo_v), hi_v)
-            sp -= 1
+    n = max(out.size, 1)
+    B = min(BLOCK, n)
+    rows = ip[2]
+    T = np.empty(rows * B)
+    V = np.empty(rows * B)
+    fr = np.empty((rows, NCOL), dtype=np.int64)
+    cyc = np.zeros(rows)
+    first_value = math.nan
+    bad = 0
+    for b in range(first, (n + B - 1) // B, step):
+        lo = b * B
+        m = min(B, n - lo)
+        if times.size:
+            for j in range(m):
+                T[j] = times[lo + j]
         else:
-            if stage == 0:
-                _push(fr, sp + 1, ip[k], trow, tlo, mm, orow, olo)
-                sp += 1
-                continue
-            if stage == 1:
-                _push(fr, sp + 1, ip[k + 1], trow, tlo, mm, sp + 1, 0)
-                sp += 1
-                continue
-            right = vb[sp + 1, :mm]
-            if op == ADD:
-                for j in range(mm):
-                    out[j] = out[j] + right[j]
-            elif op == SUB:
-                for j in range(mm):
-                    out[j] = out[j] - right[j]
-            elif op == MUL:
-                for j in range(mm):
-                    out[j] = out[j] * right[j]
-            elif op == DIV:
-                for j in range(mm):
-                    out[j] = out[j] / right[j]
-            elif op == MIN:
-                for j in range(mm):
-                    out[j] = min(out[j], right[j])
-            else:
-                for j in range(mm):
-                    out[j] = max(out[j], right[j])
-            sp -= 1
-
-
-# --------------------------------------------------------------------------
-# Drivers.
-
-
-@_jit
-def _is_sorted(t):
-    for j in range(1, t.size):
-        if not (t[j - 1] <= t[j]):
-            return False
-    return True
-
-
-@_jit
-def _block(ip, fp, times, t0, lo, hi, out, tw, vb, fr, side, pos, mode):
-    """Evaluate output block [lo, hi): at times[lo:hi], or at t0 + lo, ... when times is empty."""
-    m = hi - lo
-    tt = tw[0, :m]
-    if times.size == 0:
+            for j in range(m):
+                T[j] = t0 + (lo + j)
+        if _is_sorted(T, m):
+            _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode)
+        else:  # unsorted times (never a scalar call): every element its own segment
+            one = min(m, 1)
+            for j in range(m):
+                T[0] = times[lo + j]
+                _run(ip, fp, one, B, T, V, fr, cyc, side, pos, mode)
+                out[lo + j] = V[0]
+            for j in range(m):
+                V[j] = out[lo + j]
+        if b == first:
+            first_value = V[0]
         for j in range(m):
-            tt[j] = t0 + (lo + j)
-    else:
-        for j in range(m):
-            tt[j] = times[lo + j]
-    seg = out[lo:hi]
-    if times.size == 0 or _is_sorted(tt):
-        _run(ip, fp, m, tw, vb, seg, fr, side, pos, mode)
-    else:
-        # unsorted input: every element is its own segment
-        for j in range(m):
-            tw[0, 0] = times[lo + j]
-            _run(ip, fp, 1, tw, vb, seg[j : j + 1], fr, side, pos, mode)
-    bad = 0
-    for j in range(m):
-        if not (abs(seg[j]) < np.inf):
-            bad += 1
-    return bad
-
-
-@_jit
-def evaluate(ip, fp, times, t0, out, side, pos, mode):
-    """Serial evaluation into ``out``; returns the number of non-finite values.
-
-    The times are ``times`` when it is not empty, else ``t0, t0 + 1, ...``.
-    """
-    rows = ip[2]
-    tw = np.empty((rows, BLOCK))
-    vb = np.empty((rows, BLOCK))
-    fr = np.empty((rows, FRAME), dtype=np.int64)
-    n = out.size
-    bad = 0
-    for lo in range(0, n, BLOCK):
-        bad += _block(ip, fp, times, t0, lo, min(lo + BLOCK, n), out, tw, vb, fr, side, pos, mode)
-    return bad
-
-
-@njit(cache=True, error_model="numpy", nogil=True, parallel=True)
-def evaluate_parallel(ip, fp, times, t0, out, nthreads):
-    """:func:`evaluate` on ``nthreads`` threads, blocks dealt round-robin.
-
-    Trees with ``function`` leaves never come here.
-    """
-    rows = ip[2]
-    n = out.size
-    nblocks = (n + BLOCK - 1) // BLOCK
-    bad = np.zeros(nthreads, dtype=np.int64)
-    for th in prange(nthreads):
-        tw = np.empty((rows, BLOCK))
-        vb = np.empty((rows, BLOCK))
-        fr = np.empty((rows, FRAME), dtype=np.int64)
-        side = np.empty((2, 0))
-        pos = np.zeros(1, dtype=np.int64)
-        for b in range(th, nblocks, nthreads):
-            lo = b * BLOCK
-            bad[th] += _block(ip, fp, times, t0, lo, min(lo + BLOCK, n), out, tw, vb, fr, side, pos, 0)
-    return bad.sum()
-
-
-@_jit
-def evaluate_scalar(ip, fp, t):
-    """The value at one time t (trees without ``function`` leaves)."""
-    rows = ip[2]
-    ws = np.empty((2 * rows, 1))
-    fr = np.empty((rows, FRAME), dtype=np.int64)
-    res = np.empty(1)
-    ws[0, 0] = t
-    _run(ip, fp, 1, ws[:rows], ws[rows:], res, fr, ws[:2, :0], fr[0, :1], 0)
-    return res[0]
+            bad += not abs(V[j]) < math.inf
+        if out.size:
+            out[lo : lo + m] = V[:m]
+    return first_value if bad == 0 else math.nan
 
 
 # --------------------------------------------------------------------------
@@ -613,18 +738,11 @@ def plateau_step(best, bad, cool, scale, metric, is_min, rel, threshold, patienc
 def plateau_replay(
     metrics, best, bad, cool, scale, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps, out
 ):
-    """out[k] = the scale in force after k reports (out[0] = the starting scale)."""
+    """out[k] = the scale in force after k reports (out[0] = the starting scale); returns the last state."""
     out[0] = scale
     for k in range(metrics.size):
         best, bad, cool, scale = plateau_step(
             best, bad, cool, scale, metrics[k], is_min, rel, threshold, patience, cooldown, factor, min_scale, eps
         )
         out[k + 1] = scale
-
-
-@_jit
-def scale_per_epoch(values, scales, steps_per_epoch):
-    """values[t - 1] *= scales[min((t - 1) // steps_per_epoch, last)]: epoch k's updates use scales[k]."""
-    last = scales.size - 1
-    for i in range(values.size):
-        values[i] = values[i] * scales[min(i // steps_per_epoch, last)]
+    return best, bad, cool, scale

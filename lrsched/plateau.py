@@ -42,7 +42,6 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import _validate as v
-from . import kernels as K
 from .schedule import Schedule
 
 __all__ = ["Plateau", "PlateauState", "PlateauTracker", "plateau", "plateau_tracker"]
@@ -162,8 +161,16 @@ class Plateau:
         """The state after one more report of ``metric`` (one per epoch, say)."""
         if not isinstance(state, PlateauState):
             raise TypeError(f"state must be a PlateauState, got {state!r}")
-        best, bad, cool, scale = K.plateau_step(
-            state.best, state.bad_epochs, state.cooldown_left, state.scale, _metric(metric), *self._args()
+        from .kernels import plateau_replay
+
+        best, bad, cool, scale = plateau_replay(
+            np.array([_metric(metric)]),
+            state.best,
+            state.bad_epochs,
+            state.cooldown_left,
+            state.scale,
+            *self._args(),
+            np.empty(2),
         )
         return PlateauState(float(best), int(bad), int(cool), float(scale), state.reports + 1)
 
@@ -172,7 +179,9 @@ class Plateau:
         state = self.init() if state is None else state
         arr = _metrics(metrics)
         out = np.empty(arr.size + 1)
-        K.plateau_replay(arr, state.best, state.bad_epochs, state.cooldown_left, state.scale, *self._args(), out)
+        from .kernels import plateau_replay
+
+        plateau_replay(arr, state.best, state.bad_epochs, state.cooldown_left, state.scale, *self._args(), out)
         return out
 
     def replay(self, schedule: Schedule, metrics, steps_per_epoch: int, n: int | None = None) -> np.ndarray:
@@ -192,7 +201,8 @@ class Plateau:
         scales = self.scales(metrics)
         n = (scales.size - 1) * spe if n is None else v.count("n", n, minimum=0)
         values = schedule.values(n)
-        K.scale_per_epoch(values, scales, spe)
+        for k, scale in enumerate(scales.tolist()):  # epoch k's updates use scales[k]; the last stays in force
+            values[k * spe : None if k == scales.size - 1 else (k + 1) * spe] *= scale
         return values
 
     def to_dict(self) -> dict:

@@ -17,7 +17,7 @@ import math
 from typing import ClassVar
 
 from . import _validate as v
-from . import kernels as K
+from . import layout as K
 from .schedule import Field, Schedule
 
 
@@ -27,11 +27,12 @@ class Leaf(Schedule):
     __slots__ = ()
     op: ClassVar[int]
 
-    def _kernel_params(self) -> list[float]:
-        return [float(x) for x in self.params()]
+    def _kernel_values(self) -> dict:
+        """The kernel parameters by name (``lrsched.layout.PARAMS[op]``): the fields of the same names."""
+        return {name: getattr(self, name) for name in K.PARAMS[self.op]}
 
     def _encode(self, enc) -> int:
-        return enc.leaf(self.op, self._kernel_params())
+        return enc.leaf(self.op, self._kernel_values())
 
 
 def _encode_piecewise(enc, boundaries, values) -> int:
@@ -249,14 +250,14 @@ class Exponential(Leaf):
             way = "decays" if f < 1 else "grows"
             raise ValueError(f"end={end!r} lies on the wrong side of start={self.start!r} for a factor that {way}")
 
-    def _kernel_params(self):
+    def _kernel_values(self):
         lo, hi = -math.inf, math.inf
         if self.end is not None:
             if self.factor < 1:
                 lo = self.end
             else:
                 hi = self.end
-        return [self.start, self.factor, self.every, float(self.staircase), lo, hi]
+        return dict(start=self.start, factor=self.factor, every=self.every, staircase=self.staircase, low=lo, high=hi)
 
 
 class Step(Leaf):
@@ -286,8 +287,8 @@ class Step(Leaf):
         if self.minimum > self.start:
             raise ValueError(f"minimum={self.minimum!r} must not exceed start={self.start!r}")
 
-    def _kernel_params(self):
-        return [self.start, self.factor, self.every, 1.0, self.minimum, math.inf]
+    def _kernel_values(self):
+        return dict(start=self.start, factor=self.factor, every=self.every, staircase=True, low=self.minimum, high=math.inf)
 
 
 class Piecewise(Schedule):
@@ -448,5 +449,4 @@ class InverseTime(Leaf):
         Field("staircase", v.flag, False),
     )
 
-    def _kernel_params(self):
-        return [self.start, self.rate, self.every, float(self.staircase)]
+

@@ -32,8 +32,7 @@ import math
 import numpy as np
 
 from . import _validate as v
-from . import kernels as K
-from .combinators import Cycle, Function, Join
+from .combinators import Cycle, Function, Join, cycle_start
 from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step, Tanh
 from .schedule import Schedule
 
@@ -165,7 +164,7 @@ def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit,
     wave = amp
     if lr_min:
         wave = amp + Cycle(unit(0.0, lr_min), t0, period_mult=mul, limit=limit, zero_based=True)
-    return Join([wave, Constant(lr_min)], [K.cycle_start(limit, float(t0), mul)])
+    return Join([wave, Constant(lr_min)], [cycle_start(limit, t0, mul)])
 
 
 def CosineLRScheduler(

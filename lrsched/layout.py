@@ -1,0 +1,101 @@
+"""The kernel layout: every node kind's opcode and the names of its kernel parameters, declared once.
+
+A schedule reaches the kernel (:mod:`lrsched.kernels`) as a *program*: two flat
+arrays made by :mod:`lrsched.engine`.
+
+``ip`` (int64)
+    ``ip[0]`` number of nodes, ``ip[1]`` root node, ``ip[2]`` rows of scratch
+    (tree height + 2), ``ip[3]`` number of ``function`` leaves; then one record
+    of four integers per node, ``(op, float offset, kid offset, kid count)``,
+    then the kid lists.
+``fp`` (float64)
+    every node's kernel parameters, at the node's float offset, in the order
+    :data:`PARAMS` gives (flags as 0.0 / 1.0; a join's are its boundaries).
+
+:data:`PARAMS` is the one place that names them. The encoder lays a kind's
+values out in that order (``Schedule._kernel_values`` returns them by name),
+the analysis reads them back by name (:func:`read`), and each kernel formula
+takes them as arguments of the same names in the same order (a test checks
+this). This module is plain Python: building schedules never imports numba.
+
+The numbers are frozen into numba's on-disk cache of :mod:`lrsched.kernels`,
+which is keyed on that file alone: change an opcode only together with it.
+"""
+
+from __future__ import annotations
+
+# Leaves: formulas over the phase-local iteration t.
+CONST = 0
+LINEAR = 1
+COSINE = 2
+POLY = 3
+GEOMETRIC = 4
+EXPONENTIAL = 5
+INV_SQRT = 6
+INV_TIME = 7
+FUNCTION = 8
+EASE = 9
+TANH = 10
+# Nodes that route time to their kids.
+JOIN = 20
+CYCLE = 21
+SHIFT = 22
+STRETCH = 23
+PER_EPOCH = 24
+CLIP = 25
+WARP = 26
+# Binary arithmetic on two kids evaluated at the same t.
+ADD = 30
+SUB = 31
+MUL = 32
+DIV = 33
+MIN = 34
+MAX = 35
+
+#: the kernel parameters of each opcode, in layout order
+PARAMS: dict[int, tuple[str, ...]] = {
+    CONST: ("value",),
+    LINEAR: ("start", "end", "steps"),
+    COSINE: ("start", "end", "steps", "periodic", "exponent"),
+    POLY: ("start", "end", "steps", "power"),
+    GEOMETRIC: ("start", "end", "steps"),
+    EXPONENTIAL: ("start", "factor", "every", "staircase", "low", "high"),
+    INV_SQRT: ("start", "scale"),
+    INV_TIME: ("start", "rate", "every", "staircase"),
+    FUNCTION: ("index",),
+    EASE: ("start", "end", "steps", "power"),
+    TANH: ("start", "end", "steps", "lb", "ub"),
+    JOIN: (),  # variable: the boundaries, one fewer than the kids
+    CYCLE: ("period", "period_mult", "decay", "limit", "zero_based"),
+    SHIFT: ("k",),
+    STRETCH: ("factor",),
+    PER_EPOCH: ("steps_per_epoch",),
+    CLIP: ("low", "high"),
+    WARP: ("power", "span"),
+    ADD: (),
+    SUB: (),
+    MUL: (),
+    DIV: (),
+    MIN: (),
+    MAX: (),
+}
+
+HEADER = 4
+
+#: leaves whose phase ends at ``steps`` (progress p = min(t, n) / n)
+PHASED = (LINEAR, COSINE, POLY, GEOMETRIC, EASE, TANH)
+#: nodes whose kids all see the node's own t
+SAME_TIME = (CLIP, ADD, SUB, MUL, DIV, MIN, MAX)
+
+
+def pack(op: int, values: dict) -> list[float]:
+    """``values`` (name -> number) in the layout order of ``op``; every declared name, nothing else."""
+    names = PARAMS[op]
+    if set(values) != set(names):
+        raise RuntimeError(f"opcode {op} lays out {names}, got {sorted(values)}")
+    return [float(values[name]) for name in names]
+
+
+def read(op: int, fp, f: int) -> dict[str, float]:
+    """The parameters of a node at float offset ``f``, by name."""
+    return {name: float(fp[f + i]) for i, name in enumerate(PARAMS[op])}
