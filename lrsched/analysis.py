@@ -81,18 +81,18 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
     elif op == K.CYCLE:
         period, mult, limit, zb = p["period"], p["period_mult"], int(p["limit"]), p["zero_based"] != 0.0
         inner = _breaks(ip, fp, kids[0], period)
-        i = 0
-        while limit <= 0 or i < limit:
-            s0, s1 = cycle_start(i, period, mult), cycle_start(i + 1, period, mult)
-            if s0 >= stop:
-                break
+        i, s0 = 0, 0.0
+        while (limit <= 0 or i < limit) and s0 < stop:
+            if i >= _MAX_BOUNDARIES:
+                raise ValueError(f"more than {_MAX_BOUNDARIES} cycles below stop={stop!r}; ask for a shorter range")
+            s1 = cycle_start(i + 1, period, mult)
             if i:
                 out.add(s0)
             length = s1 - s0
             out.update(s0 + (1 if zb else 0) + b * length / period for b in inner)
-            i += 1
-            if len(out) > _MAX_BOUNDARIES:
-                raise ValueError(f"more than {_MAX_BOUNDARIES} boundaries below stop={stop!r}; ask for a shorter range")
+            if not s1 > s0:  # the cycles left are shorter than float resolution: no more boundaries
+                break
+            i, s0 = i + 1, s1
     elif op == K.SHIFT:
         k = p["k"]
         out.update(b + k for b in _breaks(ip, fp, kids[0], stop - k) if b + k > 0)

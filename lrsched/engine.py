@@ -193,8 +193,9 @@ def _cached(disp, args) -> bool:
 
 
 def _compile_note(K) -> str:
-    where = "in memory (no writable cache)" if not K.CACHE else "once, then cached on disk"
-    return f"lrsched: compiling the evaluation kernels {where}; this takes a few seconds..."
+    if not K.CACHE:
+        return K.CACHE_NOTE + "; compiling (a few seconds)..."
+    return "lrsched: compiling the evaluation kernels once (a few seconds), then cached on disk..."
 
 
 # ---------------------------------------------------------------- entry points

@@ -386,16 +386,24 @@ def _clock(local, length, period, mult, zero_based):
 
 
 @_jit
-def _held_clock(period, mult, limit, zero_based):
-    """The kid's time at the last update of the last cycle (held after the limit)."""
-    if not zero_based:
-        return period
-    s1 = cycle_start(limit, period, mult)
+def _held(period, mult, limit, zero_based):
+    """Past the last cycle the last update's value is held: its (cycle, kid time).
+
+    The last update is t = S(limit) (1-indexed), or the last whole u below S(limit) (zero-based).
+    """
     if mult == 1.0:
-        return _periodic_index(math.ceil(s1) - 1.0, period, zero_based)[1]
-    s0 = cycle_start(limit - 1.0, period, mult)
-    length = s1 - s0
-    return _clock(min(max(math.ceil(s1) - 1.0 - s0, 0.0), length), length, period, mult, zero_based)
+        if not zero_based:
+            return limit - 1.0, period
+        p, e = _two_prod(limit, period)  # limit * period = p + e exactly
+        u = math.ceil(p) - 1.0
+        if e > 0.0 and u + 1.0 == p:  # p is whole but the exact product lies above it
+            u = p
+        return _periodic_index(u, period, True)
+    s1 = cycle_start(limit, period, mult)
+    x = max(math.ceil(s1) - 1.0, 0.0) if zero_based else s1
+    i = min(cycle_index(x, period, mult, limit, zero_based), limit - 1.0)
+    s0 = cycle_start(i, period, mult)
+    return i, _clock(x - s0, cycle_start(i + 1.0, period, mult) - s0, period, mult, zero_based)
 
 
 # --------------------------------------------------------------------------
@@ -498,10 +506,9 @@ def _cycle(ip, fp, rec, d, B, T, V, fr, cyc):
         i = cycle_index(x, period, mult, limit, zb)
     fr[d, SEG] = lo
     if limit > 0.0 and i >= limit:
-        cyc[d] = limit - 1.0
+        cyc[d], T[row] = _held(period, mult, limit, zb)
         fr[d, STAGE] = 2
         fr[d, LO] = m
-        T[row] = _held_clock(period, mult, limit, zb)
         _push(fr, d + 1, kid, row, vo + lo, m - lo - (m - lo - 1))  # one element (not a literal: one compiled variant)
         return d + 1
     cyc[d] = i

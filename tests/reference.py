@@ -7,6 +7,7 @@ Each takes a float64 array of iterations t and returns the expected values.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -109,27 +110,71 @@ def join(t, fns, boundaries):
     return out
 
 
-def cycle(t, fn, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False):
-    """Cycle i covers L_i = period * mult**i iterations, by explicit accumulation.
+def cycle_start(i, period, mult):
+    """S_i, the start of cycle i: the exact sum of the lengths before it, rounded once to a float."""
+    P, m = Fraction(period), Fraction(mult)
+    return float(P * i) if m == 1 else float(P * (m**i - 1) / (m - 1))  # float() rounds to nearest
 
-    1-indexed: t in (S_i, S_i + L_i] at local t - S_i. Zero-based: u = t - 1 in
-    [S_i, S_i + L_i) at local u - S_i; after the limit, the last update's value.
+
+def cycle_locate(x, period, mult=1.0, limit=None, zero_based=False):
+    """(cycle i, time into it) for x (x = t - 1 when zero_based); i = limit past the last cycle.
+
+    period_mult = 1: the cycles are the exact multiples of the period (exact remainder).
+    Otherwise x is in cycle i when it lies past S_i and not past S_{i+1} (past: >, or >=
+    when zero_based), and the time into it is the float difference x - S_i.
+    """
+    if mult == 1.0:
+        X, P = Fraction(x), Fraction(period)  # x may be a Fraction
+        q = math.floor(X / P)
+        if not zero_based and X == q * P and X > 0:
+            q -= 1
+        if limit is not None and q >= limit:
+            return limit, None
+        return q, float(X - q * P)
+
+    def past(s):
+        return x >= s if zero_based else x > s
+
+    i = 0
+    while past(cycle_start(i + 1, period, mult)):
+        i += 1
+        if limit is not None and i >= limit:
+            return limit, None
+    return i, x - cycle_start(i, period, mult)
+
+
+def cycle_held(period, mult, limit, zero_based):
+    """Past the last cycle: (cycle, time into it) of the last update, t = S_limit (1-indexed) or
+    the last whole u below S_limit (zero-based; the exact multiple for period_mult = 1)."""
+    end = Fraction(period) * limit if mult == 1.0 else cycle_start(limit, period, mult)
+    x = math.ceil(end) - 1 if zero_based else end
+    return cycle_locate(x, period, mult, None, zero_based)
+
+
+def cycle(t, fn, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False):
+    """The cycle's definition, from :func:`cycle_locate` (a walk over exact boundaries).
+
+    The kid sees (time into cycle i) * period / L_i, L_i = S_{i+1} - S_i; 1-indexed cycles end
+    on the period itself. Past the limit: the last update's value, the value at the
+    period (1-indexed) or at the last whole u below S_limit (zero-based).
     """
     out = np.empty_like(t)
     for j, x in enumerate(t):
-        if zero_based:
-            x = max(x - 1, 0.0)
-        start, i, length = 0.0, 0, float(period)
-        while (x >= start + length if zero_based else x > start + length) and (limit is None or i < limit - 1):
-            start += length
-            i += 1
-            length = period * period_mult**i
-        if zero_based:
-            past = x >= start + length  # only after the limit: the last whole update below its end
-            local = max(math.ceil(start + length) - 1, start) - start if past else x - start
+        x = max(x - 1, 0.0) if zero_based else float(x)
+        i, local = cycle_locate(x, period, period_mult, limit, zero_based)
+        if local is None:  # past the limit
+            i, local = cycle_held(period, period_mult, limit, zero_based)
+        if period_mult == 1.0:
+            length = float(period)
         else:
-            local = min(x - start, length)
-        out[j] = decay**i * fn(np.array([local * period / length]))[0]
+            length = cycle_start(i + 1, period, period_mult) - cycle_start(i, period, period_mult)
+        if not zero_based and local >= length:
+            clock = float(period)
+        elif period_mult == 1.0:
+            clock = local
+        else:
+            clock = local * (period / length)
+        out[j] = decay**i * fn(np.array([clock]))[0]
     return out
 
 

@@ -1,0 +1,333 @@
+"""The evaluation engine: it always returns, agrees with the exact definition at float-rounding
+boundaries, reports non-finite values whatever the operand order, and runs in forked children, in
+concurrent threads, without a JIT and without a writable cache.
+
+Tests that could hang if the engine regressed run under a watchdog: a subprocess with a timeout, or
+faulthandler's timer, which kills this process (with a traceback) even inside compiled code.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lrsched as ls
+
+from . import reference as ref
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def watchdog():
+    """Kill the test process, printing where it was, if the test runs for over two minutes."""
+    faulthandler.dump_traceback_later(120, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def run_python(code: str, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=full_env,
+    )
+
+
+# ---------------------------------------------------------------- cycles at float-rounding boundaries
+
+PERIODS = [1.1, 0.55, 3.3, 7.3, 250.0, 500.0, 1000.0, 2000.0, *(30 * 1.1**k for k in range(6))]
+MULTS = [1.0, 1.1, 1.2, 1.4, 0.9, 0.5, 2.0, 1.5, 1.0000001]
+
+
+def boundary_times(period, mult, limit, zero_based, horizon=1e6):
+    """Every t at and around the first cycle boundaries: the boundary, its float neighbours, the whole
+    numbers on either side (t = u + 1 as well when cycles count u = t - 1)."""
+    out = set()
+    for i in range(1, min(limit or 40, 40) + 1):
+        s = ref.cycle_start(i, period, mult)
+        if not s < horizon:
+            break
+        for x in (s, math.nextafter(s, 0), math.nextafter(s, math.inf), math.floor(s), math.ceil(s)):
+            for d in (-1.0, 0.0, 1.0, 2.0):
+                if x + d >= 0:
+                    out.add(x + d)
+    return sorted(out)
+
+
+@st.composite
+def cycles(draw):
+    period = draw(st.one_of(st.sampled_from(PERIODS), st.floats(0.3, 200.0)))
+    mult = draw(st.one_of(st.sampled_from(MULTS), st.floats(0.5, 2.5)))
+    zero_based = draw(st.booleans())
+    limit = draw(st.integers(1, 60)) if mult < 1 else draw(st.one_of(st.none(), st.integers(1, 60)))
+    decay = draw(st.sampled_from([1.0, 0.5]))
+    return period, mult, limit, zero_based, decay
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(cycles())
+def test_cycles_at_rounding_boundaries_match_the_exact_definition(watchdog, c):
+    period, mult, limit, zero_based, decay = c
+    s = ls.cycle(ls.linear(0.0, 1.0, period), period, period_mult=mult, decay=decay, limit=limit, zero_based=zero_based)
+    ts = np.array(boundary_times(period, mult, limit, zero_based))
+    want = ref.cycle(ts, lambda x: ref.linear(x, 0.0, 1.0, period), period, mult, decay, limit, zero_based)
+    got = s(ts)
+    np.testing.assert_array_equal(got, want, err_msg=repr(s))
+    for t, y in zip(ts[::7], got[::7]):
+        assert s(float(t)) == y
+    n = int(min(ts[-1] + 3, 20_000))
+    np.testing.assert_array_equal(s.values(n), s(np.arange(1.0, n + 1)))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(PERIODS),
+    st.sampled_from(MULTS),
+    st.floats(0.0, 1e300),
+    st.booleans(),
+    st.sampled_from([None, 3, 10**6, 10**12]),
+)
+def test_any_t_returns_a_value_in_range(watchdog, period, mult, t, zero_based, limit):
+    if mult < 1 and limit is None:
+        limit = 10**12
+    s = ls.cycle(ls.linear(1.0, 0.0, 4.0), period, period_mult=mult, limit=limit, zero_based=zero_based)
+    y = s(t)
+    assert 0.0 <= y <= 1.0
+    assert s(np.array([t]))[0] == y
+
+
+def test_the_first_restart_of_sgdr_for_every_round_period(watchdog):
+    # S(1) is the period itself: 1000 * (1.2 - 1) / (1.2 - 1) once rounded below 1000
+    for period in (250, 500, 1000, 2000, *range(1, 300)):
+        for mult in (1.1, 1.2, 1.4, 0.9):
+            s = ls.sgdr(0.1, period, period_mult=mult, limit=None if mult > 1 else 5)
+            assert s(period) == 0.0
+            assert s(period + 1) > 0.0
+
+
+# ---------------------------------------------------------------- the cases that used to hang
+
+HANG_CASES = r"""
+import json, math, time
+import numpy as np
+import lrsched as ls, lrsched.keras, lrsched.timm, lrsched.torch
+
+ls.constant(1.0)(1)  # load the kernel before timing
+results = {}
+
+def case(name, fn):
+    start = time.perf_counter()
+    value = fn()
+    results[name] = [time.perf_counter() - start, np.asarray(value, dtype=float).tolist()]
+
+case("sgdr", lambda: [ls.sgdr(0.1, 1000, period_mult=1.2)(t) for t in (999, 1000, 1001)])
+case("timm", lambda: lrsched.timm.CosineLRScheduler(0.1, t_initial=30, cycle_mul=1.1, cycle_limit=5)(64))
+case("keras", lambda: lrsched.keras.CosineDecayRestarts(0.1, 30, t_mul=1.1)(64))
+case("linear_1_1", lambda: ls.cycle(ls.linear(1.0, 0.0, 1.1), 1.1, zero_based=True)(1024))
+case("linear_1_1_values", lambda: ls.cycle(ls.linear(1.0, 0.0, 1.1), 1.1, zero_based=True).values(2000))
+case("limit_1e12", lambda: ls.cycle(ls.linear(1, 0, 4), 4, period_mult=0.5, limit=10**12).values(10))
+case("limit_1e8", lambda: ls.cycle(ls.linear(1, 0, 4), 4, period_mult=0.5, limit=10**8)(100))
+case("period_1e-300", lambda: ls.cycle(ls.linear(1, 0, 4), 1e-300).values(10))
+case("period_1e-300_scalar", lambda: ls.cycle(ls.linear(1, 0, 4), period=1e-300)(1))
+case("shift_-1e20", lambda: ls.triangular(0.1, 1, 2).shift(-1e20).values(10))
+case("t_1e20", lambda: ls.cycle(ls.linear(1, 0, 4), period=4)(1e20))
+case("warm_restarts_1e300", lambda: lrsched.torch.cosine_annealing_warm_restarts(0.1, T_0=10)(1e300))
+case("cyclic_1e300", lambda: lrsched.torch.cyclic_lr(0.1, 1.0)(1e300))
+print(json.dumps(results))
+"""
+
+
+def test_former_hangs_return_correct_values_within_a_second():
+    proc = run_python(HANG_CASES, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    slow = {k: v[0] for k, v in res.items() if v[0] > 1.0}
+    assert not slow, slow
+    got = {k: v[1] for k, v in res.items()}
+    assert got["sgdr"][1] == 0.0 and got["sgdr"][2] > 0.099  # the end of cycle 0, then the restart
+    assert got["timm"] == 0.1  # timm restarts at its epoch 63 (t = 64)
+    assert got["keras"] == 0.1  # restarts where the exact sum of lengths says (Keras's float32 says 0.0)
+    kid = lambda x: ref.linear(x, 1.0, 0.0, 1.1)  # noqa: E731
+    ts = np.arange(1.0, 2001.0)
+    want = ref.cycle(ts, kid, 1.1, zero_based=True)
+    assert got["linear_1_1"] == want[1023]
+    np.testing.assert_array_equal(got["linear_1_1_values"], want)
+    assert got["limit_1e12"] == [0.75, 0.5, 0.25, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert got["limit_1e8"] == 0.0
+    assert got["period_1e-300"] == [1.0] * 10
+    assert got["period_1e-300_scalar"] == 1.0
+    assert got["shift_-1e20"] == [0.1] * 10  # t + 1e20 is a multiple of the period 4: the end of a cycle
+    assert got["t_1e20"] == 0.0  # 1e20 = 4 * 2.5e19 exactly: the last update of a cycle
+    assert 0.0 <= got["warm_restarts_1e300"] <= 0.1
+    assert 0.1 <= got["cyclic_1e300"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "cycle(linear(1, 0, 4), 4, period_mult=0.5, limit=1000000000000)",
+        "cycle(linear(1, 0, 4), 1e-300)",
+        "triangular(0.1, 1, 2).shift(-1e20)",
+        "sgdr(0.1, 1000, period_mult=1.2)",
+    ],
+)
+def test_cli_previews_of_former_hangs_finish(expr):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lrsched", "-e", expr, "-n", "10"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "t = 1 .. 10" in proc.stdout or "1 .. 10" in proc.stdout, proc.stdout
+
+
+# ---------------------------------------------------------------- non-finite values, whatever the order
+
+NAN_AT_10 = ls.constant(0.0) / ls.linear(1.0, 0.0, 10)  # 0/0 at t = 10
+INF_AT_10 = ls.constant(1.0) / ls.linear(1.0, 0.0, 10)  # 1/0 at t = 10
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda bad: ls.minimum(1.0, bad),
+        lambda bad: ls.minimum(bad, 1.0),
+        lambda bad: ls.maximum(1.0, bad),
+        lambda bad: ls.maximum(bad, 1.0),
+        lambda bad: bad.clip(0.0, 1.0),
+        lambda bad: bad.clip(high=1.0),
+        lambda bad: 1.0 / (1.0 + bad),
+        lambda bad: ls.constant(2.0) / (1.0 / (1.0 + bad)),
+        lambda bad: 0.0 * bad,
+        lambda bad: bad - bad,
+    ],
+)
+@pytest.mark.parametrize("bad", [NAN_AT_10, INF_AT_10], ids=["nan", "inf"])
+def test_a_non_finite_value_anywhere_is_reported_whatever_the_order(build, bad):
+    s = build(bad)
+    assert math.isfinite(s(9))
+    with pytest.raises(ValueError, match=r"not finite at t=10"):
+        s(10)
+    with pytest.raises(ValueError, match=r"not finite at t=10"):
+        s.values(12)
+    with pytest.raises(ValueError, match=r"not finite at t=10"):
+        s(np.array([9.0, 10.0, 1.0]))
+
+
+# ---------------------------------------------------------------- processes, threads, modes
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_children_evaluate_long_ranges():
+    code = r"""
+    import os, sys, numpy as np, multiprocessing as mp
+    import lrsched as ls
+
+    s = ls.warmup(ls.cosine(0.1, 1e-5, steps=90_000), steps=10_000)
+    want = s.values(200_000)  # the parent evaluates a long range (threads) before forking
+
+    def child(k):
+        return bool(np.array_equal(s.values(200_000), want)) and s(k) == want[k - 1]
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if child(7) else 3)
+    _, status = os.waitpid(pid, 0)
+    with mp.get_context("fork").Pool(2) as pool:
+        pooled = pool.map(child, [1, 2, 3, 4])
+    print(os.waitstatus_to_exitcode(status), all(pooled))
+    """
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "True"], proc.stdout + proc.stderr
+
+
+def test_threads_evaluate_long_ranges_at_once(watchdog):
+    import threading
+
+    s = ls.sgdr(0.1, 1000, period_mult=1.5) * ls.exponential(1.0, 0.99999)
+    want = s.values(300_000)
+    results = [None] * 4
+
+    def work(k):
+        results[k] = s.values(300_000)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for r in results:
+        np.testing.assert_array_equal(r, want)
+
+
+def test_without_jit_scalars_are_python_floats_and_values_are_bit_identical():
+    schedules = [
+        "ls.warmup(ls.cosine(0.1, 1e-5, steps=900), steps=100)",
+        "ls.sgdr(0.1, 30, period_mult=1.1, decay=0.5) + ls.constant(1e-4)",
+        "ls.cycle(ls.linear(1.0, 0.0, 1.1), 1.1, zero_based=True).clip(0.1, 0.9)",
+        "ls.minimum(ls.exponential(1.0, 0.9, every=3, staircase=True), ls.poly(1, 0, steps=50, power=2))",
+    ]
+    code = f"""
+    import json, lrsched as ls
+    out = []
+    for s in [{", ".join(schedules)}]:
+        y = s(7)
+        out.append([type(y).__name__, y.hex(), [v.hex() for v in s.values(300).tolist()]])
+    print(json.dumps(out))
+    """
+    jit = run_python(code)
+    nojit = run_python(code, env={"NUMBA_DISABLE_JIT": "1"})
+    assert jit.returncode == 0 and nojit.returncode == 0, jit.stderr + nojit.stderr
+    a, b = json.loads(jit.stdout.splitlines()[-1]), json.loads(nojit.stdout.splitlines()[-1])
+    assert [x[0] for x in b] == ["float"] * len(schedules)
+    assert a == b
+
+
+NO_CACHE = r"""
+import os, sys, tempfile
+os.environ.pop("NUMBA_CACHE_DIR", None)
+import numba.core.caching as caching
+keep = {keep}
+for cls in caching.CacheImpl._locator_classes:
+    if cls.__name__ not in keep:
+        cls.from_function = classmethod(lambda cls, py_func, py_file: None)
+tempfile.tempdir = sys.argv[1] if len(sys.argv) > 1 else {tmp!r}
+import lrsched as ls
+from lrsched import kernels
+s = ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10)
+print(kernels.CACHE, kernels.CACHE_FALLBACK, s(5), s.values(100)[-1])
+"""
+
+
+@pytest.mark.slow
+def test_imports_and_evaluates_without_a_writable_cache(tmp_path):
+    # numba finds no place beside the package or in $HOME: cache in a private temporary directory
+    proc = run_python(NO_CACHE.format(keep={"UserProvidedCacheLocator"}, tmp=str(tmp_path)))
+    assert proc.returncode == 0, proc.stderr
+    cache, where, y5, last = proc.stdout.split()
+    assert (cache, float(y5), float(last)) == ("True", 0.05, 0.0)
+    assert where.startswith(str(tmp_path))
+    assert oct(os.stat(where).st_mode & 0o777) == "0o700"
+    # nowhere at all: compiled in memory, and said once on stderr
+    proc = run_python(NO_CACHE.format(keep=set(), tmp=str(tmp_path / "missing" / "dir")))
+    assert proc.returncode == 0, proc.stderr
+    cache, where, y5, last = proc.stdout.split()
+    assert (cache, where, float(y5), float(last)) == ("False", "None", 0.05, 0.0)
+    assert proc.stderr.count("compiled in memory") == 1, proc.stderr
