@@ -105,14 +105,20 @@ def _cache_mode():
 CACHE, CACHE_FALLBACK, CACHE_NOTE = _cache_mode()
 
 
-def _jit(fn):
+def _jit(fn=None, **options):
+    if fn is None:
+        return lambda f: _jit(f, **options)
     old = config.CACHE_DIR
     try:
         if CACHE_FALLBACK:
             config.CACHE_DIR = CACHE_FALLBACK
-        return njit(cache=CACHE, error_model="numpy", nogil=True)(fn)
+        return njit(cache=CACHE, error_model="numpy", nogil=True, **options)(fn)
     finally:
         config.CACHE_DIR = old
+
+
+#: tiny helpers are inlined where they are called (numba compiles no separate function for them)
+_inline = _jit(inline="always")
 
 
 # --------------------------------------------------------------------------
@@ -124,14 +130,14 @@ def _jit(fn):
 # torch, MXNet, timm and optax, so that mirrors of those agree to the bit.
 
 
-@_jit
+@_inline
 def _linear(t, out, start, end, steps):
     for j in range(t.size):
         x = min(t[j], steps)
         out[j] = end if x >= steps else start + (end - start) * x / steps
 
 
-@_jit
+@_inline
 def _cosine(t, out, start, end, steps, periodic, exponent):
     wrap = periodic != 0.0
     for j in range(t.size):
@@ -143,7 +149,7 @@ def _cosine(t, out, start, end, steps, periodic, exponent):
         out[j] = start if x <= 0.0 else v
 
 
-@_jit
+@_inline
 def _poly(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
@@ -151,7 +157,7 @@ def _poly(t, out, start, end, steps, power):
         out[j] = start if p <= 0.0 else v
 
 
-@_jit
+@_inline
 def _geometric(t, out, start, end, steps):
     ratio = end / start
     for j in range(t.size):
@@ -168,40 +174,40 @@ def _exponent(t, every, staircase):
     return t / every
 
 
-@_jit
+@_inline
 def _exponential(t, out, start, factor, every, staircase, low, high):
     for j in range(t.size):
         v = start * factor ** _exponent(t[j], every, staircase)
         out[j] = min(max(v, low), high)
 
 
-@_jit
+@_inline
 def _inv_sqrt(t, out, start, scale):
     for j in range(t.size):
         out[j] = start / math.sqrt(1.0 + t[j] / scale)
 
 
-@_jit
+@_inline
 def _inv_time(t, out, start, rate, every, staircase):
     for j in range(t.size):
         out[j] = start / (1.0 + rate * _exponent(t[j], every, staircase))
 
 
-@_jit
+@_inline
 def _ease(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
         out[j] = end if p >= 1.0 else start + (end - start) * p**power
 
 
-@_jit
+@_inline
 def _tanh(t, out, start, end, steps, lb, ub):
     for j in range(t.size):
         p = min(t[j], steps) / steps
         out[j] = end + (start - end) * (0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p)))
 
 
-@_jit
+@_inline
 def _function(t, out, index, side, pos, mode):
     """A Python callable: mode 1 records (t, index) pairs in ``side``, mode 2 reads the values back."""
     p0 = pos[0]
@@ -215,7 +221,7 @@ def _function(t, out, index, side, pos, mode):
     pos[0] = p0 + t.size
 
 
-@_jit
+@_inline
 def _leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
     t = T[to : to + m]
     out = V[vo : vo + m]
@@ -245,60 +251,56 @@ def _leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
 
 
 # --------------------------------------------------------------------------
-# Cycle boundaries. Cycle i (0-based) is P m**i long; it starts at
-# S(i) = sum of the lengths before it, computed in double-double arithmetic
-# and rounded once, so S(1) is P itself and a boundary that is a whole number
-# in exact arithmetic (30 + 33 = 63 for P = 30, m = 1.1) is that number.
+# Cycles. Cycle i (0-based) is P m**i long and starts at S(i), the sum of the
+# lengths before it. For m = 1 the boundaries are the exact multiples i P
+# (kept as p + e, the product and its rounding error, and the time into a
+# cycle is the exact remainder), so any t finds its place, 1e300 included.
+# Otherwise S(i) is that sum computed in double-double arithmetic and rounded
+# once: S(1) is P itself, and a boundary that is a whole number in exact
+# arithmetic (30 + 33 = 63 for P = 30, m = 1.1) is that number.
 
 
-@_jit
+@_inline
 def _two_sum(a, b):
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
 
 
-@_jit
-def _split(a):
-    c = 134217729.0 * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-@_jit
+@_inline
 def _two_prod(a, b):
+    """a * b = p + e exactly (Dekker); e = 0 near the float range's ends."""
     p = a * b
     if not (abs(a) < 1e290 and abs(b) < 1e290 and abs(p) < 1e300):
         return p, 0.0
-    ah, al = _split(a)
-    bh, bl = _split(b)
+    c = 134217729.0 * a
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
 @_jit
 def _dd_mul(ah, al, bh, bl):
     p, e = _two_prod(ah, bh)
-    e += ah * bl + al * bh
-    return _two_sum(p, e)
+    return _two_sum(p, e + (ah * bl + al * bh))
 
 
 @_jit
-def _dd_div(ah, al, bh, bl):
-    q1 = ah / bh
-    ph, pl = _dd_mul(q1, 0.0, bh, bl)
-    rh, rl = _two_sum(ah, -ph)
-    rl += al - pl
-    q2 = (rh + rl) / bh
-    return _two_sum(q1, q2)
-
-
-@_jit
-def _dd_pow(m, n):
-    """m**n for a whole n >= 0, as a double-double; (inf, 0) past the float range."""
-    rh, rl = 1.0, 0.0
-    bh, bl = m, 0.0
-    k = n
-    while k > 0.0:  # halves k: at most about 1100 rounds for any float n
+def cycle_start(i, period, mult):
+    """S(i), where cycle i starts, for a whole i >= 0 (a float): the exact sum, rounded once."""
+    if i <= 0.0:
+        return 0.0
+    if i == 1.0:
+        return period
+    if mult == 1.0:
+        return i * period
+    rh, rl = 1.0, 0.0  # m**i by squaring, in double-double: at most ~1100 rounds for any float i
+    bh, bl = mult, 0.0
+    k = i
+    while k > 0.0:
         half = math.floor(k * 0.5)
         if k - 2.0 * half == 1.0:
             rh, rl = _dd_mul(rh, rl, bh, bl)
@@ -306,45 +308,44 @@ def _dd_pow(m, n):
         if k > 0.0:
             bh, bl = _dd_mul(bh, bl, bh, bl)
         if not (abs(rh) < 1e300 and abs(bh) < 1e300):
-            return (math.inf, 0.0) if m > 1.0 else (rh, 0.0)
-    return rh, rl
-
-
-@_jit
-def cycle_start(i, period, mult):
-    """S(i): where cycle i starts, for a whole i >= 0 (a float)."""
-    if i <= 0.0:
-        return 0.0
-    if i == 1.0:
-        return period
-    if mult == 1.0:
-        return i * period
-    ph, pl = _dd_pow(mult, i)
-    if not abs(ph) < 1e300:
-        return math.inf
-    nh, nl = _two_sum(ph, -1.0)
-    nl += pl
+            if mult > 1.0:
+                return math.inf
+            rl = 0.0
+            break
+    nh, nl = _two_sum(rh, -1.0)  # (m**i - 1) / (m - 1) * P
+    nl += rl
     dh, dl = _two_sum(mult, -1.0)
-    qh, ql = _dd_div(nh, nl, dh, dl)
+    q = nh / dh
+    ph, pl = _dd_mul(q, 0.0, dh, dl)
+    rh, rl = _two_sum(nh, -ph)
+    qh, ql = _two_sum(q, (rh + rl + nl - pl) / dh)
     sh, sl = _dd_mul(qh, ql, period, 0.0)
     return sh + sl
 
 
 @_jit
-def _past(x, s, zero_based):
-    """x lies after the boundary s: x > s, or x >= s for half-open (zero-based) cycles."""
-    return x >= s if zero_based else x > s
+def _bound(i, period, mult):
+    """The start of cycle i as p + e: e is the rounding error of i P (m = 1), else 0 (S(i) is the rounded sum)."""
+    if mult == 1.0:
+        return _two_prod(i, period)
+    return cycle_start(i, period, mult), 0.0
+
+
+@_inline
+def _beyond(x, p, e, zero_based):
+    """x lies past the boundary p + e: after it, or on or after it for half-open (zero-based) cycles."""
+    return x > p or (x == p and (e <= 0.0 if zero_based else e < 0.0))
 
 
 @_jit
 def cycle_index(x, period, mult, limit, zero_based):
-    """The cycle i (a whole float) with x past S(i) and not past S(i + 1); ``limit`` past the last.
+    """The cycle i (a whole float) with x past its start and not past its end; ``limit`` past the last.
 
-    A closed-form guess, then at most a few corrections against
-    :func:`cycle_start`: bounded work for any x, period and limit (0: none).
+    A closed-form guess, then at most eight corrections against the boundaries:
+    bounded work for any x, period and limit (0: none).
     """
     if mult == 1.0:
-        g = math.floor(x / period)
+        g = math.floor((x - x % period) / period + 0.5)
     else:
         y = x * (mult - 1.0) / period  # m**i = 1 + y at the start of cycle i
         g = math.floor(math.log1p(y) / math.log(mult)) if y > -1.0 else math.inf
@@ -354,27 +355,30 @@ def cycle_index(x, period, mult, limit, zero_based):
         g = limit
     g = min(g, 1e300)
     for _ in range(8):
-        if g > 0.0 and not _past(x, cycle_start(g, period, mult), zero_based):
+        p, e = _bound(g, period, mult)
+        if g > 0.0 and not _beyond(x, p, e, zero_based):
             g -= 1.0
-        elif (limit <= 0.0 or g < limit) and _past(x, cycle_start(g + 1.0, period, mult), zero_based):
+            continue
+        p, e = _bound(g + 1.0, period, mult)
+        if (limit <= 0.0 or g < limit) and _beyond(x, p, e, zero_based):
             g += 1.0
-        else:
-            break
+            continue
+        break
     return g
 
 
-@_jit
-def _periodic_index(x, period, zero_based):
-    """Cycle of x for cycles of one length P, from the exact remainder: (index, local time)."""
-    r = x % period  # exact (the fmod of x >= 0)
-    if not zero_based and r == 0.0 and x > 0.0:
-        r = period
-    return math.floor((x - r) / period + 0.5), r
+@_inline
+def _cycle_clock(u, start, length, period, mult, zero_based):
+    """The kid's time for u in the cycle that starts at ``start``: (time into the cycle) * period / length.
 
-
-@_jit
-def _clock(local, length, period, mult, zero_based):
-    """The kid's time at ``local`` time into a cycle of ``length``: local * period / length."""
+    1-indexed cycles end on the period itself (u at the end), zero-based ones never reach it.
+    """
+    if mult == 1.0:
+        local = u % period  # exact
+        if not zero_based and local == 0.0 and u > 0.0:
+            local = period
+    else:
+        local = u - start
     if not length > 0.0:
         return 0.0 if zero_based else period
     if not zero_based and local >= length:
@@ -389,21 +393,20 @@ def _clock(local, length, period, mult, zero_based):
 def _held(period, mult, limit, zero_based):
     """Past the last cycle the last update's value is held: its (cycle, kid time).
 
-    The last update is t = S(limit) (1-indexed), or the last whole u below S(limit) (zero-based).
+    The last update is t = S(limit) (1-indexed: the end of the last cycle), or
+    the last whole u below S(limit) (zero-based), wherever that falls.
     """
-    if mult == 1.0:
-        if not zero_based:
-            return limit - 1.0, period
-        p, e = _two_prod(limit, period)  # limit * period = p + e exactly
-        u = math.ceil(p) - 1.0
-        if e > 0.0 and u + 1.0 == p:  # p is whole but the exact product lies above it
-            u = p
-        return _periodic_index(u, period, True)
-    s1 = cycle_start(limit, period, mult)
-    x = max(math.ceil(s1) - 1.0, 0.0) if zero_based else s1
-    i = min(cycle_index(x, period, mult, limit, zero_based), limit - 1.0)
+    if not zero_based:
+        return limit - 1.0, period
+    p, e = _bound(limit, period, mult)
+    u = math.ceil(p) - 1.0
+    if e > 0.0 and u + 1.0 == p:  # p is whole but the exact end lies above it
+        u = p
+    u = max(u, 0.0)
+    i = min(cycle_index(u, period, mult, limit, True), limit - 1.0)
     s0 = cycle_start(i, period, mult)
-    return i, _clock(x - s0, cycle_start(i + 1.0, period, mult) - s0, period, mult, zero_based)
+    length = period if mult == 1.0 else cycle_start(i + 1.0, period, mult) - s0
+    return i, _cycle_clock(u, s0, length, period, mult, True)
 
 
 # --------------------------------------------------------------------------
@@ -424,7 +427,7 @@ SEG = 6
 NCOL = 7
 
 
-@_jit
+@_inline
 def _push(fr, d, node, to, vo, m):
     fr[d, NODE] = node
     fr[d, TO] = to
@@ -435,7 +438,7 @@ def _push(fr, d, node, to, vo, m):
     fr[d, SEG] = 0
 
 
-@_jit
+@_inline
 def _first_after(T, to, lo, hi, b, strict):
     """First j in [lo, hi) with t[j] > b (>= b unless strict), else hi (binary search)."""
     while lo < hi:
@@ -448,7 +451,7 @@ def _first_after(T, to, lo, hi, b, strict):
     return lo
 
 
-@_jit
+@_inline
 def _join(ip, fp, rec, d, B, T, fr):
     """Kid i runs on (b[i-1], b[i]] at t - b[i-1] (b = the boundaries)."""
     to, vo, m, lo = fr[d, TO], fr[d, VO], fr[d, M], fr[d, LO]
@@ -477,8 +480,9 @@ def _join(ip, fp, rec, d, B, T, fr):
     return d + 1
 
 
-@_jit
+@_inline
 def _cycle(ip, fp, rec, d, B, T, V, fr, cyc):
+    """Cycle i of u (u = t, or t - 1 zero-based): the kid at its clock, times decay**i."""
     f, kid = ip[rec + 1], ip[ip[rec + 2]]
     period, mult, decay, limit, zb = fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4] != 0.0
     to, vo, m, lo, stage, seg = fr[d, TO], fr[d, VO], fr[d, M], fr[d, LO], fr[d, STAGE], fr[d, SEG]
@@ -497,68 +501,38 @@ def _cycle(ip, fp, rec, d, B, T, V, fr, cyc):
     if lo >= m:
         return d - 1
     row = (d + 1) * B
-    x = T[to + lo]
-    if zb:
-        x = max(x - 1.0, 0.0)
-    if mult == 1.0:
-        i, _ = _periodic_index(x, period, zb)
-    else:
-        i = cycle_index(x, period, mult, limit, zb)
+    u = max(T[to + lo] - 1.0, 0.0) if zb else T[to + lo]
+    i = cycle_index(u, period, mult, limit, zb)
     fr[d, SEG] = lo
     if limit > 0.0 and i >= limit:
         cyc[d], T[row] = _held(period, mult, limit, zb)
         fr[d, STAGE] = 2
         fr[d, LO] = m
-        _push(fr, d + 1, kid, row, vo + lo, m - lo - (m - lo - 1))  # one element (not a literal: one compiled variant)
+        _push(fr, d + 1, kid, row, vo + lo, m - lo - (m - lo - 1))  # one element (not a literal: one variant)
         return d + 1
     cyc[d] = i
-    if mult == 1.0:
-        # the segment: elements of the same cycle; local times from the exact remainder
-        a, z = lo + 1, m
-        while a < z:
-            mid = (a + z) >> 1
-            u = T[to + mid]
-            if zb:
-                u = max(u - 1.0, 0.0)
-            if _periodic_index(u, period, zb)[0] > i:
+    p0, e0 = _bound(i, period, mult)
+    p1, e1 = _bound(i + 1.0, period, mult)
+    length = period if mult == 1.0 else p1 - p0
+    hi = lo + 1  # the segment: the elements up to the end of cycle i (just lo where rounding leaves it between)
+    if (i == 0.0 or _beyond(u, p0, e0, zb)) and not _beyond(u, p1, e1, zb):
+        z = m
+        while hi < z:
+            mid = (hi + z) >> 1
+            x = max(T[to + mid] - 1.0, 0.0) if zb else T[to + mid]
+            if _beyond(x, p1, e1, zb):
                 z = mid
             else:
-                a = mid + 1
-        hi = a
-        for j in range(hi - lo):
-            u = T[to + lo + j]
-            if zb:
-                u = max(u - 1.0, 0.0)
-            T[row + j] = _clock(_periodic_index(u, period, zb)[1], period, period, mult, zb)
-    else:
-        s0 = cycle_start(i, period, mult)
-        s1 = cycle_start(i + 1.0, period, mult)
-        length = s1 - s0
-        found = (i == 0.0 or _past(x, s0, zb)) and not _past(x, s1, zb)
-        if not found:  # float rounding leaves x between cycles: it forms a segment alone
-            hi = lo + 1
-        elif zb:  # u = t - 1 past s1 <=> t >= fl(s1 + 1) would round; compare u itself
-            a, z = lo + 1, m
-            while a < z:
-                mid = (a + z) >> 1
-                if max(T[to + mid] - 1.0, 0.0) >= s1:
-                    z = mid
-                else:
-                    a = mid + 1
-            hi = a
-        else:
-            hi = _first_after(T, to, lo + 1, m, s1, True)
-        for j in range(hi - lo):
-            u = T[to + lo + j]
-            if zb:
-                u = max(u - 1.0, 0.0)
-            T[row + j] = _clock(u - s0, length, period, mult, zb)
+                hi = mid + 1
+    for j in range(hi - lo):
+        x = max(T[to + lo + j] - 1.0, 0.0) if zb else T[to + lo + j]
+        T[row + j] = _cycle_clock(x, p0, length, period, mult, zb)
     fr[d, LO] = hi
     _push(fr, d + 1, kid, row, vo + lo, hi - lo)
     return d + 1
 
 
-@_jit
+@_inline
 def _retime(op, fp, f, kid, d, B, T, fr):
     """shift, stretch, warp, per_epoch: the kid at a function of t."""
     if fr[d, STAGE] > 0:
@@ -582,12 +556,12 @@ def _retime(op, fp, f, kid, d, B, T, fr):
     return d + 1
 
 
-@_jit
+@_inline
 def _finite(x):
     return abs(x) < math.inf
 
 
-@_jit
+@_inline
 def _combine(op, fp, f, kids, ip, d, B, V, fr):
     """clip and binary arithmetic: the kids at the node's own t; a non-finite operand passes through."""
     to, vo, m, stage = fr[d, TO], fr[d, VO], fr[d, M], fr[d, STAGE]
@@ -651,7 +625,7 @@ def _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode):
             d = _combine(op, fp, f, ip[rec + 2], ip, d, B, V, fr)
 
 
-@_jit
+@_inline
 def _is_sorted(T, m):
     for j in range(1, m):
         if not (T[j - 1] <= T[j]):
@@ -705,7 +679,8 @@ def evaluate(ip, fp, times, t0, out, first, step, side, pos, mode):
         for j in range(m):
             bad += not abs(V[j]) < math.inf
         if out.size:
-            out[lo : lo + m] = V[:m]
+            for j in range(m):
+                out[lo + j] = V[j]
     return first_value if bad == 0 else math.nan
 
 
