@@ -345,7 +345,7 @@ def cycle_index(x, period, mult, limit, zero_based):
     bounded work for any x, period and limit (0: none).
     """
     if mult == 1.0:
-        g = math.floor((x - x % period) / period + 0.5)
+        g = math.floor((x - np.fmod(x, period)) / period + 0.5)
     else:
         y = x * (mult - 1.0) / period  # m**i = 1 + y at the start of cycle i
         g = math.floor(math.log1p(y) / math.log(mult)) if y > -1.0 else math.inf
@@ -367,14 +367,14 @@ def cycle_index(x, period, mult, limit, zero_based):
     return g
 
 
-@_inline
+@_jit
 def _cycle_clock(u, start, length, period, mult, zero_based):
     """The kid's time for u in the cycle that starts at ``start``: (time into the cycle) * period / length.
 
     1-indexed cycles end on the period itself (u at the end), zero-based ones never reach it.
     """
     if mult == 1.0:
-        local = u % period  # exact
+        local = np.fmod(u, period)  # exact
         if not zero_based and local == 0.0 and u > 0.0:
             local = period
     else:
