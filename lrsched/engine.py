@@ -126,9 +126,14 @@ class Program:
 
         else:
             entry = _entry()
+            local = _SCALAR
 
             def at(t):
-                y = entry(ip, fp, _EMPTY, t, _EMPTY, 0, 1, _NO_SIDE, _POS, 0)
+                try:
+                    w = local.work
+                except AttributeError:
+                    w = _scalar_scratch()
+                y = entry(ip, fp, _EMPTY, t, True, 0, 1, _NO_SIDE, w[0], w[1], 0)
                 if y - y == 0.0:
                     return float(y)
                 return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])  # raises, naming t
@@ -141,9 +146,18 @@ def compile_program(schedule) -> Program:
     return enc.build(enc.encode(schedule), schedule)
 
 
-_POS = np.zeros(1, dtype=np.int64)  # never written in mode 0
+_EMPTY_INT = np.empty(0, dtype=np.int64)
 _ENTRY = None
 _LOCK = threading.Lock()
+_SCALAR = threading.local()  # per thread: scratch for scalar calls, so that they allocate nothing
+
+
+def _scalar_scratch():
+    from .kernels import scratch
+    from .schedule import MAX_DEPTH
+
+    _SCALAR.work = scratch(MAX_DEPTH + 2, 1)
+    return _SCALAR.work
 
 
 def _entry():
@@ -167,7 +181,7 @@ def _load():
     disp = K.evaluate
     ip = np.array([1, 0, 2, 0, L.CONST, 0, 0, 0], dtype=np.int64)
     fp = np.zeros(1)
-    args = (ip, fp, _EMPTY, 0.0, _EMPTY, 0, 1, _NO_SIDE, _POS, 0)
+    args = (ip, fp, _EMPTY, 0.0, True, 0, 1, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
     note = None if _cached(disp, args) else _compile_note(K)
     started = time.perf_counter()
     if note:
@@ -234,29 +248,30 @@ def evaluate_range(schedule, program: Program, t0: float, n: int) -> np.ndarray:
 
 
 def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
-    out = np.empty(n)
+    """``schedule`` at ``times`` (when not empty) or at t0, t0 + 1, ... (n values)."""
+    ranged = times.size == 0
+    out = np.empty(n) if ranged else np.array(times, dtype=np.float64)  # the kernel works in place
     if n == 0:
         return out
-    ip, fp = program.ip, program.fp
     entry = _entry()
     if program.functions:
-        y = _run_with_functions(entry, program, times, t0, out)
+        y = _run_with_functions(entry, program, out, t0, ranged)
     elif n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
-        y = _threaded(entry, ip, fp, times, t0, out, threads)
+        y = _threaded(entry, program, out, t0, ranged, threads)
     else:
-        y = entry(ip, fp, times, t0, out, 0, 1, _NO_SIDE, _POS, 0)
+        y = entry(program.ip, program.fp, out, t0, ranged, 0, 1, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
     if not y - y == 0.0:
         i = int(np.argmin(np.isfinite(out)))
         raise _not_finite(schedule, float(times[i]) if times.size else t0 + i, out[i])
     return out
 
 
-def _threaded(entry, ip, fp, times, t0, out, threads: int) -> float:
+def _threaded(entry, program: Program, out, t0: float, ranged: bool, threads: int) -> float:
     """Blocks dealt round-robin to ``threads`` threads (this one included); NaN if any value is not finite."""
     found = [0.0] * threads
 
     def work(k):
-        found[k] = entry(ip, fp, times, t0, out, k, threads, _NO_SIDE, _POS, 0)
+        found[k] = entry(program.ip, program.fp, out, t0, ranged, k, threads, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
 
     helpers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, threads)]
     for th in helpers:
@@ -267,21 +282,26 @@ def _threaded(entry, ip, fp, times, t0, out, threads: int) -> float:
     return math.nan if any(not y - y == 0.0 for y in found) else 1.0
 
 
-def _run_with_functions(entry, program: Program, times, t0: float, out) -> float:
+def _run_with_functions(entry, program: Program, out, t0: float, ranged: bool) -> float:
     """Two passes: record where each ``function`` leaf is needed, call it, fill in."""
+    from .kernels import BLOCK, NCOL, scratch
+
     ip, fp, fns = program.ip, program.fp, program.functions
-    side = np.empty((2, out.size * len(fns)))
-    pos = np.zeros(1, dtype=np.int64)
-    entry(ip, fp, times, t0, out, 0, 1, side, pos, 1)
-    for j in range(int(pos[0])):
+    rows = int(ip[2])
+    work, iwork = scratch(rows, min(BLOCK, max(out.size, 1)))
+    side = np.empty((2, max(out.size, 1) * len(fns)))
+    times = out.copy()
+    entry(ip, fp, out, t0, ranged, 0, 1, side, work, iwork, 1)
+    for j in range(int(iwork[rows * NCOL])):
         fn = fns[int(side[1, j])]
         t = float(side[0, j])
         y = fn(t)
         if isinstance(y, (bool, np.bool_)) or not isinstance(y, numbers.Real):
             raise TypeError(f"function {fn!r} returned {show(y)} at t={t!r}: not a number")
         side[0, j] = float(y)
-    pos[0] = 0
-    return entry(ip, fp, times, t0, out, 0, 1, side, pos, 2)
+    iwork[rows * NCOL] = 0
+    out[:] = times
+    return entry(ip, fp, out, t0, ranged, 0, 1, side, work, iwork, 2)
 
 
 def _not_finite(schedule, t, y) -> ValueError:

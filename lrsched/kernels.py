@@ -634,13 +634,17 @@ def _is_sorted(T, m):
 
 
 @_jit
-def evaluate(ip, fp, times, t0, out, first, step, side, pos, mode):
-    """Evaluate blocks ``first``, ``first + step``, ... of ``out``.
+def evaluate(ip, fp, out, t0, ranged, first, step, side, work, iwork, mode):
+    """Evaluate blocks ``first``, ``first + step``, ... of ``out`` in place.
 
-    The times are ``times`` when it is not empty, else ``t0, t0 + 1, ...``.
-    An empty ``out`` asks for the one value at ``t0`` (a scalar call).
-    Returns the first value computed when every value is finite, else NaN.
+    The times are ``t0, t0 + 1, ...`` when ``ranged``, else the values ``out``
+    holds on entry. An empty ``out`` asks for the one value at ``t0`` (a
+    scalar call). Returns the first value computed when every value is
+    finite, else NaN.
 
+    ``work`` (float64) and ``iwork`` (int64) are scratch: when they are too
+    small for this call the kernel allocates its own (``scratch_sizes`` gives
+    what it needs; ``iwork[rows * NCOL]`` counts ``function`` values).
     ``mode`` is 0 for plain evaluation. Trees with ``function`` leaves (Python
     callables) run twice: mode 1 records each such leaf's (time, index) pairs
     in ``side``; Python computes the values; mode 2 reads them back in the
@@ -649,27 +653,35 @@ def evaluate(ip, fp, times, t0, out, first, step, side, pos, mode):
     n = max(out.size, 1)
     B = min(BLOCK, n)
     rows = ip[2]
-    T = np.empty(rows * B)
-    V = np.empty(rows * B)
-    fr = np.empty((rows, NCOL), dtype=np.int64)
-    cyc = np.zeros(rows)
+    nw, ni = scratch_sizes(rows, B)
+    if work.size < nw:
+        work = np.empty(nw)
+    if iwork.size < ni:
+        iwork = np.zeros(ni, dtype=np.int64)
+    T = work[: rows * B]
+    V = work[rows * B : 2 * rows * B]
+    cyc = work[2 * rows * B : nw]
+    fr = iwork[: rows * NCOL].reshape((rows, NCOL))
+    pos = iwork[rows * NCOL : ni]
     first_value = math.nan
     bad = 0
     for b in range(first, (n + B - 1) // B, step):
         lo = b * B
         m = min(B, n - lo)
-        if times.size:
-            for j in range(m):
-                T[j] = times[lo + j]
-        else:
+        if not out.size:
+            T[0] = t0
+        elif ranged:
             for j in range(m):
                 T[j] = t0 + (lo + j)
+        else:
+            for j in range(m):
+                T[j] = out[lo + j]
         if _is_sorted(T, m):
             _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode)
         else:  # unsorted times (never a scalar call): every element its own segment
             one = min(m, 1)
             for j in range(m):
-                T[0] = times[lo + j]
+                T[0] = out[lo + j]
                 _run(ip, fp, one, B, T, V, fr, cyc, side, pos, mode)
                 out[lo + j] = V[0]
             for j in range(m):
@@ -682,6 +694,19 @@ def evaluate(ip, fp, times, t0, out, first, step, side, pos, mode):
             for j in range(m):
                 out[lo + j] = V[j]
     return first_value if bad == 0 else math.nan
+
+
+@_inline
+def scratch_sizes(rows, block):
+    """(floats, ints) of scratch for ``rows`` rows of ``block`` values: times and values per row, each
+    frame's cycle; the frames and the ``function`` counter."""
+    return rows * (2 * block + 1), rows * NCOL + 1
+
+
+def scratch(rows: int, block: int):
+    """Scratch arrays for :func:`evaluate` (from Python; the same sizes it computes itself)."""
+    nw, ni = getattr(scratch_sizes, "py_func", scratch_sizes)(rows, block)
+    return np.empty(nw), np.zeros(ni, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------

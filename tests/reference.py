@@ -146,9 +146,10 @@ def cycle_locate(x, period, mult=1.0, limit=None, zero_based=False):
 def cycle_held(period, mult, limit, zero_based):
     """Past the last cycle: (cycle, time into it) of the last update, t = S_limit (1-indexed) or
     the last whole u below S_limit (zero-based; the exact multiple for period_mult = 1)."""
+    if not zero_based:
+        return limit - 1, math.inf  # the end of the last cycle: the kid at the period
     end = Fraction(period) * limit if mult == 1.0 else cycle_start(limit, period, mult)
-    x = math.ceil(end) - 1 if zero_based else end
-    return cycle_locate(x, period, mult, None, zero_based)
+    return cycle_locate(math.ceil(end) - 1, period, mult, None, zero_based)
 
 
 def cycle(t, fn, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False):
