@@ -188,7 +188,7 @@ import time
 t0 = time.perf_counter()
 import numpy as np
 from numba import njit
-@njit(cache=True)
+@njit
 def f(x):
     return x[0]
 f(np.ones(1))

@@ -130,14 +130,14 @@ _inline = _jit(inline="always")
 # torch, MXNet, timm and optax, so that mirrors of those agree to the bit.
 
 
-@_inline
+@_jit
 def _linear(t, out, start, end, steps):
     for j in range(t.size):
         x = min(t[j], steps)
         out[j] = end if x >= steps else start + (end - start) * x / steps
 
 
-@_inline
+@_jit
 def _cosine(t, out, start, end, steps, periodic, exponent):
     wrap = periodic != 0.0
     for j in range(t.size):
@@ -149,7 +149,7 @@ def _cosine(t, out, start, end, steps, periodic, exponent):
         out[j] = start if x <= 0.0 else v
 
 
-@_inline
+@_jit
 def _poly(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
@@ -157,7 +157,7 @@ def _poly(t, out, start, end, steps, power):
         out[j] = start if p <= 0.0 else v
 
 
-@_inline
+@_jit
 def _geometric(t, out, start, end, steps):
     ratio = end / start
     for j in range(t.size):
@@ -174,40 +174,40 @@ def _exponent(t, every, staircase):
     return t / every
 
 
-@_inline
+@_jit
 def _exponential(t, out, start, factor, every, staircase, low, high):
     for j in range(t.size):
         v = start * factor ** _exponent(t[j], every, staircase)
         out[j] = min(max(v, low), high)
 
 
-@_inline
+@_jit
 def _inv_sqrt(t, out, start, scale):
     for j in range(t.size):
         out[j] = start / math.sqrt(1.0 + t[j] / scale)
 
 
-@_inline
+@_jit
 def _inv_time(t, out, start, rate, every, staircase):
     for j in range(t.size):
         out[j] = start / (1.0 + rate * _exponent(t[j], every, staircase))
 
 
-@_inline
+@_jit
 def _ease(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
         out[j] = end if p >= 1.0 else start + (end - start) * p**power
 
 
-@_inline
+@_jit
 def _tanh(t, out, start, end, steps, lb, ub):
     for j in range(t.size):
         p = min(t[j], steps) / steps
         out[j] = end + (start - end) * (0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p)))
 
 
-@_inline
+@_jit
 def _function(t, out, index, side, pos, mode):
     """A Python callable: mode 1 records (t, index) pairs in ``side``, mode 2 reads the values back."""
     p0 = pos[0]
