@@ -189,11 +189,18 @@ def _load():
     disp(*args)
     if note:
         print(f"lrsched: kernels ready in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    if not hasattr(disp, "overloads"):  # NUMBA_DISABLE_JIT: plain Python on numpy scalars
+
+        def plain(*a):
+            with np.errstate(all="ignore"):  # IEEE results (inf, nan) as compiled code gives them, no warnings
+                return disp(*a)
+
+        return plain
     try:
         entry = disp.overloads[disp.signatures[0]].entry_point
         entry(*args)
         return entry
-    except Exception:  # a numba without entry points, or NUMBA_DISABLE_JIT
+    except Exception:  # a numba without entry points
         return disp
 
 

@@ -182,3 +182,88 @@ def cycle(t, fn, period, period_mult=1.0, decay=1.0, limit=None, zero_based=Fals
 def tanh(t, start, end, steps, lb=-7.0, ub=3.0):
     p = progress(t, steps)
     return end + (start - end) * 0.5 * (1 - np.tanh(lb * (1 - p) + ub * p))
+
+
+# ---------------------------------------------------------------- the composition semantics, recursively
+
+
+def _warmup_ramp(t, shape, start, target, w):
+    x = np.minimum(t, w)
+    if shape == "linear":
+        return start + (target - start) * x / w
+    if shape == "cosine":
+        return target + (start - target) * (1 + np.cos(np.pi * x / w)) / 2
+    return start * (target / start) ** (x / w)
+
+
+def evaluate(s, t):
+    """``s`` at the float64 array ``t``, recursively over the schedule objects, from the documented formulas.
+
+    Independent of lrsched's engine: it reads the schedules' public fields only.
+    """
+    t = np.asarray(t, dtype=float)
+    k = s.kind
+    if k == "constant":
+        return constant(t, s.value)
+    if k in ("linear", "geometric"):
+        return globals()[k](t, s.start, s.end, s.steps)
+    if k == "cosine":
+        x = t if s.periodic else np.minimum(t, s.steps)
+        return s.end + (s.start - s.end) * ((1 + np.cos(np.pi * x / s.steps)) / 2) ** s.exponent
+    if k in ("poly", "ease"):
+        return globals()[k](t, s.start, s.end, s.steps, s.power)
+    if k == "tanh":
+        return tanh(t, s.start, s.end, s.steps, s.lb, s.ub)
+    if k == "exponential":
+        return exponential(t, s.start, s.factor, s.every, s.staircase, s.end)
+    if k == "step":
+        return step(t, s.start, s.every, s.factor, s.minimum)
+    if k == "multistep":
+        return multistep(t, s.start, s.milestones, s.factor)
+    if k == "piecewise":
+        return piecewise(t, s.boundaries, s.levels)
+    if k == "interpolate":
+        return interpolate(t, s.points, s.shape)
+    if k == "inverse_sqrt":
+        return inverse_sqrt(t, s.start, s.scale)
+    if k == "inverse_time":
+        return inverse_time(t, s.start, s.rate, s.every, s.staircase)
+    if k == "join":
+        return join(t, [lambda x, c=c: evaluate(c, x) for c in s.schedules], s.boundaries)
+    if k == "warmup":
+        target = float(evaluate(s.schedule, np.zeros(1))[0])
+        ramp = _warmup_ramp(t, s.shape, s.start, target, s.steps)
+        rest = evaluate(s.schedule, np.maximum(t - s.steps, 0.0))
+        return np.where(t <= s.steps, ramp, rest)
+    if k == "cycle":
+        kid = lambda x: evaluate(s.schedule, x)  # noqa: E731
+        return cycle(t, kid, s.period, s.period_mult, s.decay, s.limit, s.zero_based)
+    if k in ("add", "sub", "mul", "div"):
+        a, b = evaluate(s.left, t), evaluate(s.right, t)
+        return {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[k](a, b)
+    if k in ("minimum", "maximum"):
+        a, b = evaluate(s.a, t), evaluate(s.b, t)
+        return (np.minimum if k == "minimum" else np.maximum)(a, b)  # NaN-propagating, either order
+    if k == "clip":
+        x = evaluate(s.schedule, t)
+        lo = -np.inf if s.low is None else s.low
+        hi = np.inf if s.high is None else s.high
+        return np.where(np.isfinite(x), np.minimum(np.maximum(x, lo), hi), x)
+    if k == "shift":
+        return evaluate(s.schedule, np.maximum(t - s.k, 0.0))
+    if k == "stretch":
+        return evaluate(s.schedule, t / s.factor)
+    if k == "warp":
+        return evaluate(s.schedule, s.span * (t / s.span) ** s.power)
+    if k == "per_epoch":
+        return evaluate(s.schedule, np.ceil(t / s.steps_per_epoch))
+    if k == "function":
+        return np.array([float(s.fn(float(x))) for x in t])
+    raise NotImplementedError(f"no reference for {k!r}")
+
+
+#: every kind :func:`evaluate` knows
+KINDS = frozenset(
+    "constant linear geometric cosine poly ease tanh exponential step multistep piecewise interpolate inverse_sqrt "
+    "inverse_time join warmup cycle add sub mul div minimum maximum clip shift stretch warp per_epoch function".split()
+)

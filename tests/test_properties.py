@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 import lrsched as ls
 from lrsched import engine
 
+from . import reference as ref
+
 lr = st.floats(1e-6, 1.0)
 steps = st.one_of(st.integers(1, 400), st.floats(0.5, 400.0))
 # iterations: integers near typical boundaries and arbitrary fractional ones
@@ -33,6 +35,15 @@ leaves = st.one_of(
     ),
     st.builds(ls.inverse_sqrt, lr, scale=steps),
     st.builds(ls.inverse_time, lr, rate=st.floats(0.0, 2.0), every=steps, staircase=st.booleans()),
+    st.builds(ls.ease, lr, lr, steps=steps, power=st.floats(0.2, 4.0)),
+    st.builds(ls.tanh, lr, lr, steps=steps, lb=st.floats(-8.0, -1.0), ub=st.floats(0.0, 5.0)),
+    st.builds(ls.cosine, lr, lr, steps=steps, periodic=st.just(True), exponent=st.floats(0.5, 3.0)),
+    st.builds(
+        lambda bs, vs: ls.piecewise(sorted(bs), vs[: len(bs) + 1]),
+        st.lists(st.integers(0, 2000), max_size=4, unique=True),
+        st.lists(lr, min_size=5, max_size=5),
+    ),
+    st.builds(lambda v: ls.function(lambda t: v / (1.0 + t)), lr),
     st.builds(
         lambda pts, shape: ls.interpolate(pts, shape=shape),
         st.lists(st.tuples(st.integers(0, 2000), lr), min_size=1, max_size=5, unique_by=lambda p: p[0]).map(sorted),
@@ -75,10 +86,13 @@ def _extend(children):
         st.builds(lambda a, k: a.shift(k), children, st.integers(-50, 500)),
         st.builds(lambda a, f: a.stretch(f), children, st.floats(0.25, 4.0)),
         st.builds(lambda a, e: a.per_epoch(e), children, st.integers(1, 50)),
+        st.builds(lambda a, k, span: a.warp(k, span), children, st.floats(0.3, 3.0), st.integers(1, 3000)),
+        st.builds(lambda a, b: a / (b + 1.0), children, children),
     )
 
 
 schedules = st.recursive(leaves, _extend, max_leaves=8)
+serializable = schedules.filter(lambda s: "function(" not in repr(s))
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -109,8 +123,46 @@ def test_ranges_match_arrays_and_parallel_matches_serial(s):
         engine.PARALLEL_MIN = old
 
 
+def _kinds(s):
+    yield s.kind
+    for c in s.children():
+        yield from _kinds(c)
+
+
+def test_the_strategies_and_the_reference_cover_every_kind():
+    drawn = set()
+
+    @settings(max_examples=600, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(schedules)
+    def collect(s):
+        drawn.update(_kinds(s))
+
+    collect()
+    assert set(ls.REGISTRY) <= ref.KINDS
+    assert set(ls.REGISTRY) <= drawn, set(ls.REGISTRY) - drawn
+
+
 @SETTINGS
-@given(schedules)
+@given(schedules, st.lists(times, min_size=1, max_size=30))
+def test_matches_the_recursive_reference(s, ts):
+    arr = np.array(ts)
+    want = ref.evaluate(s, arr)
+    np.testing.assert_allclose(s(arr), want, rtol=1e-9, atol=1e-15, err_msg=repr(s))
+    for t, y in zip(ts[:5], want[:5]):
+        assert s(t) == pytest.approx(y, rel=1e-9, abs=1e-15)
+    n = 3000
+    want = ref.evaluate(s, np.arange(1.0, n + 1))
+    old = engine.PARALLEL_MIN
+    try:
+        for threshold in (old, 1):  # serial, then the threaded path on the same range
+            engine.PARALLEL_MIN = threshold
+            np.testing.assert_allclose(s.values(n), want, rtol=1e-9, atol=1e-15, err_msg=repr(s))
+    finally:
+        engine.PARALLEL_MIN = old
+
+
+@SETTINGS
+@given(serializable)
 def test_round_trips(s):
     ts = np.array([0.0, 1.0, 2.5, 100.0, 1001.0, 4321.0])
     for again in (eval(repr(s), vars(ls)), pickle.loads(pickle.dumps(s)), ls.from_json(s.to_json())):
