@@ -241,8 +241,7 @@ def main() -> None:
     import numba
 
     print(
-        f"lrsched {ls.__version__}, numpy {np.__version__}, numba {numba.__version__}, "
-        f"threads {engine.num_threads()}"
+        f"lrsched {ls.__version__}, numpy {np.__version__}, numba {numba.__version__}, threads {engine.num_threads()}"
     )
     print(f"medians of {repeat} runs; ~ = extrapolated linearly from {SLOW_MAX:,} values\n")
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from . import _validate as v
 from . import layout as K
-from .combinators import cycle_start
-from .schedule import Schedule
+from .engine import cycle_start, evaluate_range
+from .value import Value as Schedule
 
 _MAX_BOUNDARIES = 100_000
 
@@ -229,8 +229,6 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
             raise ValueError(f"{schedule!r} never settles: give stop")
         stop = max(int(math.ceil(total)) + 1, start)
     stop = v.count("stop", stop, minimum=start)
-    from .engine import evaluate_range
-
     values = evaluate_range(schedule, _program(schedule), float(start), stop - start + 1)
     try:
         bounds = breakpoints(schedule, stop)

@@ -129,9 +129,19 @@ class Cycle(Schedule):
 
     where P = ``period``, m = ``period_mult``, d = ``decay``: the schedule sees
     a clock that runs to P over every cycle, and reaches its end value at the
-    cycle's last update. After ``limit`` cycles the last value is held.
-    ``period_mult`` < 1 needs a ``limit`` (the cycles would otherwise end in
-    finite time).
+    cycle's last update. After ``limit`` cycles the value of the last update is
+    held (the end of the last cycle; zero-based: the last whole u below
+    :math:`S_{limit}`). ``period_mult`` < 1 needs a ``limit`` (the cycles would
+    otherwise end in finite time); ``limit`` is at most 2**53.
+
+    Boundaries are exact, not accumulated: for m = 1 they are the exact
+    multiples i P and the time into a cycle is the exact remainder, at any t
+    (``cycle(s, 4)(1e20)`` is the end of a cycle, as 1e20 = 4 * 2.5e19). For
+    m != 1, :math:`S_i` is the exact sum of the float lengths rounded once to
+    the nearest float, so :math:`S_1` is P and a boundary that is a whole
+    number in exact arithmetic is that number (P = 30, m = 1.1: 30, 63, 99.3).
+    Finding the cycle of any t takes bounded work: a closed form, then a few
+    checks against these boundaries.
 
     ``zero_based=True`` counts from 0 instead, the way torch, timm and Keras
     restart: with u = t - 1, cycle i covers :math:`S_i \le u < S_{i+1}` and the
@@ -160,6 +170,8 @@ class Cycle(Schedule):
     def _check(self):
         if self.period_mult < 1 and self.limit is None:
             raise ValueError(f"period_mult={self.period_mult!r} < 1 needs a limit")
+        if self.limit is not None and self.limit > 2**53:
+            raise ValueError(f"limit must be at most 2**53, got {self.limit!r}")
 
     def _encode(self, enc):
         values = dict(
@@ -170,13 +182,6 @@ class Cycle(Schedule):
             zero_based=self.zero_based,
         )
         return enc.node(K.CYCLE, values, (self.schedule,))
-
-
-def cycle_start(i, period, mult) -> float:
-    """S_i, where cycle i of a :class:`Cycle` starts, in the kernel's own arithmetic (exactly rounded)."""
-    from .kernels import cycle_start as start
-
-    return start(float(i), float(period), float(mult))
 
 
 # ---------------------------------------------------------------- arithmetic

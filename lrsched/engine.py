@@ -141,6 +141,13 @@ class Program:
         self.at = at
 
 
+def cycle_start(i, period, mult) -> float:
+    """S_i, where cycle i of a ``cycle`` starts, in the kernel's own arithmetic (see :class:`lrsched.Cycle`)."""
+    from .kernels import cycle_start as start
+
+    return start(float(i), float(period), float(mult))
+
+
 def compile_program(schedule) -> Program:
     enc = Encoder()
     return enc.build(enc.encode(schedule), schedule)
@@ -154,9 +161,8 @@ _SCALAR = threading.local()  # per thread: scratch for scalar calls, so that the
 
 def _scalar_scratch():
     from .kernels import scratch
-    from .schedule import MAX_DEPTH
 
-    _SCALAR.work = scratch(MAX_DEPTH + 2, 1)
+    _SCALAR.work = scratch(L.MAX_DEPTH + 2, 1)
     return _SCALAR.work
 
 
@@ -267,7 +273,7 @@ def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
         y = _threaded(entry, program, out, t0, ranged, threads)
     else:
         y = entry(program.ip, program.fp, out, t0, ranged, 0, 1, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
-    if not y - y == 0.0:
+    if y - y != 0.0:
         i = int(np.argmin(np.isfinite(out)))
         raise _not_finite(schedule, float(times[i]) if times.size else t0 + i, out[i])
     return out
@@ -286,7 +292,7 @@ def _threaded(entry, program: Program, out, t0: float, ranged: bool, threads: in
     work(0)
     for th in helpers:
         th.join()
-    return math.nan if any(not y - y == 0.0 for y in found) else 1.0
+    return math.nan if any(y - y != 0.0 for y in found) else 1.0
 
 
 def _run_with_functions(entry, program: Program, out, t0: float, ranged: bool) -> float:

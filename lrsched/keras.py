@@ -162,9 +162,13 @@ def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_m
     .. math:: L\left((1 - \alpha)\, m_{mul}^{i}\, \tfrac{1}{2}(1 + \cos(\pi f)) + \alpha\right)
 
     with f the fraction of the cycle done, counted from 0 at each restart (a
-    ``cycle(..., zero_based=True)``). Keras finds the cycle with a logarithm,
-    which can misplace a restart by one step when rounding lands just below
-    an integer; lrsched places restarts exactly.
+    ``cycle(..., zero_based=True)``). Where a restart lands on a whole step,
+    this mirror restarts on it, at the exact sum of the cycle lengths; Keras
+    finds the cycle with a float32 logarithm, which can round just below the
+    whole number and restart one step later: with ``first_decay_steps=30,
+    t_mul=1.1`` Keras gives 0.0 at its step 63 (the end of cycle 1) and this
+    mirror 0.1 at t = 64 (the restart), as timm does. Elsewhere the two agree
+    to float32 precision.
 
     >>> s = lrsched.keras.CosineDecayRestarts(1.0, 2, t_mul=1.0, m_mul=0.5)
     >>> s(1), s(2), s(3)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -44,7 +43,6 @@ from .layout import (
     INV_TIME,
     JOIN,
     LINEAR,
-    MAX,
     MIN,
     MUL,
     PER_EPOCH,
@@ -122,9 +120,10 @@ _inline = _jit(inline="always")
 
 
 # --------------------------------------------------------------------------
-# Leaf formulas, one per opcode, over the phase-local times T[to:to+m] into
-# V[vo:vo+m]. Their parameters are named and ordered as lrsched.layout.PARAMS
-# declares. p = min(t, n) / n is the progress through a phase of n
+# Leaf formulas, one per opcode, over the phase-local times t into out, with
+# parameters named and ordered as lrsched.layout.PARAMS declares. Each is a
+# function of its own: its parameters arrive by value and LLVM vectorises its
+# loop (inlined into the interpreter, the same loops ran twice as slow). p = min(t, n) / n is the progress through a phase of n
 # iterations; every phase holds its end value for t >= n. Linear and cosine
 # compute (a * x) / n and cos((pi * x) / n), the order of the closed forms in
 # torch, MXNet, timm and optax, so that mirrors of those agree to the bit.

@@ -82,6 +82,9 @@ PARAMS: dict[int, tuple[str, ...]] = {
 
 HEADER = 4
 
+#: deepest nesting of schedules accepted (the kernel keeps one scratch row per level)
+MAX_DEPTH = 64
+
 #: leaves whose phase ends at ``steps`` (progress p = min(t, n) / n)
 PHASED = (LINEAR, COSINE, POLY, GEOMETRIC, EASE, TANH)
 #: nodes whose kids all see the node's own t

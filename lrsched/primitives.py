@@ -288,7 +288,9 @@ class Step(Leaf):
             raise ValueError(f"minimum={self.minimum!r} must not exceed start={self.start!r}")
 
     def _kernel_values(self):
-        return dict(start=self.start, factor=self.factor, every=self.every, staircase=True, low=self.minimum, high=math.inf)
+        return dict(
+            start=self.start, factor=self.factor, every=self.every, staircase=True, low=self.minimum, high=math.inf
+        )
 
 
 class Piecewise(Schedule):
@@ -448,5 +450,3 @@ class InverseTime(Leaf):
         Field("every", v.positive, 1.0),
         Field("staircase", v.flag, False),
     )
-
-

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 
-from .schedule import MAX_DEPTH, REGISTRY, REQUIRED, Schedule
+from .layout import MAX_DEPTH
+from .value import REGISTRY, REQUIRED
+from .value import Value as Schedule
 
 FORMAT_KEY = "lrsched"
 VERSION = 1

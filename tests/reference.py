@@ -126,7 +126,7 @@ def cycle_locate(x, period, mult=1.0, limit=None, zero_based=False):
     if mult == 1.0:
         X, P = Fraction(x), Fraction(period)  # x may be a Fraction
         q = math.floor(X / P)
-        if not zero_based and X == q * P and X > 0:
+        if not zero_based and q * P == X and X > 0:
             q -= 1
         if limit is not None and q >= limit:
             return limit, None
@@ -264,6 +264,35 @@ def evaluate(s, t):
 
 #: every kind :func:`evaluate` knows
 KINDS = frozenset(
-    "constant linear geometric cosine poly ease tanh exponential step multistep piecewise interpolate inverse_sqrt "
-    "inverse_time join warmup cycle add sub mul div minimum maximum clip shift stretch warp per_epoch function".split()
+    [
+        "constant",
+        "linear",
+        "geometric",
+        "cosine",
+        "poly",
+        "ease",
+        "tanh",
+        "exponential",
+        "step",
+        "multistep",
+        "piecewise",
+        "interpolate",
+        "inverse_sqrt",
+        "inverse_time",
+        "join",
+        "warmup",
+        "cycle",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "minimum",
+        "maximum",
+        "clip",
+        "shift",
+        "stretch",
+        "warp",
+        "per_epoch",
+        "function",
+    ]
 )

@@ -50,6 +50,7 @@ def run_python(code: str, timeout: float = 240, env: dict | None = None) -> subp
 
 # ---------------------------------------------------------------- cycles at float-rounding boundaries
 
+SUPPRESS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 PERIODS = [1.1, 0.55, 3.3, 7.3, 250.0, 500.0, 1000.0, 2000.0, *(30 * 1.1**k for k in range(6))]
 MULTS = [1.0, 1.1, 1.2, 1.4, 0.9, 0.5, 2.0, 1.5, 1.0000001]
 
@@ -79,7 +80,7 @@ def cycles(draw):
     return period, mult, limit, zero_based, decay
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=SUPPRESS)
 @given(cycles())
 def test_cycles_at_rounding_boundaries_match_the_exact_definition(watchdog, c):
     period, mult, limit, zero_based, decay = c
@@ -94,7 +95,7 @@ def test_cycles_at_rounding_boundaries_match_the_exact_definition(watchdog, c):
     np.testing.assert_array_equal(s.values(n), s(np.arange(1.0, n + 1)))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=SUPPRESS)
 @given(
     st.sampled_from(PERIODS),
     st.sampled_from(MULTS),
@@ -232,6 +233,7 @@ def test_a_non_finite_value_anywhere_is_reported_whatever_the_order(build, bad):
 
 
 # ---------------------------------------------------------------- processes, threads, modes
+
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_children_evaluate_long_ranges():
