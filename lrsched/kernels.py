@@ -125,8 +125,9 @@ _inline = _jit(inline="always")
 # function of its own: its parameters arrive by value and LLVM vectorises its
 # loop (inlined into the interpreter, the same loops ran twice as slow).
 # p = min(t, n) / n is the progress through a phase of n iterations; every
-# phase holds its end value for t >= n. Linear and cosine compute (a * x) / n and cos((pi * x) / n), the order of the closed forms in
-# torch, MXNet, timm and optax, so that mirrors of those agree to the bit.
+# phase holds its end value for t >= n. Linear and cosine compute (a x) / n
+# and cos((pi x) / n), the order of the closed forms in torch, MXNet, timm
+# and optax, so that mirrors of those agree to the bit.
 
 
 @_jit
