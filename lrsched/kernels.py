@@ -439,12 +439,11 @@ def _push(fr, d, node, to, vo, m):
 
 
 @_inline
-def _first_after(T, to, lo, hi, b, strict):
-    """First j in [lo, hi) with t[j] > b (>= b unless strict), else hi (binary search)."""
+def _first_after(T, to, lo, hi, b):
+    """First j in [lo, hi) with T[to + j] > b, else hi (binary search over sorted times)."""
     while lo < hi:
         mid = (lo + hi) >> 1
-        x = T[to + mid]
-        if x > b or (not strict and x >= b):
+        if T[to + mid] > b:
             hi = mid
         else:
             lo = mid + 1
@@ -467,7 +466,7 @@ def _join(ip, fp, rec, d, B, T, fr):
         else:
             z = mid
     i = a
-    hi = m if i == nk - 1 else _first_after(T, to, lo + 1, m, fp[f + i], True)
+    hi = m if i == nk - 1 else _first_after(T, to, lo + 1, m, fp[f + i])
     fr[d, LO] = hi
     if i == 0:
         _push(fr, d + 1, ip[kids], to + lo, vo + lo, hi - lo)
