@@ -281,7 +281,7 @@ def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
 
 def _threaded(entry, program: Program, out, t0: float, ranged: bool, threads: int) -> float:
     """Blocks dealt round-robin to ``threads`` threads (this one included); NaN if any value is not finite."""
-    found = [0.0] * threads
+    found: list = [None] * threads
 
     def work(k):
         found[k] = entry(program.ip, program.fp, out, t0, ranged, k, threads, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
@@ -292,6 +292,8 @@ def _threaded(entry, program: Program, out, t0: float, ranged: bool, threads: in
     work(0)
     for th in helpers:
         th.join()
+    if any(y is None for y in found):  # pragma: no cover - the kernel raises nothing
+        raise RuntimeError("lrsched: an evaluation thread did not finish")
     return math.nan if any(y - y != 0.0 for y in found) else 1.0
 
 
