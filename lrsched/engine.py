@@ -167,14 +167,22 @@ def _scalar_scratch():
 
 
 def _entry():
-    """The compiled kernel, loaded (or compiled, saying so on stderr) on first use.
+    """The compiled kernel for scalar calls, loaded (or compiled, saying so on stderr) on first use.
 
     Returned without numba's type dispatch where numba allows it: every call
     passes the types it was compiled for, and this saves about 200 ns a call.
+    That raw entry point keeps the GIL, which a single value does not mind.
     """
+    return (_ENTRY or _loaded())[0]
+
+
+def _range_entry():
+    """The compiled kernel for ranges, through numba's dispatcher: it releases the GIL, so threads run at once."""
+    return (_ENTRY or _loaded())[1]
+
+
+def _loaded():
     global _ENTRY
-    if _ENTRY is not None:
-        return _ENTRY
     with _LOCK:
         if _ENTRY is None:
             _ENTRY = _load()
@@ -201,13 +209,13 @@ def _load():
             with np.errstate(all="ignore"):  # IEEE results (inf, nan) as compiled code gives them, no warnings
                 return disp(*a)
 
-        return plain
+        return plain, plain
     try:
         entry = disp.overloads[disp.signatures[0]].entry_point
         entry(*args)
-        return entry
+        return entry, disp
     except Exception:  # a numba without entry points
-        return disp
+        return disp, disp
 
 
 def _cached(disp, args) -> bool:
@@ -266,7 +274,7 @@ def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
     out = np.empty(n) if ranged else np.array(times, dtype=np.float64)  # the kernel works in place
     if n == 0:
         return out
-    entry = _entry()
+    entry = _range_entry()
     if program.functions:
         y = _run_with_functions(entry, program, out, t0, ranged)
     elif n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
