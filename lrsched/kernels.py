@@ -117,6 +117,8 @@ def _jit(fn=None, **options):
 
 #: tiny helpers are inlined where they are called (numba compiles no separate function for them)
 _inline = _jit(inline="always")
+#: functions only kernels call: no Python wrapper to generate and compile
+_internal = _jit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 
 # --------------------------------------------------------------------------
@@ -130,14 +132,14 @@ _inline = _jit(inline="always")
 # and optax, so that mirrors of those agree to the bit.
 
 
-@_jit
+@_internal
 def _linear(t, out, start, end, steps):
     for j in range(t.size):
         x = min(t[j], steps)
         out[j] = end if x >= steps else start + (end - start) * x / steps
 
 
-@_jit
+@_internal
 def _cosine(t, out, start, end, steps, periodic, exponent):
     wrap = periodic != 0.0
     for j in range(t.size):
@@ -149,7 +151,7 @@ def _cosine(t, out, start, end, steps, periodic, exponent):
         out[j] = start if x <= 0.0 else v
 
 
-@_jit
+@_internal
 def _poly(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
@@ -157,7 +159,7 @@ def _poly(t, out, start, end, steps, power):
         out[j] = start if p <= 0.0 else v
 
 
-@_jit
+@_internal
 def _geometric(t, out, start, end, steps):
     ratio = end / start
     for j in range(t.size):
@@ -166,7 +168,7 @@ def _geometric(t, out, start, end, steps):
         out[j] = end if p >= 1.0 else v
 
 
-@_jit
+@_internal
 def _exponent(t, every, staircase):
     """k = t / every, or floor((t - 1) / every) clamped at 0 when staircase."""
     if staircase != 0.0:
@@ -174,40 +176,40 @@ def _exponent(t, every, staircase):
     return t / every
 
 
-@_jit
+@_internal
 def _exponential(t, out, start, factor, every, staircase, low, high):
     for j in range(t.size):
         v = start * factor ** _exponent(t[j], every, staircase)
         out[j] = min(max(v, low), high)
 
 
-@_jit
+@_internal
 def _inv_sqrt(t, out, start, scale):
     for j in range(t.size):
         out[j] = start / math.sqrt(1.0 + t[j] / scale)
 
 
-@_jit
+@_internal
 def _inv_time(t, out, start, rate, every, staircase):
     for j in range(t.size):
         out[j] = start / (1.0 + rate * _exponent(t[j], every, staircase))
 
 
-@_jit
+@_internal
 def _ease(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
         out[j] = end if p >= 1.0 else start + (end - start) * p**power
 
 
-@_jit
+@_internal
 def _tanh(t, out, start, end, steps, lb, ub):
     for j in range(t.size):
         p = min(t[j], steps) / steps
         out[j] = end + (start - end) * (0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p)))
 
 
-@_jit
+@_internal
 def _function(t, out, index, side, pos, mode):
     """A Python callable: mode 1 records (t, index) pairs in ``side``, mode 2 reads the values back."""
     p0 = pos[0]
@@ -282,7 +284,7 @@ def _two_prod(a, b):
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
-@_jit
+@_internal
 def _dd_mul(ah, al, bh, bl):
     p, e = _two_prod(ah, bh)
     return _two_sum(p, e + (ah * bl + al * bh))
@@ -323,7 +325,7 @@ def cycle_start(i, period, mult):
     return sh + sl
 
 
-@_jit
+@_internal
 def _bound(i, period, mult):
     """The start of cycle i as p + e: e is the rounding error of i P (m = 1), else 0 (S(i) is the rounded sum)."""
     if mult == 1.0:
@@ -337,7 +339,7 @@ def _beyond(x, p, e, zero_based):
     return x > p or (x == p and (e <= 0.0 if zero_based else e < 0.0))
 
 
-@_jit
+@_internal
 def cycle_index(x, period, mult, limit, zero_based):
     """The cycle i (a whole float) with x past its start and not past its end; ``limit`` past the last.
 
@@ -367,7 +369,7 @@ def cycle_index(x, period, mult, limit, zero_based):
     return g
 
 
-@_jit
+@_internal
 def _cycle_clock(u, start, length, period, mult, zero_based):
     """The kid's time for u in the cycle that starts at ``start``: (time into the cycle) * period / length.
 
@@ -389,7 +391,7 @@ def _cycle_clock(u, start, length, period, mult, zero_based):
     return local * (period / length)
 
 
-@_jit
+@_internal
 def _held(period, mult, limit, zero_based):
     """Past the last cycle the last update's value is held: its (cycle, kid time).
 
@@ -602,7 +604,7 @@ def _combine(op, fp, f, kids, ip, d, B, V, fr):
     return d - 1
 
 
-@_jit
+@_internal
 def _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode):
     """Evaluate the root at the sorted times T[0:m] into V[0:m]."""
     d = m - m  # 0 (computed, not a literal: numba compiles one variant of each callee)
