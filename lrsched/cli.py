@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import json
+import os
 import sys
 
 import numpy as np
@@ -119,7 +121,11 @@ class _Interpreter:
                 target = self.run(func.value, depth)
                 if isinstance(target, Schedule):
                     return getattr(target, func.attr)
-        raise ValueError(f"unknown function {ast.unparse(func)!r}")
+        name = ast.unparse(func)
+        known = [*self.names, *(f"s.{m}" for m in sorted(_METHODS))]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown function {name!r}{hint}")
 
 
 # ---------------------------------------------------------------- terminal plot
@@ -192,6 +198,11 @@ def _load(args) -> Schedule:
         return parse(args.expr)
     if args.config == "-":
         text = sys.stdin.read()
+    elif not os.path.exists(args.config) and "(" in args.config:  # an expression given where a file was expected
+        try:
+            return parse(args.config)
+        except ValueError as e:
+            raise ValueError(f"{args.config!r} is not a file, and as an expression (-e): {e}") from None
     else:
         with open(args.config, encoding="utf-8") as f:
             text = f.read()

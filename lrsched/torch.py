@@ -241,6 +241,15 @@ def _plateau_class():
             bases = self.base_lrs if self.relative else [1.0] * len(self.schedules)
             return [b * s(t) * scale for b, s in zip(bases, self.schedules)]
 
+        def step(self, epoch=None):
+            """One update (call after ``optimizer.step()``); metrics go to :meth:`report`."""
+            if epoch is not None:
+                raise TypeError(
+                    f"PlateauLR.step() counts updates and takes no argument, got {epoch!r}: report the metric "
+                    "with scheduler.report(metric) (torch's ReduceLROnPlateau.step(metric) is report here)"
+                )
+            super().step()
+
         def report(self, metric) -> None:
             """One metric (once per epoch): may lower the scale from the next update on."""
             self.plateau = self.rule.update(self.plateau, metric)

@@ -19,6 +19,8 @@ the checks, so the engine, the analysis and serialization can build on it and
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from typing import Any, ClassVar
 
 from .layout import MAX_DEPTH
@@ -62,6 +64,28 @@ class Field:
         return f"Field({self.name!r})"
 
 
+def _check_names(fields, kwargs) -> None:
+    """Name an unknown keyword first (with the closest valid name), before any missing one."""
+    names = [f.name for f in fields]
+    for key in kwargs:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the parameters are {', '.join(names)}"
+            raise TypeError(f"got an unexpected parameter {key!r}{hint}")
+
+
+def _signature(fields) -> inspect.Signature:
+    """The constructor's signature, from the fields: what help(), IDEs and inspect show."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = []
+    for f in fields:
+        default = inspect.Parameter.empty if f.default is REQUIRED else f.default
+        if params and default is inspect.Parameter.empty and params[-1].default is not inspect.Parameter.empty:
+            kind = inspect.Parameter.KEYWORD_ONLY  # a required parameter after a defaulted one
+        params.append(inspect.Parameter(f.name, kind, default=default))
+    return inspect.Signature(params)
+
+
 class _ScheduleType(type):
     """Gives each kind ``__slots__`` for its fields and enters it in the registry."""
 
@@ -69,6 +93,8 @@ class _ScheduleType(type):
         if "fields" in ns and "__slots__" not in ns:
             ns["__slots__"] = tuple(f.attr for f in ns["fields"])
         cls = super().__new__(mcls, name, bases, ns)
+        if "fields" in ns:
+            cls.__signature__ = _signature(ns["fields"])
         kind = ns.get("kind")
         if kind:
             if kind in REGISTRY:
@@ -103,6 +129,8 @@ class Value(metaclass=_ScheduleType):
             raise TypeError(f"{self.kind}() takes at most {len(fields)} arguments, got {npos}")
         used = 0
         try:
+            if kwargs:
+                _check_names(fields, kwargs)
             for i, f in enumerate(fields):
                 name = f.name
                 if i < npos:
@@ -117,9 +145,6 @@ class Value(metaclass=_ScheduleType):
                 else:
                     value = f.default
                 _set(self, f.attr, value)
-            if used != len(kwargs):
-                unknown = sorted(set(kwargs) - {f.name for f in fields})
-                raise TypeError(f"got an unexpected parameter {unknown[0]!r}")
             self._check()
         except (TypeError, ValueError) as e:
             raise type(e)(f"{self.kind}(): {e}") from None

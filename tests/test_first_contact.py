@@ -1,0 +1,94 @@
+"""What a new user meets first: real signatures, errors that name the mistake, one spelling per kind."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pydoc
+import subprocess
+import sys
+
+import pytest
+
+import lrsched as ls
+from lrsched.value import REQUIRED
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("kind", sorted(ls.REGISTRY))
+def test_every_constructor_shows_its_parameters_and_defaults(kind):
+    cls = ls.REGISTRY[kind]
+    params = inspect.signature(cls).parameters
+    assert list(params) == [f.name for f in cls.fields]
+    for f in cls.fields:
+        want = inspect.Parameter.empty if f.default is REQUIRED else f.default
+        assert params[f.name].default == want, (kind, f.name)
+
+
+def test_help_shows_the_signature():
+    text = pydoc.render_doc(ls.cosine, renderer=pydoc.plaintext)
+    assert "Cosine(start, end, steps, periodic=False, exponent=1.0)" in text
+    text = pydoc.render_doc(ls.cycle, renderer=pydoc.plaintext)
+    assert "Cycle(schedule, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False)" in text
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ls.cosine(0.1, 0, stepz=100), "unexpected parameter 'stepz'; did you mean 'steps'?"),
+        (lambda: ls.warmup(ls.constant(1), warmup_steps=100), "unexpected parameter 'warmup_steps'; did you mean"),
+        (lambda: ls.cycle(ls.constant(1), 10, periodmult=2), "did you mean 'period_mult'?"),
+        (lambda: ls.linear(1, 0, 3, foo=1), "unexpected parameter 'foo'; the parameters are start, end, steps"),
+    ],
+)
+def test_a_misspelled_keyword_is_named_with_the_closest_valid_one(call, message):
+    with pytest.raises(TypeError, match=message.replace("?", r"\?").replace("(", r"\(")):
+        call()
+
+
+def _cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "lrsched", *args], capture_output=True, text=True, timeout=240, cwd=ROOT
+    )
+
+
+def test_cli_suggests_the_function_meant():
+    proc = _cli("-e", "cosin(0.1, 0, steps=100)")
+    assert proc.returncode == 2
+    assert "unknown function 'cosin'; did you mean 'cosine'?" in proc.stderr
+    proc = _cli("-e", "torch.step_l(0.1, 30)")
+    assert "did you mean 'torch.step_lr'?" in proc.stderr
+
+
+def test_cli_previews_an_expression_given_where_a_file_was_expected():
+    proc = _cli("cosine(0.1, 0, steps=100)", "-n", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("cosine(0.1, 0, steps=100)")
+    proc = _cli("cosin(0.1, 0, steps=100)")
+    assert proc.returncode == 2
+    assert "is not a file, and as an expression (-e): unknown function 'cosin'" in proc.stderr
+
+
+def test_one_public_spelling_per_kind():
+    classes = {cls.__name__ for cls in ls.REGISTRY.values()}
+    assert not classes & set(ls.__all__)
+    for kind in ls.REGISTRY:
+        if hasattr(ls, kind):
+            assert kind in ls.__all__, kind
+    assert isinstance(ls.cosine(1, 0, steps=2), ls.Cosine)  # the classes stay importable
+
+
+def test_plateau_lr_step_with_a_metric_points_to_report():
+    torch = pytest.importorskip("torch", reason="the torch adapter")
+    import lrsched.torch
+
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = lrsched.torch.plateau_lr(opt, ls.constant(0.1), ls.plateau(patience=0))
+    opt.step()
+    with pytest.raises(TypeError, match=r"report\(metric\)"):
+        sched.step(0.5)
+    sched.step()
+    sched.report(1.0)
+    assert opt.param_groups[0]["lr"] == 0.1
