@@ -15,7 +15,8 @@ True
 
 from __future__ import annotations
 
-from .combinators import (
+# the classes stay importable (isinstance); the public spelling of each kind is the lowercase one below
+from .combinators import (  # noqa: F401
     Add,
     Clip,
     Cycle,
@@ -98,9 +99,9 @@ def __getattr__(name):
 
 
 __all__ = [
+    "REGISTRY",
     "Plateau",
     "PlateauState",
-    "REGISTRY",
     "Schedule",
     "constant",
     "cosine",
