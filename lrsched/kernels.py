@@ -262,14 +262,14 @@ def _leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
 # arithmetic (30 + 33 = 63 for P = 30, m = 1.1) is that number.
 
 
-@_inline
+@_internal
 def _two_sum(a, b):
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
 
 
-@_inline
+@_internal
 def _two_prod(a, b):
     """a * b = p + e exactly (Dekker); e = 0 near the float range's ends."""
     p = a * b
