@@ -20,6 +20,20 @@ from .engine import cycle_start, evaluate_range
 from .value import Value as Schedule
 
 _MAX_BOUNDARIES = 100_000
+#: values evaluated at a time by summary(): memory stays bounded (32 MB) at any range
+CHUNK = 1 << 22
+#: ranges longer than this are summarised from an even sample of this many updates (and say so)
+EXACT_MAX = 1 << 30
+#: monotone stretches kept by summary() (the rest are counted)
+_MAX_STRETCHES = 10_000
+
+
+def _multiples(step: float, stop: float) -> range:
+    """j = 1 .. stop / step, refused (ValueError) when there are more than the cap."""
+    count = stop / step
+    if not count <= _MAX_BOUNDARIES:
+        raise ValueError(f"more than {_MAX_BOUNDARIES} boundaries below stop={stop!r}; ask for a shorter range")
+    return range(1, int(count) + 1)
 
 
 class _Unknown(Exception):
@@ -55,13 +69,13 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
     op, p, kids = _node(ip, fp, node)
     out: set[float] = set()
     if op == K.COSINE and p["periodic"]:  # turns at every multiple of n
-        out.update(p["steps"] * j for j in range(1, int(stop / p["steps"]) + 1))
+        out.update(p["steps"] * j for j in _multiples(p["steps"], stop))
     elif op in K.PHASED:
         out.add(p["steps"])
     elif op in (K.EXPONENTIAL, K.INV_TIME):
         every, staircase = p["every"], p["staircase"] != 0.0
         if staircase:
-            out.update(every * j for j in range(1, int(stop / every) + 1))
+            out.update(every * j for j in _multiples(every, stop))
         clamped = _clamp_time(p) if op == K.EXPONENTIAL else None
         if clamped is not None:
             out.add(clamped)
@@ -209,6 +223,10 @@ class Summary:
     area: float
     jumps: list[Jump] = field(default_factory=list)
     monotone: list[tuple[int, int, str]] = field(default_factory=list)
+    #: monotone stretches in all (only the first few thousand are kept in ``monotone``)
+    stretches: int = 0
+    #: 0 when every update was evaluated (exact figures); else how many evenly spaced updates were
+    sampled: int = 0
 
 
 def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summary:
@@ -229,7 +247,8 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
             raise ValueError(f"{schedule!r} never settles: give stop")
         stop = max(int(math.ceil(total)) + 1, start)
     stop = v.count("stop", stop, minimum=start)
-    values = evaluate_range(schedule, _program(schedule), float(start), stop - start + 1)
+    prog = _program(schedule)
+    n = stop - start + 1
     try:
         bounds = breakpoints(schedule, stop)
     except ValueError:
@@ -241,21 +260,84 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
         scale = max(abs(before), abs(after), 1e-300)
         if abs(after - before) > 1e-6 * scale:
             jumps.append(Jump(b, before, after))
+    facts = _Facts()
+    if n <= EXACT_MAX:  # every update, a chunk at a time (overlapping by one value, for the stretches)
+        for lo in range(start, stop + 1, CHUNK):
+            first = max(lo - 1, start)
+            facts.add(first, evaluate_range(schedule, prog, float(first), min(lo + CHUNK - 1, stop) - first + 1))
+        area = facts.area
+    else:  # an even sample: the figures say so
+        ts = np.unique(np.round(np.linspace(start, stop, CHUNK)))
+        values = schedule(ts)
+        facts.add_sample(ts, values)
+        area = float(np.mean(values)) * n
     return Summary(
         start=start,
         stop=stop,
         length=total,
         boundaries=bounds,
-        first=float(values[0]),
-        last=float(values[-1]),
-        min=float(values.min()),
-        argmin=start + int(values.argmin()),
-        max=float(values.max()),
-        argmax=start + int(values.argmax()),
-        area=float(values.sum()),
+        first=facts.first,
+        last=facts.last,
+        min=facts.min,
+        argmin=facts.argmin,
+        max=facts.max,
+        argmax=facts.argmax,
+        area=area,
         jumps=jumps,
-        monotone=_monotone(values, start),
+        monotone=facts.stretches[:_MAX_STRETCHES],
+        stretches=facts.count,
+        sampled=0 if n <= EXACT_MAX else CHUNK,
     )
+
+
+class _Facts:
+    """Extremes, area and monotone stretches, accumulated over consecutive chunks of values."""
+
+    def __init__(self):
+        self.first = self.last = self.min = self.max = math.nan
+        self.argmin = self.argmax = 0
+        self.area = 0.0
+        self.stretches: list[tuple[int, int, str]] = []  # the first _MAX_STRETCHES
+        self.count = 0  # all of them
+        self._tail: tuple[int, int, str] | None = None  # the last one, while it may still grow
+
+    def add(self, t0: int, values: np.ndarray) -> None:
+        """values at t0, t0 + 1, ...; after the first chunk, values[0] repeats the previous chunk's last."""
+        skip = 1 if self._tail else 0
+        self._extremes(values[skip:], np.arange(t0 + skip, t0 + values.size))
+        self.area += float(values[skip:].sum())
+        self._merge(_monotone(values, t0))
+
+    def add_sample(self, ts: np.ndarray, values: np.ndarray) -> None:
+        """values at the sorted whole ts (a sample): stretches between sampled points."""
+        self._extremes(values, ts)
+        self._merge(
+            (int(ts[a - int(ts[0])]), int(ts[b - int(ts[0])]), kind) for a, b, kind in _monotone(values, int(ts[0]))
+        )
+
+    def _extremes(self, values: np.ndarray, ts: np.ndarray) -> None:
+        if self._tail is None:
+            self.first = float(values[0])
+        self.last = float(values[-1])
+        i, j = int(values.argmin()), int(values.argmax())
+        if not self.min <= values[i]:
+            self.min, self.argmin = float(values[i]), int(ts[i])
+        if not self.max >= values[j]:
+            self.max, self.argmax = float(values[j]), int(ts[j])
+
+    def _merge(self, found) -> None:
+        for a, b, kind in found:
+            tail = self._tail
+            if tail is not None and tail[2] == kind and tail[1] == a:
+                self._tail = (tail[0], b, kind)
+            else:
+                self._tail = (a, b, kind)
+                self.count += 1
+            if self.count <= _MAX_STRETCHES:
+                if len(self.stretches) == self.count:
+                    self.stretches[-1] = self._tail
+                else:
+                    self.stretches.append(self._tail)
 
 
 def _monotone(values: np.ndarray, start: int) -> list[tuple[int, int, str]]:
@@ -297,13 +379,15 @@ def describe(schedule: Schedule, stop: int | None = None) -> str:
         f"max {_num(s.max)} at t = {s.argmax}, min {_num(s.min)} at t = {s.argmin}"
     )
     lines.append(f"  area (sum of lrs): {_num(s.area)}")
+    if s.sampled:
+        lines.append(f"  (min, max, area and stretches from {s.sampled} evenly spaced updates: sampled, not exact)")
     if s.jumps:
         for j in s.jumps[:10]:
             lines.append(f"  JUMP at t = {_num(j.t)}: {_num(j.before)} -> {_num(j.after)}")
     elif s.boundaries:
         lines.append("  continuous at every boundary")
     stretches = ", ".join(f"{kind} t = {a} .. {b}" for a, b, kind in s.monotone[:8])
-    more = f", ... ({len(s.monotone)} stretches)" if len(s.monotone) > 8 else ""
+    more = f", ... ({s.stretches} stretches)" if s.stretches > 8 else ""
     lines.append(f"  {stretches}{more}")
     return "\n".join(lines)
 

@@ -133,7 +133,7 @@ class _Interpreter:
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
-def terminal_plot(values: np.ndarray, width: int = 72, height: int = 8) -> str:
+def terminal_plot(values: np.ndarray, width: int = 72, height: int = 8, last: int | None = None) -> str:
     """Columns of block characters: each column is the maximum over its share of the range."""
     cols = min(width, values.size)
     edges = np.linspace(0, values.size, cols + 1).astype(int)
@@ -149,7 +149,8 @@ def terminal_plot(values: np.ndarray, width: int = 72, height: int = 8) -> str:
         label = f"{hi:.3g}" if r == height - 1 else (f"{lo:.3g}" if r == 0 else "")
         rows.append(f"{label:>9} |{row}")
     rows.append(" " * 10 + "+" + "-" * cols)
-    rows.append(" " * 11 + f"t = 1{'':{max(cols - 10 - len(str(values.size)), 1)}}t = {values.size}")
+    last = values.size if last is None else last  # the values may be an even sample of t = 1 .. last
+    rows.append(" " * 11 + f"t = 1{'':{max(cols - 10 - len(str(last)), 1)}}t = {last}")
     return "\n".join(rows)
 
 
@@ -181,7 +182,7 @@ def main(argv=None) -> int:
             raise ValueError(f"-n must be >= 1, got {n}")
         print(schedule.describe(n))
         print()
-        print(terminal_plot(schedule.values(n)))
+        print(terminal_plot(_preview_values(schedule, n), last=n))
         if args.output:
             _png(schedule, n, args)
             print(f"\nwrote {args.output}")
@@ -189,6 +190,15 @@ def main(argv=None) -> int:
         print(f"lrsched: error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _preview_values(schedule: Schedule, n: int) -> np.ndarray:
+    """Every value for the terminal plot, or an even sample of them past a few million (memory stays small)."""
+    from .analysis import CHUNK
+
+    if n <= CHUNK:
+        return schedule.values(n)
+    return schedule(np.unique(np.round(np.linspace(1, n, CHUNK))))
 
 
 def _load(args) -> Schedule:

@@ -172,7 +172,7 @@ def _geometric(t, out, start, end, steps):
 def _exponent(t, every, staircase):
     """k = t / every, or floor((t - 1) / every) clamped at 0 when staircase."""
     if staircase != 0.0:
-        return max(math.floor((t - 1.0) / every), 0.0)
+        return max(np.floor((t - 1.0) / every), 0.0)
     return t / every
 
 
@@ -303,7 +303,7 @@ def cycle_start(i, period, mult):
     bh, bl = mult, 0.0
     k = i
     while k > 0.0:
-        half = math.floor(k * 0.5)
+        half = np.floor(k * 0.5)
         if k - 2.0 * half == 1.0:
             rh, rl = _dd_mul(rh, rl, bh, bl)
         k = half
@@ -347,10 +347,10 @@ def cycle_index(x, period, mult, limit, zero_based):
     bounded work for any x, period and limit (0: none).
     """
     if mult == 1.0:
-        g = math.floor((x - np.fmod(x, period)) / period + 0.5)
+        g = np.floor((x - np.fmod(x, period)) / period + 0.5)
     else:
         y = x * (mult - 1.0) / period  # m**i = 1 + y at the start of cycle i
-        g = math.floor(math.log1p(y) / math.log(mult)) if y > -1.0 else math.inf
+        g = np.floor(math.log1p(y) / math.log(mult)) if y > -1.0 else math.inf
     if not g >= 0.0:
         g = 0.0
     if limit > 0.0 and g > limit:
@@ -401,7 +401,7 @@ def _held(period, mult, limit, zero_based):
     if not zero_based:
         return limit - 1.0, period
     p, e = _bound(limit, period, mult)
-    u = math.ceil(p) - 1.0
+    u = np.ceil(p) - 1.0
     if e > 0.0 and u + 1.0 == p:  # p is whole but the exact end lies above it
         u = p
     u = max(u, 0.0)
@@ -551,7 +551,7 @@ def _retime(op, fp, f, kid, d, B, T, fr):
         elif op == WARP:
             u = fp[f + 1] * (t / fp[f + 1]) ** a
         else:  # PER_EPOCH
-            u = math.ceil(t / a)
+            u = np.ceil(t / a)
         T[row + j] = u
     _push(fr, d + 1, kid, row, vo, m)
     return d + 1

@@ -13,6 +13,7 @@ are joins of constants; interpolation a join of linear or cosine pieces).
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import ClassVar
 
@@ -357,10 +358,8 @@ class Multistep(Schedule):
 
     def _encode(self, enc):
         bounds = sorted(set(self.milestones))
-        values = [self.start]
-        for b in bounds:
-            values.append(self.start * self.factor ** sum(1 for m in self.milestones if m <= b))
-        return _encode_piecewise(enc, bounds, values)
+        passed = [bisect.bisect_right(self.milestones, b) for b in bounds]  # milestones <= b (sorted): linear time
+        return _encode_piecewise(enc, bounds, [self.start] + [self.start * self.factor**k for k in passed])
 
 
 def _points(name, points):

@@ -84,3 +84,91 @@ def test_describe_reads_well():
     assert "never settles" in ls.exponential(0.1, 0.99).describe(100)
     with pytest.raises(ValueError, match="never settles: give stop"):
         ls.exponential(0.1, 0.99).describe()
+
+
+# ---------------------------------------------------------------- bounded work at any size
+
+
+def test_summary_in_chunks_equals_one_pass(monkeypatch):
+    from lrsched import analysis
+
+    s = ls.sgdr(0.1, 30, period_mult=1.1, decay=0.9) + ls.linear(0.0, 0.01, 500)
+    whole = s.summary(3000)
+    monkeypatch.setattr(analysis, "CHUNK", 7)  # the same facts, accumulated 7 values at a time
+    chunked = s.summary(3000)
+    values = s.values(3000)
+    assert chunked.monotone == whole.monotone and chunked.stretches == whole.stretches == len(whole.monotone)
+    assert (chunked.min, chunked.argmin, chunked.max, chunked.argmax) == (
+        values.min(),
+        1 + int(values.argmin()),
+        values.max(),
+        1 + int(values.argmax()),
+    )
+    assert chunked.area == pytest.approx(math.fsum(values), rel=1e-12)
+    assert chunked.sampled == whole.sampled == 0
+
+
+def test_a_huge_range_is_summarised_from_a_labelled_sample(monkeypatch):
+    from lrsched import analysis
+
+    monkeypatch.setattr(analysis, "EXACT_MAX", 1000)
+    s = ls.cosine(1.0, 0.0, steps=10**12)
+    summ = s.summary()
+    assert summ.sampled == analysis.CHUNK
+    assert (summ.first, summ.max, summ.argmax) == (s(1), s(1), 1)
+    assert summ.min == 0.0 and summ.monotone[0][2] == "decreasing"
+    assert summ.area == pytest.approx(0.5 * 10**12, rel=1e-3)
+    assert "sampled, not exact" in s.describe()
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        ls.step(1.0, every=1, factor=0.999),
+        ls.step(1.0, every=1e-9, factor=0.5),
+        ls.step(1, every=1e-310, factor=0.5),
+        ls.cosine(0.1, 0.0, steps=1, periodic=True),
+    ],
+    ids=["every-1", "every-1e-9", "every-1e-310", "periodic-1"],
+)
+def test_describe_never_enumerates_without_bound(s):
+    text = s.describe(1_000_000)
+    assert "t = 1 .. 1000000" in text
+    with pytest.raises(ValueError, match="more than 100000 boundaries"):
+        s.breakpoints(1_000_000)
+
+
+def test_staircases_far_past_int64_keep_dropping():
+    # floor((t - 1) / every) beyond 2**63 stays a float: no int64 overflow back to the start value
+    np.testing.assert_array_equal(ls.step(1, every=1e-310, factor=0.5).values(3), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(ls.step(1.0, every=1e-20, factor=0.5).values(3), [1.0, 0.0, 0.0])
+    assert ls.cycle(ls.linear(1, 0, 4), 4, decay=0.5)(1e20) == 0.0  # decay**2.5e19, not a wrapped cycle index
+
+
+def test_multistep_with_many_milestones_lays_out_in_linear_time():
+    import time
+
+    s = ls.multistep(1.0, list(range(1, 20_001)), factor=0.9999)
+    start = time.perf_counter()
+    s._compile()
+    assert time.perf_counter() - start < 5.0  # quadratic layout took minutes; generous for a noisy machine
+    assert s(20_001) == pytest.approx(0.9999**20_000, rel=1e-12)
+
+
+def test_values_refuses_an_impossible_size_before_allocating():
+    with pytest.raises(ValueError, match="at most 1073741824"):
+        ls.constant(1.0).values(10**13)
+
+
+def test_cli_previews_a_trillion_steps_in_bounded_time_and_memory():
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys; from lrsched.cli import main; rc = main(['-e', 'cosine(0.1, 0, steps=1e12)']); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    assert "sampled, not exact" in proc.stdout
+    assert int(proc.stderr.strip().splitlines()[-1]) < 1_000_000  # KB: under 1 GB
