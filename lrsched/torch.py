@@ -444,14 +444,15 @@ def cosine_annealing_lr(base_lr: float, T_max: int, eta_min: float = 0.0) -> Sch
 
 
 def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> Schedule:
-    r"""torch ``CosineAnnealingWarmRestarts`` (SGDR), to the bit.
+    r"""torch ``CosineAnnealingWarmRestarts`` (SGDR).
 
     .. math:: \eta(t) = \eta_{\min} + \frac{(b - \eta_{\min})(1 + \cos(\pi T_{cur} / T_i))}{2}
 
     where cycle i lasts :math:`T_i = T_0 T_{mult}^i` updates and :math:`T_{cur}`
-    counts from 0 at each restart (torch's clock: the first update of a cycle
-    gets b). For T_mult = 1 this is a ``cycle``; for T_mult > 1 a join of its
-    cycles up to t = 2**53.
+    counts from 0 at each restart (torch's clock, epoch = t - 1: the first
+    update of a cycle gets b; fractional epochs as torch's ``step(epoch)``).
+    It is a zero-based ``cycle``: to the bit for T_mult = 1 and 2 (powers of
+    two rescale the clock exactly), within 3e-16 of ``base_lr`` otherwise.
 
     Example:
         >>> s = lrsched.torch.cosine_annealing_warm_restarts(1.0, T_0=2, T_mult=2)
@@ -460,18 +461,7 @@ def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1, et
     """
     t0 = v.whole("T_0", T_0, 1)
     mult = v.whole("T_mult", T_mult, 1)
-    b = v.real("base_lr", base_lr)
-    m = v.real("eta_min", eta_min)
-    if mult == 1:
-        return Cycle(Cosine(b, m, steps=t0).shift(1), t0)
-    phases, bounds, start, length = [], [], 0, t0
-    while start < 2**53:
-        if start:
-            bounds.append(start)
-        phases.append(Cosine(b, m, steps=length).shift(1))
-        start += length
-        length *= mult
-    return Join(phases, bounds)
+    return Cycle(Cosine(v.real("base_lr", base_lr), v.real("eta_min", eta_min), steps=t0), t0, mult, zero_based=True)
 
 
 def cyclic_lr(
