@@ -17,11 +17,20 @@ import numpy as np
 _REAL_TYPES = (int, float, np.integer, np.floating)
 
 
+#: the longest text an error message quotes of a value
+SHOW_MAX = 200
+
+
 def show(value) -> str:
-    """A value as an error message shows it: numpy scalars as plain numbers."""
+    """A value as an error message shows it: numpy scalars as plain numbers, long values cut short."""
     if isinstance(value, np.generic):
         value = value.item()
-    return repr(value)
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 20:
+        kind = type(value).__name__
+        head = ", ".join(show(x) for x in list(value[:8]))
+        return f"<{kind} of {len(value)}: {head}, ...>"
+    text = repr(value)
+    return text if len(text) <= SHOW_MAX else text[: SHOW_MAX - 3] + "..."
 
 
 def _is_real(value) -> bool:
@@ -108,5 +117,6 @@ def increasing(name: str, values: tuple[float, ...], strict: bool = True) -> tup
         a, b = values[i - 1], values[i]
         if b < a or (strict and b == a):
             order = "strictly increasing" if strict else "sorted in increasing order"
-            raise ValueError(f"{name} must be {order}, got {list(values)!r} ({name}[{i}] = {show(b)})")
+            where = f"{name}[{i - 1}] = {show(a)}, {name}[{i}] = {show(b)}"
+            raise ValueError(f"{name} must be {order}, got {show(values)} ({where})")
     return values

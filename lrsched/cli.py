@@ -28,6 +28,7 @@ from .schedule import REGISTRY, Schedule
 _METHODS = {"clip", "shift", "stretch", "per_epoch", "warp"}
 _MAX_DEPTH = 64
 _MAX_TEXT = 100_000
+_MAX_CONFIG = 10_000_000  # bytes of a config file
 
 
 def _callables() -> dict[str, object]:
@@ -180,6 +181,8 @@ def main(argv=None) -> int:
             n = max(int(total) + 1, 2)
         if n < 1:
             raise ValueError(f"-n must be >= 1, got {n}")
+        if args.output is not None and not args.output.lower().endswith(".png"):
+            raise ValueError(f"-o writes a PNG file: give a path ending in .png, got {args.output!r}")
         print(schedule.describe(n))
         print()
         print(terminal_plot(_preview_values(schedule, n), last=n))
@@ -207,15 +210,23 @@ def _load(args) -> Schedule:
     if args.expr is not None:
         return parse(args.expr)
     if args.config == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.read(_MAX_CONFIG + 1)
+        if len(text) > _MAX_CONFIG:
+            raise ValueError(f"standard input: larger than {_MAX_CONFIG} characters, not a schedule config")
     elif not os.path.exists(args.config) and "(" in args.config:  # an expression given where a file was expected
         try:
             return parse(args.config)
         except ValueError as e:
             raise ValueError(f"{args.config!r} is not a file, and as an expression (-e): {e}") from None
     else:
-        with open(args.config, encoding="utf-8") as f:
-            text = f.read()
+        with open(args.config, "rb") as f:
+            data = f.read(_MAX_CONFIG + 1)  # /dev/zero and /dev/urandom never end: read a bounded amount
+        if len(data) > _MAX_CONFIG:
+            raise ValueError(f"{args.config}: larger than {_MAX_CONFIG} bytes, not a schedule config")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{args.config}: not UTF-8 text, not a schedule config") from None
     try:
         return from_json(text)
     except json.JSONDecodeError as e:

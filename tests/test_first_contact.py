@@ -92,3 +92,31 @@ def test_plateau_lr_step_with_a_metric_points_to_report():
     sched.step()
     sched.report(1.0)
     assert opt.param_groups[0]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("path", ["", "/dev/full", "plot.pdf", "plot"])
+def test_cli_writes_only_the_png_path_it_is_given(path, tmp_path):
+    target = str(tmp_path / path) if path.startswith("plot") else path
+    proc = _cli("-e", "linear(1, 0, 5)", "-o", target)
+    assert proc.returncode == 2
+    assert "-o writes a PNG file: give a path ending in .png" in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_reads_a_bounded_amount_of_a_config():
+    for device in ("/dev/zero", "/dev/urandom"):
+        if os.path.exists(device):
+            proc = _cli(device)
+            assert proc.returncode == 2
+            assert "larger than 10000000 bytes, not a schedule config" in proc.stderr
+
+
+def test_error_messages_quote_a_bounded_excerpt_and_the_index():
+    with pytest.raises(ValueError) as info:
+        ls.piecewise(list(range(1_000_000, 0, -1)), [1.0] * 1_000_001)
+    text = str(info.value)
+    assert len(text) < 400
+    assert "tuple of 1000000" in text and "boundaries[1] = 999999.0" in text
+    with pytest.raises(TypeError) as info:
+        ls.constant("x" * 10_000)
+    assert len(str(info.value)) < 300
