@@ -18,10 +18,12 @@ poly and tanh schedulers) the warmup *replaces* the schedule's first
 lr_min after ``cycle_limit`` cycles (default 1: a single cycle).
 
 ``k_decay`` warps each cycle's clock (``warp``). The seeded noise
-(``noise_range_t``, ``noise_type``, ``noise_pct``, ``noise_std``,
-``noise_seed``) is reproduced exactly and purely, torch's random generator
-re-implemented in numpy; a noisy mirror is a ``function`` (slow, not
-serializable).
+(``noise_range_t``, ``noise_type``, ``noise_pct``, ``noise_seed``) is
+reproduced exactly and purely, torch's random generator re-implemented in
+numpy; a noisy mirror is a ``function`` (slow, not serializable). timm 1.x
+accepts ``noise_std`` but never reads it (a normal draw is redrawn until it
+lies within ``noise_pct``), and so does the mirror; ``noise_pct`` below 1e-4
+is refused for normal noise, where timm's unbounded redraw loop would spin.
 Golden values: ``tests/golden/make_peers.py``.
 """
 
@@ -38,6 +40,12 @@ from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step, Tanh
 from .schedule import Schedule
 
 __all__ = ["CosineLRScheduler", "MultiStepLRScheduler", "PolyLRScheduler", "StepLRScheduler", "TanhLRScheduler"]
+
+
+#: normal draws tried per update before giving up (timm loops for ever); noise_pct >= 1e-4 needs ~1e4 at most
+_MAX_DRAWS = 1_000_000
+#: below this, timm's redraw loop needs so many draws per update that the mirror refuses it
+_MIN_NOISE_PCT = 1e-4
 
 
 class _TimmNoise:
@@ -65,13 +73,14 @@ class _TimmNoise:
         u = math.floor(t) - 1
         if u < 1 or not self._applies(u):
             return 0.0
-        _, noise_type, pct, std, seed = self.args
+        _, noise_type, pct, _std, seed = self.args  # timm never reads noise_std
         draw = _TorchCPUGenerator(seed + u)
         if noise_type == "normal":
-            while True:
-                noise = draw.randn() * std
+            for _ in range(_MAX_DRAWS):  # timm redraws until |n| < noise_pct, without a bound
+                noise = draw.randn()
                 if abs(noise) < pct:
                     return noise
+            raise ValueError(f"noise_pct={pct!r}: no normal draw below it in {_MAX_DRAWS} tries at t={t!r}")
         return 2 * (draw.rand() - 0.5) * pct
 
     def __eq__(self, other):
@@ -122,11 +131,18 @@ def _noisy(schedule: Schedule, noise_range_t, noise_type, noise_pct, noise_std, 
         range_t = (v.whole("noise_range_t[0]", noise_range_t[0], 0), v.whole("noise_range_t[1]", noise_range_t[1], 0))
     else:
         range_t = v.whole("noise_range_t", noise_range_t, 0)
+    kind = v.choice("noise_type", noise_type, ("normal", "uniform"))
+    pct = v.positive("noise_pct", noise_pct)
+    if kind == "normal" and pct < _MIN_NOISE_PCT:
+        raise ValueError(
+            f"noise_pct must be >= {_MIN_NOISE_PCT} for normal noise, got {noise_pct!r}: timm redraws a normal "
+            "sample until it falls below noise_pct, about 1.25 / noise_pct draws per update"
+        )
     noise = _TimmNoise(
         range_t,
-        v.choice("noise_type", noise_type, ("normal", "uniform")),
-        v.positive("noise_pct", noise_pct),
-        v.positive("noise_std", noise_std),
+        kind,
+        pct,
+        v.positive("noise_std", noise_std),  # checked and kept, but timm (1.x) never reads it
         v.whole("noise_seed", 42 if noise_seed is None else noise_seed, 0),
     )
     return schedule + schedule * Function(noise)

@@ -112,7 +112,7 @@ def test_cli_reads_a_bounded_amount_of_a_config():
 
 
 def test_error_messages_quote_a_bounded_excerpt_and_the_index():
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="strictly increasing") as info:
         ls.piecewise(list(range(1_000_000, 0, -1)), [1.0] * 1_000_001)
     text = str(info.value)
     assert len(text) < 400

@@ -11,6 +11,7 @@ import pytest
 
 import lrsched.keras as lk
 import lrsched.optax as lo
+import lrsched.timm as tm
 import lrsched.transformers as lh
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "peers_golden.json").read_text())
@@ -113,3 +114,32 @@ def test_timm_noise_draws_what_torch_draws():
             assert torch.randn(1, generator=g).item() == mine.randn()
         g.manual_seed(seed)
         assert torch.rand(1, generator=g).item() == _TorchCPUGenerator(seed).rand()
+
+
+def test_timm_noise_as_timm_draws_it_whatever_noise_std():
+    """timm 1.x's _add_noise, written out with real torch: noise_std is never read."""
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+
+    def timm_noise(u, pct, seed):
+        g = torch.Generator()
+        g.manual_seed(seed + u)
+        while True:
+            n = torch.randn(1, generator=g).item()
+            if abs(n) < pct:
+                return n
+
+    for std in (0.5, 1.0, 3.0):
+        s = tm.CosineLRScheduler(1.0, t_initial=100, noise_range_t=0, noise_pct=0.67, noise_std=std, noise_seed=42)
+        plain = tm.CosineLRScheduler(1.0, t_initial=100)
+        for t in range(2, 40):
+            want = plain(t) * (1 + timm_noise(t - 1, 0.67, 42))
+            assert s(t) == pytest.approx(want, rel=1e-15), (std, t)
+    assert tm.CosineLRScheduler(1.0, t_initial=100, noise_range_t=0, noise_std=0.5)(3) == pytest.approx(
+        1.0579, abs=1e-4
+    )  # the issue's figure: timm gives 1.0579 at t = 3 (1.0285 was noise_std applied)
+
+
+def test_timm_noise_pct_that_would_spin_is_refused():
+    with pytest.raises(ValueError, match="noise_pct must be >= 0.0001"):
+        tm.CosineLRScheduler(1.0, t_initial=10, noise_range_t=0, noise_pct=1e-9)
+    assert tm.CosineLRScheduler(1.0, t_initial=10, noise_range_t=0, noise_pct=1e-9, noise_type="uniform")(3) > 0
