@@ -95,7 +95,14 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1)
 
     In absolute mode the scheduler's ``base_lrs`` are 1.0 (so torch's
     ``base_lr * factor`` is the schedule's value to the bit); the groups'
-    ``initial_lr`` is left alone.
+    ``initial_lr`` is left alone (set to the group's lr where missing).
+
+    ``last_epoch=k`` builds the scheduler as it stands after k updates: the
+    next ``optimizer.step()`` uses ``schedule(k + 1)`` and ``last_epoch`` is k,
+    as in an uninterrupted run (torch's own ``LambdaLR(last_epoch=k)`` would
+    jump to its factor at k + 1, one update ahead). -1 and 0 both mean a fresh
+    start. With ``relative=True`` each group needs its ``initial_lr`` (load the
+    optimizer's state first).
 
     Example:
         >>> import torch
@@ -124,8 +131,6 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1)
         if not isinstance(s, Schedule):
             raise TypeError(f"schedule[{i}] must be an lrsched schedule, got {s!r}")
     relative = v.flag("relative", relative)
-    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-        raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
     if relative:
         for i, g in enumerate(groups):
             initial = g.get("initial_lr", g["lr"])
@@ -135,7 +140,8 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1)
                     "every lr would be 0; give the optimizer the peak lr, or use relative=False"
                 )
     factors = [ScheduleFactor(s) for s in schedules]
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factors, last_epoch=last_epoch)
+    start = _torch_last_epoch(groups, last_epoch, relative)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factors, last_epoch=start)
     if not relative:
         # torch's constructor applied base_lr * factor with the optimizer's own lrs
         scheduler.base_lrs = [1.0] * len(groups)
@@ -177,6 +183,27 @@ def reduce_lr_on_plateau(
         v.nonnegative("min_lr", min_lr) / b,
         v.nonnegative("eps", eps) / b,
     )
+
+
+def _torch_last_epoch(groups, last_epoch, relative: bool) -> int:
+    """torch's ``last_epoch`` argument for a scheduler built after ``last_epoch`` updates (-1 or 0: fresh).
+
+    torch counts its constructor as one step, so it starts one behind; on a
+    resume it wants each group's ``initial_lr``, which absolute mode never
+    reads (set to the group's lr where missing) and relative mode needs.
+    """
+    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
+        raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
+    if last_epoch > 0:
+        for i, g in enumerate(groups):
+            if "initial_lr" not in g:
+                if relative:
+                    raise ValueError(
+                        f"relative=True with last_epoch={last_epoch} needs param group {i}'s initial_lr: "
+                        "load the optimizer's state dict first"
+                    )
+                g["initial_lr"] = g["lr"]
+    return max(last_epoch, 0) - 1
 
 
 def plateau_lr(optimizer, schedule, rule: Plateau, relative: bool = False, last_epoch: int = -1):
@@ -234,7 +261,7 @@ def _plateau_class():
             if self.relative and any(float(g.get("initial_lr", g["lr"])) == 0 for g in groups):
                 raise ValueError("relative=True scales each group's initial lr, and one of them is 0")
             self.schedules, self.rule, self.plateau = schedules, rule, rule.init()
-            super().__init__(optimizer, last_epoch)
+            super().__init__(optimizer, _torch_last_epoch(groups, last_epoch, self.relative))
 
         def get_lr(self):
             t, scale = self.last_epoch + 1, self.plateau.scale

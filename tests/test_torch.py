@@ -429,3 +429,29 @@ def test_warm_restarts_with_t_mult_3_within_a_few_ulps_of_the_peak():
     want = stepped(lambda o: S.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3), 3000)
     got = lt.cosine_annealing_warm_restarts(0.1, 1, 3).values(3000)
     np.testing.assert_allclose(got, want, rtol=0, atol=3e-16 * 0.1)
+
+
+@pytest.mark.parametrize("k", [0, 1, 7, 30])
+def test_lambda_lr_built_after_k_updates_continues_the_uninterrupted_run(k):
+    s = ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10)
+
+    def lrs(opt, sched, n):
+        out = []
+        for _ in range(n):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    full = lrs(opt, lt.lambda_lr(opt, s), 50)
+    fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)  # no initial_lr: a fresh optimizer
+    sched = lt.lambda_lr(fresh, s, last_epoch=k)
+    assert sched.last_epoch == k
+    assert lrs(fresh, sched, 50 - k) == full[k:]
+
+
+def test_relative_resume_needs_the_initial_lr():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ValueError, match="needs param group 0's initial_lr"):
+        lt.lambda_lr(opt, ls.constant(0.5), relative=True, last_epoch=3)
