@@ -20,7 +20,10 @@ The migration table (torch class -> lrsched call) is in docs/migration.md.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
+
+import numpy as np
 
 from . import _validate as v
 from .combinators import Cycle, Function, Join
@@ -58,7 +61,9 @@ class ScheduleFactor:
     torch's LambdaLR saves a callable object's ``__dict__`` in its
     ``state_dict``; this one keeps only the schedule's config there (plain JSON
     types, so ``torch.load(..., weights_only=True)`` reads it), and the live
-    schedule in a slot, rebuilt when ``load_state_dict`` brings a new config.
+    schedule in a slot. When ``load_state_dict`` brings a config that differs
+    from the schedule in code, the one in code is kept, with a warning that
+    names the first t where they differ (see :func:`_keep_code_schedule`).
     """
 
     __slots__ = ("__dict__", "_live")
@@ -71,9 +76,9 @@ class ScheduleFactor:
     def schedule(self) -> Schedule:
         config, schedule = self._live
         current = self.__dict__.get("config")
-        if current is not config and current is not None:
-            schedule = from_dict(current)
-            self._live = (current, schedule)
+        if current is not config:  # load_state_dict brought the checkpoint's config
+            _keep_code_schedule(schedule, current)
+            self.__dict__["config"] = config
         return schedule
 
     def __call__(self, epoch: int) -> float:
@@ -81,6 +86,42 @@ class ScheduleFactor:
 
     def __repr__(self) -> str:
         return f"ScheduleFactor({self.schedule!r})"
+
+
+def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
+    """The schedule in code, when a checkpoint brings ``saved`` (a config, or None) for it.
+
+    A resumed run follows the code: a run extended from 300 to 600 updates, or
+    given a new decay, continues on the new schedule. When the checkpoint's
+    differs, a warning names the first t where the two give different values
+    (or says that they differ only in form), so that a change is never silent.
+    """
+    if saved is None or saved == _config_or_none(schedule):
+        return schedule
+    theirs = from_dict(saved)
+    t = _first_difference(schedule, theirs)
+    where = f"from t = {t} on" if t is not None else "in form only (the same values up to t = 10**7)"
+    warnings.warn(
+        f"lrsched: the checkpoint's schedule {theirs!r} differs from the one in code {schedule!r} {where}; "
+        "the one in code is used",
+        UserWarning,
+        stacklevel=3,
+    )
+    return schedule
+
+
+def _first_difference(a: Schedule, b: Schedule, horizon: int = 10**7) -> int | None:
+    """The first update t (1-indexed) where ``a`` and ``b`` give different values, up to ``horizon``."""
+    ends = [x.length() for x in (a, b)]
+    stop = horizon if None in ends else min(int(max(ends)) + 2, horizon)
+    chunk = 1 << 20
+    for lo in range(1, stop + 1, chunk):
+        n = min(chunk, stop - lo + 1)
+        t = np.arange(lo, lo + n, dtype=np.float64)
+        differ = np.flatnonzero(a(t) != b(t))
+        if differ.size:
+            return lo + int(differ[0])
+    return None
 
 
 def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1):
@@ -141,7 +182,7 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1)
                 )
     factors = [ScheduleFactor(s) for s in schedules]
     start = _torch_last_epoch(groups, last_epoch, relative)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factors, last_epoch=start)
+    scheduler = _lambda_class()(optimizer, factors, last_epoch=start)
     if not relative:
         # torch's constructor applied base_lr * factor with the optimizer's own lrs
         scheduler.base_lrs = [1.0] * len(groups)
@@ -304,7 +345,10 @@ def _plateau_class():
             self.relative = state["relative"]
             self.plateau = PlateauState.from_dict(state["plateau"])
             self.rule = Plateau.from_dict(state["rule"])
-            self.schedules = [s if c is None else from_dict(c) for s, c in zip(self.schedules, state["schedules"])]
+            self.schedules = [_keep_code_schedule(s, c) for s, c in zip(self.schedules, state["schedules"])]
+            for g, lr in zip(self.optimizer.param_groups, self.get_lr()):  # the next update: the code's schedule
+                _set_group_lr(torch, g, lr)
+            self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
 
     PlateauLR.__module__ = __name__
     PlateauLR.__qualname__ = "PlateauLR"
@@ -312,9 +356,38 @@ def _plateau_class():
     return PlateauLR
 
 
+_LAMBDA_CLASS = None
+
+
+def _lambda_class():
+    """torch's LambdaLR, whose ``load_state_dict`` also sets the groups' lrs from the schedules in code."""
+    global _LAMBDA_CLASS
+    if _LAMBDA_CLASS is not None:
+        return _LAMBDA_CLASS
+    import torch
+
+    class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
+        """A torch ``LambdaLR`` over lrsched schedules (see :func:`lambda_lr`)."""
+
+        def load_state_dict(self, state_dict):
+            super().load_state_dict(state_dict)
+            # the next update uses the schedule in code (checked against the checkpoint's, warned if it differs)
+            lrs = [b * f(self.last_epoch) for b, f in zip(self.base_lrs, self.lr_lambdas)]
+            for g, lr in zip(self.optimizer.param_groups, lrs):
+                _set_group_lr(torch, g, lr)
+            self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+
+    LambdaLR.__module__ = __name__
+    LambdaLR.__qualname__ = "LambdaLR"
+    _LAMBDA_CLASS = LambdaLR
+    return LambdaLR
+
+
 def __getattr__(name):
     if name == "PlateauLR":  # for pickle, and isinstance checks
         return _plateau_class()
+    if name == "LambdaLR":
+        return _lambda_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

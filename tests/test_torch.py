@@ -338,7 +338,7 @@ def test_resume_from_a_checkpoint_continues_exactly(k, schedule):
 
     model2 = torch.nn.Linear(1, 1)
     opt2 = torch.optim.SGD(model2.parameters(), lr=0.5)  # a different lr: the checkpoint wins
-    sched2 = lt.lambda_lr(opt2, ls.constant(1.0))  # even a different schedule: the checkpoint's is restored
+    sched2 = lt.lambda_lr(opt2, schedule)  # the same schedule in code (a different one: the code's wins, warned)
     opt2.load_state_dict(ckpt["opt"])
     sched2.load_state_dict(ckpt["sched"])
     resumed = []
@@ -455,3 +455,53 @@ def test_relative_resume_needs_the_initial_lr():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     with pytest.raises(ValueError, match="needs param group 0's initial_lr"):
         lt.lambda_lr(opt, ls.constant(0.5), relative=True, last_epoch=3)
+
+
+@pytest.mark.parametrize("make", ["lambda_lr", "plateau_lr"])
+def test_resuming_an_extended_run_follows_the_code_and_says_so(make, tmp_path):
+    """Trained 120 of 300 updates, then the run is extended to 600: the checkpoint must not bring 300 back."""
+    short = ls.warmup(ls.cosine(0.1, 0.0, steps=270), steps=30)
+    longer = ls.warmup(ls.cosine(0.1, 0.0, steps=570), steps=30)
+
+    def build(opt, s):
+        return lt.lambda_lr(opt, s) if make == "lambda_lr" else lt.plateau_lr(opt, s, ls.plateau())
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = build(opt, short)
+    for _ in range(120):
+        opt.step()
+        sched.step()
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt.pt")
+
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    opt2 = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched2 = build(opt2, longer)
+    opt2.load_state_dict(ckpt["opt"])
+    want_t = next(t for t in range(1, 601) if short(t) != longer(t))
+    message = rf"differs from the one in code .* from t = {want_t} on; the one in code is used"
+    with pytest.warns(UserWarning, match=message):
+        sched2.load_state_dict(ckpt["sched"])
+    lrs = []
+    for _ in range(5):
+        lrs.append(opt2.param_groups[0]["lr"])
+        opt2.step()
+        sched2.step()
+    assert lrs == [longer(t) for t in range(121, 126)]
+    saved = sched2.state_dict()  # and a new checkpoint holds the schedule in code
+    configs = [x["config"] for x in saved["lr_lambdas"]] if "lr_lambdas" in saved else saved["schedules"]
+    assert configs == [longer.to_dict()]
+
+
+def test_the_same_schedule_resumes_without_a_warning(tmp_path):
+    import warnings
+
+    s = ls.warmup(ls.cosine(0.1, 0.0, steps=270), steps=30)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = lt.lambda_lr(opt, s)
+    state = sched.state_dict()
+    sched2 = lt.lambda_lr(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched2.load_state_dict(state)
+        sched2.optimizer.step()
+        sched2.step()
