@@ -41,7 +41,10 @@ def real(name: str, value) -> float:
     """A finite real number (bools, strings and None are refused)."""
     if not _is_real(value):
         raise TypeError(f"{name} must be a real number, got {show(value)}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"{name} must be finite, got {show(value)}") from None
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {show(value)}")
     return x
@@ -65,8 +68,12 @@ def optional_real(name: str, value) -> float | None:
     return None if value is None else real(name, value)
 
 
-def count(name: str, value, minimum: int = 1) -> int:
-    """A whole number >= minimum; integral floats such as 3.0 are accepted."""
+#: the largest count accepted: every whole number up to it is a float, so counts stay exact in the kernel
+MAX_COUNT = 2**53
+
+
+def count(name: str, value, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """A whole number in [minimum, maximum]; integral floats such as 3.0 are accepted."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be an integer, got {show(value)}")
     if isinstance(value, (float, np.floating)):
@@ -75,20 +82,32 @@ def count(name: str, value, minimum: int = 1) -> int:
     n = int(value)
     if n < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {show(value)}")
+    if n > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {show(value)}")
     return n
 
 
-def whole(name: str, value, minimum: int | None = None) -> int:
-    """An integer, strictly (peers' step counts: 2.5 or 3.0 are refused), >= minimum if given."""
+def whole(name: str, value, minimum: int | None = None, maximum: int = MAX_COUNT) -> int:
+    """An integer, strictly (peers' step counts: 2.5 or 3.0 are refused), >= minimum if given, <= maximum."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {show(value)}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {show(value)}")
+    if value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {show(value)}")
     return int(value)
 
 
 def optional_count(name: str, value, minimum: int = 1) -> int | None:
     return None if value is None else count(name, value, minimum)
+
+
+def fraction(name: str, value) -> float:
+    """A real number in [0, 1]."""
+    x = real(name, value)
+    if not 0.0 <= x <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {show(value)}")
+    return x
 
 
 def flag(name: str, value) -> bool:

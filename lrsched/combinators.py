@@ -69,6 +69,10 @@ class Join(Schedule):
                 flat_s.append(s)
             if i < len(bounds):
                 flat_b.append(end)
+        try:
+            v.increasing("boundaries", tuple(flat_b))
+        except ValueError as e:
+            raise ValueError(f"the boundaries of the joins inside round onto each other when flattened: {e}") from None
         self._set("schedules", tuple(flat_s))
         self._set("boundaries", tuple(flat_b))
 

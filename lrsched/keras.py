@@ -176,11 +176,14 @@ def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_m
     """
     init, first = v.real("initial_learning_rate", initial_learning_rate), _steps("first_decay_steps", first_decay_steps)
     alpha = v.real("alpha", alpha)
+    t_mul = v.positive("t_mul", t_mul)
+    # t_mul < 1: the cycles add up to first / (1 - t_mul) steps; Keras gives NaN after that, the mirror the last value
     wave = Cycle(
         Cosine(1.0, 0.0, steps=first),
         first,
-        period_mult=v.positive("t_mul", t_mul),
+        period_mult=t_mul,
         decay=v.positive("m_mul", m_mul),
+        limit=2**53 if t_mul < 1 else None,
         zero_based=True,
     )
     return init * ((1 - alpha) * wave + alpha)

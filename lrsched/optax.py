@@ -73,6 +73,10 @@ def piecewise_constant_schedule(init_value, boundaries_and_scales: dict | None =
     """
     value = v.real("init_value", init_value)
     bounds, values = [], [value]
+    if boundaries_and_scales is not None and not isinstance(boundaries_and_scales, dict):
+        raise TypeError(
+            f"boundaries_and_scales must be a dict {{step: scale}} or None, got {v.show(boundaries_and_scales)}"
+        )
     for b, scale in sorted((boundaries_and_scales or {}).items()):
         b, scale = v.whole("boundary", b), v.nonnegative(f"scale at {b}", scale)
         value = scale * value
@@ -248,6 +252,9 @@ def cosine_onecycle_schedule(
     steps = v.whole("transition_steps", transition_steps)
     if steps <= 0:
         raise ValueError(f"transition_steps must be > 0, got {steps}")
+    peak_value, pct_start = v.real("peak_value", peak_value), v.fraction("pct_start", pct_start)
+    div_factor = v.positive("div_factor", div_factor)
+    final_div_factor = v.positive("final_div_factor", final_div_factor)
     return piecewise_interpolate_schedule(
         "cosine",
         peak_value / div_factor,
@@ -267,6 +274,10 @@ def linear_onecycle_schedule(
     steps = v.whole("transition_steps", transition_steps)
     if steps <= 0:
         raise ValueError(f"transition_steps must be > 0, got {steps}")
+    peak_value, pct_start = v.real("peak_value", peak_value), v.fraction("pct_start", pct_start)
+    pct_final = v.fraction("pct_final", pct_final)
+    div_factor = v.positive("div_factor", div_factor)
+    final_div_factor = v.positive("final_div_factor", final_div_factor)
     return piecewise_interpolate_schedule(
         "linear",
         peak_value / div_factor,

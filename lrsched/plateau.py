@@ -267,6 +267,8 @@ class PlateauTracker:
             raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
         if not isinstance(rule, Plateau):
             raise TypeError(f"rule must be a plateau rule, got {rule!r}")
+        if state is not None and not isinstance(state, PlateauState):
+            raise TypeError(f"state must be a PlateauState (or None), got {v.show(state)}")
         self.schedule, self.rule = schedule, rule
         self.state = rule.init() if state is None else state
 

@@ -355,6 +355,15 @@ class Multistep(Schedule):
 
     def _check(self):
         v.increasing("milestones", self.milestones, strict=False)
+        try:
+            last = self.start * self.factor ** len(self.milestones)
+        except OverflowError:
+            last = math.inf
+        if not math.isfinite(last):
+            raise ValueError(
+                f"factor={self.factor!r} over {len(self.milestones)} milestones leaves the float range "
+                f"(start * factor**{len(self.milestones)})"
+            )
 
     def _encode(self, enc):
         bounds = sorted(set(self.milestones))

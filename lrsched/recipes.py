@@ -143,7 +143,7 @@ def triangular(low: float, high: float, half_period: float) -> Schedule:
     >>> [round(s(t), 12) for t in range(1, 6)]
     [0.55, 1.0, 0.55, 0.1, 0.55]
     """
-    h = v.positive("half_period", half_period)
+    low, high, h = v.real("low", low), v.real("high", high), v.positive("half_period", half_period)
     return low + (high - low) * Cycle(_triangle(h), 2 * h)
 
 
@@ -154,7 +154,7 @@ def triangular2(low: float, high: float, half_period: float) -> Schedule:
     >>> s(2), s(6)
     (1.0, 0.5)
     """
-    h = v.positive("half_period", half_period)
+    low, high, h = v.real("low", low), v.real("high", high), v.positive("half_period", half_period)
     return low + (high - low) * Cycle(_triangle(h), 2 * h, decay=0.5)
 
 
@@ -165,7 +165,7 @@ def exp_range(low: float, high: float, half_period: float, gamma: float) -> Sche
     >>> s(2)
     0.25
     """
-    h = v.positive("half_period", half_period)
+    low, high, h = v.real("low", low), v.real("high", high), v.positive("half_period", half_period)
     return low + (high - low) * (Cycle(_triangle(h), 2 * h) * Exponential(1.0, v.positive("gamma", gamma)))
 
 

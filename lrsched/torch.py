@@ -443,7 +443,12 @@ def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
     lr = v.real("base_lr", base_lr)
     bounds, values = [], [lr]
     for m in sorted(counts):
-        lr = lr * gamma ** counts[m]
+        try:
+            lr = lr * gamma ** counts[m]
+        except OverflowError:
+            lr = math.inf
+        if not math.isfinite(lr):
+            raise ValueError(f"gamma={gamma!r} takes the lr out of the float range at milestone {m}")
         bounds.append(m)
         values.append(lr)
     return Piecewise(bounds, values)
@@ -597,6 +602,7 @@ def cyclic_lr(
     down = up if step_size_down is None else v.positive("step_size_down", step_size_down)
     mode = v.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
     scale_mode = v.choice("scale_mode", scale_mode, ("cycle", "iterations"))
+    gamma = v.positive("gamma", gamma)  # checked in every mode, as torch stores it
     total = up + down
     tri = Join([Linear(0.0, 1.0, up), Linear(1.0, 0.0, down)], [up])
     if scale_fn is not None:
@@ -791,6 +797,8 @@ def sequential_lr(schedules, milestones) -> Schedule:
     schedules = list(schedules) if isinstance(schedules, (list, tuple)) else schedules
     if not isinstance(schedules, list) or not schedules:
         raise TypeError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
+    if not isinstance(milestones, (list, tuple)):
+        raise TypeError(f"milestones must be a list of integers, got {v.show(milestones)}")
     ms = [v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
     if len(ms) != len(schedules) - 1:
         raise ValueError(
