@@ -187,3 +187,6 @@ def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_m
         zero_based=True,
     )
     return init * ((1 - alpha) * wave + alpha)
+
+
+v.name_arguments(globals(), __all__)

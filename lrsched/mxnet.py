@@ -202,3 +202,6 @@ def cosine_scheduler(
     b, w, span = _decay(max_update, base_lr, warmup_steps)
     main = Cosine(b, v.real("final_lr", final_lr), steps=span)
     return _with_warmup(main, b, w, warmup_begin_lr, warmup_mode, absolute=False)
+
+
+v.name_arguments(globals(), __all__)

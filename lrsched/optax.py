@@ -283,3 +283,6 @@ def linear_onecycle_schedule(
         peak_value / div_factor,
         {int(pct_start * steps): div_factor, int(pct_final * steps): 1.0 / div_factor, steps: 1.0 / final_div_factor},
     )
+
+
+v.name_arguments(globals(), __all__)

@@ -54,6 +54,7 @@ def one_cycle(
     if not 0 < pct < 1:
         raise ValueError(f"pct_start must be in (0, 1), got {v.show(pct_start)}")
     piece = {"cosine": Cosine, "linear": Linear}[v.choice("shape", shape, ("cosine", "linear"))]
+    peak = v.real("peak", peak)
     low = peak / v.positive("div_factor", div_factor)
     up = pct * n
     return Join(
@@ -182,3 +183,6 @@ def flat_cos(peak: float, steps: float, pct_flat: float = 0.75, end: float = 0.0
     if not 0 < pct < 1:
         raise ValueError(f"pct_flat must be in (0, 1), got {v.show(pct_flat)}")
     return Join([Constant(peak), Cosine(peak, end, steps=n * (1 - pct))], [n * pct])
+
+
+v.name_arguments(globals(), __all__)

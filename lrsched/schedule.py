@@ -195,7 +195,7 @@ def as_schedule(name: str, value) -> Schedule:
     if isinstance(value, Schedule):
         return value
     if v._is_real(value):
-        return REGISTRY["constant"](value)
+        return REGISTRY["constant"](v.real(name, value))
     raise TypeError(f"{name} must be a schedule or a number, got {value!r}")
 
 

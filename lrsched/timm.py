@@ -361,3 +361,6 @@ def MultiStepLRScheduler(
         noise_std,
         noise_seed,
     )
+
+
+v.name_arguments(globals(), __all__)

@@ -842,3 +842,6 @@ def chained_scheduler(schedules, base_lr: float) -> Schedule:
         product = product * s
     n = len(schedules) - 1
     return product / b**n if n else product
+
+
+v.name_arguments(globals(), __all__)

@@ -264,3 +264,6 @@ def get_reduce_on_plateau_schedule(base_lr, **kwargs) -> Plateau:
     from .torch import reduce_lr_on_plateau
 
     return reduce_lr_on_plateau(base_lr, **kwargs)
+
+
+v.name_arguments(globals(), __all__)
