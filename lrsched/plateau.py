@@ -28,6 +28,18 @@ modes, both threshold modes, cooldown, eps, and its floor as ``min_scale``):
 * after more than ``patience`` bad epochs: scale = max(scale * factor,
   min_scale), if that lowers it by more than ``eps``; then cooldown starts.
 
+Where this differs from torch, stacked on a schedule that changes: torch's
+``min_lr`` and ``eps`` apply to the *current* lr, the product of every
+scheduler chained before it, while ``min_scale`` and ``eps`` here apply to the
+scale, that is, relative to the schedule's own value at that t. On a constant
+schedule (torch's ReduceLROnPlateau alone) the two are the same decisions.
+Under a decaying schedule they part: torch stops reducing once the decayed lr
+is within ``eps`` (absolute) of its reduced value or at ``min_lr``, while here
+the scale keeps falling by ``factor`` until ``min_scale``; stacked on
+ExponentialLR the lrs end about 10x apart near 5e-10. To stop at an absolute
+floor, clip the product: ``(s * scale)`` is what ``state.lr(s, t)`` gives, and
+``s.clip(low=...)`` bounds the schedule itself.
+
 A NaN metric is never an improvement: like torch, it counts as a bad epoch.
 Infinite metrics are compared as numbers, as torch does. Strings and bools
 are refused.
