@@ -79,7 +79,7 @@ minimum = Minimum
 maximum = Maximum
 function = Function
 
-_SUBMODULES = ("torch", "mxnet", "loop", "analysis", "plotting")
+_SUBMODULES = ("torch", "mxnet", "optax", "transformers", "timm", "keras", "loop", "analysis", "plotting")
 
 
 def plot(schedules, n, ax=None, **kwargs):
@@ -90,7 +90,8 @@ def plot(schedules, n, ax=None, **kwargs):
 
 
 def __getattr__(name):
-    """``lrsched.torch`` and ``lrsched.mxnet`` load on first use (neither imports its framework)."""
+    """The framework modules (``lrsched.torch``, ``.mxnet``, ``.optax``, ``.transformers``, ``.timm``, ``.keras``)
+    load on first use; none imports its framework until it needs it."""
     if name in _SUBMODULES:
         import importlib
 

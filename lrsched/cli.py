@@ -41,9 +41,18 @@ def _callables() -> dict[str, object]:
         kind: REGISTRY[kind] for kind in REGISTRY if kind not in {"add", "sub", "mul", "div", "function"} | _METHODS
     }
     names.update({name: getattr(recipes, name) for name in recipes.__all__})
+    from lrsched import keras as keras_mirrors
+    from lrsched import optax as optax_mirrors
+    from lrsched import timm as timm_mirrors
+    from lrsched import transformers as hf_mirrors
+
     for prefix, module, skip in (
         ("torch", torch_mirrors, {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau"}),
         ("mxnet", mx_mirrors, {"Scheduler", "scheduler"}),
+        ("optax", optax_mirrors, set()),
+        ("transformers", hf_mirrors, {"get_reduce_on_plateau_schedule"}),
+        ("timm", timm_mirrors, set()),
+        ("keras", keras_mirrors, set()),
     ):
         names.update({f"{prefix}.{n}": getattr(module, n) for n in module.__all__ if n not in skip})
     del lrsched

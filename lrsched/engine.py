@@ -258,6 +258,17 @@ def evaluate(schedule, program: Program, t):
             where = tuple(int(j) for j in np.unravel_index(i, arr.shape))
             raise ValueError(f"t must be finite and >= 0, got {show(flat[i])} at index {where}")
         return _run(schedule, program, flat, 0.0, flat.size).reshape(arr.shape)
+    if hasattr(t, "__array__") or hasattr(t, "__array_interface__"):  # torch tensors (CPU), 0-d arrays, ...
+        try:
+            arr = np.asarray(t)
+        except Exception as e:  # a JAX tracer inside jit, a CUDA tensor, ...
+            if "Tracer" in type(t).__name__:
+                raise TypeError(
+                    f"t is a JAX tracer ({type(t).__name__}): a schedule computes in NumPy, outside jax.jit; "
+                    "inside it, index a table made outside, jnp.asarray(s.values(n))[count]"
+                ) from None
+            raise TypeError(f"t must be a number or an array of numbers, got {type(t).__name__}: {e}") from None
+        return evaluate(schedule, program, arr if arr.ndim else arr[()])
     raise TypeError(f"t must be a number or an array of numbers, got {show(t)}")
 
 

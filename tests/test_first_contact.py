@@ -120,3 +120,32 @@ def test_error_messages_quote_a_bounded_excerpt_and_the_index():
     with pytest.raises(TypeError) as info:
         ls.constant("x" * 10_000)
     assert len(str(info.value)) < 300
+
+
+def test_t_may_be_anything_numpy_turns_into_numbers():
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import numpy as np
+
+    s = ls.linear(1.0, 0.0, 10)
+    for t in (torch.tensor(5), np.float32(5), np.int64(5), np.array(5.0)):
+        y = s(t)
+        assert y == 0.5, t
+    assert type(s(torch.tensor(5))) is float
+    np.testing.assert_array_equal(s(torch.tensor([1, 2])), [0.9, 0.8])
+    with pytest.raises(TypeError, match="t must be a number"):
+        s("5")
+
+
+def test_every_framework_module_loads_on_attribute_access_and_in_the_cli():
+    code = "import lrsched; print(lrsched.optax.__name__, lrsched.transformers.__name__, lrsched.timm.__name__, "
+    code += "lrsched.keras.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["lrsched.optax", "lrsched.transformers", "lrsched.timm", "lrsched.keras"]
+    for expr in (
+        "optax.warmup_cosine_decay_schedule(0, 0.1, 100, 1000)",
+        "keras.CosineDecay(0.1, 1000)",
+        "timm.CosineLRScheduler(0.1, 100)",
+        "transformers.get_linear_schedule_with_warmup(0.1, 10, 100)",
+    ):
+        proc = _cli("-e", expr, "-n", "20")
+        assert proc.returncode == 0, (expr, proc.stderr)
