@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .layout import MAX_DEPTH
 
@@ -164,6 +164,10 @@ class Value(metaclass=_ScheduleType):
     def _set(self, name: str, value) -> None:
         """Normalise a field during ``_check`` (the only mutation there is)."""
         _set(self, name, value)
+
+    if TYPE_CHECKING:  # the fields are made from each kind's declaration: type checkers see them as attributes
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __setattr__(self, name, value):
         raise AttributeError(f"schedules are immutable: cannot set {name!r}")

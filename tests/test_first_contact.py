@@ -149,3 +149,24 @@ def test_every_framework_module_loads_on_attribute_access_and_in_the_cli():
     ):
         proc = _cli("-e", expr, "-n", "20")
         assert proc.returncode == 0, (expr, proc.stderr)
+
+
+def test_type_checkers_see_the_fields(tmp_path):
+    pytest.importorskip("mypy", reason="installed by the README test command")
+    code = tmp_path / "use.py"
+    code.write_text(
+        "import lrsched as ls\n"
+        "c = ls.constant(0.1)\n"
+        "x = c.value\n"
+        "s = ls.cosine(0.1, 0.0, steps=10)\n"
+        "y = s.steps + s.start\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent", str(code)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "has no attribute" not in proc.stdout
