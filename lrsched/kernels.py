@@ -715,11 +715,15 @@ def scratch(rows: int, block: int):
 
 
 @_jit
-def plateau_step(best, bad, cool, scale, metric, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps):
+def plateau_step(
+    best, bad, cool, scale, metric, base, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps, absolute
+):
     """One report: returns (best, bad epochs, cooldown left, scale).
 
     torch's ReduceLROnPlateau decision, in torch's own arithmetic: a NaN metric
-    is never an improvement (so it counts as a bad epoch).
+    is never an improvement (so it counts as a bad epoch). ``absolute``: the
+    reduction is decided on the current lr, base * scale (base: the schedule's
+    value), with ``min_scale`` as torch's min_lr and ``eps`` in lr units.
     """
     if is_min:
         better = metric < best * (1.0 - threshold) if rel else metric < best - threshold
@@ -734,9 +738,15 @@ def plateau_step(best, bad, cool, scale, metric, is_min, rel, threshold, patienc
         cool -= 1
         bad = 0
     if bad > patience:
-        reduced = max(scale * factor, min_scale)
-        if scale - reduced > eps:
-            scale = reduced
+        if absolute:
+            lr = base * scale
+            reduced = max(lr * factor, min_scale)
+            if lr - reduced > eps:
+                scale = reduced / base
+        else:
+            reduced = max(scale * factor, min_scale)
+            if scale - reduced > eps:
+                scale = reduced
         cool = cooldown
         bad = 0
     return best, bad, cool, scale
@@ -744,13 +754,45 @@ def plateau_step(best, bad, cool, scale, metric, is_min, rel, threshold, patienc
 
 @_jit
 def plateau_replay(
-    metrics, best, bad, cool, scale, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps, out
+    metrics,
+    bases,
+    best,
+    bad,
+    cool,
+    scale,
+    is_min,
+    rel,
+    threshold,
+    patience,
+    cooldown,
+    factor,
+    min_scale,
+    eps,
+    absolute,
+    out,
 ):
-    """out[k] = the scale in force after k reports (out[0] = the starting scale); returns the last state."""
+    """out[k] = the scale in force after k reports (out[0] = the starting scale); returns the last state.
+
+    ``bases[k]``: the schedule's value at report k (read only when ``absolute``).
+    """
     out[0] = scale
     for k in range(metrics.size):
         best, bad, cool, scale = plateau_step(
-            best, bad, cool, scale, metrics[k], is_min, rel, threshold, patience, cooldown, factor, min_scale, eps
+            best,
+            bad,
+            cool,
+            scale,
+            metrics[k],
+            bases[k],
+            is_min,
+            rel,
+            threshold,
+            patience,
+            cooldown,
+            factor,
+            min_scale,
+            eps,
+            absolute,
         )
         out[k + 1] = scale
     return best, bad, cool, scale

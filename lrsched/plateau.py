@@ -36,9 +36,12 @@ schedule (torch's ReduceLROnPlateau alone) the two are the same decisions.
 Under a decaying schedule they part: torch stops reducing once the decayed lr
 is within ``eps`` (absolute) of its reduced value or at ``min_lr``, while here
 the scale keeps falling by ``factor`` until ``min_scale``; stacked on
-ExponentialLR the lrs end about 10x apart near 5e-10. To stop at an absolute
-floor, clip the product: ``(s * scale)`` is what ``state.lr(s, t)`` gives, and
-``s.clip(low=...)`` bounds the schedule itself.
+ExponentialLR the lrs end about 10x apart near 5e-10. ``plateau(...,
+absolute=True)`` decides as torch does: on the current lr, with ``min_scale``
+as torch's ``min_lr`` and ``eps`` in lr units. The state is still only the
+scale: the decision reads the schedule's value at the report, which
+``replay``, the torch adapter and the tracker (``report(metric, t=...)``)
+supply (tested against torch's ExponentialLR + ReduceLROnPlateau).
 
 A NaN metric is never an improvement: like torch, it counts as a bad epoch.
 Infinite metrics are compared as numbers, as torch does. Strings and bools
@@ -136,6 +139,7 @@ class Plateau:
     cooldown: int = 0
     min_scale: float = 0.0
     eps: float = 1e-8
+    absolute: bool = False
 
     def __post_init__(self):
         v.choice("mode", self.mode, ("min", "max"))
@@ -148,10 +152,12 @@ class Plateau:
         v.count("cooldown", self.cooldown, minimum=0)
         v.nonnegative("min_scale", self.min_scale)
         v.nonnegative("eps", self.eps)
+        v.flag("absolute", self.absolute)
         for name in ("factor", "threshold", "min_scale", "eps"):
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("patience", "cooldown"):
             object.__setattr__(self, name, int(getattr(self, name)))
+        object.__setattr__(self, "absolute", bool(self.absolute))
 
     def init(self) -> PlateauState:
         """The state before any report: scale 1."""
@@ -167,16 +173,34 @@ class Plateau:
             self.factor,
             self.min_scale,
             self.eps,
+            self.absolute,
         )
 
-    def update(self, state: PlateauState, metric) -> PlateauState:
-        """The state after one more report of ``metric`` (one per epoch, say)."""
+    def _bases(self, bases, n: int) -> np.ndarray:
+        if not self.absolute:
+            return np.ones(n)
+        if bases is None:
+            raise ValueError(
+                "an absolute rule decides on the current lr: give the schedule's value at each report "
+                "(update(state, metric, base=s(t)), scales(metrics, bases=...))"
+            )
+        arr = np.atleast_1d(np.asarray(bases, dtype=np.float64))
+        if arr.shape != (n,) or not np.isfinite(arr).all() or (arr < 0).any():
+            raise ValueError(f"bases must be {n} finite values >= 0, got {v.show(bases)}")
+        return arr
+
+    def update(self, state: PlateauState, metric, base=None) -> PlateauState:
+        """The state after one more report of ``metric`` (one per epoch, say).
+
+        ``base``: the schedule's value at the report, which an ``absolute`` rule decides on.
+        """
         if not isinstance(state, PlateauState):
             raise TypeError(f"state must be a PlateauState, got {state!r}")
         from .kernels import plateau_replay
 
         best, bad, cool, scale = plateau_replay(
             np.array([_metric(metric)]),
+            self._bases(base, 1),
             state.best,
             state.bad_epochs,
             state.cooldown_left,
@@ -186,14 +210,26 @@ class Plateau:
         )
         return PlateauState(float(best), int(bad), int(cool), float(scale), state.reports + 1)
 
-    def scales(self, metrics, state: PlateauState | None = None) -> np.ndarray:
-        """The scale in force after 0, 1, ..., len(metrics) reports (numba; one array)."""
+    def scales(self, metrics, state: PlateauState | None = None, bases=None) -> np.ndarray:
+        """The scale in force after 0, 1, ..., len(metrics) reports (numba; one array).
+
+        ``bases``: the schedule's value at each report (an ``absolute`` rule needs them).
+        """
         state = self.init() if state is None else state
         arr = _metrics(metrics)
         out = np.empty(arr.size + 1)
         from .kernels import plateau_replay
 
-        plateau_replay(arr, state.best, state.bad_epochs, state.cooldown_left, state.scale, *self._args(), out)
+        plateau_replay(
+            arr,
+            self._bases(bases, arr.size),
+            state.best,
+            state.bad_epochs,
+            state.cooldown_left,
+            state.scale,
+            *self._args(),
+            out,
+        )
         return out
 
     def replay(self, schedule: Schedule, metrics, steps_per_epoch: int, n: int | None = None) -> np.ndarray:
@@ -210,7 +246,10 @@ class Plateau:
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
         spe = v.count("steps_per_epoch", steps_per_epoch)
-        scales = self.scales(metrics)
+        k = len(_metrics(metrics))
+        # report k comes after epoch k, when the lr in force is the next update's: t = (k + 1) E + 1
+        bases = schedule(np.arange(1, k + 1, dtype=np.float64) * spe + 1) if self.absolute else None
+        scales = self.scales(metrics, bases=bases)
         n = (scales.size - 1) * spe if n is None else v.count("n", n, minimum=0)
         values = schedule.values(n)
         for k, scale in enumerate(scales.tolist()):  # epoch k's updates use scales[k]; the last stays in force
@@ -250,15 +289,21 @@ def plateau(
     cooldown: int = 0,
     min_scale: float = 0.0,
     eps: float = 1e-8,
+    absolute: bool = False,
 ) -> Plateau:
     """A reduce-on-plateau rule with torch's parameters (``min_scale`` is torch's
     ``min_lr`` divided by the base lr, and ``eps`` likewise in units of scale).
+
+    ``absolute=True`` decides as torch does stacked on another scheduler: on the
+    current lr, s(t) * scale, with ``min_scale`` read as torch's ``min_lr`` and
+    ``eps`` in lr units; it needs the schedule's value at each report, which
+    ``replay``, the torch adapter and the tracker supply.
 
     >>> rule = plateau(mode="max", patience=5)
     >>> rule.mode, rule.patience, rule.factor
     ('max', 5, 0.1)
     """
-    return Plateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps)
+    return Plateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps, absolute)
 
 
 class PlateauTracker:
@@ -287,8 +332,11 @@ class PlateauTracker:
     def lr(self, t) -> float:
         return self.state.lr(self.schedule, t)
 
-    def report(self, metric) -> None:
-        self.state = self.rule.update(self.state, metric)
+    def report(self, metric, t=None) -> None:
+        """One metric; ``t`` (the next update) is needed by an ``absolute`` rule."""
+        if self.rule.absolute and t is None:
+            raise ValueError("an absolute rule decides on the current lr: give report(metric, t=next update)")
+        self.state = self.rule.update(self.state, metric, None if t is None else self.schedule(t))
 
     def state_dict(self) -> dict:
         return {"state": self.state.to_dict()}

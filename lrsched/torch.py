@@ -299,6 +299,11 @@ def _plateau_class():
                 if not isinstance(s, Schedule):
                     raise TypeError(f"schedule[{i}] must be an lrsched schedule, got {s!r}")
             self.relative = v.flag("relative", relative)
+            if rule.absolute and (self.relative or any(s != schedules[0] for s in schedules)):
+                raise ValueError(
+                    "an absolute plateau rule decides on one current lr: give one schedule for every param group "
+                    "and relative=False"
+                )
             if self.relative and any(float(g.get("initial_lr", g["lr"])) == 0 for g in groups):
                 raise ValueError("relative=True scales each group's initial lr, and one of them is 0")
             self.schedules, self.rule, self.plateau = schedules, rule, rule.init()
@@ -320,7 +325,8 @@ def _plateau_class():
 
         def report(self, metric) -> None:
             """One metric (once per epoch): may lower the scale from the next update on."""
-            self.plateau = self.rule.update(self.plateau, metric)
+            base = self.schedules[0](self.last_epoch + 1) if self.rule.absolute else None
+            self.plateau = self.rule.update(self.plateau, metric, base)
             for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
                 _set_group_lr(torch, g, lr)
             self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]

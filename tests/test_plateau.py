@@ -203,3 +203,50 @@ def test_metric_accepts_numpy_and_torch_scalars():
     state = rule.update(rule.init(), np.float32(0.5))
     state = rule.update(state, torch.tensor(0.25))
     assert state.best == 0.25
+
+
+def test_absolute_rule_matches_torch_plateau_stacked_on_exponential_lr():
+    """torch: ExponentialLR then ReduceLROnPlateau each epoch, min_lr and eps on the current (decayed) lr."""
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    spe, epochs = 4, 40
+    metrics = [1.0] + [1.0 + 0.01 * k for k in range(1, epochs)]  # no improvement after the first epoch
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    exp = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.8)
+    plat = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=1e-4, eps=1e-6)
+    want = []
+    for m in metrics:
+        for _ in range(spe):
+            want.append(opt.param_groups[0]["lr"])
+            opt.step()
+        exp.step()
+        plat.step(m)
+    s = ls.exponential(0.1, 0.8, every=spe, staircase=True)
+    rule = ls.plateau(factor=0.5, patience=1, min_scale=1e-4, eps=1e-6, absolute=True)
+    got = rule.replay(s, metrics, steps_per_epoch=spe)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    import lrsched.torch
+
+    opt2 = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    adapter = lrsched.torch.plateau_lr(opt2, s, rule)  # the torch adapter decides the same way
+    seen = []
+    for m in metrics:
+        for _ in range(spe):
+            seen.append(opt2.param_groups[0]["lr"])
+            opt2.step()
+            adapter.step()
+        adapter.report(m)
+    np.testing.assert_allclose(seen, want, rtol=1e-12)
+    relative = ls.plateau(factor=0.5, patience=1, min_scale=1e-4, eps=1e-6).replay(s, metrics, steps_per_epoch=spe)
+    assert not np.allclose(relative, want, rtol=1e-3)  # the relative rule keeps reducing: the documented difference
+
+
+def test_absolute_rule_needs_the_schedule_value():
+    rule = ls.plateau(absolute=True)
+    with pytest.raises(ValueError, match="decides on the current lr"):
+        rule.update(rule.init(), 1.0)
+    tracker = ls.plateau_tracker(ls.constant(0.1), rule)
+    with pytest.raises(ValueError, match="give report"):
+        tracker.report(1.0)
+    tracker.report(1.0, t=5)
+    assert type(rule).from_dict(rule.to_dict()) == rule
