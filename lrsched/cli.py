@@ -49,7 +49,7 @@ def _callables() -> dict[str, object]:
     for prefix, module, skip in (
         ("torch", torch_mirrors, {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau"}),
         ("mxnet", mx_mirrors, {"Scheduler", "scheduler"}),
-        ("optax", optax_mirrors, set()),
+        ("optax", optax_mirrors, {"schedule", "OptaxSchedule"}),
         ("transformers", hf_mirrors, {"get_reduce_on_plateau_schedule"}),
         ("timm", timm_mirrors, set()),
         ("keras", keras_mirrors, set()),

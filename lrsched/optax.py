@@ -1,4 +1,6 @@
-"""optax: mirrors of ``optax.schedules``, pure (nothing here imports JAX).
+"""optax: mirrors of ``optax.schedules``, pure, and :func:`schedule`, which hands any lrsched schedule to optax.
+
+Nothing here imports JAX until :func:`schedule`'s result is called.
 
 Index convention: optax's ``count`` = 0 is the first update, so the value at t
 is optax's at ``count = t - 1``. Values follow optax's float64 arithmetic
@@ -14,6 +16,7 @@ from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly
 from .schedule import Schedule
 
 __all__ = [
+    "OptaxSchedule",
     "constant_schedule",
     "cosine_decay_schedule",
     "cosine_onecycle_schedule",
@@ -24,11 +27,71 @@ __all__ = [
     "piecewise_constant_schedule",
     "piecewise_interpolate_schedule",
     "polynomial_schedule",
+    "schedule",
     "sgdr_schedule",
     "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule",
 ]
+
+
+class OptaxSchedule:
+    """An optax schedule (``count -> value``) that follows an lrsched schedule; see :func:`schedule`.
+
+    Unlike an optax closure it prints, compares and pickles (as its schedule and horizon).
+    """
+
+    __slots__ = ("__weakref__", "_table", "schedule", "steps")  # jax.jit keeps a weak reference
+
+    def __init__(self, schedule: Schedule, steps: int):
+        self.schedule, self.steps, self._table = schedule, steps, None
+
+    def __call__(self, count):
+        import jax.numpy as jnp
+
+        if self._table is None:  # the exact values over the horizon, made once
+            self._table = self.schedule.values(self.steps)
+        table = jnp.asarray(self._table)  # float64 under jax_enable_x64, else float32 (optax's own precision)
+        return table[jnp.clip(jnp.asarray(count), 0, self.steps - 1)]
+
+    def __repr__(self) -> str:
+        return f"lrsched.optax.schedule({self.schedule!r}, steps={self.steps})"
+
+    def __eq__(self, other):
+        if not isinstance(other, OptaxSchedule):
+            return NotImplemented
+        return self.schedule == other.schedule and self.steps == other.steps
+
+    def __hash__(self):
+        return hash((self.schedule, self.steps))
+
+    def __reduce__(self):
+        return (OptaxSchedule, (self.schedule, self.steps))
+
+
+def schedule(s: Schedule, steps: int | None = None) -> OptaxSchedule:
+    r"""``s`` as an optax schedule: optax's count c (0 for the first update) gives s(c + 1).
+
+    It works under ``jax.jit``, in ``optax.inject_hyperparams`` and as any
+    optax optimizer's ``learning_rate``: a table of s(1) .. s(steps), exact
+    (float64 with ``jax_enable_x64``, else rounded to float32 as optax's own
+    schedules are), holding s(steps) past the horizon. ``steps`` defaults to
+    where ``s`` settles (``s.length()``); a schedule that never settles needs it.
+
+    Example:
+        >>> import jax
+        >>> lr = lrsched.optax.schedule(ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10))
+        >>> float(jax.jit(lr)(0)) == float(jax.numpy.float32(0.01))
+        True
+    """
+    if not isinstance(s, Schedule):
+        raise TypeError(f"s must be an lrsched schedule, got {v.show(s)}")
+    if steps is None:
+        end = s.length()
+        if end is None:
+            raise ValueError(f"{s!r} never settles: give steps, the number of updates to tabulate")
+        steps = max(int(-(-end // 1)), 1)
+    return OptaxSchedule(s, v.count("steps", steps, maximum=1 << 27))
 
 
 def constant_schedule(value: float) -> Schedule:

@@ -19,6 +19,7 @@ from lrsched import recipes
 MODULES = ["torch", "mxnet", "optax", "transformers", "timm", "keras"]
 ADAPTERS = {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau", "Scheduler", "scheduler"}
 ADAPTERS |= {"get_reduce_on_plateau_schedule", "join_schedules", "sgdr_schedule", "chained_scheduler"}
+ADAPTERS |= {"schedule", "OptaxSchedule"}  # framework adapters, tested on their own
 
 
 def constructors():
