@@ -52,7 +52,7 @@ def _callables() -> dict[str, object]:
         ("optax", optax_mirrors, {"schedule", "OptaxSchedule"}),
         ("transformers", hf_mirrors, {"get_reduce_on_plateau_schedule"}),
         ("timm", timm_mirrors, set()),
-        ("keras", keras_mirrors, set()),
+        ("keras", keras_mirrors, {"schedule"}),
     ):
         names.update({f"{prefix}.{n}": getattr(module, n) for n in module.__all__ if n not in skip})
     del lrsched

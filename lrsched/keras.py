@@ -1,4 +1,5 @@
-"""Keras: mirrors of ``keras.optimizers.schedules``, pure (nothing here imports Keras).
+"""Keras: mirrors of ``keras.optimizers.schedules``, pure, and :func:`schedule`, which hands any lrsched schedule
+to a Keras optimizer (Keras is imported only then).
 
 Index convention: Keras calls a schedule with ``step`` = 0 for the first
 update, so the value at t is Keras's at ``step = t - 1``. Values follow
@@ -22,6 +23,7 @@ __all__ = [
     "InverseTimeDecay",
     "PiecewiseConstantDecay",
     "PolynomialDecay",
+    "schedule",
 ]
 
 
@@ -187,6 +189,65 @@ def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_m
         zero_based=True,
     )
     return init * ((1 - alpha) * wave + alpha)
+
+
+_KERAS_CLASS = None
+
+
+def _keras_class():
+    """The LearningRateSchedule subclass, made (and registered for saving) when Keras is first needed."""
+    global _KERAS_CLASS
+    if _KERAS_CLASS is not None:
+        return _KERAS_CLASS
+    import keras
+
+    from .serialize import from_dict
+
+    @keras.saving.register_keras_serializable(package="lrsched", name="Schedule")
+    class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        """A lrsched schedule for Keras: step k (0 for the first update) gives s(k + 1); see :func:`schedule`."""
+
+        def __init__(self, schedule, steps):
+            super().__init__()
+            self.schedule, self.steps, self._table = schedule, steps, None
+
+        def __call__(self, step):
+            if self._table is None:
+                self._table = keras.ops.convert_to_tensor(self.schedule.values(self.steps), dtype="float32")
+            index = keras.ops.clip(keras.ops.cast(step, "int32"), 0, self.steps - 1)
+            return keras.ops.take(self._table, index)
+
+        def get_config(self):
+            return {"schedule": self.schedule.to_dict(), "steps": self.steps}
+
+        @classmethod
+        def from_config(cls, config):
+            return cls(from_dict(config["schedule"]), int(config["steps"]))
+
+        def __repr__(self):
+            return f"lrsched.keras.schedule({self.schedule!r}, steps={self.steps})"
+
+    _KERAS_CLASS = KerasSchedule
+    return KerasSchedule
+
+
+def schedule(s: Schedule, steps: int | None = None):
+    r"""``s`` as a Keras 3 ``LearningRateSchedule`` (any backend): step k (0 for the first update) gives s(k + 1).
+
+    A float32 table of s(1) .. s(steps), holding s(steps) past it; ``steps``
+    defaults to where ``s`` settles (``s.length()``); a schedule that never
+    settles needs it. ``get_config`` holds the lrsched config, and the class is
+    registered, so ``model.save("m.keras")`` and ``keras.saving.load_model``
+    keep the schedule.
+    """
+    if not isinstance(s, Schedule):
+        raise TypeError(f"s must be an lrsched schedule, got {v.show(s)}")
+    if steps is None:
+        end = s.length()
+        if end is None:
+            raise ValueError(f"{s!r} never settles: give steps, the number of updates to tabulate")
+        steps = max(int(-(-end // 1)), 1)
+    return _keras_class()(s, v.count("steps", steps, maximum=1 << 27))
 
 
 v.name_arguments(globals(), __all__)
