@@ -265,7 +265,7 @@ def evaluate(schedule, program: Program, t):
             if "Tracer" in type(t).__name__:
                 raise TypeError(
                     f"t is a JAX tracer ({type(t).__name__}): a schedule computes in NumPy, outside jax.jit; "
-                    "inside it, index a table made outside, jnp.asarray(s.values(n))[count]"
+                    "for optax and jit, pass lrsched.optax.schedule(s)"
                 ) from None
             raise TypeError(f"t must be a number or an array of numbers, got {type(t).__name__}: {e}") from None
         return evaluate(schedule, program, arr if arr.ndim else arr[()])

@@ -67,3 +67,8 @@ def test_prints_compares_pickles_and_refuses_what_never_settles():
     assert lo.schedule(ls.exponential(0.1, 0.99), steps=50).steps == 50
     with pytest.raises(TypeError, match="must be an lrsched schedule"):
         lo.schedule(lambda c: 0.1)
+
+
+def test_calling_a_schedule_inside_jit_points_to_the_adapter():
+    with pytest.raises(TypeError, match=r"JAX tracer .* pass lrsched.optax.schedule\(s\)"):
+        jax.jit(lambda c: S(c))(jnp.int32(0))
