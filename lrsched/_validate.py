@@ -79,6 +79,16 @@ def name_arguments(namespace: dict, names) -> None:
             namespace[name] = wrapped
 
 
+def horizon(schedule, steps, maximum: int = 1 << 27) -> int:
+    """How many updates an adapter tabulates: ``steps``, or where ``schedule`` settles (it must, then)."""
+    if steps is None:
+        end = schedule.length()
+        if end is None:
+            raise ValueError(f"{schedule!r} never settles: give steps, the number of updates to tabulate")
+        steps = max(int(-(-end // 1)), 1)
+    return count("steps", steps, maximum=maximum)
+
+
 def real(name: str, value) -> float:
     """A finite real number (bools, strings and None are refused)."""
     if not _is_real(value):

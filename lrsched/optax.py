@@ -86,12 +86,7 @@ def schedule(s: Schedule, steps: int | None = None) -> OptaxSchedule:
     """
     if not isinstance(s, Schedule):
         raise TypeError(f"s must be an lrsched schedule, got {v.show(s)}")
-    if steps is None:
-        end = s.length()
-        if end is None:
-            raise ValueError(f"{s!r} never settles: give steps, the number of updates to tabulate")
-        steps = max(int(-(-end // 1)), 1)
-    return OptaxSchedule(s, v.count("steps", steps, maximum=1 << 27))
+    return OptaxSchedule(s, v.horizon(s, steps))
 
 
 def constant_schedule(value: float) -> Schedule:
