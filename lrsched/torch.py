@@ -273,14 +273,24 @@ def plateau_lr(optimizer, schedule, rule: Plateau, relative: bool = False, last_
     return _plateau_class()(optimizer, schedule, rule, relative, last_epoch)
 
 
-_PLATEAU_CLASS = None
+_CLASSES: dict = {}  # the torch subclasses, made when torch is first needed
+
+
+def _made(make):
+    """The class ``make`` builds, built once (it subclasses a torch class, so torch is imported only then)."""
+    if make.__name__ not in _CLASSES:
+        cls = make()
+        cls.__module__, cls.__qualname__ = __name__, cls.__name__  # picklable as lrsched.torch.<name>
+        _CLASSES[make.__name__] = cls
+    return _CLASSES[make.__name__]
 
 
 def _plateau_class():
-    """PlateauLR subclasses torch's LRScheduler, so it is made when torch is first needed."""
-    global _PLATEAU_CLASS
-    if _PLATEAU_CLASS is not None:
-        return _PLATEAU_CLASS
+    return _made(_make_plateau)
+
+
+def _make_plateau():
+    """PlateauLR subclasses torch's LRScheduler."""
     import torch
 
     class PlateauLR(torch.optim.lr_scheduler.LRScheduler):
@@ -327,9 +337,7 @@ def _plateau_class():
             """One metric (once per epoch): may lower the scale from the next update on."""
             base = self.schedules[0](self.last_epoch + 1) if self.rule.absolute else None
             self.plateau = self.rule.update(self.plateau, metric, base)
-            for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
-                _set_group_lr(torch, g, lr)
-            self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+            _apply_lrs(torch, self, self.get_lr())
 
         def state_dict(self):
             return {
@@ -352,24 +360,17 @@ def _plateau_class():
             self.plateau = PlateauState.from_dict(state["plateau"])
             self.rule = Plateau.from_dict(state["rule"])
             self.schedules = [_keep_code_schedule(s, c) for s, c in zip(self.schedules, state["schedules"])]
-            for g, lr in zip(self.optimizer.param_groups, self.get_lr()):  # the next update: the code's schedule
-                _set_group_lr(torch, g, lr)
-            self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+            _apply_lrs(torch, self, self.get_lr())  # the next update: the code's schedule
 
-    PlateauLR.__module__ = __name__
-    PlateauLR.__qualname__ = "PlateauLR"
-    _PLATEAU_CLASS = PlateauLR
     return PlateauLR
 
 
-_LAMBDA_CLASS = None
-
-
 def _lambda_class():
+    return _made(_make_lambda)
+
+
+def _make_lambda():
     """torch's LambdaLR, whose ``load_state_dict`` also sets the groups' lrs from the schedules in code."""
-    global _LAMBDA_CLASS
-    if _LAMBDA_CLASS is not None:
-        return _LAMBDA_CLASS
     import torch
 
     class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
@@ -378,14 +379,8 @@ def _lambda_class():
         def load_state_dict(self, state_dict):
             super().load_state_dict(state_dict)
             # the next update uses the schedule in code (checked against the checkpoint's, warned if it differs)
-            lrs = [b * f(self.last_epoch) for b, f in zip(self.base_lrs, self.lr_lambdas)]
-            for g, lr in zip(self.optimizer.param_groups, lrs):
-                _set_group_lr(torch, g, lr)
-            self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+            _apply_lrs(torch, self, [b * f(self.last_epoch) for b, f in zip(self.base_lrs, self.lr_lambdas)])
 
-    LambdaLR.__module__ = __name__
-    LambdaLR.__qualname__ = "LambdaLR"
-    _LAMBDA_CLASS = LambdaLR
     return LambdaLR
 
 
@@ -409,6 +404,13 @@ def _set_group_lr(torch, group, lr: float) -> None:
         group["lr"].fill_(lr)
     else:
         group["lr"] = lr
+
+
+def _apply_lrs(torch, scheduler, lrs) -> None:
+    """Set each param group's lr now (outside ``step``), and the scheduler's record of it."""
+    for g, lr in zip(scheduler.optimizer.param_groups, lrs):
+        _set_group_lr(torch, g, lr)
+    scheduler._last_lr = [float(g["lr"]) for g in scheduler.optimizer.param_groups]
 
 
 # ---------------------------------------------------------------- mirrors
