@@ -488,7 +488,7 @@ def test_resuming_an_extended_run_follows_the_code_and_says_so(make, tmp_path):
         sched2.step()
     assert lrs == [longer(t) for t in range(121, 126)]
     saved = sched2.state_dict()  # and a new checkpoint holds the schedule in code
-    configs = [x["config"] for x in saved["lr_lambdas"]] if "lr_lambdas" in saved else saved["schedules"]
+    configs = [x["config"] for x in saved["lr_lambdas"]] if "lr_lambdas" in saved else saved["schedules"]["lr"]
     assert configs == [longer.to_dict()]
 
 

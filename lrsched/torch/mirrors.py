@@ -1,419 +1,49 @@
-"""PyTorch: a real ``LambdaLR`` driven by any schedule, and exact mirrors of
-``torch.optim.lr_scheduler``.
+"""Mirrors of ``torch.optim.lr_scheduler``: plain schedules, no torch needed.
 
-Index convention: torch's ``last_epoch`` e = 0 is the lr of the first
-``optimizer.step()``; lrsched's t = 1 is that same update, so t = e + 1. The
-adapter converts in one place, :meth:`ScheduleFactor.__call__`. Each mirror
-states how its torch formula in e reads in t.
-
-The mirrors import nothing from torch: they are plain schedules, to evaluate,
-plot, save or compose. Their value at t is the lr torch applies at the t-th
+Each mirror's value at t is what torch applies at the t-th
 ``optimizer.step()`` in the canonical loop (``optimizer.step();
-scheduler.step()``). Where torch updates the lr by multiplying the previous
-one (its "chained" form: StepLR, ExponentialLR, LinearLR, PolynomialLR,
-CosineAnnealingLR, MultiplicativeLR, ChainedScheduler), the mirror follows
-torch's closed form, which that loop approximates up to rounding drift.
+scheduler.step()``); torch's own counter is ``last_epoch`` e = t - 1, and
+each docstring gives its formula in e. Where torch updates the lr by
+multiplying the previous one (its "chained" form: StepLR, ExponentialLR,
+LinearLR, PolynomialLR, CosineAnnealingLR, MultiplicativeLR,
+ChainedScheduler), the mirror follows torch's closed form, which that loop
+approximates up to rounding drift.
 
+The momentum mirrors (:func:`one_cycle_momentum`, :func:`cyclic_momentum`)
+give the momentum (or Adam's beta1) that OneCycleLR and CyclicLR cycle by
+default; hand them to :func:`lrsched.torch.scheduler` with the lr mirror.
 The migration table (torch class -> lrsched call) is in docs/migration.md.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections import Counter
 
-import numpy as np
-
-from . import _validate as v
-from .combinators import Cycle, Function, Join
-from .plateau import Plateau, PlateauState
-from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
-from .schedule import Schedule
-from .serialize import from_dict, to_dict
+from .. import _validate as v
+from ..combinators import Cycle, Function, Join
+from ..plateau import Plateau
+from ..primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
+from ..schedule import Schedule
 
 __all__ = [
-    "ScheduleFactor",
     "chained_scheduler",
     "constant_lr",
     "cosine_annealing_lr",
     "cosine_annealing_warm_restarts",
     "cyclic_lr",
+    "cyclic_momentum",
     "exponential_lr",
-    "lambda_lr",
     "linear_lr",
     "multi_step_lr",
     "multiplicative_lr",
     "one_cycle_lr",
-    "plateau_lr",
+    "one_cycle_momentum",
     "polynomial_lr",
     "reduce_lr_on_plateau",
     "sequential_lr",
     "step_lr",
 ]
-
-# ---------------------------------------------------------------- the adapter
-
-
-class ScheduleFactor:
-    """The ``lr_lambda`` of :func:`lambda_lr`: ``schedule(last_epoch + 1)``.
-
-    torch's LambdaLR saves a callable object's ``__dict__`` in its
-    ``state_dict``; this one keeps only the schedule's config there (plain JSON
-    types, so ``torch.load(..., weights_only=True)`` reads it), and the live
-    schedule in a slot. When ``load_state_dict`` brings a config that differs
-    from the schedule in code, the one in code is kept, with a warning that
-    names the first t where they differ (see :func:`_keep_code_schedule`).
-    """
-
-    __slots__ = ("__dict__", "_live")
-
-    def __init__(self, schedule: Schedule):
-        self.config = _config_or_none(schedule)  # None for a function(...) schedule: kept as given
-        self._live = (self.config, schedule)
-
-    @property
-    def schedule(self) -> Schedule:
-        config, schedule = self._live
-        current = self.__dict__.get("config")
-        if current is not config:  # load_state_dict brought the checkpoint's config
-            _keep_code_schedule(schedule, current)
-            self.__dict__["config"] = config
-        return schedule
-
-    def __call__(self, epoch: int) -> float:
-        return self.schedule(epoch + 1)
-
-    def __repr__(self) -> str:
-        return f"ScheduleFactor({self.schedule!r})"
-
-
-def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
-    """The schedule in code, when a checkpoint brings ``saved`` (a config, or None) for it.
-
-    A resumed run follows the code: a run extended from 300 to 600 updates, or
-    given a new decay, continues on the new schedule. When the checkpoint's
-    differs, a warning names the first t where the two give different values
-    (or says that they differ only in form), so that a change is never silent.
-    """
-    if saved is None or saved == _config_or_none(schedule):
-        return schedule
-    theirs = from_dict(saved)
-    t = _first_difference(schedule, theirs)
-    where = f"from t = {t} on" if t is not None else "in form only (the same values up to t = 10**7)"
-    warnings.warn(
-        f"lrsched: the checkpoint's schedule {theirs!r} differs from the one in code {schedule!r} {where}; "
-        "the one in code is used",
-        UserWarning,
-        stacklevel=3,
-    )
-    return schedule
-
-
-def _first_difference(a: Schedule, b: Schedule, horizon: int = 10**7) -> int | None:
-    """The first update t (1-indexed) where ``a`` and ``b`` give different values, up to ``horizon``."""
-    ends = [x.length() for x in (a, b)]
-    stop = horizon if None in ends else min(int(max(ends)) + 2, horizon)
-    chunk = 1 << 20
-    for lo in range(1, stop + 1, chunk):
-        n = min(chunk, stop - lo + 1)
-        t = np.arange(lo, lo + n, dtype=np.float64)
-        differ = np.flatnonzero(a(t) != b(t))
-        if differ.size:
-            return lo + int(differ[0])
-    return None
-
-
-def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1):
-    """A real ``torch.optim.lr_scheduler.LambdaLR`` that follows ``schedule``.
-
-    In the canonical loop (``optimizer.step(); scheduler.step()``) the k-th
-    ``optimizer.step()`` uses ``schedule(k)`` exactly, whatever lr the optimizer
-    was created with, or ``initial_lr * schedule(k)`` when ``relative``. A list
-    gives one schedule per param group. ``state_dict`` / ``load_state_dict`` and
-    ``torch.save`` / ``torch.load`` work, and a run resumed at any k continues
-    with the learning rates of an uninterrupted run.
-
-    In absolute mode the scheduler's ``base_lrs`` are 1.0 (so torch's
-    ``base_lr * factor`` is the schedule's value to the bit); the groups'
-    ``initial_lr`` is left alone (set to the group's lr where missing).
-
-    ``last_epoch=k`` builds the scheduler as it stands after k updates: the
-    next ``optimizer.step()`` uses ``schedule(k + 1)`` and ``last_epoch`` is k,
-    as in an uninterrupted run (torch's own ``LambdaLR(last_epoch=k)`` would
-    jump to its factor at k + 1, one update ahead). -1 and 0 both mean a fresh
-    start. With ``relative=True`` each group needs its ``initial_lr`` (load the
-    optimizer's state first).
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=123.0)
-        >>> sched = lambda_lr(opt, warmup(constant(0.1), steps=10))
-        >>> lrs = []
-        >>> for _ in range(3):
-        ...     lrs.append(opt.param_groups[0]["lr"])
-        ...     opt.step()
-        ...     sched.step()
-        >>> [round(x, 12) for x in lrs]
-        [0.01, 0.02, 0.03]
-    """
-    import torch
-
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    groups = optimizer.param_groups
-    if isinstance(schedule, (list, tuple)):
-        schedules = list(schedule)
-        if len(schedules) != len(groups):
-            raise ValueError(f"schedule is a list of {len(schedules)} schedules for {len(groups)} param groups")
-    else:
-        schedules = [schedule] * len(groups)
-    for i, s in enumerate(schedules):
-        if not isinstance(s, Schedule):
-            raise TypeError(f"schedule[{i}] must be an lrsched schedule, got {s!r}")
-    relative = v.flag("relative", relative)
-    if relative:
-        for i, g in enumerate(groups):
-            initial = g.get("initial_lr", g["lr"])
-            if float(initial) == 0:
-                raise ValueError(
-                    f"relative=True scales each group's initial lr, and param group {i} has initial lr 0: "
-                    "every lr would be 0; give the optimizer the peak lr, or use relative=False"
-                )
-    factors = [ScheduleFactor(s) for s in schedules]
-    start = _torch_last_epoch(groups, last_epoch, relative)
-    scheduler = _lambda_class()(optimizer, factors, last_epoch=start)
-    if not relative:
-        # torch's constructor applied base_lr * factor with the optimizer's own lrs
-        scheduler.base_lrs = [1.0] * len(groups)
-        for g, f in zip(groups, factors):
-            _set_group_lr(torch, g, f(scheduler.last_epoch))
-        scheduler._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
-    return scheduler
-
-
-def reduce_lr_on_plateau(
-    base_lr: float,
-    mode: str = "min",
-    factor: float = 0.1,
-    patience: int = 10,
-    threshold: float = 1e-4,
-    threshold_mode: str = "rel",
-    cooldown: int = 0,
-    min_lr: float = 0.0,
-    eps: float = 1e-8,
-) -> Plateau:
-    """torch ``ReduceLROnPlateau``'s parameters as an lrsched plateau rule.
-
-    torch's ``min_lr`` and ``eps`` are learning rates; the rule works in units
-    of its scale, so they are divided by ``base_lr``. Composed with
-    ``constant(base_lr)`` the rule makes torch's decisions, report for report.
-
-    >>> rule = lrsched.torch.reduce_lr_on_plateau(0.1, patience=5, min_lr=1e-4)
-    >>> rule.min_scale, rule.patience
-    (0.001, 5)
-    """
-    b = v.positive("base_lr", base_lr)
-    return Plateau(
-        mode,
-        factor,
-        patience,
-        threshold,
-        threshold_mode,
-        cooldown,
-        v.nonnegative("min_lr", min_lr) / b,
-        v.nonnegative("eps", eps) / b,
-    )
-
-
-def _torch_last_epoch(groups, last_epoch, relative: bool) -> int:
-    """torch's ``last_epoch`` argument for a scheduler built after ``last_epoch`` updates (-1 or 0: fresh).
-
-    torch counts its constructor as one step, so it starts one behind; on a
-    resume it wants each group's ``initial_lr``, which absolute mode never
-    reads (set to the group's lr where missing) and relative mode needs.
-    """
-    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-        raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
-    if last_epoch > 0:
-        for i, g in enumerate(groups):
-            if "initial_lr" not in g:
-                if relative:
-                    raise ValueError(
-                        f"relative=True with last_epoch={last_epoch} needs param group {i}'s initial_lr: "
-                        "load the optimizer's state dict first"
-                    )
-                g["initial_lr"] = g["lr"]
-    return max(last_epoch, 0) - 1
-
-
-def plateau_lr(optimizer, schedule, rule: Plateau, relative: bool = False, last_epoch: int = -1):
-    """A torch scheduler that follows ``schedule`` times a reduce-on-plateau ``rule``.
-
-    Call ``step()`` after every ``optimizer.step()`` and ``report(metric)`` once
-    per epoch (say, with the validation loss); the k-th update uses
-    ``schedule(k) * scale`` (``initial_lr * schedule(k) * scale`` when
-    ``relative``), the scale changing from the update after a report.
-    ``state_dict()`` holds plain data only (``torch.load(weights_only=True)``
-    reads it) and ``load_state_dict`` resumes exactly.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-        >>> s = warmup(cosine(0.1, 0.001, steps=90), steps=10)
-        >>> sched = lrsched.torch.plateau_lr(opt, s, plateau(factor=0.5, patience=0))
-        >>> for epoch, val_loss in enumerate([1.0, 2.0]):
-        ...     for _ in range(5):
-        ...         opt.step()
-        ...         sched.step()
-        ...     sched.report(val_loss)
-        >>> opt.param_groups[0]["lr"] == 0.5 * s(11)
-        True
-    """
-    return _plateau_class()(optimizer, schedule, rule, relative, last_epoch)
-
-
-_CLASSES: dict = {}  # the torch subclasses, made when torch is first needed
-
-
-def _made(make):
-    """The class ``make`` builds, built once (it subclasses a torch class, so torch is imported only then)."""
-    if make.__name__ not in _CLASSES:
-        cls = make()
-        cls.__module__, cls.__qualname__ = __name__, cls.__name__  # picklable as lrsched.torch.<name>
-        _CLASSES[make.__name__] = cls
-    return _CLASSES[make.__name__]
-
-
-def _plateau_class():
-    return _made(_make_plateau)
-
-
-def _make_plateau():
-    """PlateauLR subclasses torch's LRScheduler."""
-    import torch
-
-    class PlateauLR(torch.optim.lr_scheduler.LRScheduler):
-        """schedule(last_epoch + 1) * plateau scale, per param group (see :func:`plateau_lr`)."""
-
-        def __init__(self, optimizer, schedule, rule, relative=False, last_epoch=-1):
-            if not isinstance(optimizer, torch.optim.Optimizer):
-                raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-            if not isinstance(rule, Plateau):
-                raise TypeError(f"rule must be an lrsched plateau rule, got {rule!r}")
-            groups = optimizer.param_groups
-            schedules = list(schedule) if isinstance(schedule, (list, tuple)) else [schedule] * len(groups)
-            if len(schedules) != len(groups):
-                raise ValueError(f"schedule is a list of {len(schedules)} schedules for {len(groups)} param groups")
-            for i, s in enumerate(schedules):
-                if not isinstance(s, Schedule):
-                    raise TypeError(f"schedule[{i}] must be an lrsched schedule, got {s!r}")
-            self.relative = v.flag("relative", relative)
-            if rule.absolute and (self.relative or any(s != schedules[0] for s in schedules)):
-                raise ValueError(
-                    "an absolute plateau rule decides on one current lr: give one schedule for every param group "
-                    "and relative=False"
-                )
-            if self.relative and any(float(g.get("initial_lr", g["lr"])) == 0 for g in groups):
-                raise ValueError("relative=True scales each group's initial lr, and one of them is 0")
-            self.schedules, self.rule, self.plateau = schedules, rule, rule.init()
-            super().__init__(optimizer, _torch_last_epoch(groups, last_epoch, self.relative))
-
-        def get_lr(self):
-            t, scale = self.last_epoch + 1, self.plateau.scale
-            bases = self.base_lrs if self.relative else [1.0] * len(self.schedules)
-            return [b * s(t) * scale for b, s in zip(bases, self.schedules)]
-
-        def step(self, epoch=None):
-            """One update (call after ``optimizer.step()``); metrics go to :meth:`report`."""
-            if epoch is not None:
-                raise TypeError(
-                    f"PlateauLR.step() counts updates and takes no argument, got {epoch!r}: report the metric "
-                    "with scheduler.report(metric) (torch's ReduceLROnPlateau.step(metric) is report here)"
-                )
-            super().step()
-
-        def report(self, metric) -> None:
-            """One metric (once per epoch): may lower the scale from the next update on."""
-            base = self.schedules[0](self.last_epoch + 1) if self.rule.absolute else None
-            self.plateau = self.rule.update(self.plateau, metric, base)
-            _apply_lrs(torch, self, self.get_lr())
-
-        def state_dict(self):
-            return {
-                "last_epoch": self.last_epoch,
-                "_step_count": self._step_count,
-                "base_lrs": [float(b) for b in self.base_lrs],
-                "_last_lr": [float(x) for x in self._last_lr],
-                "relative": self.relative,
-                "plateau": self.plateau.to_dict(),
-                "rule": self.rule.to_dict(),
-                "schedules": [_config_or_none(s) for s in self.schedules],
-            }
-
-        def load_state_dict(self, state):
-            self.last_epoch = state["last_epoch"]
-            self._step_count = state["_step_count"]
-            self.base_lrs = list(state["base_lrs"])
-            self._last_lr = list(state["_last_lr"])
-            self.relative = state["relative"]
-            self.plateau = PlateauState.from_dict(state["plateau"])
-            self.rule = Plateau.from_dict(state["rule"])
-            self.schedules = [_keep_code_schedule(s, c) for s, c in zip(self.schedules, state["schedules"])]
-            _apply_lrs(torch, self, self.get_lr())  # the next update: the code's schedule
-
-    return PlateauLR
-
-
-def _lambda_class():
-    return _made(_make_lambda)
-
-
-def _make_lambda():
-    """torch's LambdaLR, whose ``load_state_dict`` also sets the groups' lrs from the schedules in code."""
-    import torch
-
-    class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
-        """A torch ``LambdaLR`` over lrsched schedules (see :func:`lambda_lr`)."""
-
-        def load_state_dict(self, state_dict):
-            super().load_state_dict(state_dict)
-            # the next update uses the schedule in code (checked against the checkpoint's, warned if it differs)
-            _apply_lrs(torch, self, [b * f(self.last_epoch) for b, f in zip(self.base_lrs, self.lr_lambdas)])
-
-    return LambdaLR
-
-
-def __getattr__(name):
-    if name == "PlateauLR":  # for pickle, and isinstance checks
-        return _plateau_class()
-    if name == "LambdaLR":
-        return _lambda_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _config_or_none(schedule):
-    try:
-        return to_dict(schedule)
-    except TypeError:  # function(...) schedules stay as constructed
-        return None
-
-
-def _set_group_lr(torch, group, lr: float) -> None:
-    if isinstance(group["lr"], torch.Tensor):
-        group["lr"].fill_(lr)
-    else:
-        group["lr"] = lr
-
-
-def _apply_lrs(torch, scheduler, lrs) -> None:
-    """Set each param group's lr now (outside ``step``), and the scheduler's record of it."""
-    for g, lr in zip(scheduler.optimizer.param_groups, lrs):
-        _set_group_lr(torch, g, lr)
-    scheduler._last_lr = [float(g["lr"]) for g in scheduler.optimizer.param_groups]
-
-
-# ---------------------------------------------------------------- mirrors
 
 
 def step_lr(base_lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
@@ -594,8 +224,8 @@ def cyclic_lr(
     where tri rises linearly from 0 to 1 over ``step_size_up`` and falls back
     over ``step_size_down`` in every cycle; scale is 1 (triangular),
     :math:`2^{-(c-1)}` in cycle c (triangular2) or :math:`\gamma^{e}` (exp_range).
-    The same call with (max_momentum, base_momentum) as (base_lr, max_lr)
-    gives torch's cycled momentum. A custom ``scale_fn`` is wrapped as
+    torch also cycles the momentum by default: :func:`cyclic_momentum`
+    gives it. A custom ``scale_fn`` is wrapped as
     ``function`` (slow, not serializable). Agrees with torch to about 1e-15 of
     the amplitude (torch computes the cycle position from e / cycle length).
 
@@ -656,6 +286,42 @@ class _EpochScale:
         return f"_EpochScale({self.fn!r})"
 
 
+def cyclic_momentum(
+    base_momentum: float = 0.8,
+    max_momentum: float = 0.9,
+    step_size_up: float = 2000,
+    step_size_down: float | None = None,
+    mode: str = "triangular",
+    gamma: float = 1.0,
+    scale_fn=None,
+    scale_mode: str = "cycle",
+) -> Schedule:
+    r"""torch ``CyclicLR``'s momentum (``cycle_momentum=True``, its default): the lr's wave upside down.
+
+    .. math:: m(t) = M - (M - B)\,\mathrm{tri}(e)\,\mathrm{scale}, \qquad e = t - 1
+
+    with M = max_momentum, B = base_momentum and tri and scale as in
+    :func:`cyclic_lr` (same step sizes, mode, gamma, scale_fn, scale_mode): the
+    momentum is at M when the lr is at its base, and at B when the lr peaks.
+    Agrees with torch as :func:`cyclic_lr` does.
+
+    Example:
+        >>> m = lrsched.torch.cyclic_momentum(0.8, 0.9, step_size_up=2)
+        >>> [round(m(t), 12) for t in range(1, 6)]
+        [0.9, 0.85, 0.8, 0.85, 0.9]
+    """
+    return cyclic_lr(
+        v.nonnegative("max_momentum", max_momentum),
+        v.nonnegative("base_momentum", base_momentum),
+        step_size_up,
+        step_size_down,
+        mode,
+        gamma,
+        scale_fn,
+        scale_mode,
+    )
+
+
 def one_cycle_lr(
     max_lr: float,
     total_steps: int | None = None,
@@ -667,15 +333,16 @@ def one_cycle_lr(
     final_div_factor: float = 1e4,
     three_phase: bool = False,
 ) -> Schedule:
-    r"""torch ``OneCycleLR``: up from max_lr / div_factor to max_lr, then down to min_lr.
+    r"""torch ``OneCycleLR``'s lr: up from max_lr / div_factor to max_lr, then down to min_lr.
 
     torch's phases end at e = pct_start * total - 1 and total - 1 (three_phase:
     pct_start * total - 1, 2 pct_start * total - 2, total - 1); within each,
     pct = (e - start) / (end - start) drives a cosine or linear anneal.
     At e = total_steps (one update past the end) torch still computes the
     anneal with pct > 1 (overshooting); the mirror gives that value too. Past
-    that torch raises ValueError; the mirror holds min_lr. Momentum: not an
-    lr; see torch for its inverse anneal.
+    that torch raises ValueError; the mirror holds min_lr. torch also cycles
+    the momentum by default: :func:`one_cycle_momentum` gives it, and
+    ``lrsched.torch.scheduler(opt, lr=..., momentum=...)`` applies both.
 
     Example:
         >>> s = lrsched.torch.one_cycle_lr(1.0, total_steps=10, anneal_strategy="linear")
@@ -683,24 +350,64 @@ def one_cycle_lr(
         (0.04, 1.0, 4e-06)
     """
     top = v.positive("max_lr", max_lr)
+    initial = top / v.positive("div_factor", div_factor)
+    low = initial / v.positive("final_div_factor", final_div_factor)
+    if v.flag("three_phase", three_phase):
+        levels = [(initial, top), (top, initial), (initial, low)]
+    else:
+        levels = [(initial, top), (top, low)]
+    return _one_cycle(levels, total_steps, epochs, steps_per_epoch, pct_start, anneal_strategy)
+
+
+def one_cycle_momentum(
+    total_steps: int | None = None,
+    epochs: int | None = None,
+    steps_per_epoch: int | None = None,
+    pct_start: float = 0.3,
+    anneal_strategy: str = "cos",
+    base_momentum: float = 0.85,
+    max_momentum: float = 0.95,
+    three_phase: bool = False,
+) -> Schedule:
+    r"""torch ``OneCycleLR``'s momentum (``cycle_momentum=True``, its default): the lr's mirror image.
+
+    Over the phases of :func:`one_cycle_lr` the momentum anneals from
+    max_momentum down to base_momentum while the lr rises, and back up to
+    max_momentum while it falls (three_phase: down, up, then held at
+    max_momentum), with the same pct and anneal. torch writes it to each
+    group's ``momentum``, or to ``betas[0]`` for Adam-like optimizers;
+    :func:`lrsched.torch.scheduler` does the same with ``momentum=``.
+
+    Example:
+        >>> m = lrsched.torch.one_cycle_momentum(total_steps=10, anneal_strategy="linear")
+        >>> m(1), round(m(3), 12), round(m(10), 12)
+        (0.95, 0.85, 0.95)
+    """
+    base = v.nonnegative("base_momentum", base_momentum)
+    top = v.nonnegative("max_momentum", max_momentum)
+    if v.flag("three_phase", three_phase):
+        levels = [(top, base), (base, top), (top, top)]
+    else:
+        levels = [(top, base), (base, top)]
+    return _one_cycle(levels, total_steps, epochs, steps_per_epoch, pct_start, anneal_strategy)
+
+
+def _one_cycle(levels, total_steps, epochs, steps_per_epoch, pct_start, anneal_strategy) -> Schedule:
+    """OneCycleLR's phases from (start, end) levels; past the end the last level's end is held."""
     if total_steps is not None:
         total = v.whole("total_steps", total_steps, 1)
     elif epochs is not None and steps_per_epoch is not None:
         total = v.whole("epochs", epochs, 1) * v.whole("steps_per_epoch", steps_per_epoch, 1)
     else:
-        raise ValueError("one_cycle_lr needs total_steps, or epochs and steps_per_epoch")
+        raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch")
     pct = v.real("pct_start", pct_start)
     if not 0 <= pct <= 1:
         raise ValueError(f"pct_start must be in [0, 1], got {v.show(pct_start)}")
     strategy = v.choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
-    initial = top / v.positive("div_factor", div_factor)
-    low = initial / v.positive("final_div_factor", final_div_factor)
-    if v.flag("three_phase", three_phase):
+    if len(levels) == 3:
         ends = [float(pct * total) - 1, float(2 * pct * total) - 2, total - 1]
-        levels = [(initial, top), (top, initial), (initial, low)]
     else:
         ends = [float(pct * total) - 1, total - 1]
-        levels = [(initial, top), (top, low)]
 
     piece = Cosine if strategy == "cos" else Linear
     phases: list[Schedule] = []
@@ -730,7 +437,7 @@ def one_cycle_lr(
         else:
             bounds.append(end + 1)
         begin = end
-    phases += [Constant(over), Constant(low)]
+    phases += [Constant(over), Constant(levels[-1][1])]
     bounds += [float(total), float(total + 1)]
     return Join(phases, bounds)
 
@@ -850,6 +557,40 @@ def chained_scheduler(schedules, base_lr: float) -> Schedule:
         product = product * s
     n = len(schedules) - 1
     return product / b**n if n else product
+
+
+def reduce_lr_on_plateau(
+    base_lr: float,
+    mode: str = "min",
+    factor: float = 0.1,
+    patience: int = 10,
+    threshold: float = 1e-4,
+    threshold_mode: str = "rel",
+    cooldown: int = 0,
+    min_lr: float = 0.0,
+    eps: float = 1e-8,
+) -> Plateau:
+    """torch ``ReduceLROnPlateau``'s parameters as an lrsched plateau rule.
+
+    torch's ``min_lr`` and ``eps`` are learning rates; the rule works in units
+    of its scale, so they are divided by ``base_lr``. Composed with
+    ``constant(base_lr)`` the rule makes torch's decisions, report for report.
+
+    >>> rule = lrsched.torch.reduce_lr_on_plateau(0.1, patience=5, min_lr=1e-4)
+    >>> rule.min_scale, rule.patience
+    (0.001, 5)
+    """
+    b = v.positive("base_lr", base_lr)
+    return Plateau(
+        mode,
+        factor,
+        patience,
+        threshold,
+        threshold_mode,
+        cooldown,
+        v.nonnegative("min_lr", min_lr) / b,
+        v.nonnegative("eps", eps) / b,
+    )
 
 
 v.name_arguments(globals(), __all__)

@@ -1,0 +1,175 @@
+"""The learning-rate range test on a torch model: :func:`find_lr`.
+
+The ramp and the reading of the curve are :func:`lrsched.range_test` and
+:func:`lrsched.suggest_lr`; this module only drives a model through them and
+puts the model and the optimizer back as they were.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+
+from .. import _validate as v
+from ..lr_range import METHODS, LRSuggestion, range_test, smoothing_weight, suggest_lr
+
+__all__ = ["find_lr"]
+
+
+def find_lr(
+    model,
+    optimizer,
+    loss_fn,
+    batches,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    method: str = "valley",
+    diverge: float = 5.0,
+    step_fn=None,
+    smooth: float = 0.05,
+    shape: str = "exponential",
+) -> LRSuggestion:
+    """Run the range test on ``model`` and suggest an lr; the model and optimizer are then restored to the bit.
+
+    Update k (1 .. ``steps``) sets every param group's lr to
+    ``range_test(start, end, steps, shape)(k)``, takes the next batch
+    (cycling through ``batches``, any iterable of ``(inputs, targets)``),
+    records its loss and updates. It stops before updating once the loss is
+    not finite or its smoothed value exceeds ``diverge`` times the best so far
+    (torch-lr-finder's rule, with its 0.05 smoothing), so it makes at most
+    ``steps`` updates. The result is :func:`lrsched.suggest_lr` of the record
+    (``method``: ``"valley"``, ``"steepest"`` or ``"minimum"``); ``.plot()``
+    draws it.
+
+    The default update is ``loss_fn(model(inputs), targets).backward()``
+    between ``optimizer.zero_grad()`` and ``optimizer.step()``;
+    ``step_fn(model, batch) -> loss`` replaces the forward, loss and backward
+    (AMP, custom models, batches of another shape). Afterwards the model's
+    parameters, buffers and train/eval modes and the optimizer's state and
+    param-group values are exactly what they were, even if a step raised.
+
+    Example:
+        >>> import torch
+        >>> torch.manual_seed(0) and None
+        >>> x = torch.randn(256, 4)
+        >>> y = (x.sum(1) > 0).long()
+        >>> model = torch.nn.Linear(4, 2)
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> before = [p.clone() for p in model.parameters()]
+        >>> batches = [(x[i : i + 32], y[i : i + 32]) for i in range(0, 256, 32)]
+        >>> r = lrsched.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, batches)
+        >>> 1e-3 < r.lr < 10, all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
+        (True, True)
+    """
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if step_fn is None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (outputs, targets) -> loss, got {v.show(loss_fn)}")
+    if step_fn is not None and not callable(step_fn):
+        raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {v.show(step_fn)}")
+    n = v.count("steps", steps, minimum=3)
+    ramp = range_test(start, end, n, shape)
+    method = v.choice("method", method, METHODS)
+    d = v.real("diverge", diverge)
+    if d <= 1:
+        raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
+    w = smoothing_weight(smooth)
+    feed = _Batches(batches)
+
+    saved_model = copy.deepcopy(model.state_dict())
+    saved_optimizer = copy.deepcopy(optimizer.state_dict())
+    modes = [m.training for m in model.modules()]
+    lrs: list[float] = []
+    losses: list[float] = []
+    try:
+        model.train()
+        best, average = math.inf, 0.0
+        for k in range(1, n + 1):
+            lr = ramp(k)
+            for g in optimizer.param_groups:
+                if isinstance(g["lr"], torch.Tensor):
+                    g["lr"].fill_(lr)
+                else:
+                    g["lr"] = lr
+            batch = feed.next()
+            optimizer.zero_grad()
+            loss = _loss(model, loss_fn, step_fn, batch)
+            lrs.append(lr)
+            losses.append(loss)
+            # the same bias-corrected average as suggest_lr's
+            average = (1 - w) * average + w * loss
+            s = average / (1 - (1 - w) ** k)
+            if not math.isfinite(s) or s > d * best:
+                break
+            best = min(best, s)
+            optimizer.step()
+    finally:
+        model.load_state_dict(saved_model)
+        optimizer.load_state_dict(saved_optimizer)
+        for m, mode in zip(model.modules(), modes):
+            m.training = mode
+        optimizer.zero_grad()
+    if len(lrs) < 3:
+        raise ValueError(
+            f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
+            f"lower start={v.show(start)}"
+        )
+    return suggest_lr(lrs, losses, method, w, d)
+
+
+def _loss(model, loss_fn, step_fn, batch) -> float:
+    if step_fn is not None:
+        loss = step_fn(model, batch)
+    else:
+        try:
+            inputs, targets = batch
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"each batch must be a pair (inputs, targets), got {type(batch).__name__}; "
+                "for other batches give step_fn(model, batch) -> loss"
+            ) from None
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+    if hasattr(loss, "detach"):
+        loss = loss.detach()
+        if loss.numel() != 1:
+            raise ValueError(f"the loss must be a single number, got a tensor of shape {tuple(loss.shape)}")
+    return float(loss)
+
+
+class _Batches:
+    """Cycle through an iterable; a one-shot iterator is remembered as it is read, to cycle too."""
+
+    def __init__(self, batches):
+        try:
+            self.it = iter(batches)
+        except TypeError:
+            raise TypeError(f"batches must be an iterable of (inputs, targets), got {v.show(batches)}") from None
+        self.source = None if self.it is batches else batches
+        self.seen: list | None = [] if self.source is None else None
+        self.replay = None
+
+    def next(self):
+        if self.replay is not None:
+            return next(self.replay)
+        for _ in range(2):
+            try:
+                batch = next(self.it)
+            except StopIteration:
+                if self.source is not None:
+                    self.it = iter(self.source)  # a list, a DataLoader: iterate again
+                    continue
+                if not self.seen:
+                    break
+                self.replay = itertools.cycle(self.seen)
+                return next(self.replay)
+            if self.seen is not None:
+                self.seen.append(batch)
+            return batch
+        raise ValueError("batches gave no batch")
