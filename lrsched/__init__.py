@@ -34,6 +34,7 @@ from .combinators import (  # noqa: F401
     Warp,
 )
 from .loop import iterate, set_lr
+from .lr_range import LRSuggestion, range_test, suggest_lr
 from .plateau import Plateau, PlateauState, plateau, plateau_tracker
 from .primitives import (
     Constant,
@@ -101,6 +102,7 @@ def __getattr__(name):
 
 __all__ = [
     "REGISTRY",
+    "LRSuggestion",
     "Plateau",
     "PlateauState",
     "Schedule",
@@ -131,9 +133,11 @@ __all__ = [
     "plateau_tracker",
     "plot",
     "poly",
+    "range_test",
     "set_lr",
     "sgdr",
     "step",
+    "suggest_lr",
     "tanh",
     "triangular",
     "triangular2",
