@@ -16,9 +16,9 @@ The migration table (torch class -> lrsched call) is in docs/migration.md.
 from __future__ import annotations
 
 from . import adapter, lr_range, mirrors
-from .adapter import ScheduleFactor, lambda_lr, plateau_lr, scheduler
-from .lr_range import find_lr
-from .mirrors import (
+from .adapter import ScheduleFactor, lambda_lr, plateau_lr, scheduler  # noqa: F401
+from .lr_range import find_lr  # noqa: F401
+from .mirrors import (  # noqa: F401
     chained_scheduler,
     constant_lr,
     cosine_annealing_lr,
@@ -37,30 +37,7 @@ from .mirrors import (
     step_lr,
 )
 
-__all__ = [  # noqa: RUF022 (the adapter, the range test, then the mirrors)
-    "ScheduleFactor",
-    "lambda_lr",
-    "plateau_lr",
-    "scheduler",
-    "find_lr",
-    "chained_scheduler",
-    "constant_lr",
-    "cosine_annealing_lr",
-    "cosine_annealing_warm_restarts",
-    "cyclic_lr",
-    "cyclic_momentum",
-    "exponential_lr",
-    "linear_lr",
-    "multi_step_lr",
-    "multiplicative_lr",
-    "one_cycle_lr",
-    "one_cycle_momentum",
-    "polynomial_lr",
-    "reduce_lr_on_plateau",
-    "sequential_lr",
-    "step_lr",
-]
-assert __all__ == adapter.__all__ + lr_range.__all__ + mirrors.__all__
+__all__ = adapter.__all__ + lr_range.__all__ + mirrors.__all__
 
 _CLASSES = {
     "Scheduler": adapter._scheduler_class,

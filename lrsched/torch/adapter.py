@@ -154,6 +154,19 @@ def _guard(optimizer, scheduler) -> None:
     scheduler.__dict__["_guard"] = optimizer.register_step_pre_hook(refuse_unusable_values)
 
 
+class _Guarded:
+    """A scheduler whose optimizer refuses the values it found unusable; pickled without the optimizer's hook."""
+
+    def __getstate__(self):  # torch.save(scheduler)
+        state = dict(self.__dict__)
+        state.pop("_guard", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        _guard(self.optimizer, self)
+
+
 def _torch_last_epoch(groups, last_epoch, relative: bool) -> int:
     """torch's ``last_epoch`` argument for a scheduler built after ``last_epoch`` updates (-1 or 0: fresh).
 
@@ -182,7 +195,7 @@ def _check_optimizer(optimizer) -> None:
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
 
 
-def _check_relative(groups, relative: bool) -> None:
+def _check_relative(groups) -> None:
     for i, g in enumerate(groups):
         if float(g.get("initial_lr", g["lr"])) == 0:
             raise ValueError(
@@ -330,7 +343,7 @@ def _scheduler_class():
 def _make_scheduler():
     import torch
 
-    class Scheduler(torch.optim.lr_scheduler.LRScheduler):
+    class Scheduler(_Guarded, torch.optim.lr_scheduler.LRScheduler):
         """Each scheduled param-group key at t = last_epoch + 1 (see :func:`scheduler`)."""
 
         def __init__(self, optimizer, schedules: dict, relative: bool = False, last_epoch: int = -1):
@@ -396,15 +409,6 @@ def _make_scheduler():
             _keep_code_schedules(self.schedules, state["schedules"])
             self._set()  # the next update, from the code's schedules
 
-        def __getstate__(self):  # torch.save(scheduler): the optimizer's hook is not pickled
-            state = dict(self.__dict__)
-            state.pop("_guard", None)
-            return state
-
-        def __setstate__(self, state):
-            self.__dict__.update(state)
-            _guard(self.optimizer, self)
-
         def __repr__(self):
             keys = ", ".join(f"{k}={_shown(per_group)}" for k, per_group in self.schedules.items())
             return f"{type(self).__name__}({keys}, last_epoch={self.last_epoch})"
@@ -468,7 +472,7 @@ def _make_plateau():
                     "and relative=False"
                 )
             if relative:
-                _check_relative(optimizer.param_groups, relative)
+                _check_relative(optimizer.param_groups)
             self.rule, self.plateau = rule, rule.init()
             super().__init__(optimizer, {"lr": schedules}, relative, last_epoch)
 
@@ -575,7 +579,7 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1)
         raise TypeError("schedule must give a schedule for every param group")
     relative = v.flag("relative", relative)
     if relative:
-        _check_relative(groups, relative)
+        _check_relative(groups)
     factors = [ScheduleFactor(s) for s in schedules]
     start = _torch_last_epoch(groups, last_epoch, relative)
     return _lambda_class()(optimizer, factors, start, relative)
@@ -589,7 +593,7 @@ def _make_lambda():
     """torch's LambdaLR, absolute or relative, refusing a negative lr, resuming on the schedules in code."""
     import torch
 
-    class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
+    class LambdaLR(_Guarded, torch.optim.lr_scheduler.LambdaLR):
         """A torch ``LambdaLR`` over lrsched schedules (see :func:`lambda_lr`)."""
 
         def __init__(self, optimizer, factors, last_epoch=-1, relative=False):
@@ -624,14 +628,5 @@ def _make_lambda():
             state.pop("_guard", None)
             state.pop("_problem", None)
             return state
-
-        def __getstate__(self):
-            state = dict(self.__dict__)
-            state.pop("_guard", None)
-            return state
-
-        def __setstate__(self, state):
-            self.__dict__.update(state)
-            _guard(self.optimizer, self)
 
     return LambdaLR

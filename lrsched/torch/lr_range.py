@@ -47,8 +47,10 @@ def find_lr(
     between ``optimizer.zero_grad()`` and ``optimizer.step()``;
     ``step_fn(model, batch) -> loss`` replaces the forward, loss and backward
     (AMP, custom models, batches of another shape). Afterwards the model's
-    parameters, buffers and train/eval modes and the optimizer's state and
-    param-group values are exactly what they were, even if a step raised.
+    parameters, gradients, buffers and train/eval modes, the optimizer's state and
+    param-group values are exactly what they were, even if a step raised,
+    and so is torch's CPU random state (dropout, shuffling), so that the
+    training that follows is the one that would have run without the test.
 
     Example:
         >>> import torch
@@ -60,8 +62,9 @@ def find_lr(
         >>> before = [p.clone() for p in model.parameters()]
         >>> batches = [(x[i : i + 32], y[i : i + 32]) for i in range(0, 256, 32)]
         >>> r = lrsched.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, batches)
-        >>> 1e-3 < r.lr < 10, all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
-        (True, True)
+        >>> r.method, len(r.lrs) <= 100, all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
+        ('valley', True, True)
+        >>> ax = r.plot()  # the loss against the lr, the suggestion marked (needs matplotlib)
     """
     import torch
 
@@ -85,6 +88,10 @@ def find_lr(
     saved_model = copy.deepcopy(model.state_dict())
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
     modes = [m.training for m in model.modules()]
+    rng = torch.random.get_rng_state()
+    params = {id(p): p for p in model.parameters()}
+    params.update((id(p), p) for g in optimizer.param_groups for p in g["params"])
+    grads = {k: None if p.grad is None else p.grad.clone() for k, p in params.items()}
     lrs: list[float] = []
     losses: list[float] = []
     try:
@@ -114,7 +121,9 @@ def find_lr(
         optimizer.load_state_dict(saved_optimizer)
         for m, mode in zip(model.modules(), modes):
             m.training = mode
-        optimizer.zero_grad()
+        for k, p in params.items():
+            p.grad = grads[k]
+        torch.random.set_rng_state(rng)
     if len(lrs) < 3:
         raise ValueError(
             f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "

@@ -1,0 +1,345 @@
+"""The learning-rate range test: the ramp, the reading of the curve, and the torch driver.
+
+Expected values come from closed forms written here (the ramps, the moving
+average, a brute-force longest descent), and from a real grid search: 13 full
+trainings of a small classifier against one range test.
+"""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lrsched as ls
+
+# ---------------------------------------------------------------- the ramp
+
+
+@pytest.mark.parametrize("steps", [2, 3, 100, 1000])
+def test_exponential_ramp_is_the_closed_form(steps):
+    s = ls.range_test(1e-7, 10.0, steps=steps)
+    t = np.arange(1, steps + 1, dtype=float)
+    np.testing.assert_allclose(s.values(steps), 1e-7 * (1e8) ** ((t - 1) / (steps - 1)), rtol=1e-14)
+    assert s(1) == 1e-7 and s(steps) == 10.0 and s(steps + 50) == 10.0
+
+
+def test_linear_ramp_is_the_closed_form():
+    s = ls.range_test(0.001, 1.0, steps=50, shape="linear")
+    t = np.arange(1, 51, dtype=float)
+    np.testing.assert_allclose(s.values(50), 0.001 + 0.999 * (t - 1) / 49, rtol=1e-14)
+    assert s(1) == 0.001 and s(50) == 1.0
+
+
+def test_the_ramp_is_an_ordinary_schedule():
+    s = ls.range_test(1e-6, 1.0, steps=100)
+    assert ls.from_json(s.to_json()) == s
+    assert s.length() == 100
+    assert "geometric(1e-06, 1, steps=99)" in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"start": 1.0, "end": 1.0}, "start=1.0 must be below end=1.0"),
+        ({"start": 2.0, "end": 1.0}, "must be below end"),
+        ({"start": 0.0, "end": 1.0}, "start"),
+        ({"start": -1.0, "end": 1.0}, "start"),
+        ({"start": 1e-3, "end": 1.0, "steps": 1}, "steps"),
+        ({"start": 1e-3, "end": 1.0, "shape": "cosine"}, "shape"),
+    ],
+)
+def test_ramp_mistakes_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ls.range_test(**kwargs)
+
+
+# ---------------------------------------------------------------- reading the curve
+
+
+def _ema(losses, w):
+    """The bias-corrected moving average as a weighted sum: S_i = sum_j w (1-w)^(i-j) L_j / (1 - (1-w)^(i+1))."""
+    losses = np.asarray(losses, dtype=float)
+    out = []
+    for i in range(len(losses)):
+        weights = w * (1 - w) ** (i - np.arange(i + 1))
+        out.append(weights @ losses[: i + 1] / (1 - (1 - w) ** (i + 1)))
+    return np.array(out)
+
+
+@given(st.lists(st.floats(0.01, 10.0), min_size=3, max_size=60), st.floats(0.01, 1.0))
+@settings(max_examples=50, deadline=None)
+def test_smoothing_is_the_bias_corrected_average(losses, w):
+    lrs = np.geomspace(1e-5, 1.0, len(losses))
+    r = ls.suggest_lr(lrs, losses, smooth=w)
+    np.testing.assert_allclose(r.smoothed, _ema(losses, w), rtol=1e-9)
+
+
+def _longest_descent_brute(s):
+    """Length of the longest strictly decreasing subsequence and the first index where one ends (O(n^2))."""
+    best = [1] * len(s)
+    for i in range(len(s)):
+        for j in range(i):
+            if s[j] > s[i]:
+                best[i] = max(best[i], best[j] + 1)
+    length = max(best)
+    return length, best.index(length)
+
+
+@given(st.lists(st.integers(0, 20), min_size=3, max_size=80))
+@settings(max_examples=200, deadline=None)
+def test_valley_is_the_middle_of_the_longest_descent(values):
+    losses = np.array(values, dtype=float) + 1.0
+    lrs = np.geomspace(1e-6, 1.0, len(losses))
+    r = ls.suggest_lr(lrs, losses, smooth=1.0)  # no smoothing: the losses themselves
+    length, last = _longest_descent_brute(list(losses))
+    assert r.index == last - (length - 1) // 2
+    assert r.lr == lrs[r.index]
+
+
+def test_steepest_is_the_steepest_descent_before_the_minimum():
+    lrs = np.geomspace(1e-6, 10.0, 141)  # 20 points per decade
+    x = np.log10(lrs)
+    losses = 2.0 - np.tanh(2 * (x + 3)) + np.where(x > -1, 10 * (x + 1) ** 2, 0.0)  # steepest at 1e-3, minimum later
+    losses -= 2.5 * (1 + np.tanh(20 * (x - 0.5)))  # and a steeper fall after the minimum, never below it
+    assert np.argmin(np.gradient(losses, np.log(lrs))) > np.argmin(losses)
+    r = ls.suggest_lr(lrs, losses, "steepest", smooth=1.0)
+    assert r.lr == pytest.approx(1e-3, rel=1e-9)
+
+
+def test_minimum_is_a_tenth_of_the_lr_at_the_minimum():
+    lrs = np.geomspace(1e-4, 1.0, 9)
+    losses = [3, 2.9, 2.5, 2.0, 1.2, 1.0, 1.1, 4.0, 9.0]
+    r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0)
+    assert (r.index, r.lr) == (5, lrs[5] / 10)
+
+
+def test_non_finite_losses_cut_the_curve():
+    lrs = np.geomspace(1e-4, 1.0, 8)
+    for bad in (math.nan, math.inf):
+        losses = [3.0, 2.0, 1.0, 0.5, 0.25, bad, 0.1, 0.0]  # the 0.1 and 0.0 after it are ignored
+        r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0)
+        assert r.diverged_at == 5
+        assert r.index == 4
+
+
+def test_diverge_cuts_where_the_smoothed_loss_exceeds_a_multiple_of_the_best():
+    lrs = np.geomspace(1e-4, 1.0, 8)
+    losses = [3.0, 2.0, 1.0, 0.5, 2.4, 2.6, 0.1, 0.05]
+    r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, diverge=5.0)
+    assert r.diverged_at == 5  # 2.6 > 5 * 0.5, 2.4 is not
+    assert r.index == 3
+    assert ls.suggest_lr(lrs, losses, "minimum", smooth=1.0).index == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        (([1e-3, 1e-2, 1e-1], [1.0, 0.5]), {}, ValueError, "3 lrs, 2 losses"),
+        (([1e-3, 1e-2], [1.0, 0.5]), {}, ValueError, "at least 3 points, got 2"),
+        (([1e-3, 1e-2, 1e-1], [1.0, 0.5, 0.2]), {"method": "valey"}, ValueError, "method"),
+        (([1e-3, 1e-3, 1e-1], [1.0, 0.5, 0.2]), {}, ValueError, r"lrs must increase: lrs\[1\]"),
+        (([-1e-3, 1e-2, 1e-1], [1.0, 0.5, 0.2]), {}, ValueError, r"positive and finite: lrs\[0\]"),
+        (([1e-3, 1e-2, 1e-1, 1.0], [1.0, 0.5, math.nan, 0.1]), {}, ValueError, "diverged at point 2"),
+        (([1e-3, 1e-2, 1e-1], [1.0, 0.5, 0.2]), {"smooth": 0.0}, ValueError, "smooth"),
+        (([1e-3, 1e-2, 1e-1], [1.0, 0.5, 0.2]), {"diverge": 1.0}, ValueError, "diverge"),
+        (("abc", [1.0, 0.5, 0.2]), {}, TypeError, "lrs must be a 1-D sequence of numbers"),
+        (([1e-3, 1e-2, 1e-1], [[1.0], [0.5], [0.2]]), {}, TypeError, "losses must be a 1-D"),
+    ],
+)
+def test_reading_mistakes_are_named(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ls.suggest_lr(*args, **kwargs)
+
+
+def test_plot_marks_the_suggestion():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    lrs = np.geomspace(1e-5, 1.0, 11)
+    r = ls.suggest_lr(lrs, [2.0, 1.99, 1.95, 1.8, 1.5, 1.1, 0.8, 0.7, 0.9, 3.0, math.nan], smooth=1.0)
+    ax = r.plot()
+    assert ax.get_xscale() == "log"
+    (mark,) = [line for line in ax.lines if line.get_gid() == "suggestion"]
+    assert mark.get_xdata()[0] == r.lr == 1e-3
+    (curve,) = [line for line in ax.lines if line.get_gid() == "smoothed"]
+    assert len(curve.get_xdata()) == 10  # cut where it diverged
+    matplotlib.pyplot.close("all")
+
+
+# ---------------------------------------------------------------- the torch driver
+
+torch = pytest.importorskip("torch")
+
+
+def _net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Linear(6, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(16, 3)
+    )
+
+
+def _batches(n=8, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n * size, 6, generator=g)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    return [(x[i : i + size], y[i : i + size]) for i in range(0, n * size, size)]
+
+
+def _snapshot(model, opt):
+    grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    return copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()), grads, model.training
+
+
+def _same(a, b):
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("make_opt", ["sgd", "adamw"])
+def test_model_and_optimizer_are_restored_to_the_bit_and_training_goes_on_as_without_it(make_opt):
+    def build():
+        model = _net()
+        params = [{"params": model[0].parameters(), "lr": 0.05}, {"params": model[4].parameters(), "weight_decay": 0.1}]
+        if make_opt == "sgd":
+            opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+        else:
+            opt = torch.optim.AdamW(params, lr=0.01)
+        for x, y in _batches(3, seed=5):  # some optimizer state, and gradients left over
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        model.eval()  # a mode to keep
+        return model, opt
+
+    model, opt = build()
+    before = _snapshot(model, opt)
+    torch.manual_seed(123)
+    r = ls.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, _batches(), end=100.0)
+    after = _snapshot(model, opt)
+    assert _same(before, after)
+    assert r.diverged_at is not None  # it went far enough to diverge, so the state really moved
+    assert torch.equal(torch.random.get_rng_state(), torch.manual_seed(123).get_state())  # no randomness used
+    # what follows is the run that would have happened without the range test (dropout's random state too)
+    twin, twin_opt = build()
+    for m, o in ((model, opt), (twin, twin_opt)):
+        torch.manual_seed(7)
+        m.train()
+        for x, y in _batches(4, seed=9):
+            o.zero_grad()
+            torch.nn.functional.cross_entropy(m(x), y).backward()
+            o.step()
+    assert _same(model.state_dict(), twin.state_dict())
+    assert _same(opt.state_dict(), twin_opt.state_dict())
+
+
+def test_at_most_steps_updates_and_none_past_divergence():
+    model = _net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    updates = []
+    opt.register_step_post_hook(lambda *a: updates.append(1))
+    r = ls.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, _batches(), end=1e-2, steps=30)
+    assert len(updates) == 30 and len(r.lrs) == 30 and r.diverged_at is None
+    updates.clear()
+    r = ls.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, _batches(), end=1e4, steps=100)
+    assert r.diverged_at is not None and len(r.lrs) == r.diverged_at + 1
+    assert len(updates) == r.diverged_at  # the diverging point is recorded, never stepped
+    np.testing.assert_allclose(r.lrs, ls.range_test(1e-7, 1e4, 100).values(len(r.lrs)), rtol=0)
+
+
+def test_step_fn_replaces_the_update_and_one_shot_iterators_cycle():
+    model = _net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+
+    def step_fn(m, batch):
+        calls.append(batch["id"])
+        loss = torch.nn.functional.cross_entropy(m(batch["x"]), batch["y"])
+        loss.backward()
+        return loss
+
+    stream = ({"id": i, "x": x, "y": y} for i, (x, y) in enumerate(_batches(3)))  # a generator: read once
+    r = ls.torch.find_lr(model, opt, None, stream, end=1e-3, steps=10, step_fn=step_fn)
+    assert calls == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+    assert len(r.losses) == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"model": "net"}, TypeError, "model must be a torch.nn.Module"),
+        ({"batches": []}, ValueError, "batches gave no batch"),
+        ({"batches": 5}, TypeError, "batches must be an iterable"),
+        ({"batches": [torch.zeros(3)]}, TypeError, "each batch must be a pair"),
+        ({"start": 1.0, "end": 0.1}, ValueError, "must be below end"),
+        ({"steps": 2}, ValueError, "steps"),
+        ({"diverge": 0.5}, ValueError, "diverge"),
+        ({"method": "fastest"}, ValueError, "method"),
+        ({"loss_fn": None}, TypeError, "loss_fn must be callable"),
+    ],
+)
+def test_driver_mistakes_are_named(kwargs, error, message):
+    model = _net()
+    args = {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.1)}
+    args.update({"loss_fn": torch.nn.functional.cross_entropy, "batches": _batches(), **kwargs})
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(error, match=message):
+        ls.torch.find_lr(**args)
+    if isinstance(args["model"], torch.nn.Module):
+        assert _same(before, model.state_dict())
+
+
+# ---------------------------------------------------------------- against a grid search
+
+
+def _task():
+    """Six overlapping Gaussian classes in 20 dimensions: train and validation sets, batches of 64."""
+    centers = torch.randn(6, 20, generator=torch.Generator().manual_seed(42)) * 0.7
+
+    def draw(n, seed):
+        g = torch.Generator().manual_seed(seed)
+        y = torch.randint(0, 6, (n,), generator=g)
+        return centers[y] + torch.randn(n, 20, generator=g), y
+
+    (x, y), valid = draw(4096, 0), draw(2048, 1)
+    return [(x[i : i + 64], y[i : i + 64]) for i in range(0, 4096, 64)], valid
+
+
+def _mlp(seed):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 6))
+
+
+def _validation_loss(lr, seed, batches, valid, updates=320):
+    model = _mlp(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    for k in range(updates):
+        x, y = batches[k % len(batches)]
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        loss = torch.nn.functional.cross_entropy(model(valid[0]), valid[1]).item()
+    return loss if math.isfinite(loss) else math.inf
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_suggestion_is_near_the_best_lr_of_a_13_point_grid_search(seed):
+    torch.set_num_threads(1)
+    batches, valid = _task()
+    grid = 10.0 ** np.arange(-4.0, 2.01, 0.5)  # 13 candidates: 13 full trainings of 320 updates
+    scores = [_validation_loss(lr, seed, batches, valid) for lr in grid]
+    best = grid[int(np.argmin(scores))]
+    model = _mlp(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    r = ls.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, batches)  # one run, <= 100 updates
+    assert len(r.lrs) <= 100
+    assert best / 4 <= r.lr <= best * 4, (r, best, scores)
+    # and training at the suggestion is about as good as the grid's best
+    assert _validation_loss(r.lr, seed, batches, valid) <= 1.1 * min(scores)
