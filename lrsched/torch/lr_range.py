@@ -46,7 +46,9 @@ def find_lr(
     The default update is ``loss_fn(model(inputs), targets).backward()``
     between ``optimizer.zero_grad()`` and ``optimizer.step()``;
     ``step_fn(model, batch) -> loss`` replaces the forward, loss and backward
-    (AMP, custom models, batches of another shape). Afterwards the model's
+    (autocast, custom models, batches of another shape; the update stays a
+    plain ``optimizer.step()``, so an fp16 ``GradScaler`` does not fit: run
+    the test in bf16 or fp32). Afterwards the model's
     parameters, gradients, buffers and train/eval modes, the optimizer's state and
     param-group values are exactly what they were, even if a step raised,
     and so is torch's CPU random state (dropout, shuffling), so that the
