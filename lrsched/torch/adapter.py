@@ -123,22 +123,13 @@ def _per_group(optimizer, key: str, value, name: str | None = None) -> list:
     return schedules
 
 
-def _first_problem(optimizer, schedules: dict, t: int) -> str | None:
-    """The first value that update t would use and torch would refuse, described; None when all are fine."""
-    for key, per_group in schedules.items():
-        for i, (group, s) in enumerate(zip(optimizer.param_groups, per_group)):
-            if s is None:
-                continue
-            slot = _slot(optimizer, key, i)
-            x = _read(group, slot)
-            why = _allowed(slot, x)
-            if why is not None:
-                what = "beta1" if slot == ("betas", 0) else key
-                return (
-                    f"lrsched: update {t} would use {what} = {x!r} in param group {i}, and {why}; "
-                    f"the schedule {s!r} gives it at t = {t}"
-                )
-    return None
+def _problem(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
+    """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may."""
+    why = _allowed(slot, x)
+    if why is None:
+        return None
+    what = "beta1" if slot == ("betas", 0) else slot[0]
+    return f"lrsched: update {t} would use {what} = {x!r} in param group {i}, and {why}; the schedule {s!r} gives it"
 
 
 def _guard(optimizer, scheduler) -> None:
@@ -349,6 +340,10 @@ def _make_scheduler():
         def __init__(self, optimizer, schedules: dict, relative: bool = False, last_epoch: int = -1):
             # schedules: {key: [schedule or None per param group]}, checked by _per_group
             self.schedules, self.relative, self._problem = schedules, relative, None
+            self._slots = {
+                key: [None if s is None else _slot(optimizer, key, i) for i, s in enumerate(per_group)]
+                for key, per_group in schedules.items()
+            }
             _guard(optimizer, self)
             super().__init__(optimizer, _torch_last_epoch(optimizer.param_groups, last_epoch, relative))
 
@@ -377,17 +372,22 @@ def _make_scheduler():
             return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
 
         def _set(self, with_lr: bool = True) -> None:
-            """Every scheduled key of every group at t = last_epoch + 1, now; then check them."""
-            t, groups = _t(self.last_epoch), self.optimizer.param_groups
+            """Every scheduled key of every group at t = last_epoch + 1, now (the lrs too, unless torch just set
+            them); then note the first value an update may not use."""
+            t, groups, problem = _t(self.last_epoch), self.optimizer.param_groups, None
             for key, per_group in self.schedules.items():
-                if key == "lr" and not with_lr:
-                    continue
-                for i, (g, s) in enumerate(zip(groups, per_group)):
-                    if s is not None:
-                        _write(g, _slot(self.optimizer, key, i), self._value(key, i, s, t))
+                for i, (g, s, slot) in enumerate(zip(groups, per_group, self._slots[key])):
+                    if s is None:
+                        continue
+                    if key == "lr" and not with_lr:
+                        x = float(g["lr"])
+                    else:
+                        x = self._value(key, i, s, t)
+                        _write(g, slot, x)
+                    problem = problem or _problem(t, i, slot, x, s)
             if with_lr:
                 self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
-            self._problem = _first_problem(self.optimizer, self.schedules, t)
+            self._problem = problem
 
         def state_dict(self):
             return {
@@ -609,8 +609,10 @@ def _make_lambda():
             self._check()
 
         def _check(self):
-            lrs = {"lr": [f.schedule for f in self.lr_lambdas]}
-            self._problem = _first_problem(self.optimizer, lrs, _t(self.last_epoch))
+            t, groups, problem = _t(self.last_epoch), self.optimizer.param_groups, None
+            for i, (g, f) in enumerate(zip(groups, self.lr_lambdas)):
+                problem = problem or _problem(t, i, ("lr", None), float(g["lr"]), f.schedule)
+            self._problem = problem
 
         def _set(self):
             """The groups' lrs now, outside ``step``: base_lr * factor for the next update."""
