@@ -107,25 +107,27 @@ class Encoder:
             ints[i] += base  # kid offsets become positions in ip
         ip = np.array(ints, dtype=np.int64)
         fp = np.array(self.fp, dtype=np.float64)
-        return Program(ip, fp, self.functions, schedule)
+        full = not L.FULL_ONLY.isdisjoint(self.records[0::4])  # the opcodes
+        return Program(ip, fp, self.functions, schedule, full)
 
 
 class Program:
     """A schedule laid out for the kernel; ``at(t)`` evaluates one float t >= 0 (a Python float)."""
 
-    __slots__ = ("at", "fp", "functions", "ip")
+    __slots__ = ("at", "fp", "full", "functions", "ip")
 
-    def __init__(self, ip, fp, functions, schedule):
+    def __init__(self, ip, fp, functions, schedule, full: bool):
         self.ip = ip
         self.fp = fp
         self.functions = tuple(functions)
+        self.full = full  # it needs the full kernel
         if self.functions:
 
             def at(t):
                 return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])
 
         else:
-            entry = _entry()
+            entry = _entry(full)
             local = _SCALAR
 
             def at(t):
@@ -154,7 +156,7 @@ def compile_program(schedule) -> Program:
 
 
 _EMPTY_INT = np.empty(0, dtype=np.int64)
-_ENTRY = None
+_ENTRIES: dict = {}  # full (bool) -> (scalar entry, range entry)
 _LOCK = threading.Lock()
 _SCALAR = threading.local()  # per thread: scratch for scalar calls, so that they allocate nothing
 
@@ -166,43 +168,42 @@ def _scalar_scratch():
     return _SCALAR.work
 
 
-def _entry():
-    """The compiled kernel for scalar calls, loaded (or compiled, saying so on stderr) on first use.
+def _entry(full: bool):
+    """The compiled kernel (full or basic) for scalar calls, loaded (or compiled, saying so on stderr) on first use.
 
     Returned without numba's type dispatch where numba allows it: every call
     passes the types it was compiled for, and this saves about 200 ns a call.
     That raw entry point keeps the GIL, which a single value does not mind.
     """
-    return (_ENTRY or _loaded())[0]
+    return (_ENTRIES.get(full) or _loaded(full))[0]
 
 
-def _range_entry():
+def _range_entry(full: bool):
     """The compiled kernel for ranges, through numba's dispatcher: it releases the GIL, so threads run at once."""
-    return (_ENTRY or _loaded())[1]
+    return (_ENTRIES.get(full) or _loaded(full))[1]
 
 
-def _loaded():
-    global _ENTRY
+def _loaded(full: bool):
     with _LOCK:
-        if _ENTRY is None:
-            _ENTRY = _load()
-    return _ENTRY
+        if full not in _ENTRIES:
+            _ENTRIES[full] = _load(full)
+    return _ENTRIES[full]
 
 
-def _load():
+def _load(full: bool):
     from . import kernels as K
 
-    disp = K.evaluate
+    disp = K.evaluate if full else K.evaluate_basic
     ip = np.array([1, 0, 2, 0, L.CONST, 0, 0, 0], dtype=np.int64)
     fp = np.zeros(1)
     args = (ip, fp, _EMPTY, 0.0, True, 0, 1, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
-    note = None if _cached(disp, args) else _compile_note(K)
+    note = None if _cached(disp, args) else _compile_note(K, full)
     started = time.perf_counter()
     if note:
         print(note, file=sys.stderr, flush=True)
     disp(*args)
     if note:
-        print(f"lrsched: kernels ready in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        print(f"lrsched: kernel ready in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     if not hasattr(disp, "overloads"):  # NUMBA_DISABLE_JIT: plain Python on numpy scalars
 
         def plain(*a):
@@ -227,10 +228,11 @@ def _cached(disp, args) -> bool:
         return True
 
 
-def _compile_note(K) -> str:
+def _compile_note(K, full: bool) -> str:
+    which = "full evaluation kernel (cycles, ease, tanh, ...)" if full else "basic evaluation kernel"
     if not K.CACHE:
-        return K.CACHE_NOTE + "; compiling (a few seconds)..."
-    return "lrsched: compiling the evaluation kernels once (a few seconds), then cached on disk..."
+        return K.CACHE_NOTE + f"; compiling the {which} (a few seconds)..."
+    return f"lrsched: compiling the {which} once (a few seconds), then cached on disk..."
 
 
 # ---------------------------------------------------------------- entry points
@@ -285,7 +287,7 @@ def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
     out = np.empty(n) if ranged else np.array(times, dtype=np.float64)  # the kernel works in place
     if n == 0:
         return out
-    entry = _range_entry()
+    entry = _range_entry(program.full)
     if program.functions:
         y = _run_with_functions(entry, program, out, t0, ranged)
     elif n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:

@@ -7,11 +7,14 @@ same path through every join, warmup and cycle. Each leaf then runs a tight
 loop over its segment, so a schedule costs about what its leaves cost, and a
 new schedule never compiles anything.
 
-:func:`evaluate` is the only entry point for schedules: scalar calls, ranges
-and each thread of a parallel range (Python threads; the kernel releases the
-GIL) all run it, so they agree to the last bit and numba compiles the
-interpreter once. Every array it touches has one layout (C-contiguous), so
-every helper is compiled once too.
+:func:`evaluate` and :func:`evaluate_basic` are the only entry points for
+schedules, two kernels compiled from one source: the basic one leaves out
+cycles and the rarer leaves (``layout.FULL_ONLY``), so that a warmup, joins,
+the usual leaves and arithmetic, what most runs use, compile in about half
+the time. Scalar calls, ranges and each thread of a parallel range (Python
+threads; the kernels release the GIL) all run the kernel their program
+needs, so they agree to the last bit. Every array it touches has one layout
+(C-contiguous), so every helper is compiled once.
 
 Progress is built in: every segment handed to a kid starts at the element
 that selected it and contains it, so each step of the walk consumes at least
@@ -24,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import types as pytypes
 
 import numpy as np
 from numba import config, njit
@@ -36,12 +40,12 @@ from .layout import (
     CYCLE,
     DIV,
     EASE,
-    EXPONENTIAL,
     GEOMETRIC,
     HEADER,
     INV_SQRT,
     INV_TIME,
     JOIN,
+    LAST_BASIC_LEAF,
     LINEAR,
     MIN,
     MUL,
@@ -238,9 +242,16 @@ def _leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
         _poly(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
     elif op == GEOMETRIC:
         _geometric(t, out, fp[f], fp[f + 1], fp[f + 2])
-    elif op == EXPONENTIAL:
+    else:  # EXPONENTIAL, the last basic leaf
         _exponential(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4], fp[f + 5])
-    elif op == INV_SQRT:
+
+
+@_inline
+def _rare_leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
+    """The leaves only the full kernel compiles (layout.FULL_ONLY)."""
+    t = T[to : to + m]
+    out = V[vo : vo + m]
+    if op == INV_SQRT:
         _inv_sqrt(t, out, fp[f], fp[f + 1])
     elif op == INV_TIME:
         _inv_time(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
@@ -604,6 +615,39 @@ def _combine(op, fp, f, kids, ip, d, B, V, fr):
     return d - 1
 
 
+# --------------------------------------------------------------------------
+# Two kernels from one source. The full kernel is _run and evaluate as
+# written; the basic one is the same code compiled with the cycle and the
+# rarer leaves (layout.FULL_ONLY) bound to stand-ins that write NaN, so it
+# never compiles them. The engine gives every program that has them to the
+# full kernel, so a stand-in is never reached; were it reached, the NaN would
+# be reported, never returned as a value.
+
+
+@_inline
+def _nan_leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
+    for j in range(m):
+        V[vo + j] = math.nan
+
+
+@_inline
+def _nan_cycle(ip, fp, rec, d, B, T, V, fr, cyc):
+    vo, m = fr[d, VO], fr[d, M]
+    for j in range(m):
+        V[vo + j] = math.nan
+    return d - 1
+
+
+def _variant(fn, name: str, **callees):
+    """``fn`` (a jitted function or, without JIT, a plain one) as a new plain function ``name`` that calls
+    ``callees`` in place of the functions of those names: the same source, compiled again."""
+    fn = getattr(fn, "py_func", fn)
+    scope = {**fn.__globals__, **callees}
+    new = pytypes.FunctionType(fn.__code__, scope, name, fn.__defaults__, fn.__closure__)
+    new.__qualname__, new.__module__, new.__doc__ = name, fn.__module__, fn.__doc__
+    return new
+
+
 @_internal
 def _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode):
     """Evaluate the root at the sorted times T[0:m] into V[0:m]."""
@@ -613,8 +657,11 @@ def _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode):
         rec = HEADER + 4 * fr[d, NODE]
         op = ip[rec]
         f = ip[rec + 1]
-        if op < JOIN:
+        if op <= LAST_BASIC_LEAF:
             _leaf(op, fp, f, T, fr[d, TO], V, fr[d, VO], fr[d, M], side, pos, mode)
+            d -= 1
+        elif op < JOIN:
+            _rare_leaf(op, fp, f, T, fr[d, TO], V, fr[d, VO], fr[d, M], side, pos, mode)
             d -= 1
         elif op == JOIN:
             d = _join(ip, fp, rec, d, B, T, fr)
@@ -714,7 +761,7 @@ def scratch(rows: int, block: int):
 # Reduce-on-plateau: one decision per reported metric (lrsched.plateau).
 
 
-@_jit
+@_inline
 def plateau_step(
     best, bad, cool, scale, metric, base, is_min, rel, threshold, patience, cooldown, factor, min_scale, eps, absolute
 ):
@@ -796,3 +843,9 @@ def plateau_replay(
         )
         out[k + 1] = scale
     return best, bad, cool, scale
+
+
+# The basic kernel (made last: a variant sees the module's globals as they are when it is made).
+_run_basic = _internal(_variant(_run, "_run_basic", _rare_leaf=_nan_leaf, _cycle=_nan_cycle))
+#: the basic kernel: :func:`evaluate` without cycles and the layout.FULL_ONLY leaves
+evaluate_basic = _jit(_variant(evaluate, "evaluate_basic", _run=_run_basic))

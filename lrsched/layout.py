@@ -89,6 +89,10 @@ MAX_DEPTH = 64
 PHASED = (LINEAR, COSINE, POLY, GEOMETRIC, EASE, TANH)
 #: nodes whose kids all see the node's own t
 SAME_TIME = (CLIP, ADD, SUB, MUL, DIV, MIN, MAX)
+#: the leaves the basic kernel evaluates are CONST .. LAST_BASIC_LEAF; a program with any opcode of
+#: FULL_ONLY runs on the full kernel (kernels.evaluate), which compiles the cycle machinery and these leaves
+LAST_BASIC_LEAF = EXPONENTIAL
+FULL_ONLY = frozenset([CYCLE, INV_SQRT, INV_TIME, FUNCTION, EASE, TANH])
 
 
 def pack(op: int, values: dict) -> list[float]:

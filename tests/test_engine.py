@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import lrsched as ls
 
 from . import reference as ref
+from .test_properties import schedules
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -333,3 +334,58 @@ def test_imports_and_evaluates_without_a_writable_cache(tmp_path):
     cache, where, y5, last = proc.stdout.split()
     assert (cache, where, float(y5), float(last)) == ("False", "None", 0.05, 0.0)
     assert proc.stderr.count("compiled in memory") == 1, proc.stderr
+
+
+# ---------------------------------------------------------------- the basic and the full kernel
+
+
+def _ops(s):
+    yield s.kind
+    for c in s.children():
+        yield from _ops(c)
+
+
+FULL_KINDS = {"cycle", "ease", "tanh", "inverse_sqrt", "inverse_time", "function"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schedules)
+def test_each_program_runs_on_the_kernel_it_needs_and_both_agree_to_the_bit(s):
+    from lrsched import engine, kernels
+
+    program = engine.compile_program(s)
+    assert program.full == bool(set(_ops(s)) & FULL_KINDS)
+    if program.full or program.functions:
+        return
+    t = np.arange(1.0, 3001.0)
+    ip, fp = program.ip, program.fp
+    basic, full = t.copy(), t.copy()
+    w, iw = np.empty(0), np.empty(0, dtype=np.int64)
+    side = np.empty((2, 1))
+    kernels.evaluate_basic(ip, fp, basic, 0.0, False, 0, 1, side, w, iw, 0)
+    kernels.evaluate(ip, fp, full, 0.0, False, 0, 1, side, w, iw, 0)
+    np.testing.assert_array_equal(basic, full)
+
+
+def test_a_cycle_given_to_the_basic_kernel_is_nan_never_a_value():
+    from lrsched import engine, kernels
+
+    program = engine.compile_program(ls.cycle(ls.linear(1.0, 0.0, 4), 4))
+    out = np.arange(1.0, 9.0)
+    y = kernels.evaluate_basic(
+        program.ip, program.fp, out, 0.0, False, 0, 1, np.empty((2, 1)), np.empty(0), np.empty(0, np.int64), 0
+    )
+    assert math.isnan(y) and np.isnan(out).all()
+
+
+def test_the_basic_kernel_never_compiles_cycles(tmp_path):
+    code = """
+import lrsched as ls
+from lrsched import kernels
+s = ls.warmup(ls.cosine(0.1, 1e-5, steps=99_000), steps=1_000) * 2 + ls.step(1.0, every=10, factor=0.5)
+s(5), s.values(100), s.values(1 << 17)
+print(len(kernels.evaluate_basic.signatures), len(kernels.evaluate.signatures), len(kernels.cycle_index.signatures))
+"""
+    out = run_python(code, env={"NUMBA_CACHE_DIR": str(tmp_path)})  # an empty cache: it compiles
+    assert out.stdout.split() == ["1", "0", "0"], out.stderr
+    assert "compiling the basic evaluation kernel" in out.stderr
