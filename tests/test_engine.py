@@ -360,10 +360,9 @@ def test_each_program_runs_on_the_kernel_it_needs_and_both_agree_to_the_bit(s):
     t = np.arange(1.0, 3001.0)
     ip, fp = program.ip, program.fp
     basic, full = t.copy(), t.copy()
-    w, iw = np.empty(0), np.empty(0, dtype=np.int64)
     side = np.empty((2, 1))
-    kernels.evaluate_basic(ip, fp, basic, 0.0, False, 0, 1, side, w, iw, 0)
-    kernels.evaluate(ip, fp, full, 0.0, False, 0, 1, side, w, iw, 0)
+    kernels.evaluate_basic(ip, fp, basic, 0.0, False, 0, 1, side, *kernels.scratch(int(ip[2]), 3000), 0)
+    kernels.evaluate(ip, fp, full, 0.0, False, 0, 1, side, *kernels.scratch(int(ip[2]), 3000), 0)
     np.testing.assert_array_equal(basic, full)
 
 
@@ -372,9 +371,8 @@ def test_a_cycle_given_to_the_basic_kernel_is_nan_never_a_value():
 
     program = engine.compile_program(ls.cycle(ls.linear(1.0, 0.0, 4), 4))
     out = np.arange(1.0, 9.0)
-    y = kernels.evaluate_basic(
-        program.ip, program.fp, out, 0.0, False, 0, 1, np.empty((2, 1)), np.empty(0), np.empty(0, np.int64), 0
-    )
+    work = kernels.scratch(int(program.ip[2]), 8)
+    y = kernels.evaluate_basic(program.ip, program.fp, out, 0.0, False, 0, 1, np.empty((2, 1)), *work, 0)
     assert math.isnan(y) and np.isnan(out).all()
 
 
