@@ -90,9 +90,9 @@ PHASED = (LINEAR, COSINE, POLY, GEOMETRIC, EASE, TANH)
 #: nodes whose kids all see the node's own t
 SAME_TIME = (CLIP, ADD, SUB, MUL, DIV, MIN, MAX)
 #: the leaves the basic kernel evaluates are CONST .. LAST_BASIC_LEAF; a program with any opcode of
-#: FULL_ONLY runs on the full kernel (kernels.evaluate), which compiles the cycle machinery and these leaves
+#: FULL_ONLY (a cycle, or any leaf numbered above) runs on the full kernel (kernels.evaluate)
 LAST_BASIC_LEAF = EXPONENTIAL
-FULL_ONLY = frozenset([CYCLE, INV_SQRT, INV_TIME, FUNCTION, EASE, TANH])
+FULL_ONLY = frozenset([CYCLE, *(op for op in PARAMS if LAST_BASIC_LEAF < op < JOIN)])
 
 
 def pack(op: int, values: dict) -> list[float]:
