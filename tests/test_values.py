@@ -151,7 +151,8 @@ def test_schedules_compose_without_compiling():
     # building and laying out a new composition must not trigger numba compilation
     import time
 
-    ls.constant(0.1)(1)  # kernels loaded
+    ls.constant(0.1)(1)  # both kernels loaded: the basic one, and the full one (cycles)
+    ls.cycle(ls.constant(0.1), 2)(1)
     t0 = time.perf_counter()
     s = ls.warmup(ls.cycle(ls.cosine(0.3, 0.001, steps=777), 777, decay=0.9), steps=33) * 1.5
     s(12345)

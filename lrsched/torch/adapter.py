@@ -67,12 +67,6 @@ def _slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
     return (key, None)
 
 
-def _read(group, slot) -> float:
-    key, index = slot
-    x = group[key] if index is None else group[key][index]
-    return float(x)
-
-
 def _write(group, slot, x: float) -> None:
     key, index = slot
     held = group[key] if index is None else group[key][index]
