@@ -63,16 +63,34 @@ def smoothing_weight(smooth) -> float:
     return w
 
 
+class Curve:
+    """A range test's loss curve, point by point: the smoothed loss, and whether it has diverged.
+
+    The one place the moving average and the divergence rule (see the
+    module's docstring) are computed: :func:`suggest_lr` reads a whole record
+    with it, ``lrsched.torch.find_lr`` watches a run with it.
+    """
+
+    def __init__(self, smooth: float = 0.05, diverge: float | None = None):
+        self.w, self.diverge = smoothing_weight(smooth), diverge
+        self.average, self.count, self.best = 0.0, 0, math.inf
+
+    def add(self, loss: float) -> tuple[float, bool]:
+        """The smoothed loss with ``loss`` added, and whether the curve diverges there."""
+        w = self.w
+        self.count += 1
+        self.average = (1 - w) * self.average + w * loss  # Python floats: inf and NaN pass, without warnings
+        s = self.average / (1 - (1 - w) ** self.count)
+        diverged = not math.isfinite(s) or (self.diverge is not None and s > self.diverge * self.best)
+        if not diverged:
+            self.best = min(self.best, s)
+        return s, diverged
+
+
 def smoothed(losses, smooth: float = 0.05) -> np.ndarray:
     """The bias-corrected moving average of ``losses`` (see the module's docstring); NaN and inf pass through."""
-    w = smoothing_weight(smooth)
-    x = np.asarray(losses, dtype=np.float64)
-    out = np.empty_like(x)
-    a = 0.0
-    for i, loss in enumerate(x.tolist()):  # Python floats: inf and NaN pass through without warnings
-        a = (1 - w) * a + w * loss
-        out[i] = a / (1 - (1 - w) ** (i + 1))
-    return out
+    curve = Curve(smooth)
+    return np.array([curve.add(x)[0] for x in np.asarray(losses, dtype=np.float64).tolist()], dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,9 +188,10 @@ def suggest_lr(lrs, losses, method: str = "valley", smooth: float = 0.05, diverg
         diverge = v.real("diverge", diverge)
         if diverge <= 1:
             raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
-    s = smoothed(y, smooth)
-
-    cut = _divergence(s, diverge)
+    curve = Curve(smooth, diverge)
+    points = [curve.add(loss) for loss in y.tolist()]
+    s = np.array([p[0] for p in points], dtype=np.float64)
+    cut = next((i for i, p in enumerate(points) if p[1]), None)
     end = len(s) if cut is None else cut
     if end < 3:
         raise ValueError(
@@ -201,16 +220,6 @@ def _floats(name: str, values) -> np.ndarray:
     if a is None or a.ndim != 1:
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got {v.show(values)}")
     return a
-
-
-def _divergence(s: np.ndarray, diverge: float | None) -> int | None:
-    """The first index whose smoothed loss is not finite or above ``diverge`` times the best before it."""
-    best = math.inf
-    for i, x in enumerate(s):
-        if not math.isfinite(x) or (diverge is not None and x > diverge * best):
-            return i
-        best = min(best, x)
-    return None
 
 
 def _longest_descent(s: np.ndarray) -> tuple[int, int]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
 
 from .. import _validate as v
-from ..lr_range import METHODS, LRSuggestion, range_test, smoothing_weight, suggest_lr
+from ..lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
+from .adapter import _write
 
 __all__ = ["find_lr"]
 
@@ -84,7 +84,7 @@ def find_lr(
     d = v.real("diverge", diverge)
     if d <= 1:
         raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
-    w = smoothing_weight(smooth)
+    curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
     feed = _Batches(batches)
 
     saved_model = copy.deepcopy(model.state_dict())
@@ -98,25 +98,17 @@ def find_lr(
     losses: list[float] = []
     try:
         model.train()
-        best, average = math.inf, 0.0
         for k in range(1, n + 1):
             lr = ramp(k)
             for g in optimizer.param_groups:
-                if isinstance(g["lr"], torch.Tensor):
-                    g["lr"].fill_(lr)
-                else:
-                    g["lr"] = lr
+                _write(g, ("lr", None), lr)
             batch = feed.next()
             optimizer.zero_grad()
             loss = _loss(model, loss_fn, step_fn, batch)
             lrs.append(lr)
             losses.append(loss)
-            # the same bias-corrected average as suggest_lr's
-            average = (1 - w) * average + w * loss
-            s = average / (1 - (1 - w) ** k)
-            if not math.isfinite(s) or s > d * best:
+            if curve.add(loss)[1]:  # diverged: recorded, never stepped
                 break
-            best = min(best, s)
             optimizer.step()
     finally:
         model.load_state_dict(saved_model)
@@ -131,7 +123,7 @@ def find_lr(
             f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
             f"lower start={v.show(start)}"
         )
-    return suggest_lr(lrs, losses, method, w, d)
+    return suggest_lr(lrs, losses, method, curve.w, d)
 
 
 def _loss(model, loss_fn, step_fn, batch) -> float:
