@@ -19,8 +19,10 @@ from __future__ import annotations
 from .combinators import (  # noqa: F401
     Add,
     Clip,
+    Cooldown,
     Cycle,
     Div,
+    Extend,
     Function,
     Join,
     Maximum,
@@ -55,6 +57,7 @@ from .primitives import (
 from .recipes import exp_range, flat_cos, noam, one_cycle, sgdr, triangular, triangular2, warmup_cosine, wsd
 from .schedule import REGISTRY, Schedule
 from .serialize import from_dict, from_json
+from .symbols import TimeWarning, epoch, total
 
 __version__ = "0.1.0"
 
@@ -76,9 +79,25 @@ inverse_time = InverseTime
 join = Join
 warmup = Warmup
 cycle = Cycle
+cooldown = Cooldown
+extend = Extend
 minimum = Minimum
 maximum = Maximum
 function = Function
+
+def parse(text: str, **bindings) -> Schedule:
+    """The schedule an expression describes (the CLI's parser; nothing is ``eval``-ed), bound to ``bindings``.
+
+    The symbols ``total`` and ``epoch`` may appear wherever a duration goes;
+    without bindings for them the schedule is unbound (see :meth:`Schedule.bind`).
+
+    >>> parse("warmup(cosine(0.1, 0, steps=total - 500), steps=500)", total=10_000)
+    warmup(cosine(0.1, 0, steps=9500), steps=500)
+    """
+    import importlib
+
+    return importlib.import_module(".cli", __name__).parse(text, **bindings)  # cli reads this package's names
+
 
 _SUBMODULES = ("torch", "mxnet", "optax", "transformers", "timm", "keras", "loop", "analysis", "plotting")
 
@@ -106,12 +125,16 @@ __all__ = [
     "Plateau",
     "PlateauState",
     "Schedule",
+    "TimeWarning",
     "constant",
+    "cooldown",
     "cosine",
     "cycle",
     "ease",
+    "epoch",
     "exp_range",
     "exponential",
+    "extend",
     "flat_cos",
     "from_dict",
     "from_json",
@@ -128,6 +151,7 @@ __all__ = [
     "multistep",
     "noam",
     "one_cycle",
+    "parse",
     "piecewise",
     "plateau",
     "plateau_tracker",
@@ -139,6 +163,7 @@ __all__ = [
     "step",
     "suggest_lr",
     "tanh",
+    "total",
     "triangular",
     "triangular2",
     "warmup",

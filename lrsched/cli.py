@@ -8,8 +8,9 @@ Prints the schedule's summary and a terminal plot; ``-o`` also writes a PNG
 (matplotlib). Expressions are the constructor calls a repr prints; they are
 parsed, never ``eval``-ed: only lrsched's constructors, recipes and framework
 mirrors, numbers, strings, lists, ``+ - * /`` and the methods ``clip``,
-``shift``, ``stretch``, ``warp`` and ``per_epoch`` are understood. A bad config or
-expression exits with status 2 and says why.
+``shift``, ``stretch``, ``warp`` and ``per_epoch`` are understood, and the
+symbols ``total`` and ``epoch``, bound by ``--total`` and ``--steps-per-epoch``.
+A bad config or expression exits with status 2 and says why.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import sys
 
 import numpy as np
 
+from . import _validate as v
 from .schedule import REGISTRY, Schedule
+from .symbols import SYMBOLS, Expr, check_bindings
 
 _METHODS = {"clip", "shift", "stretch", "per_epoch", "warp"}
 _MAX_DEPTH = 64
@@ -59,8 +62,10 @@ def _callables() -> dict[str, object]:
     return names
 
 
-def parse(text: str) -> Schedule:
-    """The schedule an expression describes, without evaluating any Python.
+def parse(text: str, **bindings) -> Schedule:
+    """The schedule an expression describes, without evaluating any Python; bound to ``bindings``.
+
+    The names ``total`` and ``epoch`` are the symbols of :mod:`lrsched.symbols`.
 
     >>> parse("0.5 * warmup(cosine(0.1, 1e-05, steps=9000), steps=1000) + 0.0001")
     0.5 * warmup(cosine(0.1, 1e-05, steps=9000), steps=1000) + 0.0001
@@ -77,10 +82,14 @@ def parse(text: str) -> Schedule:
         raise ValueError(f"not an expression: {e.msg} (column {e.offset})") from None
     except RecursionError:
         raise ValueError("expression nests too deeply") from None
-    value = _Interpreter(_callables()).run(tree.body, 0)
+    bindings = check_bindings(bindings)
+    try:
+        value = _Interpreter(_callables()).run(tree.body, 0)
+    except RecursionError:
+        raise ValueError("expression nests too deeply") from None
     if not isinstance(value, Schedule):
-        raise ValueError(f"the expression gives {value!r}, not a schedule")
-    return value
+        raise ValueError(f"the expression gives {v.show(value)}, not a schedule")
+    return value.bind(**bindings)
 
 
 class _Interpreter:
@@ -93,6 +102,8 @@ class _Interpreter:
         d = depth + 1
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
             return node.value
+        if isinstance(node, ast.Name) and node.id in SYMBOLS:
+            return Expr("sym", (node.id,))
         if isinstance(node, (ast.List, ast.Tuple)):
             items = [self.run(x, d) for x in node.elts]
             return items if isinstance(node, ast.List) else tuple(items)
@@ -102,7 +113,7 @@ class _Interpreter:
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
             left, right = self.run(node.left, d), self.run(node.right, d)
             if not (isinstance(left, Schedule) or isinstance(right, Schedule)) and not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in (left, right)
+                isinstance(x, (int, float, Expr)) and not isinstance(x, bool) for x in (left, right)
             ):
                 raise ValueError("arithmetic needs numbers or schedules")
             op = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__"}[type(node.op)]
@@ -178,10 +189,12 @@ def main(argv=None) -> int:
     ap.add_argument("-n", type=int, help="iterations to show (default: where the schedule settles)")
     ap.add_argument("-o", "--output", help="write a plot to this PNG file (needs matplotlib)")
     ap.add_argument("--log", action="store_true", help="log-scale learning rate in the PNG")
-    ap.add_argument("--steps-per-epoch", type=int, help="add an epoch axis to the PNG")
+    ap.add_argument("--steps-per-epoch", type=int, help="add an epoch axis to the PNG; binds the symbol epoch")
+    ap.add_argument("--total", type=int, help="the run's number of updates: binds the symbol total")
     args = ap.parse_args(argv)
     try:
         schedule = _load(args)
+        schedule = schedule.bind(total=args.total, epoch=args.steps_per_epoch)
         n = args.n
         if n is None:
             total = schedule.length()
@@ -198,8 +211,8 @@ def main(argv=None) -> int:
         if args.output:
             _png(schedule, n, args)
             print(f"\nwrote {args.output}")
-    except (ValueError, TypeError, OSError) as e:
-        print(f"lrsched: error: {e}", file=sys.stderr)
+    except (ValueError, TypeError, OSError, MemoryError, RecursionError) as e:
+        print(f"lrsched: error: {e or type(e).__name__}", file=sys.stderr)
         return 2
     return 0
 

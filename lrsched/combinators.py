@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from . import _validate as v
 from . import layout as K
-from .primitives import Constant, Cosine, Geometric, Linear
+from .primitives import Constant, Cosine, Ease, Geometric, Linear
 from .schedule import Field, Schedule, as_schedule, as_schedules, format_number, format_value
 
 # ---------------------------------------------------------------- sequencing
@@ -91,6 +91,7 @@ class Warmup(Schedule):
     where w = ``steps`` and the ramp goes from ``start`` at t = 0 to s(0) at
     t = w: ``linear``, ``cosine`` or ``exponential`` (geometric; needs start > 0).
     The first update already gets a step of the ramp, not ``start`` itself.
+    ``steps=0`` means no warmup: the schedule itself (configs switch it off so).
 
     Example:
         >>> s = warmup(constant(1.0), steps=4)
@@ -101,13 +102,13 @@ class Warmup(Schedule):
     kind = "warmup"
     fields = (
         Field("schedule", as_schedule, nested="one"),
-        Field("steps", v.positive, keyword=True),
+        Field("steps", v.nonnegative, keyword=True),
         Field("start", v.real, 0.0),
         Field("shape", lambda n, x: v.choice(n, x, tuple(_WARMUP_SHAPES)), "linear"),
     )
 
     def _check(self):
-        if self.shape == "exponential":
+        if self.shape == "exponential" and self.steps > 0:
             target = self.schedule(0)
             if self.start <= 0 or target <= 0:
                 raise ValueError(
@@ -117,8 +118,132 @@ class Warmup(Schedule):
 
     def _encode(self, enc):
         kid = enc.encode(self.schedule)
+        if self.steps == 0:
+            return kid
         ramp = _WARMUP_SHAPES[self.shape](self.start, enc.value_at(kid, 0.0, self.schedule), self.steps)
         return enc.node(K.JOIN, [self.steps], (ramp, kid))
+
+
+_COOLDOWN_SHAPES = {
+    "linear": lambda x, to, n: Linear(x, to, n),
+    "cosine": lambda x, to, n: Cosine(x, to, steps=n),
+    "sqrt": lambda x, to, n: Ease(x, to, steps=n, power=0.5),
+}
+
+
+class Cooldown(Schedule):
+    r"""``schedule`` up to update ``at``, then from its value there down to ``to`` over ``steps`` updates.
+
+    .. math:: \eta(t) = \begin{cases} s(t) & t \le a \\
+        c + (s(a) - c)\, g\big(\min(t - a, n) / n\big) & t > a \end{cases}
+
+    where a = ``at``, n = ``steps``, c = ``to``, and g(p) is 1 - p
+    (``"linear"``), (1 + cos(pi p)) / 2 (``"cosine"``) or 1 - sqrt(p)
+    (``"sqrt"``, the cooldown of Hägele et al. 2024). It is the decay branch of
+    warmup-stable-decay taken from any checkpoint: a run saved at update a
+    continues on ``cooldown(s, at=a, steps=n)`` without a jump.
+
+    Example:
+        >>> s = cooldown(constant(1.0), at=100, steps=10, shape="sqrt")
+        >>> s(100), s(102), s(110), s(200)
+        (1.0, 0.5527864045000421, 0.0, 0.0)
+    """
+
+    kind = "cooldown"
+    fields = (
+        Field("schedule", as_schedule, nested="one"),
+        Field("at", v.nonnegative, keyword=True),
+        Field("steps", v.positive, keyword=True),
+        Field("to", v.real, 0.0),
+        Field("shape", lambda n, x: v.choice(n, x, tuple(_COOLDOWN_SHAPES)), "linear"),
+    )
+
+    def _encode(self, enc):
+        kid = enc.encode(self.schedule)
+        tail = _COOLDOWN_SHAPES[self.shape](enc.value_at(kid, self.at, self.schedule), self.to, self.steps)
+        if self.at == 0:
+            return enc.encode(tail)
+        return enc.node(K.JOIN, [self.at], (kid, tail))
+
+
+class Extend(Schedule):
+    r"""A run trained on ``old`` up to update ``at`` that continues on the longer plan ``new``, without a jump.
+
+    .. math:: \eta(t) = \begin{cases} o(t) & t \le a \\
+        n\big(\tau_0 + (t - a)\,\frac{L - \tau_0}{L - a}\big) & t > a \end{cases}
+
+    where o = ``old``, n = ``new``, a = ``at``, L = ``new.length()`` (where
+    the new plan settles: its end), P the first update where n reaches its
+    peak, and :math:`\tau_0 \in [P, L]` the first point after the peak where
+    n comes down to o(a). The past is kept exactly; at a the value is o(a)
+    (no jump); then the new plan's own decay, from the point where it has
+    the run's current lr, runs at the pace that makes it end at L, the new
+    total, with n's final value. Where n decays, the continuation decays.
+
+    Refused: a ``new`` that never settles, or settles by ``at``; an o(a)
+    above n's peak or below its final value (no point of n continues it); and
+    a ``new`` that jumps over o(a) (a step decay: there is no point where it
+    equals o(a)).
+
+    Example:
+        >>> old = cosine(1.0, 0.0, steps=100)
+        >>> new = cosine(1.0, 0.0, steps=200)
+        >>> s = extend(old, new, at=50)
+        >>> s(50) == old(50), round(s(51), 6), s(200)  # s(51) = new(100 + 2/3): new is 0.5 at 100
+        (True, 0.494764, 0.0)
+    """
+
+    kind = "extend"
+    fields = (
+        Field("old", as_schedule, nested="one"),
+        Field("new", as_schedule, nested="one"),
+        Field("at", v.positive, keyword=True),
+    )
+
+    def _check(self):
+        self._continuation()
+
+    def _continuation(self) -> tuple[float, float, float]:
+        """(tau_0, L, o(a)), or ValueError saying why no continuation exists."""
+        old, new, a = self.old, self.new, self.at
+        end = new.length()
+        if end is None:
+            raise ValueError(f"new never settles ({new!r}): extend needs the new plan's end")
+        if end <= a:
+            raise ValueError(f"new settles at t = {end!r}, not after at={a!r}: nothing is left to continue")
+        x = old(a)
+        facts = new.summary(max(int(math.ceil(end)), 1))
+        lo, hi = float(facts.argmax), float(end)
+        if x > facts.max:
+            raise ValueError(f"old(at) = {x!r} is above new's peak {facts.max!r}: no point of new continues it")
+        if x < new(end):
+            raise ValueError(f"old(at) = {x!r} is below new's final value {new(end)!r}: no point of new continues it")
+        if new(lo) <= x:
+            hi = lo
+        while True:  # bisection: new(lo) > x >= new(hi)
+            mid = 0.5 * (lo + hi)
+            if not lo < mid < hi:
+                break
+            if new(mid) <= x:
+                hi = mid
+            else:
+                lo = mid
+        y = new(hi)
+        if abs(y - x) > 1e-9 * max(abs(x), abs(facts.max)):
+            raise ValueError(
+                f"new jumps over old(at) = {x!r} near t = {hi!r} (from {new(lo)!r} to {y!r}): "
+                "no point of new continues it without a jump"
+            )
+        return hi, float(end), x
+
+    def _encode(self, enc):
+        tau0, end, _ = self._continuation()
+        rate = (end - tau0) / (end - self.at)
+        if rate <= 0:
+            tail = Constant(self.new(end))
+        else:  # new(tau0 + rate * u) at u = t - at
+            tail = Shift(Stretch(self.new, 1.0 / rate), -tau0 / rate)
+        return enc.node(K.JOIN, [self.at], (self.old, tail))
 
 
 class Cycle(Schedule):

@@ -151,6 +151,10 @@ def cycle_start(i, period, mult) -> float:
 
 
 def compile_program(schedule) -> Program:
+    if schedule._symbols:
+        from .symbols import unbound_message
+
+        raise ValueError(unbound_message(schedule, schedule._symbols))
     enc = Encoder()
     return enc.build(enc.encode(schedule), schedule)
 

@@ -1,19 +1,94 @@
 r"""Named recipes from the literature, each a short composition of primitives.
 
 A recipe returns an ordinary schedule (its repr shows the composition), so it
-can be inspected, changed, saved or composed further.
+can be inspected, changed, saved or composed further. Called with a duration
+in the symbols ``total`` or ``epoch`` (see :mod:`lrsched.symbols`), it returns
+the call itself, a :class:`Recipe`, which is composed as soon as it is bound.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 from . import _validate as v
 from .combinators import Cycle, Join, Warmup
 from .primitives import Constant, Cosine, Ease, Exponential, InverseSqrt, Linear
-from .schedule import Schedule
+from .schedule import Field, Schedule, format_value
+from .symbols import substitute, symbols_in
+from .value import RECIPES
 
 __all__ = ["exp_range", "flat_cos", "noam", "one_cycle", "sgdr", "triangular", "triangular2", "warmup_cosine", "wsd"]
 
 
+class Recipe(Schedule):
+    """A recipe called with durations in ``total`` or ``epoch``: the call, made when the schedule is bound.
+
+    Its repr is the call, and its config names the recipe (``{"type": "warmup_cosine", ...}``).
+    """
+
+    kind = "recipe"
+    unlisted = True  # not a kind of schedule: REGISTRY holds the kinds, RECIPES the recipes
+    fields = (
+        Field("name", lambda n, x: v.choice(n, x, tuple(RECIPES))),
+        Field("arguments", lambda n, x: tuple((str(k), _held(y)) for k, y in x), symbolic=True),
+    )
+
+    def _bind(self, bindings: dict) -> Schedule:
+        if self._symbols.isdisjoint(bindings):
+            return self
+        kwargs = {k: substitute(x, bindings) for k, x in self.arguments}
+        try:
+            return RECIPES[self.name](**kwargs)
+        except (TypeError, ValueError) as e:
+            given = ", ".join(f"{k}={v.show(x)}" for k, x in sorted(bindings.items()))
+            written = "; ".join(f"{k} = {format_value(x)}" for k, x in self.arguments if symbols_in(x))
+            raise type(e)(f"{e} (binding {given}: {written})") from None
+
+    def __repr__(self) -> str:
+        first = next(iter(inspect.signature(RECIPES[self.name]).parameters))
+        parts = [format_value(x) if k == first else f"{k}={format_value(x)}" for k, x in self.arguments]
+        return f"{self.name}({', '.join(parts)})"
+
+
+def _held(x):
+    return tuple(_held(y) for y in x) if isinstance(x, list) else x
+
+
+#: a trial binding: a recipe called with symbols is tried with it, so that a wrong type is named at once
+_TRIAL = {"total": 10**6, "epoch": 10**3}
+
+
+def _deferred(fn):
+    """``fn``, returning the call itself (a :class:`Recipe`) when an argument holds ``total`` or ``epoch``."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def recipe(*args, **kwargs):
+        try:
+            call = sig.bind(*args, **kwargs)
+        except TypeError as e:
+            import difflib
+
+            names = list(sig.parameters)
+            for key in kwargs:
+                if key not in names:
+                    close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
+                    hint = f"; did you mean {close[0]!r}?" if close else f"; the parameters are {', '.join(names)}"
+                    raise TypeError(f"{fn.__name__}() got an unexpected parameter {key!r}{hint}") from None
+            raise TypeError(f"{fn.__name__}(): {e}") from None
+        if not symbols_in(tuple(call.arguments.values())):
+            return fn(*args, **kwargs)
+        try:
+            fn(**{k: substitute(x, _TRIAL) for k, x in call.arguments.items()})
+        except ValueError:
+            pass  # values are checked when bound
+        return Recipe(fn.__name__, tuple(call.arguments.items()))
+
+    return recipe
+
+
+@_deferred
 def warmup_cosine(peak: float, steps: float, warmup_steps: float, end: float = 0.0, start: float = 0.0) -> Schedule:
     r"""Linear warmup to ``peak``, then a half cosine down to ``end``; ``steps`` in all.
 
@@ -27,12 +102,13 @@ def warmup_cosine(peak: float, steps: float, warmup_steps: float, end: float = 0
     >>> s(10), s(100)
     (0.1, 0.0)
     """
-    n, w = v.positive("steps", steps), v.positive("warmup_steps", warmup_steps)
+    n, w = v.positive("steps", steps), v.nonnegative("warmup_steps", warmup_steps)
     if w >= n:
         raise ValueError(f"warmup_steps={w!r} must be less than steps={n!r}")
     return Warmup(Cosine(peak, end, steps=n - w), steps=w, start=start)
 
 
+@_deferred
 def one_cycle(
     peak: float,
     steps: float,
@@ -62,6 +138,7 @@ def one_cycle(
     )
 
 
+@_deferred
 def sgdr(
     peak: float, period: float, period_mult: float = 1.0, decay: float = 1.0, end: float = 0.0, limit: int | None = None
 ) -> Schedule:
@@ -76,6 +153,7 @@ def sgdr(
     return Cycle(Cosine(peak, end, steps=period), period, period_mult=period_mult, decay=decay, limit=limit)
 
 
+@_deferred
 def wsd(
     peak: float,
     steps: float,
@@ -95,7 +173,7 @@ def wsd(
     """
     n, w, d = (
         v.positive("steps", steps),
-        v.positive("warmup_steps", warmup_steps),
+        v.nonnegative("warmup_steps", warmup_steps),
         v.positive("decay_steps", decay_steps),
     )
     if w + d > n:
@@ -106,13 +184,14 @@ def wsd(
         "cosine": Cosine(peak, end, steps=d),
         "1-sqrt": Ease(peak, end, steps=d, power=0.5),
     }[shape]
-    phases, bounds = [Linear(start, peak, w)], [w]
+    phases, bounds = ([Linear(start, peak, w)], [w]) if w > 0 else ([], [])
     if n - d > w:
         phases.append(Constant(peak))
         bounds.append(n - d)
-    return Join([*phases, tail], bounds)
+    return Join([*phases, tail], bounds) if phases else tail
 
 
+@_deferred
 def noam(d_model: int, warmup_steps: float, factor: float = 1.0) -> Schedule:
     r"""The Transformer's schedule (Vaswani et al. 2017):
 
@@ -136,6 +215,7 @@ def _triangle(half: float) -> Schedule:
     return Join([Linear(0.0, 1.0, half), Linear(1.0, 0.0, half)], [half])
 
 
+@_deferred
 def triangular(low: float, high: float, half_period: float) -> Schedule:
     r"""Cyclical learning rates (Smith 2017): up from ``low`` to ``high`` over
     ``half_period`` updates and back, for ever.
@@ -148,6 +228,7 @@ def triangular(low: float, high: float, half_period: float) -> Schedule:
     return low + (high - low) * Cycle(_triangle(h), 2 * h)
 
 
+@_deferred
 def triangular2(low: float, high: float, half_period: float) -> Schedule:
     r"""Like :func:`triangular`, the amplitude halved every cycle (Smith 2017).
 
@@ -159,6 +240,7 @@ def triangular2(low: float, high: float, half_period: float) -> Schedule:
     return low + (high - low) * Cycle(_triangle(h), 2 * h, decay=0.5)
 
 
+@_deferred
 def exp_range(low: float, high: float, half_period: float, gamma: float) -> Schedule:
     r"""Like :func:`triangular`, the amplitude scaled by :math:`\gamma^{t}` (Smith 2017).
 
@@ -170,6 +252,7 @@ def exp_range(low: float, high: float, half_period: float, gamma: float) -> Sche
     return low + (high - low) * (Cycle(_triangle(h), 2 * h) * Exponential(1.0, v.positive("gamma", gamma)))
 
 
+@_deferred
 def flat_cos(peak: float, steps: float, pct_flat: float = 0.75, end: float = 0.0) -> Schedule:
     r"""Flat, then cosine annealing (fastai's ``fit_flat_cos``): ``peak`` for
     ``pct_flat`` of the steps, then a half cosine to ``end``.
@@ -186,3 +269,4 @@ def flat_cos(peak: float, steps: float, pct_flat: float = 0.75, end: float = 0.0
 
 
 v.name_arguments(globals(), __all__)
+RECIPES.update({name: globals()[name] for name in __all__})

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _validate as v
 from . import analysis, engine, serialize
+from .symbols import check_bindings, substitute, symbols_in
 from .layout import MAX_DEPTH
 from .value import REGISTRY, REQUIRED, Field, Value, format_number, format_value
 
@@ -88,6 +89,46 @@ class Schedule(Value):
     def describe(self, stop: int | None = None) -> str:
         """A readable summary (see :func:`lrsched.analysis.describe`)."""
         return analysis.describe(self, stop)
+
+    # ------------------------------------------------------------ symbols
+
+    def bind(self, **symbols) -> Schedule:
+        """This schedule with the symbols ``total`` and ``epoch`` replaced by numbers (see :mod:`lrsched.symbols`).
+
+        The result is built through the constructors, so it is checked as if
+        written with the numbers, and equal to that schedule; an error names the
+        parameter, its expression and the binding. Symbols not given stay.
+
+        >>> from lrsched import total
+        >>> s = warmup(cosine(0.1, 0.0, steps=total - 0.1 * total), steps=0.1 * total)
+        >>> s
+        warmup(cosine(0.1, 0, steps=total - 0.1 * total), steps=0.1 * total)
+        >>> s.bind(total=1000)
+        warmup(cosine(0.1, 0, steps=900), steps=100)
+        """
+        bindings = check_bindings(symbols)
+        return self._bind(bindings) if bindings else self
+
+    def _bind(self, bindings: dict) -> Schedule:
+        if self._symbols.isdisjoint(bindings):
+            return self
+        kwargs, written = {}, []
+        for f in self.fields:
+            x = getattr(self, f.attr)
+            if f.nested == "one":
+                x = x._bind(bindings)
+            elif f.nested == "many":
+                x = [c._bind(bindings) for c in x]
+            elif symbols_in(x):
+                written.append((f.name, x))
+                x = substitute(x, bindings)
+            kwargs[f.name] = x
+        try:
+            return type(self)(**kwargs)
+        except (TypeError, ValueError) as e:
+            given = ", ".join(f"{k}={v.show(x)}" for k, x in sorted(bindings.items()))
+            where = "; ".join(f"{name} = {format_value(x)}" for name, x in written)
+            raise type(e)(f"{e} (binding {given}{': ' + where if where else ''})") from None
 
     def _compile(self):
         program = engine.compile_program(self)

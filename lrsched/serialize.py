@@ -12,14 +12,22 @@ never executes code: an unknown type, an unknown or missing field, a wrong
 type, a value out of range or nesting deeper than
 :data:`lrsched.schedule.MAX_DEPTH` raises ValueError or TypeError naming the
 place in the config.
+
+Configs as people write them load too: a bare node (``{"type": "cosine", ...}``,
+no version wrapper), any Mapping (an OmegaConf ``DictConfig``), numbers that
+YAML 1.1 leaves as strings (``"3e-4"``), and durations in the symbols
+``total`` and ``epoch`` (``"0.05 * total"``, see :mod:`lrsched.symbols`), which
+an unbound schedule also writes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 from .layout import MAX_DEPTH
-from .value import REGISTRY, REQUIRED
+from .symbols import Expr, parse_expr
+from .value import RECIPES, REGISTRY, REQUIRED
 from .value import Value as Schedule
 
 FORMAT_KEY = "lrsched"
@@ -50,10 +58,15 @@ def from_dict(config) -> Schedule:
     >>> ls.from_dict({"lrsched": 1, "schedule": {"type": "constant", "value": 0.1}})
     constant(0.1)
     """
-    if not isinstance(config, dict):
+    if not isinstance(config, Mapping):
         raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    config = dict(config)
     if FORMAT_KEY not in config:
-        raise ValueError(f"not an lrsched config: no {FORMAT_KEY!r} version key in {sorted(config)!r}")
+        if "type" in config:  # a bare node, as YAML and Hydra configs hold one
+            return _decode(config, "schedule", 1)
+        raise ValueError(
+            f"not an lrsched config: no {FORMAT_KEY!r} version key and no 'type' in {sorted(map(str, config))!r}"
+        )
     version = config[FORMAT_KEY]
     if type(version) is not int or version != VERSION:
         raise ValueError(f"unsupported lrsched config version {version!r} (this is version {VERSION})")
@@ -82,6 +95,8 @@ def _encode(s: Schedule) -> dict:
             f"{s!r} wraps a Python callable and cannot be serialized; "
             "build the schedule from lrsched's primitives to save it"
         )
+    if s.kind == "recipe":  # a recipe call waiting for its symbols: written as the call
+        return {"type": s.name, **{k: _plain(x) for k, x in s.arguments}}
     out: dict = {"type": s.kind}
     for f in s.fields:
         value = getattr(s, f.attr)
@@ -97,18 +112,48 @@ def _encode(s: Schedule) -> dict:
 def _plain(value):
     if isinstance(value, tuple):
         return [_plain(x) for x in value]
+    if isinstance(value, Expr):
+        return str(value)
+    return value
+
+
+def _read(f, value, where: str):
+    """A plain field's value from a config: strings that a numeric field refuses are read as numbers
+    or durations in ``total`` / ``epoch``; lists of them too."""
+    if isinstance(value, str):
+        try:
+            f.check(f.name, value)
+        except TypeError:  # a numeric field: "3e-4", "0.05 * total"
+            try:
+                return parse_expr(value)
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
+        except ValueError:  # a string field given a wrong string: its constructor says so
+            pass
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [_read(f, x, f"{where}[{i}]") for i, x in enumerate(value)]
+    if isinstance(value, Mapping):
+        raise TypeError(f"{where} must be a number or a list, got an object")
     return value
 
 
 def _decode(node, path: str, depth: int) -> Schedule:
     if depth > MAX_DEPTH:
         raise ValueError(f"{path}: schedules nest deeper than {MAX_DEPTH} levels")
-    if not isinstance(node, dict):
+    if not isinstance(node, Mapping):
         raise TypeError(f"{path} must be an object with a 'type', got {type(node).__name__}")
+    node = dict(node)
     kind = node.get("type")
-    cls = REGISTRY.get(kind) if isinstance(kind, str) else None
+    if isinstance(kind, str) and kind in RECIPES:
+        return _decode_recipe(RECIPES[kind], node, path)
+    cls = REGISTRY.get(kind) if isinstance(kind, str) and kind != "recipe" else None
     if cls is None:
-        raise ValueError(f"{path}: unknown schedule type {kind!r}")
+        import difflib
+
+        close = difflib.get_close_matches(str(kind), [*REGISTRY, *RECIPES], n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{path}: unknown schedule type {kind!r}{hint}")
     if kind == "function":
         raise ValueError(f"{path}: a 'function' schedule cannot be loaded from a config")
     names = {f.name for f in cls.fields}
@@ -126,11 +171,33 @@ def _decode(node, path: str, depth: int) -> Schedule:
         if f.nested == "one":
             value = _decode(value, where, depth + 1)
         elif f.nested == "many":
-            if not isinstance(value, list):
+            if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
                 raise TypeError(f"{where} must be a list, got {type(value).__name__}")
             value = [_decode(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(value)]
+        else:
+            value = _read(f, value, where)
         kwargs[f.name] = value
     try:
         return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{path}: {e}") from None
+
+
+def _decode_recipe(fn, node: dict, path: str):
+    """A recipe named in a config (``{"type": "warmup_cosine", "peak": 3e-4, "steps": "total", ...}``)."""
+    kwargs = {}
+    for key, value in node.items():
+        if key == "type":
+            continue
+        if isinstance(value, str):
+            try:
+                value = parse_expr(value)
+            except ValueError:
+                pass  # a string parameter (a shape): the recipe checks it
+        elif isinstance(value, Sequence):
+            raise TypeError(f"{path}.{key} must be a number or a string, got a list")
+        kwargs[key] = value
+    try:
+        return fn(**kwargs)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{path}: {e}") from None

@@ -24,9 +24,12 @@ import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .layout import MAX_DEPTH
+from .symbols import hold, symbols_in
 
 #: every kind of schedule by name (filled as the classes are declared)
 REGISTRY: dict[str, type[Value]] = {}
+#: every recipe (a function that composes kinds) by name, filled by :mod:`lrsched.recipes`; configs name them too
+RECIPES: dict = {}
 
 
 class _Required:
@@ -48,17 +51,22 @@ class Field:
     to spell the parameter's name. ``attr`` stores the value under another
     attribute name where the parameter's own would hide a method
     (piecewise's ``values``, next to ``Schedule.values(n)``).
+
+    A value holding the symbols ``total`` or ``epoch`` (see :mod:`lrsched.symbols`)
+    is kept as written and checked when the schedule is bound, unless
+    ``symbolic`` says that ``check`` takes such values itself.
     """
 
-    __slots__ = ("attr", "check", "default", "keyword", "name", "nested")
+    __slots__ = ("attr", "check", "default", "keyword", "name", "nested", "symbolic")
 
-    def __init__(self, name, check, default=REQUIRED, *, keyword=False, nested=None, attr=None):
+    def __init__(self, name, check, default=REQUIRED, *, keyword=False, nested=None, attr=None, symbolic=False):
         self.name = name
         self.check = check
         self.default = default
         self.keyword = keyword
         self.nested = nested
         self.attr = attr or name
+        self.symbolic = symbolic
 
     def __repr__(self) -> str:
         return f"Field({self.name!r})"
@@ -96,7 +104,7 @@ class _ScheduleType(type):
         if "fields" in ns:
             cls.__signature__ = _signature(ns["fields"])
         kind = ns.get("kind")
-        if kind:
+        if kind and not ns.get("unlisted", False):
             if kind in REGISTRY:
                 raise RuntimeError(f"two kinds of schedule are named {kind!r}")
             REGISTRY[kind] = cls
@@ -114,7 +122,7 @@ class Value(metaclass=_ScheduleType):
     ``s.values(n)`` is ``s`` at t = 1 .. n.
     """
 
-    __slots__ = ("_hash", "_height", "_program")
+    __slots__ = ("_hash", "_height", "_program", "_symbols")
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     kind: ClassVar[str] = ""
@@ -127,7 +135,7 @@ class Value(metaclass=_ScheduleType):
         npos = len(args)
         if npos > len(fields):
             raise TypeError(f"{self.kind}() takes at most {len(fields)} arguments, got {npos}")
-        used = 0
+        symbols: frozenset = frozenset()
         try:
             if kwargs:
                 _check_names(fields, kwargs)
@@ -136,18 +144,28 @@ class Value(metaclass=_ScheduleType):
                 if i < npos:
                     if name in kwargs:
                         raise TypeError(f"got parameter {name!r} twice")
-                    value = f.check(name, args[i])
+                    raw = args[i]
                 elif name in kwargs:
-                    used += 1
-                    value = f.check(name, kwargs[name])
+                    raw = kwargs[name]
                 elif f.default is REQUIRED:
                     raise TypeError(f"missing required parameter {name!r}")
                 else:
-                    value = f.default
+                    _set(self, f.attr, f.default)
+                    continue
+                found = symbols_in(raw) if f.nested is None else frozenset()
+                if found and not f.symbolic:
+                    value = hold(name, raw)  # checked when bound
+                else:
+                    value = f.check(name, raw)
+                symbols |= found
                 _set(self, f.attr, value)
-            self._check()
+            for c in self.children():
+                symbols |= c._symbols
+            if not symbols:
+                self._check()
         except (TypeError, ValueError) as e:
             raise type(e)(f"{self.kind}(): {e}") from None
+        _set(self, "_symbols", symbols)
         height = 1
         for c in self.children():
             if c._height >= height:

@@ -261,7 +261,36 @@ def evaluate(s, t):
         return evaluate(s.schedule, np.ceil(t / s.steps_per_epoch))
     if k == "function":
         return np.array([float(s.fn(float(x))) for x in t])
+    if k == "cooldown":
+        x = float(evaluate(s.schedule, np.array([s.at]))[0])
+        p = np.minimum(np.maximum(t - s.at, 0.0), s.steps) / s.steps
+        g = {"linear": 1 - p, "cosine": (1 + np.cos(np.pi * p)) / 2, "sqrt": 1 - np.sqrt(p)}[s.shape]
+        return np.where(t <= s.at, evaluate(s.schedule, t), s.to + (x - s.to) * g)
+    if k == "extend":
+        tau0, end = extend_point(s)
+        tau = tau0 + (t - s.at) * (end - tau0) / (end - s.at)
+        return np.where(t <= s.at, evaluate(s.old, t), evaluate(s.new, np.maximum(tau, 0.0)))
     raise NotImplementedError(f"no reference for {k!r}")
+
+
+def extend_point(s, grid: int = 4096):
+    """(tau_0, L) of an ``extend``: where ``new`` first comes down to old(at) after its peak, and its end.
+
+    L is read from ``new.length()`` (the analysis, tested on its own); the peak
+    from a dense grid and tau_0 by bisection on the reference formula.
+    """
+    end = s.new.length()
+    x = float(evaluate(s.old, np.array([s.at]))[0])
+    ts = np.arange(1.0, math.ceil(end) + 1.0)
+    ys = evaluate(s.new, ts)
+    lo, hi = float(ts[int(np.argmax(ys))]), float(end)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if float(evaluate(s.new, np.array([mid]))[0]) <= x:
+            hi = mid
+        else:
+            lo = mid
+    return hi, end
 
 
 #: every kind :func:`evaluate` knows
@@ -296,5 +325,7 @@ KINDS = frozenset(
         "warp",
         "per_epoch",
         "function",
+        "cooldown",
+        "extend",
     ]
 )

@@ -88,10 +88,28 @@ def _extend(children):
         st.builds(lambda a, e: a.per_epoch(e), children, st.integers(1, 50)),
         st.builds(lambda a, k, span: a.warp(k, span), children, st.floats(0.3, 3.0), st.integers(1, 3000)),
         st.builds(lambda a, b: a / (b + 1.0), children, children),
+        st.builds(
+            lambda a, at, n, to, shape: ls.cooldown(a, at=at, steps=n, to=to, shape=shape),
+            children,
+            st.integers(0, 2000),
+            steps,
+            lr,
+            st.sampled_from(["linear", "cosine", "sqrt"]),
+        ),
     )
 
 
-schedules = st.recursive(leaves, _extend, max_leaves=8)
+def _continued(old_steps, new_steps, at, peaks):
+    """An extend of one decaying plan by a longer one (its only valid inputs: see ``ls.extend``)."""
+    old = ls.cosine(peaks[0], 1e-6, steps=old_steps)
+    new = ls.warmup(ls.cosine(peaks[1], 1e-6, steps=old_steps + new_steps), steps=10)
+    return ls.extend(old, new, at=min(at, old_steps))
+
+
+continued = st.builds(
+    _continued, st.integers(20, 600), st.integers(1, 600), st.integers(1, 600), st.tuples(lr, lr).map(sorted)
+)
+schedules = st.one_of(st.recursive(leaves, _extend, max_leaves=8), continued)
 serializable = schedules.filter(lambda s: "function(" not in repr(s))
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

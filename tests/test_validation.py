@@ -60,7 +60,7 @@ BAD = [
     (lambda: ls.join([c, c], boundaries=[10, 20]), ValueError, "one more schedule than boundaries"),
     (lambda: ls.join(c, boundaries=[]), TypeError, "schedules must be a list of schedules"),
     (lambda: ls.join([c, "fast"], boundaries=[5]), TypeError, r"schedules\[1\] must be a schedule or a number"),
-    (lambda: ls.warmup(c, steps=0), ValueError, "steps must be > 0, got 0"),
+    (lambda: ls.warmup(c, steps=-1), ValueError, "steps must be >= 0, got -1"),
     (lambda: ls.warmup(c, steps=10, shape="square"), ValueError, "shape must be one of"),
     (lambda: ls.warmup(c, steps=10, shape="exponential"), ValueError, "exponential warmup needs start > 0"),
     (lambda: ls.warmup("c", steps=10), TypeError, "schedule must be a schedule or a number, got 'c'"),

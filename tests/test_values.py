@@ -45,6 +45,8 @@ EXAMPLES = {
     "warp": [_c.warp(2, 900), (_c + 1).warp(0.5, 100.5)],
     "per_epoch": [(0.5 * _c).per_epoch(100)],
     "function": [ls.function(math.sqrt)],
+    "cooldown": [ls.cooldown(_c, at=300, steps=100), ls.cooldown(ls.constant(0.1), at=50, steps=7.5, to=1e-3, shape="sqrt")],
+    "extend": [ls.extend(_c, ls.cosine(0.1, 1e-5, steps=1800), at=600)],
 }
 ALL = [s for kind in sorted(EXAMPLES) for s in EXAMPLES[kind]]
 SERIALIZABLE = [s for s in ALL if s.kind != "function"]
@@ -179,7 +181,9 @@ BAD_CONFIGS = [
     (_cfg([]), TypeError, "schedule must be an object"),
     (_cfg({"type": "constant"}), ValueError, "missing field 'value'"),
     (_cfg({"type": "constant", "value": 1, "extra": 2}), ValueError, "unknown field 'extra'"),
-    (_cfg({"type": "constant", "value": "0.1"}), TypeError, "value must be a real number"),
+    (_cfg({"type": "constant", "value": "0.1x"}), ValueError, "value: '0.1x' is not a number or a duration"),
+    (_cfg({"type": "constant", "value": "nan"}), ValueError, "value: unknown symbol 'nan'"),
+    (_cfg({"type": "linear", "start": 1, "end": 0, "steps": "totl"}), ValueError, "did you mean 'total'"),
     (_cfg({"type": "constant", "value": True}), TypeError, "value must be a real number"),
     (_cfg({"type": "constant", "value": None}), TypeError, "value must be a real number"),
     (_cfg({"type": "linear", "start": 1, "end": 0, "steps": 0}), ValueError, "steps must be > 0, got 0"),

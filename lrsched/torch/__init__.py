@@ -1,23 +1,27 @@
 """PyTorch: real torch schedulers driven by any schedule, and exact mirrors of ``torch.optim.lr_scheduler``.
 
-- :mod:`lrsched.torch.adapter` (needs torch when called): :func:`scheduler`
-  sets lr, momentum (or beta1), weight_decay or any numeric param-group key
-  from schedules; :func:`lambda_lr` is torch's own LambdaLR; :func:`plateau_lr`
-  adds reduce-on-plateau. Index convention: torch's ``last_epoch`` e = t - 1,
-  converted in one place (``adapter._t``).
-- :mod:`lrsched.torch.lr_range`: :func:`find_lr`, the learning-rate range
-  test on a model, which puts the model and optimizer back as they were.
+- :mod:`lrsched.torch.adapter` (imports torch): :func:`scheduler` sets lr,
+  momentum (or beta1), weight_decay or any numeric param-group key from
+  schedules, counting the optimizer updates that really happen;
+  :func:`lambda_lr` is torch's own LambdaLR; :func:`plateau_lr` adds
+  reduce-on-plateau. The classes :class:`Scheduler`, :class:`PlateauLR` and
+  :class:`LambdaLR` are defined there.
+- :mod:`lrsched.torch.lr_range` (imports torch): :func:`find_lr`, the
+  learning-rate range test on a model, which puts the model and optimizer
+  back as they were.
 - :mod:`lrsched.torch.mirrors` (pure, no torch): each torch scheduler as a
   plain schedule, and the momentum that OneCycleLR and CyclicLR cycle.
 
+Importing this package imports no torch: the mirrors are here at once, and
+the names of the two torch modules load their module on first use.
 The migration table (torch class -> lrsched call) is in docs/migration.md.
 """
 
 from __future__ import annotations
 
-from . import adapter, lr_range, mirrors
-from .adapter import ScheduleFactor, lambda_lr, plateau_lr, scheduler  # noqa: F401
-from .lr_range import find_lr  # noqa: F401
+import importlib
+
+from . import mirrors
 from .mirrors import (  # noqa: F401
     chained_scheduler,
     constant_lr,
@@ -37,16 +41,18 @@ from .mirrors import (  # noqa: F401
     step_lr,
 )
 
-__all__ = adapter.__all__ + lr_range.__all__ + mirrors.__all__
-
-_CLASSES = {
-    "Scheduler": adapter._scheduler_class,
-    "PlateauLR": adapter._plateau_class,
-    "LambdaLR": adapter._lambda_class,
+#: the names that live in the modules importing torch, by module
+_TORCH_NAMES = {
+    "adapter": ("LambdaLR", "PlateauLR", "ScheduleFactor", "Scheduler", "lambda_lr", "plateau_lr", "scheduler"),
+    "lr_range": ("find_lr",),
 }
+
+__all__ = [*mirrors.__all__, *(name for names in _TORCH_NAMES.values() for name in names)]
 
 
 def __getattr__(name):
-    if name in _CLASSES:  # the torch subclasses, for pickle and isinstance checks (this imports torch)
-        return _CLASSES[name]()
+    for module, names in _TORCH_NAMES.items():
+        if name == module or name in names:
+            loaded = importlib.import_module(f".{module}", __name__)
+            return loaded if name == module else getattr(loaded, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

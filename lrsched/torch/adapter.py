@@ -1,43 +1,55 @@
 """The PyTorch adapter: real ``torch.optim.lr_scheduler`` objects driven by lrsched schedules.
 
-Index convention: torch's ``last_epoch`` e = 0 prepares the first
-``optimizer.step()``; lrsched's t = 1 is that same update, so t = e + 1.
-:func:`_t` is the one place that converts it.
+This module imports torch; :mod:`lrsched.torch` loads it on first use of one
+of its names, so the pure mirrors need no torch.
 
-One core, :class:`Scheduler`, sets any numeric param-group key (lr,
-momentum or Adam's beta1, weight_decay, ...) from one schedule per key and
-group; :class:`PlateauLR` adds a reduce-on-plateau scale to its lr.
-:func:`lambda_lr` keeps torch's own ``LambdaLR`` for code that expects one.
-All three check their schedules with :func:`_per_group`. torch is imported
-when a scheduler is built, not when this module is.
+The clock. :class:`Scheduler` counts the optimizer updates that really
+happen, with the optimizer's own step hooks (:class:`_Clock`): the k-th
+``optimizer.step()`` that runs uses s(k), whether ``scheduler.step()`` is
+called once per update, once per micro-batch, n times per update
+(accelerate), or never, and an update that a GradScaler skips (it does not
+call ``optimizer.step()``) does not advance t. ``last_epoch`` is the number
+of updates done, e, and the next update is t = e + 1 (:func:`_t`, the one
+place that converts). ``scheduler.step()`` only refreshes what torch's API
+reports (``get_last_lr()``).
+
+:func:`lambda_lr` keeps torch's own ``LambdaLR`` contract (it counts
+``scheduler.step()`` calls) for code that needs one.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import warnings
 import weakref
 
 import numpy as np
+import torch
 
 from .. import _validate as v
 from ..plateau import Plateau, PlateauState
 from ..schedule import Schedule, as_schedule
 from ..serialize import from_dict, to_dict
+from ..symbols import TimeWarning, bind_run, check_run_length
 
-__all__ = ["ScheduleFactor", "lambda_lr", "plateau_lr", "scheduler"]
+__all__ = ["LambdaLR", "PlateauLR", "ScheduleFactor", "Scheduler", "lambda_lr", "plateau_lr", "scheduler"]
 
 
-def _t(last_epoch: int) -> int:
-    """The update that torch's ``last_epoch`` e prepares: t = e + 1."""
-    return last_epoch + 1
+def _t(updates: int) -> int:
+    """The update that comes after ``updates`` updates (torch's ``last_epoch`` e): t = e + 1."""
+    return updates + 1
+
+
+#: scheduler.step() calls with no optimizer update and no gradient anywhere before the preview warning
+PREVIEW_STEPS = 20
 
 
 # ---------------------------------------------------------------- param-group keys
 
 
 def _is_number(x) -> bool:
-    if hasattr(x, "is_floating_point"):  # a torch tensor: one floating value, as torch's capturable lr
+    if isinstance(x, torch.Tensor):  # one floating value, as torch's capturable lr
         return x.numel() == 1 and x.is_floating_point()
     return v._is_real(x)
 
@@ -70,7 +82,7 @@ def _slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
 def _write(group, slot, x: float) -> None:
     key, index = slot
     held = group[key] if index is None else group[key][index]
-    if hasattr(held, "fill_"):  # a tensor stays the same tensor (torch's capturable and fused optimizers)
+    if isinstance(held, torch.Tensor):  # a tensor stays the same tensor (capturable and fused optimizers)
         held.fill_(x)
     elif index is None:
         group[key] = x
@@ -81,6 +93,8 @@ def _write(group, slot, x: float) -> None:
 def _allowed(slot, x: float) -> str | None:
     """Why an update may not use ``x`` in ``slot`` (torch's optimizers refuse it at construction), or None."""
     key = slot[0]
+    if not math.isfinite(x):
+        return f"{key} must be finite"
     if slot == ("betas", 0):
         return None if 0 <= x < 1 else "beta1 must be in [0, 1)"
     if key in ("lr", "momentum", "weight_decay") and x < 0:
@@ -88,11 +102,35 @@ def _allowed(slot, x: float) -> str | None:
     return None
 
 
-def _per_group(optimizer, key: str, value, name: str | None = None) -> list:
+def _problem(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
+    """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may."""
+    why = _allowed(slot, x)
+    if why is None:
+        return None
+    what = "beta1" if slot == ("betas", 0) else slot[0]
+    return f"lrsched: update {t} would use {what} = {x!r} in param group {i}, and {why}; the schedule {s!r} gives it"
+
+
+#: torch scheduler arguments that are not param-group keys: named when given to scheduler()
+_TORCH_ARGUMENTS = {
+    "verbose": "lrsched schedulers print nothing; remove it",
+    "epoch": "epoch= is the number of updates per epoch, a keyword of its own",
+    "T_max": "T_max belongs in the schedule: cosine(peak, end, steps=T_max)",
+    "step_size": "step_size belongs in the schedule: step(lr, every=step_size, factor=gamma)",
+    "gamma": "gamma belongs in the schedule (step, exponential, ...)",
+    "milestones": "milestones belong in the schedule: multistep(lr, milestones, factor=gamma)",
+    "eta_min": "eta_min belongs in the schedule: cosine(peak, eta_min, steps=...)",
+    "total_steps": "the run's length is total=",
+    "num_training_steps": "the run's length is total=",
+}
+
+
+def _per_group(optimizer, key: str, value, name: str | None = None, run: dict | None = None) -> list:
     """``value`` for ``key`` as one schedule (or None: left alone) per param group, checked against the groups.
 
     A number is a constant schedule; a list or tuple gives one entry per group.
-    ``name`` is the argument's name in messages (``key`` by default).
+    ``name`` is the argument's name in messages (``key`` by default); ``run``
+    binds the symbols ``total`` and ``epoch`` of schedules written with them.
     """
     groups, name = optimizer.param_groups, name or key
     if isinstance(value, (list, tuple)):
@@ -108,7 +146,7 @@ def _per_group(optimizer, key: str, value, name: str | None = None) -> list:
                 f"{label} must be an lrsched schedule or a number (or a list, one per param group), "
                 f"got {v.show(x)}{hint}"
             )
-    schedules = [None if x is None else as_schedule(label, x) for label, x in entries]
+    schedules = [None if x is None else bind_run(label, as_schedule(label, x), run or {}) for label, x in entries]
     if all(s is None for s in schedules):
         raise ValueError(f"{name} gives no schedule for any param group")
     for i, s in enumerate(schedules):
@@ -117,76 +155,41 @@ def _per_group(optimizer, key: str, value, name: str | None = None) -> list:
     return schedules
 
 
-def _problem(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
-    """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may."""
-    why = _allowed(slot, x)
-    if why is None:
-        return None
-    what = "beta1" if slot == ("betas", 0) else slot[0]
-    return f"lrsched: update {t} would use {what} = {x!r} in param group {i}, and {why}; the schedule {s!r} gives it"
-
-
-def _guard(optimizer, scheduler) -> None:
-    """Refuse an ``optimizer.step()`` whose values the scheduler found unusable (it says why)."""
-    ref = weakref.ref(scheduler)
-
-    def refuse_unusable_values(opt, args, kwargs):
-        s = ref()
-        problem = None if s is None else s.__dict__.get("_problem")
-        if problem is not None:
-            raise ValueError(problem)
-
-    scheduler.__dict__["_guard"] = optimizer.register_step_pre_hook(refuse_unusable_values)
-
-
-class _Guarded:
-    """A scheduler whose optimizer refuses the values it found unusable; pickled without the optimizer's hook."""
-
-    def __getstate__(self):  # torch.save(scheduler)
-        state = dict(self.__dict__)
-        state.pop("_guard", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        _guard(self.optimizer, self)
-
-
-def _torch_last_epoch(groups, last_epoch, relative: bool) -> int:
-    """torch's ``last_epoch`` argument for a scheduler built after ``last_epoch`` updates (-1 or 0: fresh).
-
-    torch counts its constructor as one step, so it starts one behind; on a
-    resume it wants each group's ``initial_lr``, which absolute mode never
-    reads (set to the group's lr where missing) and relative mode needs.
-    """
-    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-        raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
-    if last_epoch > 0:
-        for i, g in enumerate(groups):
-            if "initial_lr" not in g:
-                if relative:
-                    raise ValueError(
-                        f"relative=True with last_epoch={last_epoch} needs param group {i}'s initial_lr: "
-                        "load the optimizer's state dict first"
-                    )
-                g["initial_lr"] = g["lr"]
-    return max(last_epoch, 0) - 1
-
-
-def _check_optimizer(optimizer) -> None:
-    import torch
-
+def _optimizer(optimizer) -> torch.optim.Optimizer:
+    """The torch optimizer whose updates are counted: a wrapper's (accelerate's AcceleratedOptimizer) inner one."""
+    while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
+        optimizer = optimizer.optimizer
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    return optimizer
 
 
-def _check_relative(groups) -> None:
+def _start(name: str, last_epoch) -> int:
+    """Updates already done for a scheduler built with ``last_epoch`` (-1 or 0: a fresh start)."""
+    if isinstance(last_epoch, (bool, np.bool_)) or not isinstance(last_epoch, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= -1, got {v.show(last_epoch)}")
+    if not -1 <= last_epoch <= v.MAX_COUNT:
+        raise ValueError(f"{name} must be an integer in [-1, 2**53], got {v.show(last_epoch)}")
+    return max(int(last_epoch), 0)
+
+
+def _initial_lrs(groups, updates: int, relative: bool) -> None:
+    """Each group's ``initial_lr``, which relative mode scales: on a resume it must come from the optimizer's state."""
     for i, g in enumerate(groups):
-        if float(g.get("initial_lr", g["lr"])) == 0:
-            raise ValueError(
-                f"relative=True scales each group's initial lr, and param group {i} has initial lr 0: "
-                "every lr would be 0; give the optimizer the peak lr, or use relative=False"
-            )
+        if "initial_lr" not in g:
+            if relative and updates > 0:
+                raise ValueError(
+                    f"relative=True with last_epoch={updates} needs param group {i}'s initial_lr: "
+                    "load the optimizer's state dict first"
+                )
+            g["initial_lr"] = g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
+        if relative:
+            base = float(g["initial_lr"])
+            if not math.isfinite(base) or base == 0:
+                raise ValueError(
+                    f"relative=True scales each group's initial lr, and param group {i} has initial lr {base!r}: "
+                    "give the optimizer a finite, nonzero peak lr, or use relative=False"
+                )
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -209,7 +212,10 @@ def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
     """
     if saved is None or saved == _config_or_none(schedule):
         return schedule
-    theirs = from_dict(saved)
+    try:
+        theirs = from_dict(saved)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"the checkpoint's schedule is not a valid lrsched config: {e}") from None
     t = _first_difference(schedule, theirs)
     where = f"from t = {t} on" if t is not None else "in form only (the same values up to t = 10**7)"
     warnings.warn(
@@ -223,6 +229,8 @@ def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
 
 def _first_difference(a: Schedule, b: Schedule, horizon: int = 10**7) -> int | None:
     """The first update t (1-indexed) where ``a`` and ``b`` give different values, up to ``horizon``."""
+    if a._symbols or b._symbols:
+        return 1
     ends = [x.length() for x in (a, b)]
     stop = horizon if None in ends else min(int(max(ends)) + 2, horizon)
     chunk = 1 << 20
@@ -239,6 +247,8 @@ def _keep_code_schedules(code: dict, saved) -> None:
     """Compare every key's schedules in code with a checkpoint's (a warning for each that differs)."""
     if isinstance(saved, list):  # an lr-only checkpoint of an earlier version
         saved = {"lr": saved}
+    if not isinstance(saved, dict):
+        raise ValueError(f"schedules: expected a dict of lists of configs, got {v.show(saved)}")
     for key in sorted(set(code) | set(saved)):
         if key not in code:
             warnings.warn(
@@ -253,38 +263,128 @@ def _keep_code_schedules(code: dict, saved) -> None:
                 stacklevel=3,
             )
         else:
-            for s, config in zip(code[key], saved[key]):
+            configs = saved[key]
+            if not isinstance(configs, list) or len(configs) != len(code[key]):
+                raise ValueError(
+                    f"schedules[{key!r}]: expected a list of {len(code[key])} configs, one per param group, "
+                    f"got {v.show(configs)}"
+                )
+            for s, config in zip(code[key], configs):
                 if s is not None:
                     _keep_code_schedule(s, config)
+
+
+def _field(state, name: str, check):
+    """``state[name]`` through ``check``, or ValueError naming the field of a state dict that is not ours."""
+    if not isinstance(state, dict):
+        raise ValueError(f"not an lrsched scheduler state: expected a dict, got {v.show(state)}")
+    if name not in state:
+        raise ValueError(f"not an lrsched scheduler state: no {name!r} in {sorted(state)!r}")
+    try:
+        return check(name, state[name])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"scheduler state: {e}") from None
+
+
+def _finite_list(name, values):
+    if not isinstance(values, list):
+        raise TypeError(f"{name} must be a list of numbers, got {v.show(values)}")
+    return [v.real(f"{name}[{i}]", x) for i, x in enumerate(values)]
+
+
+# ---------------------------------------------------------------- the clock
+
+
+def _skipped(optimizer) -> bool:
+    """Whether the ``optimizer.step()`` that just ran skipped its update: a GradScaler calls a fused optimizer's
+    step with ``found_inf`` set (the optimizer then leaves the parameters), instead of not calling it."""
+    found = getattr(optimizer, "found_inf", None)
+    return isinstance(found, torch.Tensor) and bool(found.item())
+
+
+class _Clock:
+    """The optimizer's step hooks of one scheduler: the one place where real updates are counted.
+
+    Before each ``optimizer.step()`` that runs, the scheduler writes the values
+    of update t = updates + 1 (again: a loaded optimizer state or other code may
+    have changed them) and refuses values torch would refuse; after it, the
+    scheduler counts the update and sets the next one's values. The optimizer
+    holds the hooks and they hold the scheduler, so a scheduler steers as long
+    as its optimizer lives, kept or not; a newer scheduler of the same
+    optimizer that sets one of the same keys takes over from it (a rebuilt
+    scheduler on resume replaces the old one).
+    """
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        opt = scheduler.optimizer
+        for hook in list(opt._optimizer_step_pre_hooks.values()):
+            other = getattr(hook, "__self__", None)
+            if isinstance(other, _Clock) and not set(other.scheduler.schedules).isdisjoint(scheduler.schedules):
+                other.detach()
+        self._handles = (opt.register_step_pre_hook(self._before), opt.register_step_post_hook(self._after))
+
+    def _before(self, optimizer, args, kwargs):
+        self.scheduler._before_update()
+
+    def _after(self, optimizer, args, kwargs):
+        if not _skipped(optimizer):
+            self.scheduler._on_update()
+
+    def detach(self) -> None:
+        """Stop steering: the scheduler no longer counts updates or writes values."""
+        for h in self._handles:
+            h.remove()
+        self.scheduler._clock = None
 
 
 # ---------------------------------------------------------------- the core scheduler
 
 
-def scheduler(optimizer, lr=None, *, momentum=None, weight_decay=None, **other_group_keys):
+def scheduler(
+    optimizer,
+    lr=None,
+    *,
+    momentum=None,
+    weight_decay=None,
+    relative: bool = False,
+    last_epoch: int = -1,
+    total: int | None = None,
+    epoch: float | None = None,
+    **other_group_keys,
+):
     """A real ``torch.optim.lr_scheduler.LRScheduler`` that sets each param-group key from its schedule.
 
-    The k-th ``optimizer.step()`` uses ``s(k)``, to the bit, for every key
-    given: ``lr``, ``momentum``, ``weight_decay`` or any other numeric
-    param-group key (``eps``, Adam's ``betas`` as ``momentum``...), in the
-    canonical loop (``optimizer.step(); scheduler.step()``). Each keyword is a
-    schedule (a number is a constant), or a list with one per param group
-    (None leaves that group alone).
+    The k-th optimizer update that really happens uses ``s(k)``, to the bit,
+    for every key given: ``lr``, ``momentum``, ``weight_decay`` or any other
+    numeric param-group key (``eps``, Adam's ``betas`` as ``momentum``...).
+    The scheduler counts ``optimizer.step()`` itself, so this holds whether
+    ``scheduler.step()`` is called once per update, once per micro-batch of a
+    gradient accumulation, n times per update (accelerate), or never; an update
+    that a GradScaler skips does not count. Each keyword is a schedule (a
+    number is a constant), or a list with one per param group (None leaves
+    that group alone).
+
+    Args:
+        relative: the lr is each group's ``initial_lr`` times the schedule.
+        last_epoch: the scheduler as it stands after this many updates (-1 or 0: fresh).
+        total: the run's number of updates: binds the symbol ``lrsched.total`` in
+            the schedules, and checks their length against the run (warnings of
+            category :class:`lrsched.TimeWarning`).
+        epoch: the number of updates per epoch: binds ``lrsched.epoch``.
 
     ``momentum`` sets a group's ``momentum`` if it has one, else its
     ``betas[0]`` (Adam, AdamW, ...), as torch's OneCycleLR and CyclicLR do.
     A key the groups do not have, or hold something other than a number
     (``nesterov``), is refused when the scheduler is built. A value that an
-    update would use and torch's optimizers refuse at construction (a
-    negative lr, momentum or weight_decay, beta1 outside [0, 1)) is refused
-    with ValueError by that ``optimizer.step()``; a value computed after the
-    last update is never refused.
+    update would use and torch's optimizers refuse (not finite, a negative lr,
+    momentum or weight_decay, beta1 outside [0, 1)) is refused with ValueError
+    by that ``optimizer.step()``.
 
     ``state_dict()`` holds plain JSON types (``torch.load(weights_only=True)``
-    reads it), and a run resumed at any k continues exactly, whether the
-    scheduler is built before or after ``optimizer.load_state_dict``. A
-    checkpoint whose schedules differ from those in code: the code's are used,
-    with a warning naming the first t where they differ.
+    reads it), and a run resumed at any k continues exactly, in either load
+    order. A checkpoint whose schedules differ from those in code: the code's
+    are used, with a warning naming the first t where they differ.
 
     Example:
         >>> import torch
@@ -299,115 +399,210 @@ def scheduler(optimizer, lr=None, *, momentum=None, weight_decay=None, **other_g
         >>> seen
         [(0.085355339059, 0.875), (0.05, 0.9), (0.014644660941, 0.925)]
     """
-    _check_optimizer(optimizer)
-    given = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **other_group_keys}
-    schedules = {key: _per_group(optimizer, key, x) for key, x in given.items() if x is not None}
-    if not schedules:
-        raise ValueError(
-            "scheduler() needs at least one schedule: lr=, momentum=, weight_decay= or another param-group key"
-        )
-    return _scheduler_class()(optimizer, schedules)
+    return Scheduler(
+        optimizer,
+        lr,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        relative=relative,
+        last_epoch=last_epoch,
+        total=total,
+        epoch=epoch,
+        **other_group_keys,
+    )
 
 
-_CLASSES: dict = {}  # the torch subclasses, made when torch is first needed
+def _run(total, epoch) -> dict:
+    """The run's symbols, checked: ``total`` a count of updates, ``epoch`` updates per epoch."""
+    run = {}
+    if total is not None:
+        run["total"] = v.count("total", total)
+    if epoch is not None:
+        run["epoch"] = v.positive("epoch", epoch)
+    return run
 
 
-def _made(make):
-    """The class ``make`` builds, built once (it subclasses a torch class, so torch is imported only then)."""
-    if make.__name__ not in _CLASSES:
-        cls = make()
-        cls.__module__, cls.__qualname__ = "lrsched.torch", cls.__name__  # picklable as lrsched.torch.<name>
-        _CLASSES[make.__name__] = cls
-    return _CLASSES[make.__name__]
+class Scheduler(torch.optim.lr_scheduler.LRScheduler):
+    """Each scheduled param-group key at update t = updates done + 1 (see :func:`scheduler`, which builds one)."""
 
+    def __init__(
+        self,
+        optimizer,
+        lr=None,
+        *,
+        momentum=None,
+        weight_decay=None,
+        relative: bool = False,
+        last_epoch: int = -1,
+        total: int | None = None,
+        epoch: float | None = None,
+        **other_group_keys,
+    ):
+        for key in other_group_keys:
+            if key in _TORCH_ARGUMENTS:
+                raise TypeError(f"scheduler() got {key}=: it is not a param-group key; {_TORCH_ARGUMENTS[key]}")
+        opt = _optimizer(optimizer)
+        run = _run(total, epoch)
+        given = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **other_group_keys}
+        schedules = {key: _per_group(opt, key, x, run=run) for key, x in given.items() if x is not None}
+        if not schedules:
+            raise ValueError(
+                "scheduler() needs at least one schedule: lr=, momentum=, weight_decay= or another param-group key"
+            )
+        self._setup(opt, schedules, v.flag("relative", relative), _start("last_epoch", last_epoch), run.get("total"))
 
-def _scheduler_class():
-    return _made(_make_scheduler)
+    def _setup(self, optimizer, schedules: dict, relative: bool, updates: int, total) -> None:
+        """``schedules``: {key: [schedule or None per param group]}, checked; ``updates``: how many are done."""
+        self.schedules, self.relative, self.total = schedules, relative, total
+        self._slots = {
+            key: [None if s is None else _slot(optimizer, key, i) for i, s in enumerate(per_group)]
+            for key, per_group in schedules.items()
+        }
+        self._updates, self._next, self._problem = updates, None, None
+        self._idle_steps, self._warned, self._saw_gradient = 0, set(), False
+        _initial_lrs(optimizer.param_groups, updates, relative)
+        self.optimizer, self._clock = optimizer, None
+        self._clock = _Clock(self)
+        super().__init__(optimizer, -1)  # torch's own set-up; its first step() is ours
+        if total is not None:
+            for s in schedules.get("lr", []):
+                if s is not None:
+                    check_run_length(s, total)
 
+    # ------------------------------------------------ values of the next update
 
-def _make_scheduler():
-    import torch
+    def _lr_scale(self) -> float:
+        return 1.0
 
-    class Scheduler(_Guarded, torch.optim.lr_scheduler.LRScheduler):
-        """Each scheduled param-group key at t = last_epoch + 1 (see :func:`scheduler`)."""
+    def _values(self, t: int) -> list:
+        """Every scheduled (group, slot, value, schedule) of update t."""
+        out = []
+        for key, per_group in self.schedules.items():
+            for i, (s, slot) in enumerate(zip(per_group, self._slots[key])):
+                if s is None:
+                    continue
+                x = s(t)
+                if key == "lr":
+                    base = float(self.base_lrs[i]) if self.relative else 1.0
+                    x = base * x * self._lr_scale()
+                out.append((i, slot, x, s))
+        return out
 
-        def __init__(self, optimizer, schedules: dict, relative: bool = False, last_epoch: int = -1):
-            # schedules: {key: [schedule or None per param group]}, checked by _per_group
-            self.schedules, self.relative, self._problem = schedules, relative, None
-            self._slots = {
-                key: [None if s is None else _slot(optimizer, key, i) for i, s in enumerate(per_group)]
-                for key, per_group in schedules.items()
-            }
-            _guard(optimizer, self)
-            super().__init__(optimizer, _torch_last_epoch(optimizer.param_groups, last_epoch, relative))
+    def _apply(self) -> None:
+        """Write the values of the next update into the param groups (computed once per update)."""
+        t = _t(self._updates)
+        if self._next is None or self._next[0] != t:
+            values = self._values(t)
+            problem = next((p for i, slot, x, s in values if (p := _problem(t, i, slot, x, s))), None)
+            self._next, self._problem = (t, values), problem
+        groups = self.optimizer.param_groups
+        if self._clock is not None:  # a scheduler another one took over from writes nothing
+            for i, slot, x, _ in self._next[1]:
+                _write(groups[i], slot, x)
+        self.last_epoch = self._updates
+        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
 
-        def _lr_scale(self) -> float:
-            return 1.0
+    def _refresh(self) -> None:
+        """Recompute the next update's values (the scale or the checkpoint changed)."""
+        self._next = None
+        self._apply()
 
-        def _value(self, key: str, i: int, s: Schedule, t: int) -> float:
-            if key != "lr":
-                return s(t)
-            base = float(self.base_lrs[i]) if self.relative else 1.0
-            return base * s(t) * self._lr_scale()
+    # ------------------------------------------------ the clock's two events
 
-        def get_lr(self):
-            t, groups = _t(self.last_epoch), self.optimizer.param_groups
-            lrs = self.schedules.get("lr", [None] * len(groups))
-            return [g["lr"] if s is None else self._value("lr", i, s, t) for i, (g, s) in enumerate(zip(groups, lrs))]
+    def _before_update(self) -> None:
+        self._apply()
+        if self._problem is not None:
+            raise ValueError(self._problem)
 
-        def step(self, epoch=None):
-            """One update done (call after ``optimizer.step()``): set every key for the next."""
-            if epoch is not None:
-                raise TypeError(self._no_epoch(epoch))
-            super().step()  # the lrs, through get_lr
-            self._set(with_lr=False)
+    def _on_update(self) -> None:
+        self._updates += 1
+        if self.total is not None and self._updates > self.total and "total" not in self._warned:
+            self._warned.add("total")
+            warnings.warn(
+                f"lrsched: update {self._updates} is past the run's total of {self.total} updates that the "
+                "schedules were bound to: the run is longer than planned (is total= the number of optimizer "
+                "updates, after gradient accumulation and across processes?)",
+                TimeWarning,
+                stacklevel=4,
+            )
+        self._apply()
 
-        def _no_epoch(self, epoch) -> str:
-            return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
+    # ------------------------------------------------ torch's API
 
-        def _set(self, with_lr: bool = True) -> None:
-            """Every scheduled key of every group at t = last_epoch + 1, now (the lrs too, unless torch just set
-            them); then note the first value an update may not use."""
-            t, groups, problem = _t(self.last_epoch), self.optimizer.param_groups, None
-            for key, per_group in self.schedules.items():
-                for i, (g, s, slot) in enumerate(zip(groups, per_group, self._slots[key])):
-                    if s is None:
-                        continue
-                    if key == "lr" and not with_lr:
-                        x = float(g["lr"])
-                    else:
-                        x = self._value(key, i, s, t)
-                        _write(g, slot, x)
-                    problem = problem or _problem(t, i, slot, x, s)
-            if with_lr:
-                self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
-            self._problem = problem
+    def get_lr(self):
+        """The lrs of the next update."""
+        t, groups = _t(self._updates), self.optimizer.param_groups
+        lrs = [g["lr"] for g in groups]
+        for i, slot, x, _ in self._values(t):
+            if slot == ("lr", None):
+                lrs[i] = x
+        return lrs
 
-        def state_dict(self):
-            return {
-                "last_epoch": self.last_epoch,
-                "_step_count": self._step_count,
-                "base_lrs": [float(b) for b in self.base_lrs],
-                "_last_lr": [float(x) for x in self._last_lr],
-                "relative": self.relative,
-                "schedules": {
-                    key: [None if s is None else _config_or_none(s) for s in per_group]
-                    for key, per_group in self.schedules.items()
-                },
-            }
+    def step(self, epoch=None):
+        """Refresh ``get_last_lr()``; the clock itself counts ``optimizer.step()`` (call this as torch's loops do)."""
+        if epoch is not None:
+            raise TypeError(self._no_epoch(epoch))
+        self._step_count += 1
+        if self._updates == 0 and self._step_count > 1 and "preview" not in self._warned:
+            self._idle_steps += 1
+            self._saw_gradient = self._saw_gradient or self._any_gradient()  # a skipped update, not a preview
+            if self._idle_steps >= PREVIEW_STEPS and not self._saw_gradient:
+                self._warned.add("preview")
+                warnings.warn(
+                    f"lrsched: scheduler.step() was called {self._idle_steps} times and the optimizer has made "
+                    "no update: the schedule follows optimizer updates, so the lr stays at s(1). To preview a "
+                    "schedule, use s.values(n) or lrsched.plot(s, n)",
+                    TimeWarning,
+                    stacklevel=2,
+                )
+        self._apply()
 
-        def load_state_dict(self, state):
-            self.last_epoch = int(state["last_epoch"])
-            self._step_count = int(state["_step_count"])
-            self.base_lrs = [float(b) for b in state["base_lrs"]]
-            _keep_code_schedules(self.schedules, state["schedules"])
-            self._set()  # the next update, from the code's schedules
+    def _any_gradient(self) -> bool:
+        return any(p.grad is not None for g in self.optimizer.param_groups for p in g["params"])
 
-        def __repr__(self):
-            keys = ", ".join(f"{k}={_shown(per_group)}" for k, per_group in self.schedules.items())
-            return f"{type(self).__name__}({keys}, last_epoch={self.last_epoch})"
+    def _no_epoch(self, epoch) -> str:
+        return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
 
-    return Scheduler
+    def state_dict(self):
+        return {
+            "last_epoch": self._updates,
+            "_step_count": self._step_count,
+            "base_lrs": [float(b) for b in self.base_lrs],
+            "_last_lr": [float(x) for x in self._last_lr],
+            "relative": self.relative,
+            "schedules": {
+                key: [None if s is None else _config_or_none(s) for s in per_group]
+                for key, per_group in self.schedules.items()
+            },
+        }
+
+    def load_state_dict(self, state):
+        updates = _field(state, "last_epoch", lambda n, x: v.whole(n, x, 0))
+        step_count = _field(state, "_step_count", lambda n, x: v.whole(n, x, 0))
+        base_lrs = _field(state, "base_lrs", _finite_list)
+        if len(base_lrs) != len(self.optimizer.param_groups):
+            raise ValueError(
+                f"scheduler state: base_lrs has {len(base_lrs)} entries for "
+                f"{len(self.optimizer.param_groups)} param groups"
+            )
+        if _field(state, "relative", v.flag) != self.relative:
+            raise ValueError(f"scheduler state: relative={state['relative']!r}, and the code has {self.relative!r}")
+        _keep_code_schedules(self.schedules, _field(state, "schedules", lambda n, x: x))
+        self._updates, self._step_count, self.base_lrs = updates, step_count, base_lrs
+        self._refresh()  # the next update, from the code's schedules
+
+    def __getstate__(self):  # torch.save(scheduler): the hooks stay with the optimizer
+        state = dict(self.__dict__)
+        state["_clock"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._clock = _Clock(self)
+
+    def __repr__(self):
+        keys = ", ".join(f"{k}={_shown(per_group)}" for k, per_group in self.schedules.items())
+        return f"{type(self).__name__}({keys}, last_epoch={self._updates})"
 
 
 def _shown(per_group) -> str:
@@ -417,16 +612,19 @@ def _shown(per_group) -> str:
 # ---------------------------------------------------------------- plateau
 
 
-def plateau_lr(optimizer, schedule, rule: Plateau, relative: bool = False, last_epoch: int = -1):
+def plateau_lr(
+    optimizer, schedule, rule: Plateau, relative: bool = False, last_epoch: int = -1, total=None, epoch=None
+):
     """A torch scheduler that follows ``schedule`` times a reduce-on-plateau ``rule``.
 
-    Call ``step()`` after every ``optimizer.step()`` and ``report(metric)`` once
-    per epoch (say, with the validation loss); the k-th update uses
-    ``schedule(k) * scale`` (``initial_lr * schedule(k) * scale`` when
-    ``relative``), the scale changing from the update after a report.
-    ``state_dict()`` holds plain data only (``torch.load(weights_only=True)``
-    reads it) and ``load_state_dict`` resumes exactly. It is a
-    :func:`scheduler` for the lr, with the same checks.
+    Call ``report(metric)`` once per epoch (say, with the validation loss); the
+    k-th optimizer update that really happens uses ``schedule(k) * scale``
+    (``initial_lr * schedule(k) * scale`` when ``relative``), the scale
+    changing from the update after a report. It is a :func:`scheduler` for
+    the lr, with the same clock, checks and ``total=`` / ``epoch=``;
+    ``step()`` may be called as torch's loops do. ``state_dict()`` holds
+    plain data only (``torch.load(weights_only=True)`` reads it) and
+    ``load_state_dict`` resumes exactly.
 
     Example:
         >>> import torch
@@ -441,59 +639,55 @@ def plateau_lr(optimizer, schedule, rule: Plateau, relative: bool = False, last_
         >>> opt.param_groups[0]["lr"] == 0.5 * s(11)
         True
     """
-    return _plateau_class()(optimizer, schedule, rule, relative, last_epoch)
+    return PlateauLR(optimizer, schedule, rule, relative, last_epoch, total, epoch)
 
 
-def _plateau_class():
-    return _made(_make_plateau)
+class PlateauLR(Scheduler):
+    """schedule(t) * plateau scale, per param group (see :func:`plateau_lr`, which builds one)."""
 
-
-def _make_plateau():
-    class PlateauLR(_scheduler_class()):
-        """schedule(last_epoch + 1) * plateau scale, per param group (see :func:`plateau_lr`)."""
-
-        def __init__(self, optimizer, schedule, rule, relative=False, last_epoch=-1):
-            _check_optimizer(optimizer)
-            if not isinstance(rule, Plateau):
-                raise TypeError(f"rule must be an lrsched plateau rule, got {rule!r}")
-            schedules = _per_group(optimizer, "lr", schedule, "schedule")
-            if any(s is None for s in schedules):
-                raise TypeError("schedule must give a schedule for every param group")
-            relative = v.flag("relative", relative)
-            if rule.absolute and (relative or any(s != schedules[0] for s in schedules)):
-                raise ValueError(
-                    "an absolute plateau rule decides on one current lr: give one schedule for every param group "
-                    "and relative=False"
-                )
-            if relative:
-                _check_relative(optimizer.param_groups)
-            self.rule, self.plateau = rule, rule.init()
-            super().__init__(optimizer, {"lr": schedules}, relative, last_epoch)
-
-        def _lr_scale(self) -> float:
-            return self.plateau.scale
-
-        def _no_epoch(self, epoch) -> str:
-            return (
-                f"PlateauLR.step() counts updates and takes no argument, got {epoch!r}: report the metric "
-                "with scheduler.report(metric) (torch's ReduceLROnPlateau.step(metric) is report here)"
+    def __init__(self, optimizer, schedule, rule: Plateau, relative=False, last_epoch=-1, total=None, epoch=None):
+        opt = _optimizer(optimizer)
+        if not isinstance(rule, Plateau):
+            raise TypeError(f"rule must be an lrsched plateau rule, got {v.show(rule)}")
+        run = _run(total, epoch)
+        schedules = _per_group(opt, "lr", schedule, "schedule", run)
+        if any(s is None for s in schedules):
+            raise TypeError("schedule must give a schedule for every param group")
+        relative = v.flag("relative", relative)
+        if rule.absolute and (relative or any(s != schedules[0] for s in schedules)):
+            raise ValueError(
+                "an absolute plateau rule decides on one current lr: give one schedule for every param group "
+                "and relative=False"
             )
+        self.rule, self.plateau = rule, rule.init()
+        self._setup(opt, {"lr": schedules}, relative, _start("last_epoch", last_epoch), run.get("total"))
 
-        def report(self, metric) -> None:
-            """One metric (once per epoch): may lower the scale from the next update on."""
-            base = self.schedules["lr"][0](_t(self.last_epoch)) if self.rule.absolute else None
-            self.plateau = self.rule.update(self.plateau, metric, base)
-            self._set()
+    def _lr_scale(self) -> float:
+        return self.plateau.scale
 
-        def state_dict(self):
-            return {**super().state_dict(), "plateau": self.plateau.to_dict(), "rule": self.rule.to_dict()}
+    def _no_epoch(self, epoch) -> str:
+        return (
+            f"PlateauLR.step() counts updates and takes no argument, got {epoch!r}: report the metric "
+            "with scheduler.report(metric) (torch's ReduceLROnPlateau.step(metric) is report here)"
+        )
 
-        def load_state_dict(self, state):
-            self.plateau = PlateauState.from_dict(state["plateau"])
-            self.rule = Plateau.from_dict(state["rule"])
-            super().load_state_dict(state)
+    def report(self, metric) -> None:
+        """One metric (once per epoch): may lower the scale from the next update on."""
+        base = self.schedules["lr"][0](_t(self._updates)) if self.rule.absolute else None
+        self.plateau = self.rule.update(self.plateau, metric, base)
+        self._refresh()
 
-    return PlateauLR
+    def state_dict(self):
+        return {**super().state_dict(), "plateau": self.plateau.to_dict(), "rule": self.rule.to_dict()}
+
+    def load_state_dict(self, state):
+        try:
+            plateau = PlateauState.from_dict(_field(state, "plateau", lambda n, x: x))
+            rule = Plateau.from_dict(_field(state, "rule", lambda n, x: x))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"scheduler state: {e}") from None
+        self.plateau, self.rule = plateau, rule
+        super().load_state_dict(state)
 
 
 # ---------------------------------------------------------------- torch's own LambdaLR
@@ -504,44 +698,46 @@ class ScheduleFactor:
 
     torch's LambdaLR saves a callable object's ``__dict__`` in its
     ``state_dict``; this one keeps only the schedule's config there (plain JSON
-    types, so ``torch.load(..., weights_only=True)`` reads it), and the live
-    schedule in a slot. When ``load_state_dict`` brings a config that differs
-    from the schedule in code, the one in code is kept, with a warning that
-    names the first t where they differ (see :func:`_keep_code_schedule`).
+    types, so ``torch.load(..., weights_only=True)`` reads it) and the live
+    schedule in a slot. :meth:`LambdaLR.load_state_dict` compares a loaded
+    config with the schedule in code (:meth:`restore`).
     """
 
-    __slots__ = ("__dict__", "_live")
+    __slots__ = ("__dict__", "_schedule")
 
     def __init__(self, schedule: Schedule):
         self.config = _config_or_none(schedule)  # None for a function(...) schedule: kept as given
-        self._live = (self.config, schedule)
+        self._schedule = schedule
 
     @property
     def schedule(self) -> Schedule:
-        config, schedule = self._live
-        current = self.__dict__.get("config")
-        if current is not config:  # load_state_dict brought the checkpoint's config
-            _keep_code_schedule(schedule, current)
-            self.__dict__["config"] = config
-        return schedule
+        return self._schedule
+
+    def restore(self) -> None:
+        """After torch loaded a checkpoint's config into ``__dict__``: keep the code's schedule, warn if they differ."""
+        saved, self.config = self.__dict__.get("config"), _config_or_none(self._schedule)
+        _keep_code_schedule(self._schedule, saved)
 
     def __call__(self, epoch: int) -> float:
-        return self.schedule(_t(epoch))
+        return self._schedule(_t(epoch))
 
     def __repr__(self) -> str:
-        return f"ScheduleFactor({self.schedule!r})"
+        return f"ScheduleFactor({self._schedule!r})"
 
 
-def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1):
+def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1, total=None, epoch=None):
     """A real ``torch.optim.lr_scheduler.LambdaLR`` that follows ``schedule``.
 
-    In the canonical loop (``optimizer.step(); scheduler.step()``) the k-th
-    ``optimizer.step()`` uses ``schedule(k)`` exactly, whatever lr the optimizer
-    was created with, or ``initial_lr * schedule(k)`` when ``relative``. A list
-    gives one schedule per param group. ``state_dict`` / ``load_state_dict`` and
-    ``torch.save`` / ``torch.load`` work, and a run resumed at any k continues
-    with the learning rates of an uninterrupted run. For momentum and other
-    keys, use :func:`scheduler`; a negative lr is refused as there.
+    It keeps torch's LambdaLR contract: it counts ``scheduler.step()`` calls,
+    not optimizer updates, so call it once per update (no accumulation, no
+    skipped updates); :func:`scheduler` counts the updates themselves. In the
+    canonical loop (``optimizer.step(); scheduler.step()``) the k-th
+    ``optimizer.step()`` uses ``schedule(k)`` exactly, whatever lr the
+    optimizer was created with, or ``initial_lr * schedule(k)`` when
+    ``relative``. A list gives one schedule per param group. ``state_dict`` /
+    ``load_state_dict`` and ``torch.save`` / ``torch.load`` work, and a run
+    resumed at any k continues with the learning rates of an uninterrupted
+    run. A non-finite or negative lr is refused by ``optimizer.step()``.
 
     In absolute mode the scheduler's ``base_lrs`` are 1.0 (so torch's
     ``base_lr * factor`` is the schedule's value to the bit); the groups'
@@ -566,63 +762,85 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1)
         >>> [round(x, 12) for x in lrs]
         [0.01, 0.02, 0.03]
     """
-    _check_optimizer(optimizer)
-    groups = optimizer.param_groups
-    schedules = _per_group(optimizer, "lr", schedule, "schedule")
-    if any(s is None for s in schedules):
-        raise TypeError("schedule must give a schedule for every param group")
-    relative = v.flag("relative", relative)
-    if relative:
-        _check_relative(groups)
-    factors = [ScheduleFactor(s) for s in schedules]
-    start = _torch_last_epoch(groups, last_epoch, relative)
-    return _lambda_class()(optimizer, factors, start, relative)
+    return LambdaLR(optimizer, schedule, relative, last_epoch, total, epoch)
 
 
-def _lambda_class():
-    return _made(_make_lambda)
+class _Guard:
+    """A step pre-hook refusing an ``optimizer.step()`` whose lr the LambdaLR found unusable (it says why)."""
+
+    def __init__(self, scheduler):
+        self._scheduler = weakref.ref(scheduler)
+        self._handle = scheduler.optimizer.register_step_pre_hook(self._before)
+
+    def _before(self, optimizer, args, kwargs):
+        s = self._scheduler()
+        if s is not None and s._problem is not None:
+            raise ValueError(s._problem)
 
 
-def _make_lambda():
-    """torch's LambdaLR, absolute or relative, refusing a negative lr, resuming on the schedules in code."""
-    import torch
+class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
+    """A torch ``LambdaLR`` over lrsched schedules (see :func:`lambda_lr`, which builds one): absolute or relative."""
 
-    class LambdaLR(_Guarded, torch.optim.lr_scheduler.LambdaLR):
-        """A torch ``LambdaLR`` over lrsched schedules (see :func:`lambda_lr`)."""
+    def __init__(self, optimizer, schedule, relative=False, last_epoch=-1, total=None, epoch=None):
+        opt = _optimizer(optimizer)
+        run = _run(total, epoch)
+        schedules = _per_group(opt, "lr", schedule, "schedule", run)
+        if any(s is None for s in schedules):
+            raise TypeError("schedule must give a schedule for every param group")
+        relative = v.flag("relative", relative)
+        updates = _start("last_epoch", last_epoch)
+        _initial_lrs(opt.param_groups, updates, relative)
+        if total is not None:
+            for s in schedules:
+                check_run_length(s, run["total"])
+        self._problem = None
+        super().__init__(opt, [ScheduleFactor(s) for s in schedules], last_epoch=updates - 1 if updates else -1)
+        self._guard = _Guard(self)
+        if not relative:  # torch's constructor applied base_lr * factor with the optimizer's own lrs
+            self.base_lrs = [1.0] * len(opt.param_groups)
+        self._set()
 
-        def __init__(self, optimizer, factors, last_epoch=-1, relative=False):
-            self._problem = None
-            _guard(optimizer, self)
-            super().__init__(optimizer, factors, last_epoch=last_epoch)
-            if not relative:  # torch's constructor applied base_lr * factor with the optimizer's own lrs
-                self.base_lrs = [1.0] * len(optimizer.param_groups)
-                self._set()
+    def step(self, epoch=None):
+        if epoch is not None:
+            raise TypeError(f"LambdaLR.step() counts updates and takes no argument, got {epoch!r}")
+        super().step()
+        self._check()
 
-        def step(self, epoch=None):
-            super().step(epoch)
-            self._check()
+    def _check(self):
+        t, groups, problem = _t(self.last_epoch), self.optimizer.param_groups, None
+        for i, (g, f) in enumerate(zip(groups, self.lr_lambdas)):
+            problem = problem or _problem(t, i, ("lr", None), float(g["lr"]), f.schedule)
+        self._problem = problem
 
-        def _check(self):
-            t, groups, problem = _t(self.last_epoch), self.optimizer.param_groups, None
-            for i, (g, f) in enumerate(zip(groups, self.lr_lambdas)):
-                problem = problem or _problem(t, i, ("lr", None), float(g["lr"]), f.schedule)
-            self._problem = problem
+    def _set(self):
+        """The groups' lrs now, outside ``step``: base_lr * factor for the next update."""
+        for g, b, f in zip(self.optimizer.param_groups, self.base_lrs, self.lr_lambdas):
+            _write(g, ("lr", None), b * f(self.last_epoch))
+        self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+        self._check()
 
-        def _set(self):
-            """The groups' lrs now, outside ``step``: base_lr * factor for the next update."""
-            for g, b, f in zip(self.optimizer.param_groups, self.base_lrs, self.lr_lambdas):
-                _write(g, ("lr", None), b * f(self.last_epoch))
-            self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
-            self._check()
+    def load_state_dict(self, state_dict):
+        last = _field(state_dict, "last_epoch", lambda n, x: v.whole(n, x, -1))
+        _field(state_dict, "base_lrs", _finite_list)
+        lambdas = _field(state_dict, "lr_lambdas", lambda n, x: x)
+        if not isinstance(lambdas, list) or len(lambdas) != len(self.lr_lambdas):
+            raise ValueError(f"scheduler state: lr_lambdas must be a list of {len(self.lr_lambdas)} entries")
+        super().load_state_dict({**state_dict, "last_epoch": last})
+        for f in self.lr_lambdas:
+            f.restore()
+        self._set()  # the schedule in code (checked against the checkpoint's, warned if it differs)
 
-        def load_state_dict(self, state_dict):
-            super().load_state_dict(state_dict)
-            self._set()  # the schedule in code (checked against the checkpoint's, warned if it differs)
+    def state_dict(self):
+        state = super().state_dict()
+        for key in ("_guard", "_problem"):
+            state.pop(key, None)
+        return state
 
-        def state_dict(self):
-            state = super().state_dict()
-            state.pop("_guard", None)
-            state.pop("_problem", None)
-            return state
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_guard", None)
+        return state
 
-    return LambdaLR
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._guard = _Guard(self)
