@@ -22,12 +22,11 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import sys
 import threading
-import time
 
 import numpy as np
 
+from . import compiled, kernels
 from . import layout as L
 from ._validate import show
 
@@ -107,35 +106,32 @@ class Encoder:
             ints[i] += base  # kid offsets become positions in ip
         ip = np.array(ints, dtype=np.int64)
         fp = np.array(self.fp, dtype=np.float64)
-        full = not L.FULL_ONLY.isdisjoint(self.records[0::4])  # the opcodes
-        return Program(ip, fp, self.functions, schedule, full)
+        return Program(ip, fp, self.functions, schedule)
 
 
 class Program:
     """A schedule laid out for the kernel; ``at(t)`` evaluates one float t >= 0 (a Python float)."""
 
-    __slots__ = ("at", "fp", "full", "functions", "ip")
+    __slots__ = ("at", "fp", "functions", "ip")
 
-    def __init__(self, ip, fp, functions, schedule, full: bool):
+    def __init__(self, ip, fp, functions, schedule):
         self.ip = ip
         self.fp = fp
         self.functions = tuple(functions)
-        self.full = full  # it needs the full kernel
         if self.functions:
 
             def at(t):
                 return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])
 
         else:
-            entry = _entry(full)
-            local = _SCALAR
+            local, current = _SCALAR, _SCALAR_ENTRY
 
             def at(t):
                 try:
                     w = local.work
                 except AttributeError:
                     w = _scalar_scratch()
-                y = entry(ip, fp, _EMPTY, t, True, 0, 1, _NO_SIDE, w[0], w[1], 0)
+                y = current[0](ip, fp, _EMPTY, t, True, 0, 1, _NO_SIDE, w[0], w[1], 0)
                 if y - y == 0.0:
                     return float(y)
                 return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])  # raises, naming t
@@ -145,9 +141,8 @@ class Program:
 
 def cycle_start(i, period, mult) -> float:
     """S_i, where cycle i of a ``cycle`` starts, in the kernel's own arithmetic (see :class:`lrsched.Cycle`)."""
-    from .kernels import cycle_start as start
-
-    return start(float(i), float(period), float(mult))
+    with np.errstate(all="ignore"):
+        return float(kernels.cycle_start(np.float64(i), np.float64(period), np.float64(mult)))
 
 
 def compile_program(schedule) -> Program:
@@ -159,84 +154,91 @@ def compile_program(schedule) -> Program:
     return enc.build(enc.encode(schedule), schedule)
 
 
+# ---------------------------------------------------------------- the two tiers
+#
+# One kernel source (lrsched.kernels), run two ways: as it is, plain Python over
+# NumPy (the interpreted tier: no compiler, a value at once), or compiled by numba
+# (lrsched.compiled: compiled once, then loaded from numba's on-disk cache). The
+# compiled tier serves every call once it is loaded, or when numba's cache
+# already holds it (a warm cache: its scalar calls are several times faster);
+# otherwise the first range longer than INTERPRETED_MAX loads, or compiles, it.
+# Both give the same bits.
+
+#: the longest range the interpreted tier evaluates while the compiled kernel is neither loaded nor cached
+INTERPRETED_MAX = 100_000
+
 _EMPTY_INT = np.empty(0, dtype=np.int64)
-_ENTRIES: dict = {}  # full (bool) -> (scalar entry, range entry)
-_LOCK = threading.Lock()
 _SCALAR = threading.local()  # per thread: scratch for scalar calls, so that they allocate nothing
+_COMPILED: list = []  # [the compiled range entry] once the compiled tier is in use
 
 
 def _scalar_scratch():
-    from .kernels import scratch
-
-    _SCALAR.work = scratch(L.MAX_DEPTH + 2, 1)
+    _SCALAR.work = kernels.scratch(L.MAX_DEPTH + 2, 1)
     return _SCALAR.work
 
 
-def _entry(full: bool):
-    """The compiled kernel (full or basic) for scalar calls, loaded (or compiled, saying so on stderr) on first use.
+def _interpreted(*args):
+    """The kernel source run as Python; IEEE results (inf, nan) as compiled code gives them, without warnings."""
+    with np.errstate(all="ignore"):
+        return kernels.evaluate(*args)
 
-    Returned without numba's type dispatch where numba allows it: every call
-    passes the types it was compiled for, and this saves about 200 ns a call.
-    That raw entry point keeps the GIL, which a single value does not mind.
+
+def _first_scalar(*args):
+    """The first scalar call of the process: picks the tier (compiled if numba's cache holds it), then runs."""
+    if not _COMPILED and compiled.cached():
+        _use_compiled()
+    elif not _COMPILED:
+        _SCALAR_ENTRY[0] = _interpreted
+    return _SCALAR_ENTRY[0](*args)
+
+
+#: the kernel every scalar call runs (one list, read by every Program.at, switched when the compiled tier loads)
+_SCALAR_ENTRY: list = [_first_scalar]
+
+
+def _use_compiled():
+    """Load the compiled tier (compiling it once if numba's cache does not hold it) and switch every call to it.
+
+    Scalar calls go around numba's type dispatch where numba allows it (every
+    call passes the types it was compiled for: about 200 ns saved a call);
+    that raw entry point keeps the GIL, which a single value does not mind.
+    Ranges go through the dispatcher, which releases the GIL, so threads run at once.
     """
-    return (_ENTRIES.get(full) or _loaded(full))[0]
+    module = compiled.load()
+    disp = module.evaluate
+    if not hasattr(disp, "overloads"):  # NUMBA_DISABLE_JIT: the same plain Python
+
+        def plain(*args):
+            with np.errstate(all="ignore"):
+                return disp(*args)
+
+        scalar = ranged = plain
+    else:
+        ranged = disp
+        try:
+            scalar = disp.overloads[disp.signatures[0]].entry_point
+        except Exception:  # pragma: no cover - a numba without entry points
+            scalar = disp
+    _SCALAR_ENTRY[0] = scalar
+    if not _COMPILED:
+        _COMPILED.append(ranged)
+    return _COMPILED[0]
 
 
-def _range_entry(full: bool):
-    """The compiled kernel for ranges, through numba's dispatcher: it releases the GIL, so threads run at once."""
-    return (_ENTRIES.get(full) or _loaded(full))[1]
+def _range_entry(n: int):
+    """The kernel for a range of n values: the compiled one when it is in use, cached, or n is long."""
+    if _COMPILED:
+        return _COMPILED[0]
+    if n > INTERPRETED_MAX or compiled.cached():
+        return _use_compiled()
+    return _interpreted
 
 
-def _loaded(full: bool):
-    with _LOCK:
-        if full not in _ENTRIES:
-            _ENTRIES[full] = _load(full)
-    return _ENTRIES[full]
-
-
-def _load(full: bool):
-    from . import kernels as K
-
-    disp = K.evaluate if full else K.evaluate_basic
-    ip = np.array([1, 0, 2, 0, L.CONST, 0, 0, 0], dtype=np.int64)
-    fp = np.zeros(1)
-    args = (ip, fp, _EMPTY, 0.0, True, 0, 1, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
-    note = None if _cached(disp, args) else _compile_note(K, full)
-    started = time.perf_counter()
-    if note:
-        print(note, file=sys.stderr, flush=True)
-    disp(*args)
-    if note:
-        print(f"lrsched: kernel ready in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    if not hasattr(disp, "overloads"):  # NUMBA_DISABLE_JIT: plain Python on numpy scalars
-
-        def plain(*a):
-            with np.errstate(all="ignore"):  # IEEE results (inf, nan) as compiled code gives them, no warnings
-                return disp(*a)
-
-        return plain, plain
-    try:
-        entry = disp.overloads[disp.signatures[0]].entry_point
-        entry(*args)
-        return entry, disp
-    except Exception:  # a numba without entry points
-        return disp, disp
-
-
-def _cached(disp, args) -> bool:
-    """Whether numba's on-disk cache already holds the kernel (True when unknown: say nothing)."""
-    try:
-        sig = tuple(disp.typeof_pyval(a) for a in args)
-        return disp._cache.load_overload(sig, disp.targetctx) is not None
-    except Exception:
-        return True
-
-
-def _compile_note(K, full: bool) -> str:
-    which = "full evaluation kernel (cycles, ease, tanh, ...)" if full else "basic evaluation kernel"
-    if not K.CACHE:
-        return K.CACHE_NOTE + f"; compiling the {which} (a few seconds)..."
-    return f"lrsched: compiling the {which} once (a few seconds), then cached on disk..."
+def compile_kernels() -> str:
+    """Compile the kernel now and cache it on disk (``python -m lrsched --compile``); returns where."""
+    where = compiled.compile_kernels()
+    _use_compiled()
+    return where
 
 
 # ---------------------------------------------------------------- entry points
@@ -291,10 +293,10 @@ def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
     out = np.empty(n) if ranged else np.array(times, dtype=np.float64)  # the kernel works in place
     if n == 0:
         return out
-    entry = _range_entry(program.full)
+    entry = _range_entry(n)
     if program.functions:
         y = _run_with_functions(entry, program, out, t0, ranged)
-    elif n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
+    elif entry is not _interpreted and n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
         y = _threaded(entry, program, out, t0, ranged, threads)
     else:
         y = entry(program.ip, program.fp, out, t0, ranged, 0, 1, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)

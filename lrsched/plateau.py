@@ -163,18 +163,38 @@ class Plateau:
         """The state before any report: scale 1."""
         return PlateauState(best=math.inf if self.mode == "min" else -math.inf)
 
-    def _args(self):
-        return (
-            self.mode == "min",
-            self.threshold_mode == "rel",
-            self.threshold,
-            self.patience,
-            self.cooldown,
-            self.factor,
-            self.min_scale,
-            self.eps,
-            self.absolute,
-        )
+    def _decide(self, best: float, bad: int, cool: int, scale: float, metric: float, base: float):
+        """One report: (best, bad epochs, cooldown left, scale) after ``metric``; the one place the rule decides.
+
+        torch's ReduceLROnPlateau decision, in torch's own arithmetic: a NaN
+        metric is never an improvement (so it counts as a bad epoch).
+        ``absolute``: the reduction is decided on the current lr, base * scale
+        (base: the schedule's value at the report), with ``min_scale`` as
+        torch's min_lr and ``eps`` in lr units.
+        """
+        t, rel = self.threshold, self.threshold_mode == "rel"
+        if self.mode == "min":
+            better = metric < best * (1.0 - t) if rel else metric < best - t
+        else:
+            better = metric > best * (t + 1.0) if rel else metric > best + t
+        if better:
+            best, bad = metric, 0
+        else:
+            bad += 1
+        if cool > 0:
+            cool, bad = cool - 1, 0
+        if bad > self.patience:
+            if self.absolute:
+                lr = base * scale
+                reduced = max(lr * self.factor, self.min_scale)
+                if lr - reduced > self.eps:
+                    scale = reduced / base
+            else:
+                reduced = max(scale * self.factor, self.min_scale)
+                if scale - reduced > self.eps:
+                    scale = reduced
+            cool, bad = self.cooldown, 0
+        return best, bad, cool, scale
 
     def _bases(self, bases, n: int) -> np.ndarray:
         if not self.absolute:
@@ -196,40 +216,30 @@ class Plateau:
         """
         if not isinstance(state, PlateauState):
             raise TypeError(f"state must be a PlateauState, got {state!r}")
-        from .kernels import plateau_replay
-
-        best, bad, cool, scale = plateau_replay(
-            np.array([_metric(metric)]),
-            self._bases(base, 1),
+        best, bad, cool, scale = self._decide(
             state.best,
             state.bad_epochs,
             state.cooldown_left,
             state.scale,
-            *self._args(),
-            np.empty(2),
+            _metric(metric),
+            float(self._bases(base, 1)[0]),
         )
         return PlateauState(float(best), int(bad), int(cool), float(scale), state.reports + 1)
 
     def scales(self, metrics, state: PlateauState | None = None, bases=None) -> np.ndarray:
-        """The scale in force after 0, 1, ..., len(metrics) reports (numba; one array).
+        """The scale in force after 0, 1, ..., len(metrics) reports (one array).
 
         ``bases``: the schedule's value at each report (an ``absolute`` rule needs them).
         """
         state = self.init() if state is None else state
         arr = _metrics(metrics)
+        bases = self._bases(bases, arr.size).tolist()
         out = np.empty(arr.size + 1)
-        from .kernels import plateau_replay
-
-        plateau_replay(
-            arr,
-            self._bases(bases, arr.size),
-            state.best,
-            state.bad_epochs,
-            state.cooldown_left,
-            state.scale,
-            *self._args(),
-            out,
-        )
+        out[0] = scale = state.scale
+        best, bad, cool = state.best, state.bad_epochs, state.cooldown_left
+        for k, metric in enumerate(arr.tolist()):
+            best, bad, cool, scale = self._decide(best, bad, cool, scale, metric, bases[k])
+            out[k + 1] = scale
         return out
 
     def replay(self, schedule: Schedule, metrics, steps_per_epoch: int, n: int | None = None) -> np.ndarray:
