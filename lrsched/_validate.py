@@ -25,7 +25,7 @@ SHOW_MAX = 200
 
 def show(value) -> str:
     """A value as an error message shows it: numpy scalars as plain numbers, long values cut short."""
-    if isinstance(value, np.generic):
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         value = value.item()
     if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 20:
         kind = type(value).__name__
@@ -37,6 +37,13 @@ def show(value) -> str:
 
 def _is_real(value) -> bool:
     return isinstance(value, _REAL_TYPES) and not isinstance(value, (bool, np.bool_))
+
+
+def _scalar(value):
+    """A 0-d NumPy array as the number it holds (``np.array(2.0)``); anything else as it is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return value[()]
+    return value
 
 
 def named(fn):
@@ -90,7 +97,8 @@ def horizon(schedule, steps, maximum: int = 1 << 27) -> int:
 
 
 def real(name: str, value) -> float:
-    """A finite real number (bools, strings and None are refused)."""
+    """A finite real number (bools, strings and None are refused; a 0-d array is its number)."""
+    value = _scalar(value)
     if not _is_real(value):
         raise TypeError(f"{name} must be a real number, got {show(value)}")
     try:
@@ -126,6 +134,7 @@ MAX_COUNT = 2**53
 
 def count(name: str, value, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
     """A whole number in [minimum, maximum]; integral floats such as 3.0 are accepted."""
+    value = _scalar(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be an integer, got {show(value)}")
     if isinstance(value, (float, np.floating)):
@@ -141,6 +150,7 @@ def count(name: str, value, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
 
 def whole(name: str, value, minimum: int | None = None, maximum: int = MAX_COUNT) -> int:
     """An integer, strictly (peers' step counts: 2.5 or 3.0 are refused), >= minimum if given, <= maximum."""
+    value = _scalar(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {show(value)}")
     if minimum is not None and value < minimum:

@@ -102,8 +102,12 @@ class _Interpreter:
         d = depth + 1
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
             return node.value
-        if isinstance(node, ast.Name) and node.id in SYMBOLS:
-            return Expr("sym", (node.id,))
+        if isinstance(node, ast.Name):
+            if node.id in SYMBOLS:
+                return Expr("sym", (node.id,))
+            close = difflib.get_close_matches(node.id, [*SYMBOLS, *self.names], n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the symbols are {', '.join(SYMBOLS)}"
+            raise ValueError(f"unknown name {node.id!r}{hint}")
         if isinstance(node, (ast.List, ast.Tuple)):
             items = [self.run(x, d) for x in node.elts]
             return items if isinstance(node, ast.List) else tuple(items)
@@ -195,6 +199,12 @@ def main(argv=None) -> int:
     try:
         schedule = _load(args)
         schedule = schedule.bind(total=args.total, epoch=args.steps_per_epoch)
+        if schedule._symbols:
+            flags = {"total": "--total N", "epoch": "--steps-per-epoch N"}
+            names = sorted(schedule._symbols)
+            raise ValueError(
+                f"{schedule!r} uses {', '.join(names)}: give {' and '.join(flags[n] for n in names)}"
+            )
         n = args.n
         if n is None:
             total = schedule.length()

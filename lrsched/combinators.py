@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+import numpy as np
+
 from . import _validate as v
 from . import layout as K
 from .primitives import Constant, Cosine, Ease, Geometric, Linear
@@ -166,6 +168,11 @@ class Cooldown(Schedule):
         return enc.node(K.JOIN, [self.at], (kid, tail))
 
 
+#: extend reads the new plan in chunks of this many updates, and plans of at most _EXTEND_MAX updates
+_CHUNK = 1 << 16
+_EXTEND_MAX = 1 << 31
+
+
 class Extend(Schedule):
     r"""A run trained on ``old`` up to update ``at`` that continues on the longer plan ``new``, without a jump.
 
@@ -173,17 +180,18 @@ class Extend(Schedule):
         n\big(\tau_0 + (t - a)\,\frac{L - \tau_0}{L - a}\big) & t > a \end{cases}
 
     where o = ``old``, n = ``new``, a = ``at``, L = ``new.length()`` (where
-    the new plan settles: its end), P the first update where n reaches its
-    peak, and :math:`\tau_0 \in [P, L]` the first point after the peak where
-    n comes down to o(a). The past is kept exactly; at a the value is o(a)
+    the new plan settles: its end), P the first whole t in [0, L] where n is
+    largest (t = 0 counts: a constant lr continued on a fresh cosine starts at
+    its top), and :math:`\tau_0 \in [P, L]` the first point at or after the
+    peak where n comes down to o(a). The past is kept exactly; at a the value is o(a)
     (no jump); then the new plan's own decay, from the point where it has
     the run's current lr, runs at the pace that makes it end at L, the new
     total, with n's final value. Where n decays, the continuation decays.
 
-    Refused: a ``new`` that never settles, or settles by ``at``; an o(a)
-    above n's peak or below its final value (no point of n continues it); and
-    a ``new`` that jumps over o(a) (a step decay: there is no point where it
-    equals o(a)).
+    Refused: a ``new`` that never settles, settles by ``at``, or settles after
+    2**31 updates; an o(a) above n's peak or below its final value (no point
+    of n continues it); and a ``new`` that jumps over o(a) (a step decay:
+    there is no point where it equals o(a)).
 
     Example:
         >>> old = cosine(1.0, 0.0, steps=100)
@@ -204,37 +212,55 @@ class Extend(Schedule):
         self._continuation()
 
     def _continuation(self) -> tuple[float, float, float]:
-        """(tau_0, L, o(a)), or ValueError saying why no continuation exists."""
+        """(tau_0, L, o(a)), or ValueError saying why no continuation exists.
+
+        P is the first whole t in [0, L] where n is largest; tau_0 lies in
+        (k - 1, k] for the first whole k >= P with n(k) <= o(a), found by
+        bisection there (n is evaluated in chunks: memory stays small).
+        """
         old, new, a = self.old, self.new, self.at
         end = new.length()
         if end is None:
             raise ValueError(f"new never settles ({new!r}): extend needs the new plan's end")
         if end <= a:
             raise ValueError(f"new settles at t = {end!r}, not after at={a!r}: nothing is left to continue")
-        x = old(a)
-        facts = new.summary(max(int(math.ceil(end)), 1))
-        lo, hi = float(facts.argmax), float(end)
-        if x > facts.max:
-            raise ValueError(f"old(at) = {x!r} is above new's peak {facts.max!r}: no point of new continues it")
-        if x < new(end):
-            raise ValueError(f"old(at) = {x!r} is below new's final value {new(end)!r}: no point of new continues it")
-        if new(lo) <= x:
-            hi = lo
-        while True:  # bisection: new(lo) > x >= new(hi)
-            mid = 0.5 * (lo + hi)
-            if not lo < mid < hi:
+        if end > _EXTEND_MAX:
+            raise ValueError(f"new settles at t = {end!r}; extend reads plans of at most {_EXTEND_MAX} updates")
+        x, last, final = old(a), int(math.ceil(end)), new(end + 1.0)
+        peak, top = -math.inf, 0
+        for lo in range(0, last + 1, _CHUNK):
+            ys = new(np.arange(lo, min(lo + _CHUNK, last + 1), dtype=np.float64))
+            i = int(np.argmax(ys))
+            if ys[i] > peak:
+                peak, top = float(ys[i]), lo + i
+        if x > peak:
+            raise ValueError(f"old(at) = {x!r} is above new's peak {peak!r}: no point of new continues it")
+        if x < final:
+            raise ValueError(f"old(at) = {x!r} is below new's final value {final!r}: no point of new continues it")
+        k = None
+        for lo in range(top, last + 2, _CHUNK):
+            below = np.flatnonzero(new(np.arange(lo, min(lo + _CHUNK, last + 2), dtype=np.float64)) <= x)
+            if below.size:
+                k = lo + int(below[0])
+                break
+        if k is None or k == top:
+            return float(top), float(end), x
+        lo_t, hi_t = float(k - 1), float(k)  # new(lo_t) > x >= new(hi_t)
+        while True:
+            mid = 0.5 * (lo_t + hi_t)
+            if not lo_t < mid < hi_t:
                 break
             if new(mid) <= x:
-                hi = mid
+                hi_t = mid
             else:
-                lo = mid
-        y = new(hi)
-        if abs(y - x) > 1e-9 * max(abs(x), abs(facts.max)):
+                lo_t = mid
+        y = new(hi_t)
+        if abs(y - x) > 1e-9 * max(abs(x), abs(peak)):
             raise ValueError(
-                f"new jumps over old(at) = {x!r} near t = {hi!r} (from {new(lo)!r} to {y!r}): "
+                f"new jumps over old(at) = {x!r} near t = {hi_t!r} (from {new(lo_t)!r} to {y!r}): "
                 "no point of new continues it without a jump"
             )
-        return hi, float(end), x
+        return hi_t, float(end), x
 
     def _encode(self, enc):
         tau0, end, _ = self._continuation()

@@ -103,6 +103,7 @@ def warmup_cosine(peak: float, steps: float, warmup_steps: float, end: float = 0
     (0.1, 0.0)
     """
     n, w = v.positive("steps", steps), v.nonnegative("warmup_steps", warmup_steps)
+    peak, end, start = v.real("peak", peak), v.real("end", end), v.real("start", start)
     if w >= n:
         raise ValueError(f"warmup_steps={w!r} must be less than steps={n!r}")
     return Warmup(Cosine(peak, end, steps=n - w), steps=w, start=start)
@@ -150,6 +151,7 @@ def sgdr(
     >>> s(10), s(11) < 0.5, s(30)
     (0.0, True, 0.0)
     """
+    peak, end = v.real("peak", peak), v.real("end", end)
     return Cycle(Cosine(peak, end, steps=period), period, period_mult=period_mult, decay=decay, limit=limit)
 
 
@@ -176,6 +178,7 @@ def wsd(
         v.nonnegative("warmup_steps", warmup_steps),
         v.positive("decay_steps", decay_steps),
     )
+    peak, end, start = v.real("peak", peak), v.real("end", end), v.real("start", start)
     if w + d > n:
         raise ValueError(f"warmup_steps + decay_steps = {w + d!r} exceed steps={n!r}")
     shape = v.choice("decay", decay, ("linear", "cosine", "1-sqrt"))
@@ -262,6 +265,7 @@ def flat_cos(peak: float, steps: float, pct_flat: float = 0.75, end: float = 0.0
     (1.0, 0.0)
     """
     n = v.positive("steps", steps)
+    peak, end = v.real("peak", peak), v.real("end", end)
     pct = v.real("pct_flat", pct_flat)
     if not 0 < pct < 1:
         raise ValueError(f"pct_flat must be in (0, 1), got {v.show(pct_flat)}")

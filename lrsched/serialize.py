@@ -60,7 +60,7 @@ def from_dict(config) -> Schedule:
     """
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    config = dict(config)
+    config = _mapping(config, "config")
     if FORMAT_KEY not in config:
         if "type" in config:  # a bare node, as YAML and Hydra configs hold one
             return _decode(config, "schedule", 1)
@@ -143,7 +143,7 @@ def _decode(node, path: str, depth: int) -> Schedule:
         raise ValueError(f"{path}: schedules nest deeper than {MAX_DEPTH} levels")
     if not isinstance(node, Mapping):
         raise TypeError(f"{path} must be an object with a 'type', got {type(node).__name__}")
-    node = dict(node)
+    node = _mapping(node, path)
     kind = node.get("type")
     if isinstance(kind, str) and kind in RECIPES:
         return _decode_recipe(RECIPES[kind], node, path)
@@ -183,19 +183,41 @@ def _decode(node, path: str, depth: int) -> Schedule:
         raise type(e)(f"{path}: {e}") from None
 
 
+def _mapping(node, path: str) -> dict:
+    """A Mapping as a dict; a config library's own error (OmegaConf's missing ``???``) as ValueError."""
+    try:
+        return dict(node)
+    except Exception as e:
+        raise ValueError(f"{path}: cannot read the config: {type(e).__name__}: {e}") from None
+
+
 def _decode_recipe(fn, node: dict, path: str):
-    """A recipe named in a config (``{"type": "warmup_cosine", "peak": 3e-4, "steps": "total", ...}``)."""
+    """A recipe named in a config (``{"type": "warmup_cosine", "peak": 3e-4, "steps": "total", ...}``).
+
+    A parameter annotated ``str`` (a shape) takes a string; any other reads a
+    string as a number or a duration, strictly.
+    """
+    import inspect
+
+    params = inspect.signature(fn).parameters
     kwargs = {}
     for key, value in node.items():
         if key == "type":
             continue
-        if isinstance(value, str):
+        where = f"{path}.{key}"
+        if key not in params:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(params), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; its parameters are {', '.join(params)}"
+            raise ValueError(f"{path}: unknown field {key!r} for {node['type']!r}{hint}")
+        if isinstance(value, str) and params[key].annotation not in ("str", str):
             try:
                 value = parse_expr(value)
-            except ValueError:
-                pass  # a string parameter (a shape): the recipe checks it
-        elif isinstance(value, Sequence):
-            raise TypeError(f"{path}.{key} must be a number or a string, got a list")
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
+        elif isinstance(value, (Mapping, Sequence)) and not isinstance(value, str):
+            raise TypeError(f"{where} must be a number or a string, got {type(value).__name__}")
         kwargs[key] = value
     try:
         return fn(**kwargs)

@@ -183,6 +183,7 @@ class Expr:
 
 
 def _number(x: float, outer: int) -> str:
+    x = float(x)
     text = str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)  # as lrsched.value.format_number
     return f"({text})" if x < 0 and outer >= 1 else text
 
@@ -216,9 +217,12 @@ def hold(name: str, value):
         return value
     if isinstance(value, (list, tuple)):
         return tuple(hold(f"{name}[{i}]", x) for i, x in enumerate(value))
-    if isinstance(value, str):
-        return value
     return v.real(name, value)
+
+
+#: a trial binding: a value holding symbols must pass its parameter's type check with it (a type does not
+#: depend on the run's length), so that a symbol where no number goes is refused at once
+TRIAL = {"total": 1_000_000, "epoch": 1_000}
 
 
 def substitute(value, bindings: dict):

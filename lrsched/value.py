@@ -24,7 +24,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .layout import MAX_DEPTH
-from .symbols import hold, symbols_in
+from .symbols import TRIAL, hold, substitute, symbols_in
 
 #: every kind of schedule by name (filled as the classes are declared)
 REGISTRY: dict[str, type[Value]] = {}
@@ -154,7 +154,13 @@ class Value(metaclass=_ScheduleType):
                     continue
                 found = symbols_in(raw) if f.nested is None else frozenset()
                 if found and not f.symbolic:
-                    value = hold(name, raw)  # checked when bound
+                    value = hold(name, raw)  # its value is checked when bound, its type now
+                    try:
+                        f.check(name, substitute(value, TRIAL))
+                    except TypeError:
+                        raise TypeError(f"{name}={format_value(value)}: {name} does not take a duration") from None
+                    except ValueError:
+                        pass
                 else:
                     value = f.check(name, raw)
                 symbols |= found

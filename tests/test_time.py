@@ -1,0 +1,1013 @@
+"""Durations in the run's length: the symbols ``total`` and ``epoch``, binding, configs, cooldown and extend.
+
+Expected values come from formulas written here in numpy (independent of the
+engine), or from the same schedule written with numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+from lrsched.cli import main as cli_main
+
+T, E = ls.total, ls.epoch
+
+
+# ---------------------------------------------------------------- independent formulas (numpy)
+
+
+def np_linear(t, start, end, n):
+    x = np.minimum(np.asarray(t, dtype=float), n)
+    return start + (end - start) * x / n
+
+
+def np_cosine(t, start, end, n):
+    x = np.minimum(np.asarray(t, dtype=float), n)
+    return end + (start - end) * (1.0 + np.cos(np.pi * x / n)) / 2.0
+
+
+def np_warmup(t, inner, w, start=0.0):
+    """Linear ramp from ``start`` at t = 0 to inner(0) at t = w, then inner(t - w)."""
+    t = np.asarray(t, dtype=float)
+    if w == 0:
+        return inner(t)
+    target = inner(np.array(0.0))
+    ramp = start + (target - start) * np.minimum(t, w) / w
+    return np.where(t <= w, ramp, inner(np.maximum(t - w, 0.0)))
+
+
+def np_warmup_cosine(t, peak, n, w, end=0.0):
+    return np_warmup(t, lambda u: np_cosine(u, peak, end, n - w), w)
+
+
+def np_step(t, start, every, factor):
+    t = np.asarray(t, dtype=float)
+    return start * factor ** np.floor((t - 1) / every)
+
+
+def np_multistep(t, start, milestones, factor):
+    t = np.asarray(t, dtype=float)
+    k = sum((t > m).astype(float) for m in milestones)
+    return start * factor**k
+
+
+def np_cooldown(t, f, at, n, to, shape):
+    t = np.asarray(t, dtype=float)
+    x = float(f(np.array(float(at))))
+    p = np.minimum(np.maximum(t - at, 0.0), n) / n
+    g = {"linear": 1.0 - p, "cosine": (1.0 + np.cos(np.pi * p)) / 2.0, "sqrt": 1.0 - np.sqrt(p)}[shape]
+    return np.where(t <= at, f(t), to + (x - to) * g)
+
+
+def bisect_down(f, lo, hi, x, iters=200):
+    """The point in [lo, hi] where a decreasing f comes down to x: f(lo) > x >= f(hi)."""
+    if f(lo) <= x:
+        return lo
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:
+            break
+        if f(mid) <= x:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def np_extend(t, old_f, new_f, at, peak_t, end):
+    """Extend's docstring formula: o(t) up to a, then n(tau0 + (t - a)(L - tau0)/(L - a)), tau0 found by bisection."""
+    t = np.asarray(t, dtype=float)
+    x = float(old_f(np.array(float(at))))
+    tau0 = bisect_down(lambda u: float(new_f(np.array(u))), float(peak_t), float(end), x)
+    clock = tau0 + (t - at) * (end - tau0) / (end - at)
+    return np.where(t <= at, old_f(t), new_f(clock)), tau0
+
+
+def assert_close(got, want, rtol=1e-12, atol=1e-15):
+    np.testing.assert_allclose(np.asarray(got, dtype=float), np.asarray(want, dtype=float), rtol=rtol, atol=atol)
+
+
+def assert_same(a: ls.Schedule, b: ls.Schedule, n: int):
+    """Equal as values, and the same floats, bit for bit."""
+    assert a == b, (a, b)
+    assert hash(a) == hash(b)
+    assert repr(a) == repr(b)
+    assert np.array_equal(a.values(n), b.values(n))
+
+
+# ---------------------------------------------------------------- binding gives the schedule written with numbers
+
+
+BOUND_CASES = [
+    # (unbound, bindings, the same schedule written with numbers, n to compare)
+    (
+        lambda: ls.warmup(ls.cosine(0.1, 0, steps=T - 500), steps=500),
+        {"total": 10_000},
+        lambda: ls.warmup(ls.cosine(0.1, 0, steps=10_000 - 500), steps=500),
+        10_050,
+    ),
+    (
+        lambda: ls.warmup(ls.cosine(3e-4, 0.0, steps=T - 0.05 * T), steps=0.05 * T),
+        {"total": 12_345},
+        lambda: ls.warmup(ls.cosine(3e-4, 0.0, steps=12_345 - 0.05 * 12_345), steps=0.05 * 12_345),
+        12_400,
+    ),
+    (
+        lambda: ls.step(0.1, every=30 * E, factor=0.1),
+        {"epoch": 391},
+        lambda: ls.step(0.1, every=30 * 391, factor=0.1),
+        40_000,
+    ),
+    (
+        lambda: ls.join([ls.constant(0.1), ls.linear(0.1, 0.0, T / 2)], boundaries=[0.5 * T]),
+        {"total": 999},
+        lambda: ls.join([ls.constant(0.1), ls.linear(0.1, 0.0, 999 / 2)], boundaries=[0.5 * 999]),
+        1_100,
+    ),
+    (
+        lambda: ls.multistep(0.1, [30 * E, 60 * E, 0.9 * T], factor=0.1),
+        {"total": 10_000, "epoch": 100},
+        lambda: ls.multistep(0.1, [30 * 100, 60 * 100, 0.9 * 10_000], factor=0.1),
+        10_000,
+    ),
+    (  # a join inside a join, flattened only once bound
+        lambda: ls.join(
+            [ls.join([ls.constant(1.0), ls.constant(0.5)], boundaries=[0.25 * T]), ls.linear(0.5, 0, T / 2)],
+            boundaries=[0.5 * T],
+        ),
+        {"total": 400},
+        lambda: ls.join(
+            [ls.join([ls.constant(1.0), ls.constant(0.5)], boundaries=[0.25 * 400]), ls.linear(0.5, 0, 400 / 2)],
+            boundaries=[0.5 * 400],
+        ),
+        500,
+    ),
+    (  # arithmetic, methods and both symbols
+        lambda: 0.5 * ls.cosine(1.0, 0.0, steps=T / E).per_epoch(E).shift(T / 10) + ls.linear(0.0, 1e-3, 1 - -T),
+        {"total": 1_000, "epoch": 50},
+        lambda: 0.5 * ls.cosine(1.0, 0.0, steps=1_000 / 50).per_epoch(50).shift(1_000 / 10)
+        + ls.linear(0.0, 1e-3, 1 - -1_000),
+        1_200,
+    ),
+    (
+        lambda: ls.cycle(ls.cosine(1.0, 0.0, steps=T / 4), T / 4, limit=4),
+        {"total": 100},
+        lambda: ls.cycle(ls.cosine(1.0, 0.0, steps=100 / 4), 100 / 4, limit=4),
+        120,
+    ),
+    (
+        lambda: ls.piecewise([T / 3, 2 * T / 3], [0.1, 0.01, 0.001]),
+        {"total": 300},
+        lambda: ls.piecewise([300 / 3, 2 * 300 / 3], [0.1, 0.01, 0.001]),
+        320,
+    ),
+    (
+        lambda: ls.interpolate([(0, 0.0), (0.1 * T, 1.0), (T, 0.0)], shape="cosine"),
+        {"total": 777},
+        lambda: ls.interpolate([(0, 0.0), (0.1 * 777, 1.0), (777, 0.0)], shape="cosine"),
+        800,
+    ),
+    (
+        lambda: ls.cooldown(ls.warmup(ls.constant(1.0), steps=0.05 * T), at=0.8 * T, steps=0.2 * T, shape="sqrt"),
+        {"total": 1_000},
+        lambda: ls.cooldown(ls.warmup(ls.constant(1.0), steps=0.05 * 1_000), at=0.8 * 1_000, steps=0.2 * 1_000,
+                            shape="sqrt"),  # fmt: skip
+        1_100,
+    ),
+    # recipes
+    (
+        lambda: ls.warmup_cosine(3e-4, steps=T, warmup_steps=0.05 * T),
+        {"total": 10_000},
+        lambda: ls.warmup_cosine(3e-4, steps=10_000, warmup_steps=0.05 * 10_000),
+        10_100,
+    ),
+    (
+        lambda: ls.one_cycle(0.1, T, pct_start=0.25),
+        {"total": 1_001},
+        lambda: ls.one_cycle(0.1, 1_001, pct_start=0.25),
+        1_100,
+    ),
+    (
+        lambda: ls.wsd(1e-3, steps=T, warmup_steps=0.01 * T, decay_steps=0.2 * T, decay="1-sqrt"),
+        {"total": 5_000},
+        lambda: ls.wsd(1e-3, steps=5_000, warmup_steps=0.01 * 5_000, decay_steps=0.2 * 5_000, decay="1-sqrt"),
+        5_100,
+    ),
+    (
+        lambda: ls.sgdr(0.1, period=2 * E, period_mult=2, limit=3),
+        {"epoch": 100},
+        lambda: ls.sgdr(0.1, period=2 * 100, period_mult=2, limit=3),
+        1_500,
+    ),
+    (
+        lambda: ls.noam(512, warmup_steps=0.04 * T),
+        {"total": 100_000},
+        lambda: ls.noam(512, warmup_steps=0.04 * 100_000),
+        5_000,
+    ),
+    (
+        lambda: ls.flat_cos(0.01, steps=T, pct_flat=0.7),
+        {"total": 2_000},
+        lambda: ls.flat_cos(0.01, steps=2_000, pct_flat=0.7),
+        2_100,
+    ),
+    (  # a recipe inside a composition
+        lambda: ls.join([ls.warmup_cosine(1.0, steps=T, warmup_steps=T / 10), ls.constant(0.0)], boundaries=[T]),
+        {"total": 300},
+        lambda: ls.join([ls.warmup_cosine(1.0, steps=300, warmup_steps=300 / 10), ls.constant(0.0)],
+                        boundaries=[300]),  # fmt: skip
+        320,
+    ),
+]
+
+
+@pytest.mark.parametrize(("unbound", "bindings", "numbers", "n"), BOUND_CASES, ids=lambda x: "")
+def test_bind_equals_the_schedule_written_with_numbers(unbound, bindings, numbers, n):
+    s = unbound()
+    assert s._symbols  # it holds a symbol
+    bound = s.bind(**bindings)
+    assert_same(bound, numbers(), n)
+    assert not bound._symbols
+    assert bound.bind(**bindings) is bound  # nothing left to bind
+
+
+def test_bound_values_match_the_formula():
+    s = ls.warmup(ls.cosine(0.1, 0, steps=T - 500), steps=500).bind(total=10_000)
+    t = np.arange(0, 10_101, dtype=float)
+    want = np_warmup(t, lambda u: np_cosine(u, 0.1, 0.0, 9_500), 500)
+    assert_close(s(t), want)
+    r = ls.warmup_cosine(3e-4, steps=T, warmup_steps=0.05 * T).bind(total=2_000)
+    assert_close(r(t[:2_100]), np_warmup_cosine(t[:2_100], 3e-4, 2_000, 100))
+    st = ls.step(0.1, every=30 * E, factor=0.1).bind(epoch=50)
+    tt = np.arange(1, 5_001, dtype=float)
+    assert_close(st(tt), np_step(tt, 0.1, 1_500, 0.1))
+
+
+def test_partial_binding_keeps_the_other_symbol():
+    s = ls.multistep(0.1, [30 * E, 0.9 * T], factor=0.1)
+    half = s.bind(total=1_000)
+    assert half._symbols == {"epoch"}
+    assert half == ls.multistep(0.1, [30 * E, 900], factor=0.1)
+    assert half.bind(epoch=10) == s.bind(total=1_000, epoch=10) == ls.multistep(0.1, [300, 900], factor=0.1)
+    assert s.bind(epoch=10).bind(total=1_000) == half.bind(epoch=10)
+    r = ls.warmup_cosine(1.0, steps=T, warmup_steps=0.1 * T)
+    assert r.bind(epoch=10) is r  # no symbol of it bound: the same value
+
+
+def test_partial_binding_inside_one_expression_still_prints_and_refuses_cleanly():
+    """total bound, epoch not, in the same expression (``total / epoch``): the result is still a value."""
+    s = ls.step(1.0, every=T / E, factor=0.5)
+    half = s.bind(total=100)
+    text = repr(half)  # AttributeError here on Python < 3.12 (an int inside the expression)
+    assert "epoch" in text
+    assert ls.from_json(half.to_json()) == half
+    with pytest.raises(ValueError, match=r"epoch.*bind\("):
+        half(1)
+    assert half.bind(epoch=10) == ls.step(1.0, every=100 / 10, factor=0.5)
+
+
+# ---------------------------------------------------------------- unbound schedules
+
+
+UNBOUND = [
+    ls.warmup(ls.cosine(0.1, 0, steps=T - 500), steps=500),
+    ls.step(0.1, every=30 * E, factor=0.1),
+    ls.join([ls.warmup_cosine(3e-4, steps=T, warmup_steps=0.05 * T), ls.constant(1e-5)], boundaries=[T]),
+    0.5 * ls.cosine(1.0, 0.0, steps=T / E) + 1e-4,
+    ls.cooldown(ls.constant(1.0), at=T - 0.2 * T, steps=0.2 * T, to=0.01, shape="cosine"),
+    ls.multistep(0.1, [30 * E, 60 * E, 90 * E], factor=0.1),
+    ls.extend(ls.cosine(1.0, 0.0, steps=100), ls.cosine(1.0, 0.0, steps=T), at=50),
+    ls.one_cycle(0.1, T),
+]
+
+
+@pytest.mark.parametrize("s", UNBOUND, ids=repr)
+def test_unbound_round_trips_and_shows_its_symbols(s):
+    text = repr(s)
+    assert any(name in text for name in s._symbols)
+    config = s.to_dict()
+    json.dumps(config, allow_nan=False)  # plain JSON types: expressions as strings
+    assert ls.from_dict(config) == s
+    assert ls.from_json(s.to_json()) == s
+    assert ls.parse(text) == s  # repr is the expression
+    assert pickle.loads(pickle.dumps(s)) == s
+    assert hash(ls.from_dict(config)) == hash(s)
+
+
+def test_expressions_are_written_as_strings():
+    s = ls.warmup(ls.cosine(3e-4, 0.0, steps=T - 0.05 * T), steps=0.05 * T)
+    node = s.to_dict()["schedule"]
+    assert node["steps"] == "0.05 * total"
+    assert node["schedule"]["steps"] == "total - 0.05 * total"
+    r = ls.warmup_cosine(3e-4, steps=T, warmup_steps=0.05 * T).to_dict()["schedule"]
+    assert r == {"type": "warmup_cosine", "peak": 3e-4, "steps": "total", "warmup_steps": "0.05 * total"}
+
+
+@pytest.mark.parametrize("s", UNBOUND, ids=repr)
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda s: s(1),
+        lambda s: s(np.arange(1, 4)),
+        lambda s: s.values(3),
+        lambda s: s.length(),
+        lambda s: s.describe(),
+        lambda s: s.breakpoints(),
+        lambda s: s.summary(5),
+    ],
+    ids=["call", "array", "values", "length", "describe", "breakpoints", "summary"],
+)
+def test_evaluating_unbound_says_which_symbol_and_how_to_bind(s, use):
+    with pytest.raises(ValueError, match=r"bind\(") as info:
+        use(s)
+    for name in s._symbols:
+        assert name in str(info.value)
+    for name in {"total", "epoch"} - s._symbols:
+        assert f"{name}=" not in str(info.value)
+
+
+def test_unbound_is_not_equal_to_bound():
+    s = ls.cosine(0.1, 0.0, steps=T)
+    assert s != s.bind(total=100)
+    assert s != ls.cosine(0.1, 0.0, steps=E)
+    assert s == ls.cosine(0.1, 0.0, steps=T)
+
+
+def test_expression_is_not_a_number():
+    for use in (float, int, bool, lambda x: x < 3, lambda x: x >= 3, lambda x: range(x)):
+        with pytest.raises(TypeError, match="bind"):
+            use(T - 1)
+    for bad in ("a", None, True, 1j):
+        with pytest.raises(TypeError):
+            T * bad  # noqa: B018
+    with pytest.raises(ValueError, match="finite"):
+        T * float("nan")  # noqa: B018
+    with pytest.raises(ValueError, match="finite"):
+        T * 10**400  # noqa: B018
+
+
+# ---------------------------------------------------------------- bad bindings
+
+
+def test_a_binding_that_makes_a_length_nonpositive_names_parameter_and_symbol():
+    s = ls.warmup(ls.cosine(0.1, 0, steps=T - 500), steps=500)
+    for total in (500, 400, 1):
+        with pytest.raises(ValueError, match=r"steps") as info:
+            s.bind(total=total)
+        text = str(info.value)
+        assert "total" in text and str(total) in text, text
+    with pytest.raises(ValueError, match=r"boundaries.*total"):
+        ls.join([ls.constant(1), ls.constant(0)], boundaries=[T - T]).bind(total=10)
+    with pytest.raises(ValueError, match=r"every.*epoch"):
+        ls.step(0.1, every=E - 10, factor=0.5).bind(epoch=10)
+    with pytest.raises(ValueError, match=r"warmup_steps.*total"):
+        ls.warmup_cosine(0.1, steps=T, warmup_steps=T).bind(total=100)
+    with pytest.raises(ValueError, match=r"steps.*total"):
+        ls.one_cycle(0.1, T - 1000).bind(total=100)
+    with pytest.raises(ValueError, match="divides by zero"):
+        ls.cosine(0.1, 0, steps=T / (T - 10)).bind(total=10)
+    with pytest.raises(ValueError, match=r"steps.*finite"):
+        ls.cosine(0.1, 0, steps=T / E).bind(total=10, epoch=1e-320)
+    with pytest.raises(ValueError, match=r"limit.*total"):
+        ls.sgdr(0.1, period=100, limit=T / 3).bind(total=100)
+
+
+@pytest.mark.parametrize(
+    ("bindings", "error", "message"),
+    [
+        ({"totl": 5}, ValueError, "did you mean 'total'"),
+        ({"Total": 5}, ValueError, "did you mean 'total'"),
+        ({"epochs": 5}, ValueError, "did you mean 'epoch'"),
+        ({"steps": 5}, ValueError, "unknown symbol 'steps'"),
+        ({"total": 0}, ValueError, "total"),
+        ({"total": -3}, ValueError, "total"),
+        ({"total": 2.5}, ValueError, "total"),
+        ({"total": float("nan")}, ValueError, "total"),
+        ({"total": float("inf")}, ValueError, "total"),
+        ({"total": 10**30}, ValueError, "total"),
+        ({"total": 2**53 + 1}, ValueError, "total"),
+        ({"total": True}, TypeError, "total"),
+        ({"total": "100"}, TypeError, "total"),
+        ({"total": [100]}, TypeError, "total"),
+        ({"total": [[100]]}, TypeError, "total"),
+        ({"total": {"n": 100}}, TypeError, "total"),
+        ({"total": 1j}, TypeError, "total"),
+        ({"epoch": 0}, ValueError, "epoch"),
+        ({"epoch": -1.5}, ValueError, "epoch"),
+        ({"epoch": float("nan")}, ValueError, "epoch"),
+        ({"epoch": float("inf")}, ValueError, "epoch"),
+        ({"epoch": False}, TypeError, "epoch"),
+        ({"epoch": "10"}, TypeError, "epoch"),
+        ({"epoch": [10]}, TypeError, "epoch"),
+    ],
+    ids=repr,
+)
+def test_bad_bindings_are_refused_naming_the_symbol(bindings, error, message):
+    s = ls.warmup(ls.cosine(0.1, 0, steps=T - 5), steps=5 * E)
+    with pytest.raises(error, match=message):
+        s.bind(**bindings)
+    with pytest.raises(error, match=message):
+        ls.parse("warmup(cosine(0.1, 0, steps=total - 5), steps=5 * epoch)", **bindings)
+
+
+def test_a_zero_dimensional_array_is_its_number_and_other_arrays_are_refused_naming_total():
+    s = ls.cosine(0.1, 0, steps=T)
+    assert s.bind(total=np.array(100)) == ls.cosine(0.1, 0, steps=100)  # was: TypeError 'len() of unsized object'
+    with pytest.raises(TypeError, match="total"):
+        s.bind(total=np.array([100]))
+
+
+def test_total_accepts_whole_numbers_of_any_numeric_type():
+    s = ls.cosine(0.1, 0, steps=T)
+    want = ls.cosine(0.1, 0, steps=100)
+    for total in (100, 100.0, np.int64(100), np.int32(100), np.float64(100.0)):
+        assert s.bind(total=total) == want
+    assert ls.cosine(0.1, 0, steps=T).bind(total=2**53) == ls.cosine(0.1, 0, steps=2**53)
+    assert s.bind() is s
+    assert s.bind(total=None) is s
+    with pytest.raises(TypeError):
+        s.bind(100)
+
+
+def test_non_numbers_inside_a_symbolic_list_are_refused_at_once():
+    """A list holding a symbol keeps its items for binding; a plain item must still be a number."""
+    with pytest.raises(TypeError, match="milestones"):
+        ls.multistep(1.0, ["a", T / 2], factor=0.1)
+    with pytest.raises(TypeError, match="milestones"):
+        ls.multistep(1.0, ["total", T / 2], factor=0.1)  # else it saves as the symbol total: a different schedule
+
+
+def test_symbols_in_non_numeric_fields_are_refused_when_bound():
+    with pytest.raises(TypeError, match="periodic"):
+        ls.cosine(0.1, 0, steps=10, periodic=T).bind(total=10)
+    with pytest.raises(ValueError, match="shape"):
+        ls.warmup(ls.constant(1.0), steps=10, shape=T).bind(total=10)
+    with pytest.raises(TypeError, match="milestones"):
+        ls.multistep(1.0, [[T]], factor=0.1).bind(total=10)
+
+
+# ---------------------------------------------------------------- parse
+
+
+def test_parse_binds():
+    s = ls.parse("warmup(cosine(0.1, 0, steps=total - 500), steps=500)", total=10_000)
+    assert_same(s, ls.warmup(ls.cosine(0.1, 0, steps=9_500), steps=500), 10_000)
+    assert ls.parse("step(0.1, every=30 * epoch, factor=0.1)", epoch=100) == ls.step(0.1, every=3000, factor=0.1)
+    assert ls.parse("warmup_cosine(3e-4, steps=total, warmup_steps=0.05 * total)", total=1_000) == ls.warmup_cosine(
+        3e-4, steps=1_000, warmup_steps=0.05 * 1_000
+    )
+    assert ls.parse("join([constant(0.1), constant(0.01)], boundaries=[0.5 * total])", total=10) == ls.join(
+        [ls.constant(0.1), ls.constant(0.01)], boundaries=[5]
+    )
+    assert ls.parse("cosine(0.1, 0, steps=-(-total))", total=7) == ls.cosine(0.1, 0, steps=7)
+    assert ls.parse("cosine(0.1, 0, steps=(total - 1) / 2 * 2 + 1)", total=9) == ls.cosine(
+        0.1, 0, steps=(9 - 1) / 2 * 2 + 1
+    )
+
+
+def test_parse_without_bindings_is_unbound():
+    s = ls.parse("cosine(0.1, 0, steps=total / epoch)")
+    assert s == ls.cosine(0.1, 0, steps=T / E)
+    assert s._symbols == {"total", "epoch"}
+    assert ls.parse("cosine(0.1, 0, steps=total / epoch)", total=100) == ls.cosine(0.1, 0, steps=100 / E)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("__import__('os').system('true')", "unknown function"),
+        ("cosine(0.1, 0, steps=total.real)", "not allowed"),
+        ("cosine(0.1, 0, steps=total.__class__)", "not allowed"),
+        ("cosine(0.1, 0, steps=totl)", "totl"),
+        ("cosine(0.1, 0, steps=total ** 2)", "not allowed"),
+        ("cosine(0.1, 0, steps=total // 2)", "not allowed"),
+        ("cosine(0.1, 0, steps=total())", "unknown function"),
+        ("cosine(0.1, 0, steps=True * total)", "numbers"),
+        ("cosine(0.1, 0, steps='a' * total)", "numbers"),
+        ("cosine(0.1, 0, steps=[total] * 2)", "numbers"),
+        ("cosine(0.1, 0, steps=1e400 * total)", "finite"),
+        ("cosine(0.1, 0, steps=" + "9" * 400 + " * total)", "finite"),
+        ("cosine(0.1, 0, steps=total * 1e308 * 10)", "finite"),
+        ("cosine(0.1, 0, steps=total / 0)", "divides by zero"),
+        ("cosine(0.1, 0, steps=-total)", "steps"),
+        ("cosine(0.1, 0, steps=" + "-" * 3000 + "total)", "nest"),
+        ("cosine(0.1, 0, steps=" + "(" * 300 + "total" + ")" * 300 + ")", "nest"),
+        ("total", "not a schedule"),
+        ("total + cosine(0.1, 0, steps=10)", "combine"),
+        ("cosine(0.1, 0, steps=10) * total", "combine"),
+        ("cosine(0.1, 0, steps=[total])", "steps"),
+        ("noam(total / 3, warmup_steps=100)", "d_model"),
+    ],
+    ids=lambda x: x[:60],
+)
+def test_parse_refuses_hostile_text(text, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        ls.parse(text, total=10)
+
+
+def test_parse_bindings_are_checked():
+    with pytest.raises(ValueError, match="did you mean 'total'"):
+        ls.parse("cosine(0.1, 0, steps=total)", totl=10)
+    with pytest.raises(TypeError):
+        ls.parse(b"cosine(0.1, 0, steps=total)", total=10)
+
+
+# ---------------------------------------------------------------- configs
+
+
+def cosine_node(**kw):
+    return {"type": "cosine", "start": 0.1, "end": 0.0, "steps": 100, **kw}
+
+
+def test_from_dict_reads_a_bare_node_and_any_mapping():
+    want = ls.cosine(0.1, 0.0, steps=100)
+    assert ls.from_dict(cosine_node()) == want
+    assert ls.from_dict(types.MappingProxyType(cosine_node())) == want
+    assert ls.from_dict({"lrsched": 1, "schedule": types.MappingProxyType(cosine_node())}) == want
+    with pytest.raises(ValueError, match="type"):
+        ls.from_dict({"start": 0.1})
+    with pytest.raises(TypeError):
+        ls.from_dict([cosine_node()])
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("3e-4", 3e-4), ("1E-3", 1e-3), ("  0.25 ", 0.25), ("-1e-2", -1e-2), ("+2", 2.0), ("1/8", 0.125), ("7", 7.0)],
+)
+def test_number_strings_are_read_strictly_as_numbers(text, value):
+    assert ls.from_dict(cosine_node(start=text)) == ls.cosine(value, 0.0, steps=100)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0.1x", "", "nan", "inf", "1e999", "True", "None", "[1]", "1j", "2**3", "x", "__import__('os')", "total()",
+     "0.1 0.2", "1+" * 600 + "1", "-" * 900 + "1"],  # fmt: skip
+    ids=lambda x: x[:30],
+)
+def test_garbage_number_strings_are_refused_naming_the_field(text):
+    with pytest.raises(ValueError, match=r"schedule\.start"):
+        ls.from_dict(cosine_node(start=text))
+
+
+def test_garbage_in_a_recipe_config_is_refused_naming_the_field():
+    config = {"type": "warmup_cosine", "peak": "3e-4x", "steps": 1000, "warmup_steps": 50}
+    with pytest.raises(ValueError, match="peak"):
+        ls.from_dict(config)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(True, TypeError), (None, TypeError), ([100], TypeError), ([[100]], TypeError), ({"a": 1}, TypeError),
+     (b"100", TypeError), (float("nan"), ValueError), (10**400, ValueError)],  # fmt: skip
+    ids=repr,
+)
+def test_hostile_values_in_a_config_are_refused_naming_the_field(value, error):
+    with pytest.raises(error, match="steps"):
+        ls.from_dict(cosine_node(steps=value))
+
+
+def test_duration_strings_in_configs():
+    s = ls.from_dict(
+        {
+            "type": "warmup",
+            "schedule": cosine_node(start="3e-4", steps="total - 0.05 * total"),
+            "steps": "0.05 * total",
+        }
+    )
+    assert s == ls.warmup(ls.cosine(3e-4, 0.0, steps=T - 0.05 * T), steps=0.05 * T)
+    assert_same(s.bind(total=4_000), ls.warmup(ls.cosine(3e-4, 0.0, steps=4_000 - 0.05 * 4_000), steps=200), 4_100)
+    m = ls.from_dict({"type": "multistep", "start": "0.1", "milestones": ["30 * epoch", "60*epoch"], "factor": "0.1"})
+    assert m.bind(epoch=10) == ls.multistep(0.1, [300, 600], factor=0.1)
+    with pytest.raises(ValueError, match=r"steps.*did you mean 'total'"):
+        ls.from_dict(cosine_node(steps="0.05 * totl"))
+
+
+def test_recipes_are_named_in_configs():
+    config = {"type": "warmup_cosine", "peak": "3e-4", "steps": "total", "warmup_steps": "0.05 * total"}
+    s = ls.from_dict(config)
+    assert s == ls.warmup_cosine(3e-4, steps=T, warmup_steps=0.05 * T)
+    assert_same(s.bind(total=10_000), ls.warmup_cosine(3e-4, steps=10_000, warmup_steps=500), 10_100)
+    assert ls.from_dict({"lrsched": 1, "schedule": config}) == s
+    w = ls.from_dict({"type": "wsd", "peak": 1, "steps": "total", "warmup_steps": 0, "decay_steps": "0.2 * total",
+                      "decay": "1-sqrt"})  # fmt: skip
+    assert w.bind(total=100) == ls.wsd(1, steps=100, warmup_steps=0, decay_steps=20, decay="1-sqrt")
+    with pytest.raises(ValueError, match="did you mean 'warmup_steps'"):
+        ls.from_dict({"type": "warmup_cosine", "peak": 1, "steps": 100, "warmup_step": 5})
+    with pytest.raises(TypeError, match="peak"):
+        ls.from_dict({"type": "warmup_cosine", "peak": [1], "steps": 100, "warmup_steps": 5})
+
+
+YAML_TEXT = """
+trainer:
+  max_steps: 10000
+optim:
+  lr: 3e-4            # YAML 1.1 reads this as a string
+  schedule:
+    type: join
+    schedules:
+      - type: warmup
+        schedule: {type: cosine, start: 3e-4, end: 1e-5, steps: total - 0.05 * total - 0.2 * total}
+        steps: 0.05 * total
+      - {type: multistep, start: 1e-5, milestones: [2 * epoch, 4 * epoch], factor: 0.5}
+    boundaries: [0.8 * total]
+  recipe: {type: warmup_cosine, peak: 3e-4, steps: total, warmup_steps: 0.05 * total}
+"""
+
+
+def expected_yaml_schedule(total, epoch):
+    return ls.join(
+        [
+            ls.warmup(ls.cosine(3e-4, 1e-5, steps=total - 0.05 * total - 0.2 * total), steps=0.05 * total),
+            ls.multistep(1e-5, [2 * epoch, 4 * epoch], factor=0.5),
+        ],
+        boundaries=[0.8 * total],
+    )
+
+
+def test_yaml_config():
+    yaml = pytest.importorskip("yaml", reason="installed with lrsched[config]")
+    config = yaml.safe_load(YAML_TEXT)
+    assert config["optim"]["lr"] == "3e-4"  # the YAML 1.1 string the loader must read as a number
+    s = ls.from_dict(config["optim"]["schedule"])
+    assert s == expected_yaml_schedule(T, E)
+    assert_same(s.bind(total=10_000, epoch=250), expected_yaml_schedule(10_000, 250), 10_200)
+    r = ls.from_dict(config["optim"]["recipe"]).bind(total=config["trainer"]["max_steps"])
+    assert_same(r, ls.warmup_cosine(3e-4, steps=10_000, warmup_steps=500), 10_100)
+    t = np.arange(0, 10_101, dtype=float)
+    assert_close(r(t), np_warmup_cosine(t, 3e-4, 10_000, 500))
+
+
+OMEGA_TEXT = """
+trainer:
+  max_steps: 2000
+  steps_per_epoch: 50
+optim:
+  peak: 3e-4
+  schedule:
+    type: join
+    schedules:
+      - type: warmup
+        schedule: {type: cosine, start: "${optim.peak}", end: 0, steps: 0.75 * total}
+        steps: 0.05 * total
+      - type: multistep
+        start: 1e-6
+        milestones: [10 * epoch, "${trainer.steps_per_epoch}"]
+        factor: 0.1
+    boundaries: [0.8 * total]
+  recipe:
+    type: warmup_cosine
+    peak: ${..peak}
+    steps: total
+    warmup_steps: 0.05 * total
+"""
+
+
+def test_omegaconf_config_with_interpolation():
+    omegaconf = pytest.importorskip("omegaconf", reason="installed with lrsched[config]")
+    cfg = omegaconf.OmegaConf.create(OMEGA_TEXT)
+    assert isinstance(cfg.optim.schedule.schedules[1].milestones, omegaconf.ListConfig)
+    s = ls.from_dict(cfg.optim.schedule)
+    want = ls.join(
+        [
+            ls.warmup(ls.cosine(3e-4, 0.0, steps=0.75 * T), steps=0.05 * T),
+            ls.multistep(1e-6, [10 * E, 50], factor=0.1),
+        ],
+        boundaries=[0.8 * T],
+    )
+    assert s == want
+    bound = s.bind(total=cfg.trainer.max_steps, epoch=cfg.trainer.steps_per_epoch / 25)
+    numbers = ls.join(
+        [
+            ls.warmup(ls.cosine(3e-4, 0.0, steps=0.75 * 2000), steps=0.05 * 2000),
+            ls.multistep(1e-6, [10 * 2.0, 50], factor=0.1),
+        ],
+        boundaries=[0.8 * 2000],
+    )
+    assert_same(bound, numbers, 2_100)
+    r = ls.from_dict(cfg.optim.recipe)  # ${..peak}: a relative interpolation, resolved by OmegaConf
+    assert_same(r.bind(total=cfg.trainer.max_steps), ls.warmup_cosine(3e-4, steps=2000, warmup_steps=100), 2_100)
+    wrapped = omegaconf.OmegaConf.create({"lrsched": 1, "schedule": {"type": "constant", "value": "1e-3"}})
+    assert ls.from_dict(wrapped) == ls.constant(1e-3)
+
+
+def test_omegaconf_missing_value_is_a_clean_error():
+    omegaconf = pytest.importorskip("omegaconf", reason="installed with lrsched[config]")
+    cfg = omegaconf.OmegaConf.create("type: cosine\nstart: ???\nend: 0\nsteps: 10\n")
+    with pytest.raises((TypeError, ValueError), match="start"):  # was: omegaconf.errors.MissingMandatoryValue
+        ls.from_dict(cfg)
+
+
+# ---------------------------------------------------------------- no warmup
+
+
+def test_warmup_steps_zero_means_no_warmup():
+    inner = ls.cosine(0.1, 1e-3, steps=100)
+    t = np.arange(0, 120, dtype=float)
+    for shape in ("linear", "cosine", "exponential"):
+        s = ls.warmup(inner, steps=0, shape=shape)
+        assert np.array_equal(s(t), inner(t))
+        assert s.length() == 100.0
+    assert np.array_equal(ls.warmup(inner, steps=T - T).bind(total=5)(t), inner(t))
+    assert_close(ls.warmup_cosine(0.1, steps=100, warmup_steps=0)(t), np_cosine(t, 0.1, 0.0, 100))
+    assert_close(ls.warmup_cosine(0.1, steps=T, warmup_steps=0).bind(total=100)(t), np_cosine(t, 0.1, 0.0, 100))
+    w = ls.wsd(1.0, steps=100, warmup_steps=0, decay_steps=20)
+    want = np.where(t <= 80, 1.0, np_linear(np.maximum(t - 80, 0), 1.0, 0.0, 20))
+    assert_close(w(t), want)
+    with pytest.raises(ValueError, match="steps"):
+        ls.warmup(inner, steps=-1)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        ls.warmup_cosine(0.1, steps=100, warmup_steps=-1)
+
+
+# ---------------------------------------------------------------- cooldown
+
+
+def base(t):
+    return np_warmup(t, lambda u: np_cosine(u, 1.0, 0.1, 180), 20)
+
+
+@pytest.mark.parametrize("shape", ["linear", "cosine", "sqrt"])
+@pytest.mark.parametrize(("at", "n", "to"), [(60, 40, 0.0), (37.5, 25, 0.05), (10, 300, 0.0), (0, 30, 0.2)])
+def test_cooldown_matches_its_formula(shape, at, n, to):
+    s = ls.cooldown(ls.warmup(ls.cosine(1.0, 0.1, steps=180), steps=20), at=at, steps=n, to=to, shape=shape)
+    t = np.concatenate([np.arange(0, 400, dtype=float), [at, at + 0.5, at + n, at + n + 1e6]])
+    assert_close(s(t), np_cooldown(t, base, at, n, to, shape))
+    assert s(at + n) == pytest.approx(to, abs=1e-15)
+    assert s.length() == pytest.approx(at + n)
+
+
+def test_cooldown_docstring_example_and_defaults():
+    s = ls.cooldown(ls.constant(1.0), at=100, steps=10, shape="sqrt")
+    assert s(100) == 1.0 and s(110) == 0.0 and s(200) == 0.0
+    assert s(102) == pytest.approx(1 - np.sqrt(0.2), rel=1e-15)
+    d = ls.cooldown(ls.constant(0.5), at=5, steps=10)  # to=0, linear
+    t = np.arange(1, 20, dtype=float)
+    assert_close(d(t), np.where(t <= 5, 0.5, 0.5 * (1 - np.minimum(t - 5, 10) / 10)))
+    assert ls.from_json(s.to_json()) == s
+    assert ls.parse(repr(s)) == s
+
+
+def test_cooldown_refusals():
+    c = ls.constant(1.0)
+    with pytest.raises(ValueError, match="at"):
+        ls.cooldown(c, at=-1, steps=10)
+    with pytest.raises(ValueError, match="steps"):
+        ls.cooldown(c, at=1, steps=0)
+    with pytest.raises(ValueError, match="shape"):
+        ls.cooldown(c, at=1, steps=3, shape="exp")
+    with pytest.raises(TypeError, match="at"):
+        ls.cooldown(c, at=True, steps=3)
+    with pytest.raises(TypeError, match="at"):
+        ls.cooldown(c, at="5", steps=3)
+    with pytest.raises(ValueError, match=r"steps.*total"):
+        ls.cooldown(c, at=0.8 * T, steps=T - T).bind(total=100)
+
+
+# ---------------------------------------------------------------- extend
+
+
+def test_extend_matches_its_formula():
+    old = ls.cosine(1.0, 0.0, steps=100)
+    new = ls.warmup(ls.cosine(1.0, 0.0, steps=180), steps=20)
+
+    def old_f(t):
+        return np_cosine(t, 1.0, 0.0, 100)
+
+    def new_f(t):
+        return np_warmup(t, lambda u: np_cosine(u, 1.0, 0.0, 180), 20)
+
+    for at in (50, 30.5, 75):
+        s = ls.extend(old, new, at=at)
+        t = np.concatenate([np.arange(0, 260, dtype=float), [at, at + 1e-3]])
+        want, tau0 = np_extend(t, old_f, new_f, at, peak_t=20, end=200)
+        assert_close(s(t), want, rtol=1e-9, atol=1e-12)
+        assert s(at) == old(at)  # the past is kept exactly: no jump
+        assert s(200) == pytest.approx(0.0, abs=1e-15) and s(1e6) == pytest.approx(0.0, abs=1e-15)
+        assert s.length() == pytest.approx(200.0)
+    _, tau0 = np_extend(np.array([0.0]), old_f, new_f, 50, peak_t=20, end=200)
+    assert tau0 == pytest.approx(110.0)  # new comes down to old(50) = 0.5 at 20 + 90
+
+
+def test_extend_docstring_example():
+    old, new = ls.cosine(1.0, 0.0, steps=100), ls.cosine(1.0, 0.0, steps=200)
+    s = ls.extend(old, new, at=50)
+    t = np.arange(1, 230, dtype=float)
+    want, tau0 = np_extend(t, lambda u: np_cosine(u, 1.0, 0.0, 100), lambda u: np_cosine(u, 1.0, 0.0, 200), 50, 1, 200)
+    assert tau0 == pytest.approx(100.0)
+    assert_close(s(t), want, rtol=1e-9, atol=1e-12)
+    assert ls.from_json(s.to_json()) == s
+    assert ls.extend(old, ls.cosine(1.0, 0.0, steps=T), at=50).bind(total=200) == s
+
+
+def test_extend_continues_from_the_first_point_after_the_peak():
+    """The docstring: tau0 is the first point after the peak where new comes down to old(at)."""
+    new = ls.join([ls.linear(1.0, 0.2, 50), ls.linear(0.8, 0.0, 50)], boundaries=[50])
+
+    def new_f(t):
+        t = np.asarray(t, dtype=float)
+        return np.where(t <= 50, np_linear(t, 1.0, 0.2, 50), np_linear(np.maximum(t - 50, 0), 0.8, 0.0, 50))
+
+    s = ls.extend(ls.constant(0.5), new, at=10)
+    t = np.arange(1, 120, dtype=float)
+    # new comes down to 0.5 first at 1 - 0.8 t / 50 = 0.5: t = 31.25 (and again at 68.75, after its jump up)
+    tau0 = bisect_down(lambda u: float(new_f(u)), 1.0, 50.0, 0.5)
+    assert tau0 == pytest.approx(31.25)
+    want = np.where(t <= 10, 0.5, new_f(31.25 + (t - 10) * (100 - 31.25) / (100 - 10)))
+    assert_close(s(t), want, rtol=1e-9, atol=1e-12)
+
+
+def test_extend_does_not_refuse_a_new_plan_that_reaches_old_at_continuously():
+    """new comes down through 0.5 continuously at t = 18.75; a later jump over 0.5 must not matter."""
+    new = ls.join([ls.linear(1.0, 0.2, 30), ls.constant(0.8), ls.linear(0.3, 0.0, 20)], boundaries=[30, 100])
+    s = ls.extend(ls.constant(0.5), new, at=10)
+    assert s(10) == 0.5
+
+
+def test_extend_refusals():
+    old = ls.cosine(1.0, 0.0, steps=100)
+    new = ls.cosine(1.0, 0.0, steps=200)
+    with pytest.raises(ValueError, match="never settles"):
+        ls.extend(old, ls.exponential(1.0, 0.99), at=50)
+    with pytest.raises(ValueError, match="settles"):
+        ls.extend(old, ls.cosine(1.0, 0.0, steps=40), at=50)
+    with pytest.raises(ValueError, match="settles"):
+        ls.extend(old, ls.cosine(1.0, 0.0, steps=50), at=50)
+    with pytest.raises(ValueError, match="above"):
+        ls.extend(ls.constant(2.0), new, at=50)
+    with pytest.raises(ValueError, match="below"):
+        ls.extend(ls.constant(-1.0), new, at=50)
+    with pytest.raises(ValueError, match="jump"):
+        ls.extend(old, ls.multistep(1.0, [100, 150], factor=0.1), at=50)
+    with pytest.raises(ValueError, match="at"):
+        ls.extend(old, new, at=0)
+    with pytest.raises(ValueError, match="total"):
+        ls.extend(old, ls.cosine(1.0, 0.0, steps=T), at=50).bind(total=40)
+
+
+# ---------------------------------------------------------------- torch
+
+
+def _sgd(torch, momentum=None):
+    p = torch.nn.Parameter(torch.zeros(2))
+    kw = {} if momentum is None else {"momentum": momentum}
+    return torch.optim.SGD([p], lr=1.0, **kw), p
+
+
+def _updates(torch, opt, p, n):
+    """The lr each of n optimizer updates used."""
+    lrs = []
+    for _ in range(n):
+        p.grad = torch.ones_like(p)
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+    return np.array(lrs)
+
+
+def test_torch_scheduler_binds_total_and_epoch():
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    s = ls.warmup(ls.cosine(0.1, 0, steps=T - 10), steps=10)
+    with pytest.raises(ValueError, match="total"):
+        lt.scheduler(_sgd(torch)[0], lr=s)
+    with pytest.raises(ValueError, match="epoch"):
+        lt.scheduler(_sgd(torch)[0], lr=ls.step(0.1, every=3 * E, factor=0.5), total=100)
+    opt, p = _sgd(torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sch = lt.scheduler(opt, lr=s, total=100)
+        assert sch.schedules["lr"][0] == ls.warmup(ls.cosine(0.1, 0, steps=90), steps=10)
+        got = _updates(torch, opt, p, 100)
+    t = np.arange(1, 101, dtype=float)
+    assert_close(got, np_warmup(t, lambda u: np_cosine(u, 0.1, 0.0, 90), 10))
+    opt, p = _sgd(torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lt.scheduler(opt, lr=ls.step(0.1, every=3 * E, factor=0.5), epoch=10)
+        got = _updates(torch, opt, p, 70)
+    assert_close(got, np_step(np.arange(1, 71), 0.1, 30, 0.5))
+    opt, p = _sgd(torch, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sch = lt.scheduler(opt, lr=0.1, momentum=ls.linear(0.9, 0.8, T), total=50)
+    assert sch.schedules["momentum"][0] == ls.linear(0.9, 0.8, 50)
+    for bad, error in ((0, ValueError), (2.5, ValueError), (True, TypeError), ("100", TypeError)):
+        with pytest.raises(error, match="total"):
+            lt.scheduler(_sgd(torch)[0], lr=s, total=bad)
+    with pytest.raises(ValueError, match=r"steps.*total"):
+        lt.scheduler(_sgd(torch)[0], lr=s, total=5)
+
+
+def test_torch_warns_once_when_the_run_passes_its_total():
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    opt, p = _sgd(torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lt.scheduler(opt, lr=ls.warmup(ls.cosine(0.1, 0, steps=T - 5), steps=5), total=20)
+        _updates(torch, opt, p, 20)  # up to the total: no warning
+    with pytest.warns(ls.TimeWarning, match=r"update 21\b.*\b20\b") as record:
+        _updates(torch, opt, p, 1)
+    assert len([w for w in record if issubclass(w.category, ls.TimeWarning)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _updates(torch, opt, p, 10)  # once only
+
+
+@pytest.mark.parametrize(
+    ("schedule", "match"),
+    [
+        (ls.cosine(0.1, 0, steps=30), "before half"),  # durations in epochs where updates were meant
+        (ls.warmup(ls.cosine(0.1, 0, steps=40), steps=9), "before half"),
+        (ls.cosine(0.1, 0, steps=49), "before half"),
+        (ls.cosine(0.1, 0, steps=300), "after the run"),  # the run ends before the schedule does
+        (ls.cosine(0.1, 0, steps=101), "after the run"),
+        (ls.warmup(ls.cosine(0.1, 0, steps=T), steps=10), "after the run"),  # total bound, then 10 more
+    ],
+    ids=repr,
+)
+def test_torch_warns_at_creation_when_the_schedule_does_not_fit_the_run(schedule, match):
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    with pytest.warns(ls.TimeWarning, match=match):
+        lt.scheduler(_sgd(torch)[0], lr=schedule, total=100)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        ls.warmup(ls.constant(0.1), steps=10),  # settles at its peak
+        ls.multistep(0.1, [30, 80], factor=0.1),  # last change late in the run
+        ls.exponential(0.1, 0.99),  # never settles
+        ls.cosine(0.1, 0, steps=100),  # exactly the run
+        ls.cosine(0.1, 0, steps=50),  # settles at half the run, not before
+        ls.linear(0.0, 0.1, 20),  # settles early, at its peak
+        ls.warmup_cosine(0.1, steps=T, warmup_steps=0.05 * T),
+    ],
+    ids=repr,
+)
+def test_torch_does_not_warn_for_schedules_that_fit(schedule):
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lt.scheduler(_sgd(torch)[0], lr=schedule, total=100)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_binds_total(capsys):
+    assert cli_main(["-e", "cosine(0.1, 0, steps=total)", "--total", "100"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cosine(0.1, 0, steps=100)\n")
+    assert cli_main(["-e", "step(0.1, every=3 * epoch, factor=0.5)", "--steps-per-epoch", "10", "-n", "50"]) == 0
+    assert capsys.readouterr().out.startswith("step(0.1, every=30, factor=0.5)\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-e", "cosine(0.1, 0, steps=total)"], "total"),
+        (["-e", "cosine(0.1, 0, steps=total)", "--total", "0"], "total"),
+        (["-e", "cosine(0.1, 0, steps=total - 500)", "--total", "100"], "total"),
+        (["-e", "cosine(0.1, 0, steps=totl)", "--total", "100"], "totl"),
+        (["-e", "step(0.1, every=3 * epoch, factor=0.5)", "--total", "100"], "epoch"),
+        (["-e", "step(1, every=total / epoch, factor=0.5)", "--total", "100"], "epoch"),
+    ],
+    ids=lambda x: " ".join(x) if isinstance(x, list) else x,
+)
+def test_cli_refuses_unbound_with_exit_2(argv, message, capsys):
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrsched: error:") and message in err
+
+
+def test_cli_as_a_program():
+    import subprocess
+    import sys
+
+    ok = subprocess.run(
+        [sys.executable, "-m", "lrsched", "-e", "cosine(0.1, 0, steps=total)", "--total", "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("cosine(0.1, 0, steps=100)\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "lrsched", "-e", "cosine(0.1, 0, steps=total)"], capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "total" in bad.stderr and "Traceback" not in bad.stderr
