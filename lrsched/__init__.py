@@ -99,6 +99,19 @@ def parse(text: str, **bindings) -> Schedule:
     return importlib.import_module(".cli", __name__).parse(text, **bindings)  # cli reads this package's names
 
 
+def compile_kernels() -> str:
+    """Compile the evaluation kernel now and cache it on disk; returns where (``python -m lrsched --compile``).
+
+    Evaluation never waits for it: until the compiled kernel is cached, values
+    and short ranges run the same kernel source as plain Python. Run this once
+    where a compile is cheap (a Dockerfile, a CI cache step) and every later
+    process, DDP rank and worker loads the compiled kernel from disk.
+    """
+    from .engine import compile_kernels as _compile
+
+    return _compile()
+
+
 _SUBMODULES = ("torch", "mxnet", "optax", "transformers", "timm", "keras", "loop", "analysis", "plotting")
 
 
@@ -126,6 +139,7 @@ __all__ = [
     "PlateauState",
     "Schedule",
     "TimeWarning",
+    "compile_kernels",
     "constant",
     "cooldown",
     "cosine",

@@ -3,6 +3,7 @@
     python -m lrsched schedule.json                 # a config written by to_json
     python -m lrsched -e "warmup(cosine(0.1, 1e-5, steps=9000), steps=1000)"
     python -m lrsched -e "sgdr(0.1, 1000, period_mult=2)" -n 20000 --log -o sgdr.png
+    python -m lrsched --compile                     # compile and cache the kernel now (Docker images, CI)
 
 Prints the schedule's summary and a terminal plot; ``-o`` also writes a PNG
 (matplotlib). Expressions are the constructor calls a repr prints; they are
@@ -190,12 +191,22 @@ def main(argv=None) -> int:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("config", nargs="?", help="a JSON config (the format of to_json), or - for standard input")
     src.add_argument("-e", "--expr", help="an expression such as 'warmup(cosine(0.1, 0, steps=900), steps=100)'")
+    src.add_argument(
+        "--compile",
+        action="store_true",
+        help="compile the evaluation kernel now and cache it on disk (for container images and CI caches)",
+    )
     ap.add_argument("-n", type=int, help="iterations to show (default: where the schedule settles)")
     ap.add_argument("-o", "--output", help="write a plot to this PNG file (needs matplotlib)")
     ap.add_argument("--log", action="store_true", help="log-scale learning rate in the PNG")
     ap.add_argument("--steps-per-epoch", type=int, help="add an epoch axis to the PNG; binds the symbol epoch")
     ap.add_argument("--total", type=int, help="the run's number of updates: binds the symbol total")
     args = ap.parse_args(argv)
+    if args.compile:
+        from .engine import compile_kernels
+
+        print(f"lrsched: the evaluation kernel is compiled and cached in {compile_kernels()}")
+        return 0
     try:
         schedule = _load(args)
         schedule = schedule.bind(total=args.total, epoch=args.steps_per_epoch)

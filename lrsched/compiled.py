@@ -18,6 +18,7 @@ kernel is compiled in memory, and stderr says so once.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -39,6 +40,9 @@ SOURCE = Path(__file__).with_name("kernels")
 
 _LOCK = threading.Lock()
 _LOADED: types.ModuleType | None = None  # the compiled interpreter module, once loaded
+#: once loaded: whether numba caches the kernel on disk, and the private directory it uses (None: numba's own)
+CACHE: bool | None = None
+CACHE_FALLBACK: str | None = None
 
 
 # ---------------------------------------------------------------- the cache, checked without numba
@@ -62,25 +66,31 @@ def _stamp_dirs() -> list[str]:
     return [str(SOURCE / "__pycache__"), os.path.join(tempfile.gettempdir(), f"lrsched-numba-cache-{os.getuid()}")]
 
 
-def _stamp_name() -> str:
+def _stamp_prefix() -> str:
     newest = max(int(p.stat().st_mtime) for p in SOURCE.glob("*.py"))
-    return f"lrsched-compiled-{sys.version_info[0]}{sys.version_info[1]}-{newest}.stamp"
+    return f"lrsched-compiled-{sys.version_info[0]}{sys.version_info[1]}-{newest}-"
 
 
 def cached() -> bool:
     """Whether numba's on-disk cache holds the compiled kernel for this source (checked without numba).
 
-    A stamp written after a load names numba's index file; both must exist.
+    After each load a stamp names numba's index file, one stamp per cache
+    directory; one whose index exists, where numba would look now
+    (``NUMBA_CACHE_DIR`` if set), says yes.
     """
+    root = os.environ.get("NUMBA_CACHE_DIR", "").strip()
+    root = os.path.join(os.path.abspath(root), "") if root else ""  # numba looks only there when it is set
+    prefix = _stamp_prefix()
     try:
-        name = _stamp_name()
         for d in _stamp_dirs():
-            stamp = os.path.join(d, name)
-            if os.path.exists(stamp):
-                with open(stamp) as f:
-                    index = f.read().strip()
-                if index and os.path.exists(index):
-                    return True
+            if not os.path.isdir(d):
+                continue
+            for name in os.listdir(d):
+                if name.startswith(prefix) and name.endswith(".stamp"):
+                    with open(os.path.join(d, name)) as f:
+                        index = f.read().strip()
+                    if index and index.startswith(root) and os.path.exists(index):
+                        return True
     except (OSError, ValueError):
         pass
     return False
@@ -94,10 +104,11 @@ def _write_stamp(evaluate) -> None:
         return
     if not os.path.exists(index):
         return
+    name = _stamp_prefix() + hashlib.sha1(index.encode()).hexdigest()[:16] + ".stamp"
     for d in _stamp_dirs():
         try:
             os.makedirs(d, mode=0o700, exist_ok=True)
-            path = os.path.join(d, _stamp_name())
+            path = os.path.join(d, name)
             with open(path + f".{os.getpid()}", "w") as f:
                 f.write(index)
             os.replace(path + f".{os.getpid()}", path)
@@ -136,9 +147,11 @@ def _cache_mode(njit, config):
 
 def _numba_decorators() -> tuple[types.ModuleType, str | None]:
     """The ``_decorators`` module of the compiled package: numba's njit with lrsched's options; and a note."""
+    global CACHE, CACHE_FALLBACK
     from numba import config, njit
 
     cache, fallback, note = _cache_mode(njit, config)
+    CACHE, CACHE_FALLBACK = cache, fallback
 
     def jit(**options):
         def decorate(fn):
@@ -229,6 +242,6 @@ def compile_kernels() -> str:
     """
     module = load()
     try:
-        return os.path.dirname(module.evaluate._cache._index_path)
+        return os.path.dirname(module.evaluate._cache._cache_file._index_path)
     except AttributeError:
         return "(not cached: numba's JIT is disabled or no cache directory is writable)"

@@ -205,20 +205,19 @@ def _use_compiled():
     Ranges go through the dispatcher, which releases the GIL, so threads run at once.
     """
     module = compiled.load()
-    disp = module.evaluate
-    if not hasattr(disp, "overloads"):  # NUMBA_DISABLE_JIT: the same plain Python
+    ranged = module.evaluate
+    if not hasattr(ranged, "overloads"):  # NUMBA_DISABLE_JIT: the same plain Python
 
         def plain(*args):
             with np.errstate(all="ignore"):
-                return disp(*args)
+                return module.evaluate(*args)
 
-        scalar = ranged = plain
+        ranged = scalar = plain
     else:
-        ranged = disp
         try:
-            scalar = disp.overloads[disp.signatures[0]].entry_point
+            scalar = ranged.overloads[ranged.signatures[0]].entry_point
         except Exception:  # pragma: no cover - a numba without entry points
-            scalar = disp
+            scalar = ranged
     _SCALAR_ENTRY[0] = scalar
     if not _COMPILED:
         _COMPILED.append(ranged)

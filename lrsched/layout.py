@@ -19,7 +19,7 @@ takes them as arguments of the same names in the same order (a test checks
 this). This module is plain Python: building schedules never imports numba.
 
 The numbers are frozen into numba's on-disk cache of :mod:`lrsched.kernels`,
-which is keyed on that file alone: change an opcode only together with it.
+which is keyed on those files alone: change an opcode only together with them.
 """
 
 from __future__ import annotations
@@ -89,10 +89,6 @@ MAX_DEPTH = 64
 PHASED = (LINEAR, COSINE, POLY, GEOMETRIC, EASE, TANH)
 #: nodes whose kids all see the node's own t
 SAME_TIME = (CLIP, ADD, SUB, MUL, DIV, MIN, MAX)
-#: the leaves the basic kernel evaluates are CONST .. LAST_BASIC_LEAF; a program with any opcode of
-#: FULL_ONLY (a cycle, or any leaf numbered above) runs on the full kernel (kernels.evaluate)
-LAST_BASIC_LEAF = EXPONENTIAL
-FULL_ONLY = frozenset([CYCLE, *(op for op in PARAMS if LAST_BASIC_LEAF < op < JOIN)])
 
 
 def pack(op: int, values: dict) -> list[float]:

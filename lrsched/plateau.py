@@ -21,9 +21,9 @@ checkpoint stores and a resumed run reloads.
 The decision is torch's ReduceLROnPlateau's, decision for decision (both
 modes, both threshold modes, cooldown, eps, and its floor as ``min_scale``):
 
-* improvement: ``metric < best * (1 - threshold)`` (min, rel), ``metric < best -
-  threshold`` (min, abs), ``metric > best * (1 + threshold)`` (max, rel) or
-  ``metric > best + threshold`` (max, abs);
+* improvement: ``metric < best - threshold * |best|`` (min, rel), ``metric <
+  best - threshold`` (min, abs), ``metric > best + threshold * |best|`` (max, rel)
+  or ``metric > best + threshold`` (max, abs);
 * otherwise a bad epoch; during cooldown bad epochs are not counted;
 * after more than ``patience`` bad epochs: scale = max(scale * factor,
   min_scale), if that lowers it by more than ``eps``; then cooldown starts.
@@ -43,6 +43,15 @@ scale: the decision reads the schedule's value at the report, which
 ``replay``, the torch adapter and the tracker (``report(metric, t=...)``)
 supply (tested against torch's ExponentialLR + ReduceLROnPlateau).
 
+The relative threshold is measured on ``|best|``, so a worse metric is never
+an improvement, whatever its sign. torch writes it ``best * (1 - threshold)``,
+which for a negative best (a log-likelihood, a negative reward) counts a
+slightly *worse* metric as an improvement: with patience 1, the metrics
+[-10, -9.9995, -9.9995, -9.9995] never reduce there (optax fixed the same bug,
+optax PR #1767), while this rule reduces after the third. The mirror
+``lrsched.torch.reduce_lr_on_plateau`` keeps torch's exact rule
+(``torch_threshold=True``); for metrics that stay positive the two agree.
+
 A NaN metric is never an improvement: like torch, it counts as a bad epoch.
 Infinite metrics are compared as numbers, as torch does. Strings and bools
 are refused.
@@ -52,6 +61,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -140,6 +150,7 @@ class Plateau:
     min_scale: float = 0.0
     eps: float = 1e-8
     absolute: bool = False
+    torch_threshold: bool = False
 
     def __post_init__(self):
         v.choice("mode", self.mode, ("min", "max"))
@@ -153,11 +164,13 @@ class Plateau:
         v.nonnegative("min_scale", self.min_scale)
         v.nonnegative("eps", self.eps)
         v.flag("absolute", self.absolute)
+        v.flag("torch_threshold", self.torch_threshold)
         for name in ("factor", "threshold", "min_scale", "eps"):
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("patience", "cooldown"):
             object.__setattr__(self, name, int(getattr(self, name)))
         object.__setattr__(self, "absolute", bool(self.absolute))
+        object.__setattr__(self, "torch_threshold", bool(self.torch_threshold))
 
     def init(self) -> PlateauState:
         """The state before any report: scale 1."""
@@ -170,13 +183,17 @@ class Plateau:
         metric is never an improvement (so it counts as a bad epoch).
         ``absolute``: the reduction is decided on the current lr, base * scale
         (base: the schedule's value at the report), with ``min_scale`` as
-        torch's min_lr and ``eps`` in lr units.
+        torch's min_lr and ``eps`` in lr units. The improvement test is the
+        module docstring's (torch's own with ``torch_threshold``).
         """
-        t, rel = self.threshold, self.threshold_mode == "rel"
-        if self.mode == "min":
-            better = metric < best * (1.0 - t) if rel else metric < best - t
+        t, low = self.threshold, self.mode == "min"
+        if self.threshold_mode == "abs":
+            better = metric < best - t if low else metric > best + t
+        elif self.torch_threshold:  # torch's own expressions, whose margin flips sign with best's
+            better = metric < best * (1.0 - t) if low else metric > best * (t + 1.0)
         else:
-            better = metric > best * (t + 1.0) if rel else metric > best + t
+            margin = abs(best) * t if abs(best) < math.inf else 0.0  # any finite metric beats an infinite best
+            better = metric < best - margin if low else metric > best + margin
         if better:
             best, bad = metric, 0
         else:
@@ -300,6 +317,7 @@ def plateau(
     min_scale: float = 0.0,
     eps: float = 1e-8,
     absolute: bool = False,
+    torch_threshold: bool = False,
 ) -> Plateau:
     """A reduce-on-plateau rule with torch's parameters (``min_scale`` is torch's
     ``min_lr`` divided by the base lr, and ``eps`` likewise in units of scale).
@@ -307,17 +325,43 @@ def plateau(
     ``absolute=True`` decides as torch does stacked on another scheduler: on the
     current lr, s(t) * scale, with ``min_scale`` read as torch's ``min_lr`` and
     ``eps`` in lr units; it needs the schedule's value at each report, which
-    ``replay``, the torch adapter and the tracker supply.
+    ``replay``, the torch adapter and the tracker supply. The relative
+    threshold is measured on ``|best|`` (``torch_threshold=True``: torch's
+    ``best * (1 - threshold)``, wrong for negative metrics; see the module docstring).
 
     >>> rule = plateau(mode="max", patience=5)
     >>> rule.mode, rule.patience, rule.factor
     ('max', 5, 0.1)
     """
-    return Plateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps, absolute)
+    return Plateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps, absolute, torch_threshold)
+
+
+def ranks_mean(metric) -> float:
+    """``metric`` averaged over the processes of ``torch.distributed``'s default group, when it is initialized.
+
+    One decision per run: every rank reports its own validation loss, and a
+    rule fed the mean decides the same on every rank (DDP, accelerate and
+    Lightning run one process per device). Without torch, or outside a
+    process group, the metric itself. A NaN on any rank makes the mean NaN:
+    a bad epoch everywhere.
+    """
+    x = _metric(metric)
+    torch = sys.modules.get("torch")
+    dist = getattr(torch, "distributed", None)
+    if dist is None or not (dist.is_available() and dist.is_initialized()):
+        return x
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    total = torch.tensor([x], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return float(total.item()) / dist.get_world_size()
 
 
 class PlateauTracker:
     """For a hand-written loop: a schedule, a rule and the current state.
+
+    ``sync`` (default True): under ``torch.distributed``, each report is the
+    mean of the ranks' metrics (:func:`ranks_mean`), so that every rank
+    takes the same decision; every rank must then call ``report``.
 
     >>> tracker = plateau_tracker(constant(0.1), plateau(factor=0.5, patience=0))
     >>> tracker.lr(1)
@@ -329,32 +373,38 @@ class PlateauTracker:
     0.5
     """
 
-    def __init__(self, schedule: Schedule, rule: Plateau, state: PlateauState | None = None):
+    def __init__(self, schedule: Schedule, rule: Plateau, state: PlateauState | None = None, sync: bool = True):
         if not isinstance(schedule, Schedule):
-            raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+            raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
         if not isinstance(rule, Plateau):
-            raise TypeError(f"rule must be a plateau rule, got {rule!r}")
+            raise TypeError(f"rule must be a plateau rule, got {v.show(rule)}")
         if state is not None and not isinstance(state, PlateauState):
             raise TypeError(f"state must be a PlateauState (or None), got {v.show(state)}")
-        self.schedule, self.rule = schedule, rule
+        self.schedule, self.rule, self.sync = schedule, rule, v.flag("sync", sync)
         self.state = rule.init() if state is None else state
 
     def lr(self, t) -> float:
         return self.state.lr(self.schedule, t)
 
     def report(self, metric, t=None) -> None:
-        """One metric; ``t`` (the next update) is needed by an ``absolute`` rule."""
+        """One metric (averaged over the ranks when ``sync``); ``t`` (the next update) is needed by an
+        ``absolute`` rule."""
         if self.rule.absolute and t is None:
             raise ValueError("an absolute rule decides on the current lr: give report(metric, t=next update)")
+        metric = ranks_mean(metric) if self.sync else metric
         self.state = self.rule.update(self.state, metric, None if t is None else self.schedule(t))
 
     def state_dict(self) -> dict:
         return {"state": self.state.to_dict()}
 
     def load_state_dict(self, d: dict) -> None:
+        if not isinstance(d, dict) or "state" not in d:
+            raise ValueError(f"not a plateau tracker state: expected {{'state': ...}}, got {v.show(d)}")
         self.state = PlateauState.from_dict(d["state"])
 
 
-def plateau_tracker(schedule: Schedule, rule: Plateau, state: PlateauState | None = None) -> PlateauTracker:
+def plateau_tracker(
+    schedule: Schedule, rule: Plateau, state: PlateauState | None = None, sync: bool = True
+) -> PlateauTracker:
     """A :class:`PlateauTracker` (the schedule and rule are values; the tracker holds the state)."""
-    return PlateauTracker(schedule, rule, state)
+    return PlateauTracker(schedule, rule, state, sync)

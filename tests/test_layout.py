@@ -53,20 +53,20 @@ def test_import_loads_no_numba_and_no_framework():
 
 
 def test_each_leaf_formula_takes_the_declared_parameters_in_order():
-    from lrsched import kernels
+    from lrsched.kernels import leaves as k
 
     formulas = {
-        layout.LINEAR: kernels._linear,
-        layout.COSINE: kernels._cosine,
-        layout.POLY: kernels._poly,
-        layout.GEOMETRIC: kernels._geometric,
-        layout.EXPONENTIAL: kernels._exponential,
-        layout.INV_SQRT: kernels._inv_sqrt,
-        layout.INV_TIME: kernels._inv_time,
-        layout.EASE: kernels._ease,
-        layout.TANH: kernels._tanh,
-        layout.FUNCTION: kernels._function,
+        layout.LINEAR: k._linear,
+        layout.COSINE: k._cosine,
+        layout.POLY: k._poly,
+        layout.GEOMETRIC: k._geometric,
+        layout.EXPONENTIAL: k._exponential,
+        layout.INV_SQRT: k._inv_sqrt,
+        layout.INV_TIME: k._inv_time,
+        layout.EASE: k._ease,
+        layout.TANH: k._tanh,
+        layout.FUNCTION: k._function,
     }
     for op, fn in formulas.items():
-        names = list(inspect.signature(getattr(fn, "py_func", fn)).parameters)[2:]  # after (t, out)
+        names = list(inspect.signature(fn).parameters)[2:]  # after (t, out)
         assert tuple(names[: len(layout.PARAMS[op])]) == layout.PARAMS[op], (op, names)

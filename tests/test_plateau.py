@@ -54,7 +54,7 @@ def test_decisions_match_torch(label, metrics):
     for kw in SETTINGS:
         for min_lr, eps in [(0.0, 1e-8), (0.05, 1e-8), (0.0, 0.2)]:
             want = torch_plateau_lrs(metrics, 1.0, min_lr=min_lr, eps=eps, **kw)
-            rule = ls.plateau(min_scale=min_lr, eps=eps, **kw)
+            rule = ls.plateau(min_scale=min_lr, eps=eps, torch_threshold=True, **kw)
             state, got = rule.init(), []
             for m in metrics:
                 state = rule.update(state, m)
@@ -62,6 +62,31 @@ def test_decisions_match_torch(label, metrics):
             # with base lr 1 the scale is torch's lr, computed the same way: to the bit
             np.testing.assert_array_equal(got, want, err_msg=f"{label} {kw} min_lr={min_lr} eps={eps}")
             np.testing.assert_array_equal(rule.scales(metrics)[1:], want)
+
+
+@pytest.mark.parametrize(("label", "metrics"), SEQUENCES, ids=[s[0] for s in SEQUENCES])
+def test_the_sign_correct_rule_is_torchs_wherever_best_stays_positive(label, metrics):
+    for kw in SETTINGS:
+        want = torch_plateau_lrs(metrics, 1.0, **kw)
+        got = ls.plateau(**kw).scales(metrics)[1:]
+        rel = kw["threshold_mode"] == "rel" and kw["threshold"] > 0
+        best = np.minimum.accumulate(metrics) if kw["mode"] == "min" else np.maximum.accumulate(metrics)
+        if rel and (np.nan_to_num(best, nan=1.0) <= 0).any():
+            continue  # torch's relative test flips with the sign of best: there the two rules part
+        np.testing.assert_array_equal(got, want, err_msg=f"{label} {kw}")
+
+
+def test_a_worse_negative_metric_is_never_an_improvement():
+    metrics = [-10.0, -9.9995, -9.9995, -9.9995]  # a log-likelihood that got slightly worse and stays there
+    # by hand: -9.9995 is worse than -10 in mode min, so reports 2 and 3 are bad epochs; patience 1 reduces at 3
+    assert ls.plateau(patience=1).scales(metrics).tolist() == [1.0, 1.0, 1.0, 0.1, 0.1]
+    # torch's own rule, best * (1 - threshold) = -9.999, takes -9.9995 for an improvement: it never reduces
+    assert torch_plateau_lrs(metrics, 1.0, patience=1).tolist() == [1.0, 1.0, 1.0, 1.0]
+    rule = lt.reduce_lr_on_plateau(1.0, patience=1)  # the mirror keeps torch's rule
+    assert rule.torch_threshold and rule.scales(metrics)[1:].tolist() == [1.0, 1.0, 1.0, 1.0]
+    # the same in mode max, on a reward: -5.0002 is worse than -5 and must not count as progress
+    rewards = [-5.0, -5.0002, -5.0002, -5.0002]
+    assert ls.plateau(mode="max", patience=1).scales(rewards).tolist() == [1.0, 1.0, 1.0, 0.1, 0.1]
 
 
 @pytest.mark.parametrize("base_lr", [0.1, 3.0])

@@ -323,3 +323,4 @@ def scratch(rows, block):
     return np.empty(nw), np.zeros(ni, dtype=np.int64)
 
 
+

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .. import _validate as v
-from ..plateau import Plateau, PlateauState
+from ..plateau import Plateau, PlateauState, ranks_mean
 from ..schedule import Schedule, as_schedule
 from ..serialize import from_dict, to_dict
 from ..symbols import TimeWarning, bind_run, check_run_length
@@ -613,7 +613,14 @@ def _shown(per_group) -> str:
 
 
 def plateau_lr(
-    optimizer, schedule, rule: Plateau, relative: bool = False, last_epoch: int = -1, total=None, epoch=None
+    optimizer,
+    schedule,
+    rule: Plateau,
+    relative: bool = False,
+    last_epoch: int = -1,
+    total=None,
+    epoch=None,
+    sync: bool = True,
 ):
     """A torch scheduler that follows ``schedule`` times a reduce-on-plateau ``rule``.
 
@@ -625,6 +632,11 @@ def plateau_lr(
     ``step()`` may be called as torch's loops do. ``state_dict()`` holds
     plain data only (``torch.load(weights_only=True)`` reads it) and
     ``load_state_dict`` resumes exactly.
+
+    ``sync`` (default True): under ``torch.distributed`` (DDP, accelerate,
+    Lightning), ``report`` decides on the mean of the ranks' metrics, all-reduced
+    over the default group, so every rank takes the same decision (every rank
+    must call ``report``); False decides on each rank's own metric.
 
     Example:
         >>> import torch
@@ -639,14 +651,17 @@ def plateau_lr(
         >>> opt.param_groups[0]["lr"] == 0.5 * s(11)
         True
     """
-    return PlateauLR(optimizer, schedule, rule, relative, last_epoch, total, epoch)
+    return PlateauLR(optimizer, schedule, rule, relative, last_epoch, total, epoch, sync)
 
 
 class PlateauLR(Scheduler):
     """schedule(t) * plateau scale, per param group (see :func:`plateau_lr`, which builds one)."""
 
-    def __init__(self, optimizer, schedule, rule: Plateau, relative=False, last_epoch=-1, total=None, epoch=None):
+    def __init__(
+        self, optimizer, schedule, rule: Plateau, relative=False, last_epoch=-1, total=None, epoch=None, sync=True
+    ):
         opt = _optimizer(optimizer)
+        self.sync = v.flag("sync", sync)
         if not isinstance(rule, Plateau):
             raise TypeError(f"rule must be an lrsched plateau rule, got {v.show(rule)}")
         run = _run(total, epoch)
@@ -672,9 +687,9 @@ class PlateauLR(Scheduler):
         )
 
     def report(self, metric) -> None:
-        """One metric (once per epoch): may lower the scale from the next update on."""
+        """One metric (once per epoch; the ranks' mean when ``sync``): may lower the scale from the next update on."""
         base = self.schedules["lr"][0](_t(self._updates)) if self.rule.absolute else None
-        self.plateau = self.rule.update(self.plateau, metric, base)
+        self.plateau = self.rule.update(self.plateau, ranks_mean(metric) if self.sync else metric, base)
         self._refresh()
 
     def state_dict(self):

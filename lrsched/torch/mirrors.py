@@ -574,7 +574,8 @@ def reduce_lr_on_plateau(
 
     torch's ``min_lr`` and ``eps`` are learning rates; the rule works in units
     of its scale, so they are divided by ``base_lr``. Composed with
-    ``constant(base_lr)`` the rule makes torch's decisions, report for report.
+    ``constant(base_lr)`` the rule makes torch's decisions, report for report,
+    negative metrics included (``torch_threshold``: torch's relative test).
 
     >>> rule = lrsched.torch.reduce_lr_on_plateau(0.1, patience=5, min_lr=1e-4)
     >>> rule.min_scale, rule.patience
@@ -590,6 +591,7 @@ def reduce_lr_on_plateau(
         cooldown,
         v.nonnegative("min_lr", min_lr) / b,
         v.nonnegative("eps", eps) / b,
+        torch_threshold=True,
     )
 
 
