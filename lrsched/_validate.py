@@ -31,6 +31,8 @@ def show(value) -> str:
         kind = type(value).__name__
         head = ", ".join(show(x) for x in list(value[:8]))
         return f"<{kind} of {len(value)}: {head}, ...>"
+    if isinstance(value, int) and value.bit_length() > 600:  # past 10**180; str() refuses past 4300 digits
+        return f"<an int of {value.bit_length()} bits, about 10**{int(value.bit_length() * 0.30103)}>"
     text = repr(value)
     return text if len(text) <= SHOW_MAX else text[: SHOW_MAX - 3] + "..."
 

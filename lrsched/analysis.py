@@ -28,6 +28,14 @@ EXACT_MAX = 1 << 30
 _MAX_STRETCHES = 10_000
 
 
+def _pow(x: float, k: float) -> float:
+    """x ** k for x >= 0, inf where it overflows (Python raises; the kernel's arithmetic gives inf)."""
+    try:
+        return x**k
+    except OverflowError:
+        return math.inf
+
+
 def _multiples(step: float, stop: float) -> range:
     """j = 1 .. stop / step, refused (ValueError) when there are more than the cap."""
     count = stop / step
@@ -119,7 +127,7 @@ def _breaks(ip, fp, node, stop: float) -> set[float]:
         out.update(b * e for b in _breaks(ip, fp, kids[0], math.ceil(stop / e)))
     elif op == K.WARP:  # child time b is reached at t = span * (b / span) ** (1 / power)
         k, span = p["power"], p["span"]
-        out.update(span * (b / span) ** (1 / k) for b in _breaks(ip, fp, kids[0], span * (stop / span) ** k))
+        out.update(span * _pow(b / span, 1 / k) for b in _breaks(ip, fp, kids[0], span * _pow(stop / span, k)))
     elif op in K.SAME_TIME:
         for kid in kids:
             out |= _breaks(ip, fp, kid, stop)
@@ -159,7 +167,7 @@ def _settles(ip, fp, node) -> float | None:
         return None if inner is None else math.ceil(inner) * p["steps_per_epoch"]
     if op == K.WARP:
         inner = _settles(ip, fp, kids[0])
-        return None if inner is None else p["span"] * (inner / p["span"]) ** (1 / p["power"])
+        return None if inner is None else p["span"] * _pow(inner / p["span"], 1 / p["power"])
     found = [_settles(ip, fp, kid) for kid in kids]
     return None if any(x is None for x in found) else max(found)
 

@@ -81,7 +81,7 @@ def parse(text: str, **bindings) -> Schedule:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         raise ValueError(f"not an expression: {e.msg} (column {e.offset})") from None
-    except RecursionError:
+    except (RecursionError, MemoryError):
         raise ValueError("expression nests too deeply") from None
     bindings = check_bindings(bindings)
     try:
@@ -233,7 +233,7 @@ def main(argv=None) -> int:
             _png(schedule, n, args)
             print(f"\nwrote {args.output}")
     except (ValueError, TypeError, OSError, MemoryError, RecursionError) as e:
-        print(f"lrsched: error: {e or type(e).__name__}", file=sys.stderr)
+        print(f"lrsched: error: {str(e) or type(e).__name__}", file=sys.stderr)
         return 2
     return 0
 

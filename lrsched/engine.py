@@ -248,7 +248,10 @@ def evaluate(schedule, program: Program, t):
     if isinstance(t, (bool, np.bool_)):
         raise TypeError(f"t must be a number or an array of numbers, got {show(t)}")
     if isinstance(t, numbers.Real):
-        x = float(t)
+        try:
+            x = float(t)
+        except OverflowError:
+            raise ValueError(f"t must be finite and >= 0, got {show(t)} (beyond the float range)") from None
         if not 0 <= x < math.inf:
             raise ValueError(f"t must be finite and >= 0, got {show(t)}")
         return program.at(x)

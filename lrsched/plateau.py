@@ -108,7 +108,13 @@ class PlateauState:
     reports: int = 0
 
     def __post_init__(self):
-        if isinstance(self.best, bool) or not isinstance(self.best, numbers.Real) or math.isnan(self.best):
+        if isinstance(self.best, bool) or not isinstance(self.best, numbers.Real):
+            raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)}")
+        try:
+            best = float(self.best)
+        except OverflowError:
+            raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)} (beyond the float range)") from None
+        if math.isnan(best):
             raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)}")
         v.count("bad_epochs", self.bad_epochs, minimum=0)
         v.count("cooldown_left", self.cooldown_left, minimum=0)

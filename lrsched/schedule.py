@@ -19,6 +19,7 @@ from .layout import MAX_DEPTH
 from .value import REGISTRY, REQUIRED, Field, Value, format_number, format_value
 
 _set = object.__setattr__
+_FLOAT_MAX = 1.7976931348623157e308
 
 __all__ = [
     "MAX_DEPTH",
@@ -51,7 +52,7 @@ class Schedule(Value):
         program = self._program or self._compile()
         tt = type(t)
         if tt is float or tt is int:
-            if 0 <= t < math.inf:
+            if 0 <= t <= _FLOAT_MAX:  # an int beyond the float range goes on to be refused by name
                 return program.at(float(t))
         return engine.evaluate(self, program, t)
 

@@ -152,20 +152,57 @@ def _warmup(base, warmup_t, warmup_lr_init, warmup_prefix, main: Schedule) -> Sc
     """timm's warmup, then ``main``, which reads t'' = u' + 1 (u' = u - W with prefix, else u)."""
     w = v.whole("warmup_t", warmup_t, 0)
     prefix = v.flag("warmup_prefix", warmup_prefix)
+    init = v.real("warmup_lr_init", warmup_lr_init)  # checked even where unused: a mistake is never silent
     if w == 0:
         # the first update runs at the lr timm set at construction: the base lr, not _get_lr(0)
         return Join([Constant(base), main.shift(-1)], [1])
-    init = v.real("warmup_lr_init", warmup_lr_init)
     step = (base - init) / w  # timm's warmup_steps entry
     ramp = init + step * Linear(0.0, w, w).shift(1)  # init + u * step, u = t - 1 exactly
     return Join([ramp, main if prefix else main.shift(-w)], [w])
 
 
+#: up to this many cycles the mirror lays out each one where timm's own arithmetic puts it; past it, ls.cycle
+EXPLICIT_CYCLES = 4096
+
+
+def _timm_cycle(u: int, t0: int, mul: float) -> int:
+    """The cycle timm's ``_get_lr`` puts its epoch u in, in timm's own float arithmetic (its ``math.log``)."""
+    if mul == 1.0:
+        return u // t0
+    x = 1 - u / t0 * (1 - mul)
+    if x <= 0:  # past the sum of every cycle of a shrinking schedule (timm raises there): no cycle of its own
+        return 2**62
+    return math.floor(math.log(x, mul))
+
+
+def _timm_offset(i: int, t0: int, mul: float) -> float:
+    """Where timm's cycle i starts (its t_curr = u - offset), in timm's arithmetic."""
+    return t0 * i if mul == 1.0 else (1 - mul**i) / (1 - mul) * t0
+
+
+def _timm_starts(t0: int, mul: float, limit: int) -> list[int]:
+    """The first epoch u of cycles 1 .. limit by timm's own arithmetic: a boundary whose exact sum is whole can
+    fall an epoch either side of it when timm's log rounds (cycle_limit's end included)."""
+    starts = []
+    for i in range(1, limit + 1):
+        exact = cycle_start(i, t0, mul)
+        if not math.isfinite(exact) or exact > 2**52:
+            break
+        u = max(int(math.floor(exact)) - 2, starts[-1] if starts else 0)
+        while _timm_cycle(u, t0, mul) < i:
+            u += 1
+        starts.append(u)
+    return starts
+
+
 def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, k_decay=1.0, **shape_kw) -> Schedule:
     """lr_min + (base * decay**i - lr_min) * g((t_curr / t_i)**k) over timm's cycles, lr_min after the limit.
 
-    Written as base * decay**i * g + lr_min * (1 - g): two cycles of the unit shape
-    (on a warped clock for k_decay != 1).
+    Cycle i runs on the epochs u (t = u + 1) where timm's own arithmetic
+    (its float ``log``) puts it, at timm's t_curr = u - offset_i, so that the
+    mirror restarts where timm does, to the epoch, and switches to lr_min at
+    the first epoch u >= S(limit), as timm does. Past ``EXPLICIT_CYCLES``
+    cycles, one ``ls.cycle`` stands for them (boundaries by the exact sum).
     """
     t0 = v.whole("t_initial", t_initial, 1)
     mul, decay = v.positive("cycle_mul", cycle_mul), v.positive("cycle_decay", cycle_decay)
@@ -173,15 +210,32 @@ def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit,
     lr_min = v.nonnegative("lr_min", lr_min)
     k = v.positive("k_decay", k_decay)
 
-    def unit(start, end):
-        s = shape(start, end, steps=t0, **shape_kw)
-        return s if k == 1.0 else s.warp(k, t0)
+    def unit(start, end, steps):
+        s = shape(start, end, steps=steps, **shape_kw)
+        return s if k == 1.0 else s.warp(k, steps)
 
-    amp = Cycle(unit(base, 0.0), t0, period_mult=mul, decay=decay, limit=limit, zero_based=True)
-    wave = amp
-    if lr_min:
-        wave = amp + Cycle(unit(0.0, lr_min), t0, period_mult=mul, limit=limit, zero_based=True)
-    return Join([wave, Constant(lr_min)], [cycle_start(limit, t0, mul)])
+    if limit > EXPLICIT_CYCLES:
+        amp = Cycle(unit(base, 0.0, t0), t0, period_mult=mul, decay=decay, limit=limit, zero_based=True)
+        wave = amp
+        if lr_min:
+            wave = amp + Cycle(unit(0.0, lr_min, t0), t0, period_mult=mul, limit=limit, zero_based=True)
+        end = cycle_start(limit, t0, mul)
+        return Join([wave, Constant(lr_min)], [math.ceil(end)]) if math.isfinite(end) else wave
+    starts = [0, *_timm_starts(t0, mul, limit)]
+    pieces, bounds = [], []
+    for i, b in enumerate(starts[:limit]):
+        t_i = mul**i * t0
+        if not (t_i > 0 and math.isfinite(t_i)):
+            break
+        if i + 1 < len(starts) and starts[i + 1] == b:
+            continue  # a cycle shorter than an epoch that timm never reaches
+        piece = unit(base * decay**i, lr_min, t_i)
+        pieces.append(piece.shift(_timm_offset(i, t0, mul) + 1 - b))  # at t = b + x: t_curr = b + x - 1 - offset
+        bounds.append(float(b))
+    if len(starts) > limit:  # lr_min from the first epoch u >= S(limit)
+        pieces.append(Constant(lr_min))
+        bounds.append(float(starts[limit]))
+    return Join(pieces, bounds[1:]) if len(pieces) > 1 else pieces[0]
 
 
 def CosineLRScheduler(

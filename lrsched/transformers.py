@@ -217,10 +217,12 @@ def get_wsd_schedule(
     [0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0]
     """
     w, d = v.whole("num_warmup_steps", num_warmup_steps, 0), v.whole("num_decay_steps", num_decay_steps, 0)
+    total = None if num_training_steps is None else v.whole("num_training_steps", num_training_steps, 0)
+    v.real("num_cycles", num_cycles)  # checked even where unused: a mistake is never silent
     if num_stable_steps is None:
-        if num_training_steps is None:
+        if total is None:
             raise ValueError("give num_training_steps or num_stable_steps")
-        stable = v.whole("num_training_steps", num_training_steps, 0) - w - d
+        stable = total - w - d
     else:
         stable = v.whole("num_stable_steps", num_stable_steps, 0)
     if stable < 0:

@@ -18,6 +18,7 @@ from lrsched import recipes
 
 MODULES = ["torch", "mxnet", "optax", "transformers", "timm", "keras"]
 ADAPTERS = {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau", "Scheduler", "scheduler"}
+ADAPTERS |= {"LambdaLR", "PlateauLR", "find_lr"}  # torch classes and the range-test drivers, tested on their own
 ADAPTERS |= {"get_reduce_on_plateau_schedule", "join_schedules", "sgdr_schedule", "chained_scheduler"}
 ADAPTERS |= {"schedule", "OptaxSchedule"}  # framework adapters, tested on their own
 
@@ -35,8 +36,9 @@ def constructors():
 
 CONSTRUCTORS = constructors()
 DEFAULT = object()
-EXTREME = [0, 1, -1, 2, 3, 7, 100, 0.5, 1e-9, 1e-300, 1e300, 10**30, math.inf, math.nan, -0.0, 2.5]
-ODD = [True, None, "x", [], [1, 2], [3, 1], (2, 0.5), {"a": 1}, {10: 0.5}, [(0, 1.0), (10, 0.5)]]
+EXTREME = [0, 1, -1, 2, 3, 7, 100, 0.5, 1e-9, 1e-300, 1e300, 10**30, 10**400, math.inf, math.nan, -0.0, 2.5]
+EXTREME += [np.array(2.0), np.array(3), np.int64(2**40), np.float32(0.5)]  # 0-d arrays and NumPy scalars
+ODD = [True, False, None, "x", "5", "0.1", [], [1, 2], [3, 1], (2, 0.5), {"a": 1}, {10: 0.5}, [(0, 1.0), (10, 0.5)]]
 SCHEDULES = [ls.constant(0.1), ls.linear(1.0, 0.0, 10)]
 
 

@@ -73,7 +73,7 @@ def _ema(losses, w):
 @settings(max_examples=50, deadline=None)
 def test_smoothing_is_the_bias_corrected_average(losses, w):
     lrs = np.geomspace(1e-5, 1.0, len(losses))
-    r = ls.suggest_lr(lrs, losses, smooth=w)
+    r = ls.suggest_lr(lrs, losses, smooth=w, min_score=0)
     np.testing.assert_allclose(r.smoothed, _ema(losses, w), rtol=1e-9)
 
 
@@ -93,7 +93,7 @@ def _longest_descent_brute(s):
 def test_valley_is_the_middle_of_the_longest_descent(values):
     losses = np.array(values, dtype=float) + 1.0
     lrs = np.geomspace(1e-6, 1.0, len(losses))
-    r = ls.suggest_lr(lrs, losses, smooth=1.0)  # no smoothing: the losses themselves
+    r = ls.suggest_lr(lrs, losses, smooth=1.0, min_score=0)  # no smoothing: the losses themselves
     length, last = _longest_descent_brute(list(losses))
     assert r.index == last - (length - 1) // 2
     assert r.lr == lrs[r.index]
@@ -105,14 +105,14 @@ def test_steepest_is_the_steepest_descent_before_the_minimum():
     losses = 2.0 - np.tanh(2 * (x + 3)) + np.where(x > -1, 10 * (x + 1) ** 2, 0.0)  # steepest at 1e-3, minimum later
     losses -= 2.5 * (1 + np.tanh(20 * (x - 0.5)))  # and a steeper fall after the minimum, never below it
     assert np.argmin(np.gradient(losses, np.log(lrs))) > np.argmin(losses)
-    r = ls.suggest_lr(lrs, losses, "steepest", smooth=1.0)
+    r = ls.suggest_lr(lrs, losses, "steepest", smooth=1.0, min_score=0)
     assert r.lr == pytest.approx(1e-3, rel=1e-9)
 
 
 def test_minimum_is_a_tenth_of_the_lr_at_the_minimum():
     lrs = np.geomspace(1e-4, 1.0, 9)
     losses = [3, 2.9, 2.5, 2.0, 1.2, 1.0, 1.1, 4.0, 9.0]
-    r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0)
+    r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, min_score=0)
     assert (r.index, r.lr) == (5, lrs[5] / 10)
 
 
@@ -120,7 +120,7 @@ def test_non_finite_losses_cut_the_curve():
     lrs = np.geomspace(1e-4, 1.0, 8)
     for bad in (math.nan, math.inf):
         losses = [3.0, 2.0, 1.0, 0.5, 0.25, bad, 0.1, 0.0]  # the 0.1 and 0.0 after it are ignored
-        r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0)
+        r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, min_score=0)
         assert r.diverged_at == 5
         assert r.index == 4
 
@@ -128,10 +128,10 @@ def test_non_finite_losses_cut_the_curve():
 def test_diverge_cuts_where_the_smoothed_loss_exceeds_a_multiple_of_the_best():
     lrs = np.geomspace(1e-4, 1.0, 8)
     losses = [3.0, 2.0, 1.0, 0.5, 2.4, 2.6, 0.1, 0.05]
-    r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, diverge=5.0)
+    r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, diverge=5.0, min_score=0)
     assert r.diverged_at == 5  # 2.6 > 5 * 0.5, 2.4 is not
     assert r.index == 3
-    assert ls.suggest_lr(lrs, losses, "minimum", smooth=1.0).index == 7
+    assert ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, min_score=0).index == 7
 
 
 @pytest.mark.parametrize(
@@ -293,6 +293,107 @@ def test_driver_mistakes_are_named(kwargs, error, message):
         ls.torch.find_lr(**args)
     if isinstance(args["model"], torch.nn.Module):
         assert _same(before, model.state_dict())
+
+
+def test_a_shuffling_dataloader_leaves_torchs_random_state_as_it_was():
+    x, y = _batches(1, size=256)[0]
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True)
+    found = []
+    for _ in range(3):  # each call starts where the last one left the random state: the same draws, the same lr
+        model = _net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        torch.manual_seed(11)
+        found.append(ls.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, loader, end=10.0).lr)
+        assert torch.equal(torch.random.get_rng_state(), torch.manual_seed(11).get_state())
+    assert found[0] == found[1] == found[2]
+
+
+def test_non_persistent_buffers_and_a_tensor_lr_come_back():
+    model = _net()
+    model.register_buffer("seen", torch.zeros(1), persistent=False)
+    def count(module, args, out):
+        with torch.no_grad():
+            module.seen.add_(1.0)
+
+    hook = model.register_forward_hook(count)
+    opt = torch.optim.SGD(model.parameters(), lr=torch.tensor(0.01), momentum=0.9)
+    lr = opt.param_groups[0]["lr"]  # the group's own tensor
+    ls.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, _batches(), end=1.0, steps=20)
+    hook.remove()
+    assert model.seen.item() == 0.0  # counted 20 forwards during the test, then put back
+    assert opt.param_groups[0]["lr"] is lr and lr.item() == torch.tensor(0.01).item()
+
+
+def test_a_loss_of_the_wrong_shape_is_named_before_backward():
+    model = _net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    per_sample = lambda out, y: torch.nn.functional.cross_entropy(out, y, reduction="none")  # noqa: E731
+    with pytest.raises(ValueError, match=r"single number, got a tensor of shape \(32,\)"):
+        ls.torch.find_lr(model, opt, per_sample, _batches())
+
+
+def test_skips_read_the_points_between_as_if_sliced():
+    lrs = np.geomspace(1e-5, 1.0, 11)
+    losses = [2.0, 1.99, 1.95, 1.8, 1.5, 1.1, 0.8, 0.7, 0.9, 3.0, 4.0]
+    full = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, min_score=0)
+    assert full.index == 7
+    for a, b in [(0, 5), (2, 0), (3, 4), (8, 0)]:
+        r = ls.suggest_lr(lrs, losses, "minimum", smooth=1.0, min_score=0, skip_start=a, skip_end=b)
+        kept = losses[a : len(losses) - b]
+        m = int(np.argmin(kept))
+        assert r.index == m and r.lr == lrs[a + m] / 10 and len(r.lrs) == len(kept)
+    with pytest.raises(ValueError, match="fewer than 3"):
+        ls.suggest_lr(lrs, losses, skip_start=5, skip_end=4)
+    with pytest.raises(ValueError, match="skip_start"):
+        ls.suggest_lr(lrs, losses, skip_start=-1)
+
+
+# ---------------------------------------------------------------- curves without a reliable descent
+
+
+def _typical(rng, n=100, r=0.1):
+    """A plateau, a sigmoid descent in log lr, then a blow-up, with Gaussian noise r times the fall."""
+    u = np.linspace(0, 1, n)
+    clean = 2.0 - 1.5 / (1 + np.exp(-(u - 0.45) * 20)) + 8.0 * np.maximum(u - 0.85, 0) ** 2
+    return np.geomspace(1e-7, 10, n), clean + rng.normal(0, r * 1.5, n)
+
+
+def test_flat_and_rising_curves_give_no_lr_and_say_why():
+    rng = np.random.default_rng(0)
+    lrs = np.geomspace(1e-7, 10, 100)
+    given = 0
+    for _ in range(200):  # flat + Gaussian noise: the measured rate is 0 in 500
+        given += ls.suggest_lr(lrs, 1.0 + 0.05 * rng.normal(size=100)).lr is not None
+    assert given == 0
+    r = ls.suggest_lr(lrs, np.linspace(1.0, 2.0, 100))
+    assert r.lr is None and r.index is None and r.score == 0 and "never falls" in r.reason
+    r = ls.suggest_lr(lrs, 1.0 + 0.05 * np.random.default_rng(1).normal(size=100))
+    assert r.lr is None and "times its noise" in r.reason and "lr=None" in repr(r)
+    r.plot()  # still draws the curve, titled with the reason
+    assert ls.suggest_lr(lrs, np.linspace(1.0, 2.0, 100), min_score=0).lr is not None  # the check switched off
+
+
+def test_curves_with_a_descent_get_an_lr():
+    rng = np.random.default_rng(2)
+    refused = sum(ls.suggest_lr(*_typical(rng)).lr is None for _ in range(100))
+    assert refused == 0  # measured: at most 0.6% at this noise
+    lrs = np.geomspace(1e-7, 10, 100)
+    assert ls.suggest_lr(lrs, np.linspace(2.0, 1.0, 100)).score > 1e12  # a noise-free descent (rounding only)
+
+
+def test_agrees_with_lightnings_own_lr_finder_curves():
+    # Lightning issue 21141's curve: the steepest descent of the raw losses, as Lightning before 2.5.3 found it
+    np.random.seed(42)
+    x = np.linspace(-50, 50, 100)
+    clean = (-(x**2) - 30 * x + 4000) / 1000
+    lrs = 1e-8 * (1e8) ** (np.arange(1, 101) / 100)
+    for losses in (clean, clean + np.random.uniform(-0.1, 0.1, 100)):
+        r = ls.suggest_lr(lrs, losses, "steepest", smooth=1.0, skip_start=10, skip_end=1)
+        assert r.lr == lrs[98]  # 0.83176...
+    # Lightning's test_gradient_correctness: sin over [0, 2 pi], skip 2 and 2: the valley is at pi (within 1e-2)
+    lrs = np.linspace(0, 2 * np.pi, 1000)
+    r = ls.suggest_lr(lrs, np.sin(lrs), "valley", smooth=1.0, skip_start=2, skip_end=2)
+    assert abs(r.lr - np.pi) < 1e-2
 
 
 # ---------------------------------------------------------------- against a grid search

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,50 @@ def test_timm_noise_pct_that_would_spin_is_refused():
     with pytest.raises(ValueError, match="noise_pct must be >= 0.0001"):
         tm.CosineLRScheduler(1.0, t_initial=10, noise_range_t=0, noise_pct=1e-9)
     assert tm.CosineLRScheduler(1.0, t_initial=10, noise_range_t=0, noise_pct=1e-9, noise_type="uniform")(3) > 0
+
+
+def _timm_cosine(u, base, t_initial, cycle_mul, cycle_limit, lr_min=0.0):
+    """timm's CosineLRScheduler._get_lr(u), written out in float64 with timm's own arithmetic (math.log)."""
+    if cycle_mul != 1:
+        x = 1 - u / t_initial * (1 - cycle_mul)
+        if x <= 0:
+            return lr_min  # timm's log fails here; past every cycle, so lr_min as after the limit
+        i = math.floor(math.log(x, cycle_mul))
+        t_i = cycle_mul**i * t_initial
+        t_curr = u - (1 - cycle_mul**i) / (1 - cycle_mul) * t_initial
+    else:
+        i = u // t_initial
+        t_i = t_initial
+        t_curr = u - (t_initial * i)
+    if i < cycle_limit:
+        return lr_min + 0.5 * (base - lr_min) * (1 + math.cos(math.pi * t_curr / t_i))
+    return lr_min
+
+
+@pytest.mark.slow
+def test_timm_cycles_end_and_restart_where_timms_arithmetic_says_over_the_whole_grid():
+    """t_initial 1..60, cycle_mul in {0.9, 1.1, 1.2, 1.5, 2}, cycle_limit 1..6: every epoch to the limit and past."""
+    import lrsched.timm as lt
+
+    wrong = []
+    for t0 in range(1, 61):
+        for mul in (0.9, 1.1, 1.2, 1.5, 2.0):
+            for limit in range(1, 7):
+                s = lt.CosineLRScheduler(0.1, t_initial=t0, cycle_mul=mul, cycle_limit=limit, lr_min=1e-4)
+                n = int(t0 * sum(mul**i for i in range(limit))) + 5
+                got = s.values(n)
+                want = np.array([_timm_cosine(u, 0.1, t0, mul, limit, 1e-4) for u in range(n)])
+                bad = np.flatnonzero(~np.isclose(got, want, rtol=1e-12, atol=1e-15))
+                if bad.size:
+                    wrong.append((t0, mul, limit, int(bad[0]) + 1, got[bad[0]], want[bad[0]]))
+    assert not wrong, f"{len(wrong)} configs differ, e.g. {wrong[:3]}"
+
+
+def test_timm_keeps_the_last_update_of_its_last_cycle():
+    import lrsched.timm as lt
+
+    s = lt.CosineLRScheduler(0.1, t_initial=30, cycle_mul=1.1, cycle_limit=5)
+    assert s(184) == pytest.approx(_timm_cosine(183, 0.1, 30, 1.1, 5), rel=1e-12)  # the last cycle ends at 183.153
+    assert s(184) > 0 and s(185) == 0.0
+    s = lt.CosineLRScheduler(0.1, t_initial=10, cycle_mul=0.9, cycle_limit=3)
+    assert s(20) == _timm_cosine(19, 0.1, 10, 0.9, 3) == 0.0  # timm's log puts epoch 19 at the end of cycle 1

@@ -12,6 +12,7 @@ import itertools
 
 from .. import _validate as v
 from ..lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
+from ..plateau import ranks_mean
 from .adapter import _write
 
 __all__ = ["find_lr"]
@@ -30,6 +31,9 @@ def find_lr(
     step_fn=None,
     smooth: float = 0.05,
     shape: str = "exponential",
+    skip_start: int = 0,
+    skip_end: int = 0,
+    sync: bool | None = None,
 ) -> LRSuggestion:
     """Run the range test on ``model`` and suggest an lr; the model and optimizer are then restored to the bit.
 
@@ -50,9 +54,18 @@ def find_lr(
     plain ``optimizer.step()``, so an fp16 ``GradScaler`` does not fit: run
     the test in bf16 or fp32). Afterwards the model's
     parameters, gradients, buffers and train/eval modes, the optimizer's state and
-    param-group values are exactly what they were, even if a step raised,
-    and so is torch's CPU random state (dropout, shuffling), so that the
-    training that follows is the one that would have run without the test.
+    param-group values (a tensor lr: the same tensor, its value back) are
+    exactly what they were, non-persistent buffers included, even if a step
+    raised, and so is torch's CPU random state (dropout, and a shuffling
+    ``DataLoader``, whose ``iter()`` draws from it), so that the training that
+    follows is the one that would have run without the test.
+    ``skip_start`` / ``skip_end`` go to :func:`lrsched.suggest_lr`.
+
+    ``sync``: each point's loss is the mean over the ranks of
+    ``torch.distributed``, so every rank reads the same curve, stops at the
+    same update and gets the same suggestion. By default (None) it does so
+    for a ``DistributedDataParallel`` model, whose updates every rank takes
+    anyway; every rank must then call ``find_lr``.
 
     Example:
         >>> import torch
@@ -85,18 +98,28 @@ def find_lr(
     if d <= 1:
         raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
     curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
-    feed = _Batches(batches)
+    skips = {"skip_start": skip_start, "skip_end": skip_end}
+    ddp = isinstance(model, torch.nn.parallel.DistributedDataParallel)
+    sync = ddp if sync is None else v.flag("sync", sync)
 
+    rng = torch.random.get_rng_state()  # before iter(batches): a shuffling DataLoader draws from it there
     saved_model = copy.deepcopy(model.state_dict())
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]  # non-persistent ones too
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
+    tensors = [  # tensor hyperparameters (a capturable lr): the caller's own tensors come back, values and all
+        (i, key, x, x.detach().clone())
+        for i, g in enumerate(optimizer.param_groups)
+        for key, x in g.items()
+        if isinstance(x, torch.Tensor)
+    ]
     modes = [m.training for m in model.modules()]
-    rng = torch.random.get_rng_state()
     params = {id(p): p for p in model.parameters()}
     params.update((id(p), p) for g in optimizer.param_groups for p in g["params"])
     grads = {k: None if p.grad is None else p.grad.clone() for k, p in params.items()}
     lrs: list[float] = []
     losses: list[float] = []
     try:
+        feed = _Batches(batches)
         model.train()
         for k in range(1, n + 1):
             lr = ramp(k)
@@ -105,6 +128,7 @@ def find_lr(
             batch = feed.next()
             optimizer.zero_grad()
             loss = _loss(model, loss_fn, step_fn, batch)
+            loss = ranks_mean(loss) if sync else loss  # one curve for every rank
             lrs.append(lr)
             losses.append(loss)
             if curve.add(loss)[1]:  # diverged: recorded, never stepped
@@ -112,7 +136,14 @@ def find_lr(
             optimizer.step()
     finally:
         model.load_state_dict(saved_model)
+        with torch.no_grad():
+            for b, value in buffers:
+                b.copy_(value)
         optimizer.load_state_dict(saved_optimizer)
+        for i, key, x, value in tensors:  # load_state_dict made new groups, with new tensors
+            with torch.no_grad():
+                x.copy_(value)
+            optimizer.param_groups[i][key] = x
         for m, mode in zip(model.modules(), modes):
             m.training = mode
         for k, p in params.items():
@@ -123,7 +154,7 @@ def find_lr(
             f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
             f"lower start={v.show(start)}"
         )
-    return suggest_lr(lrs, losses, method, curve.w, d)
+    return suggest_lr(lrs, losses, method, curve.w, d, **skips)
 
 
 def _loss(model, loss_fn, step_fn, batch) -> float:
@@ -138,12 +169,18 @@ def _loss(model, loss_fn, step_fn, batch) -> float:
                 "for other batches give step_fn(model, batch) -> loss"
             ) from None
         loss = loss_fn(model(inputs), targets)
+        _one_number(loss)
         loss.backward()
+    _one_number(loss)
     if hasattr(loss, "detach"):
         loss = loss.detach()
-        if loss.numel() != 1:
-            raise ValueError(f"the loss must be a single number, got a tensor of shape {tuple(loss.shape)}")
     return float(loss)
+
+
+def _one_number(loss) -> None:
+    """Refuse a loss that is not one number (checked before ``backward``, which would fail less clearly)."""
+    if hasattr(loss, "numel") and loss.numel() != 1:
+        raise ValueError(f"the loss must be a single number, got a tensor of shape {tuple(loss.shape)}")
 
 
 class _Batches:
