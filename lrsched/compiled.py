@@ -189,6 +189,7 @@ def load() -> types.ModuleType:
 
 
 def _load() -> types.ModuleType:
+    stamped = cached()  # numba's cache holds the kernel of these very files (checked before numba looks)
     decorators, note = _numba_decorators()
     sys.modules[decorators.__name__] = decorators
     spec = importlib.util.spec_from_file_location(
@@ -203,6 +204,11 @@ def _load() -> types.ModuleType:
     if not hasattr(disp, "overloads"):  # NUMBA_DISABLE_JIT: numba gives the plain functions back
         return interpreter
     fresh = not _in_cache(disp, args)
+    if not fresh and not stamped:
+        # numba keys each function's cache on its own file: evaluate's entry would keep the code of a
+        # helper in another kernel file that changed since. No stamp for these files: compile them all again.
+        _flush(package)
+        fresh = True
     if fresh or note:
         say = note + "; compiling the kernel (a few seconds)..." if note else (
             "lrsched: compiling the evaluation kernel once (a few seconds), then cached on disk..."
@@ -216,6 +222,16 @@ def _load() -> types.ModuleType:
         print(f"lrsched: kernel ready in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     _write_stamp(disp)
     return interpreter
+
+
+def _flush(package) -> None:
+    """Empty numba's on-disk cache of every kernel function of the compiled package."""
+    for name in ("leaves", "cycles", "interpreter"):
+        module = importlib.import_module(f"{package.__name__}.{name}")
+        for fn in vars(module).values():
+            cache = getattr(fn, "_cache", None)
+            if cache is not None and hasattr(cache, "flush"):
+                cache.flush()
 
 
 def _probe_args():

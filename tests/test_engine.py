@@ -419,3 +419,14 @@ def test_an_unknown_opcode_fails_loudly_in_both_tiers():
     for kernel in (engine._interpreted, compiled.load().evaluate):
         with pytest.raises(ValueError, match="opcode"):
             kernel(ip, program.fp, np.empty(0), 1.0, True, 0, 1, np.empty((2, 0)), np.empty(0), np.empty(0, np.int64), 0)
+
+
+@pytest.mark.parametrize("mult", [1e308, 5e307])
+def test_a_cycle_whose_second_period_overflows_gives_one_answer_for_scalars_and_arrays(mult):
+    # by hand: cycle 0 is t in (0, 10], linear(1, 0, 10) at t; cycle 1 (10 * mult, past the float range) starts
+    # after t = 10 and its clock stays at 0 there, so the kid's first value, 1.0
+    s = ls.cycle(ls.linear(1, 0, 10), 10, period_mult=mult)
+    ts = [1.0, 2.0, 10.0, 11.0, 12.0]
+    want = [0.9, 0.8, 0.0, 1.0, 1.0]
+    assert [s(t) for t in ts] == want
+    assert s(np.array(ts)).tolist() == want

@@ -101,8 +101,11 @@ def cycle_index(x, period, mult, limit, zero_based):
     if mult == 1.0:
         g = np.floor((x - np.fmod(x, period)) / period + 0.5)
     else:
-        y = x * (mult - 1.0) / period  # m**i = 1 + y at the start of cycle i
-        g = np.floor(math.log1p(y) / math.log(mult)) if y > -1.0 else math.inf
+        y = x / period * (mult - 1.0)  # m**i = 1 + y at the start of cycle i
+        if y > 1e300:  # log1p(y) = log(y), taken apart so that a huge y (or one past the float range) is exact
+            g = np.floor((math.log(x) - math.log(period) + math.log(mult - 1.0)) / math.log(mult))
+        else:
+            g = np.floor(math.log1p(y) / math.log(mult)) if y > -1.0 else math.inf
     if not g >= 0.0:
         g = 0.0
     if limit > 0.0 and g > limit:
