@@ -39,7 +39,7 @@ def _callables() -> dict[str, object]:
     import lrsched
     from lrsched import mxnet as mx_mirrors
     from lrsched import recipes
-    from lrsched import torch as torch_mirrors
+    from lrsched.torch import mirrors as torch_mirrors
 
     names = {
         kind: REGISTRY[kind] for kind in REGISTRY if kind not in {"add", "sub", "mul", "div", "function"} | _METHODS
@@ -51,12 +51,12 @@ def _callables() -> dict[str, object]:
     from lrsched import transformers as hf_mirrors
 
     for prefix, module, skip in (
-        ("torch", torch_mirrors, {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau"}),
+        ("torch", torch_mirrors, {"reduce_lr_on_plateau"}),
         ("mxnet", mx_mirrors, {"Scheduler", "scheduler"}),
-        ("optax", optax_mirrors, {"schedule", "OptaxSchedule"}),
+        ("optax", optax_mirrors, {"schedule", "OptaxSchedule", "find_lr"}),
         ("transformers", hf_mirrors, {"get_reduce_on_plateau_schedule"}),
         ("timm", timm_mirrors, set()),
-        ("keras", keras_mirrors, {"schedule"}),
+        ("keras", keras_mirrors, {"schedule", "find_lr"}),
     ):
         names.update({f"{prefix}.{n}": getattr(module, n) for n in module.__all__ if n not in skip})
     del lrsched

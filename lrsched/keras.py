@@ -1,5 +1,6 @@
-"""Keras: mirrors of ``keras.optimizers.schedules``, pure, and :func:`schedule`, which hands any lrsched schedule
-to a Keras optimizer (Keras is imported only then).
+"""Keras: mirrors of ``keras.optimizers.schedules``, pure, :func:`schedule`, which hands any lrsched schedule
+to a Keras optimizer, and :func:`find_lr`, the learning-rate range test on a compiled model (Keras is imported only
+by these two).
 
 Index convention: Keras calls a schedule with ``step`` = 0 for the first
 update, so the value at t is Keras's at ``step = t - 1``. Values follow
@@ -11,8 +12,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import _validate as v
 from .combinators import Cycle, Function, Join
+from .lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
 from .primitives import Constant, Cosine, Exponential, InverseTime, Linear, Piecewise, Poly
 from .schedule import Schedule
 
@@ -24,6 +28,7 @@ __all__ = [
     "PiecewiseConstantDecay",
     "PolynomialDecay",
     "schedule",
+    "find_lr",
 ]
 
 
@@ -245,4 +250,157 @@ def schedule(s: Schedule, steps: int | None = None):
     return _keras_class()(s, v.horizon(s, steps))
 
 
-v.name_arguments(globals(), __all__)
+def find_lr(
+    model,
+    x,
+    y=None,
+    batch_size: int = 32,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    method: str = "valley",
+    diverge: float = 5.0,
+    smooth: float = 0.05,
+    skip_start: int = 0,
+    skip_end: int = 0,
+) -> LRSuggestion:
+    r"""The learning-rate range test on a compiled Keras 3 model; the model and its optimizer are then restored exactly.
+
+    Update t (1 .. n, n = ``steps``) sets the optimizer's learning rate to
+
+    .. math:: \eta(t) = s \left(\frac{e}{s}\right)^{(t - 1) / (n - 1)}
+
+    (``ls.range_test(start, end, steps)``, s = ``start``, e = ``end``), trains on
+    the next batch with ``model.train_on_batch`` and records that batch's loss
+    (the loss before the update, as ``fit`` reports it, regularization included).
+    The batches are ``x`` and ``y`` (arrays, or the lists and dicts of arrays
+    ``fit`` takes) cut in order into ``batch_size`` rows, cycled; a remainder
+    that fills no whole batch is left out, so that one compiled step serves
+    every lr (shuffle x and y first if they are sorted). It stops once the loss
+    is not finite or its smoothed value exceeds ``diverge`` times the best so
+    far (the rule of ``lrsched.torch.find_lr``), so it makes at most n
+    updates. The result is ``ls.suggest_lr`` of the record (``method``:
+    ``"valley"``, ``"steepest"`` or ``"minimum"``; ``smooth``: the weight of
+    each new loss; ``skip_start`` / ``skip_end``: points left out at either end
+    of the curve); ``.plot()`` draws it.
+
+    The optimizer needs a float learning rate (a Keras variable, which the test
+    sets): compile with a schedule only after the test. Afterwards every
+    variable the training step touches is what it was, even if a step raised:
+    the weights (trainable and not: batch-norm statistics), the dropout
+    layers' seed states, the optimizer's variables (iterations, moments, the
+    learning rate) and the compiled metrics. A model or an optimizer not yet
+    built is built first (the optimizer's slots as its first ``fit`` would make
+    them), so that ``fit`` then runs as it would have without the test.
+
+    Example (skipped where Keras or its backend is not installed):
+        >>> import pytest; keras = pytest.importorskip("keras")
+        >>> x = np.random.default_rng(0).normal(size=(256, 4)).astype("float32")
+        >>> y = x @ np.float32([[1], [-2], [0.5], [3]])
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+        >>> before = model.get_weights()
+        >>> r = lrsched.keras.find_lr(model, x, y)
+        >>> r.method, len(r.lrs) < 100, all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+        ('valley', True, True)
+        >>> float(model.optimizer.learning_rate) == float(np.float32(0.01))  # its lr and state back, too
+        True
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {v.show(model)}")
+    opt = getattr(model, "optimizer", None)
+    if not getattr(model, "compiled", False) or opt is None:
+        raise ValueError("model must be compiled with an optimizer and a loss: model.compile(optimizer, loss)")
+    lr = opt.learning_rate
+    if not isinstance(lr, keras.Variable):
+        given = getattr(opt, "_learning_rate", lr)  # the schedule or callable itself, not its current value
+        raise TypeError(
+            f"model.optimizer's learning rate must be a float for the range test to set, got {v.show(given)}: "
+            "compile with learning_rate=<float> for the test, and with the schedule after it"
+        )
+    n = v.count("steps", steps, minimum=3)
+    ramp = range_test(start, end, n)
+    method = v.choice("method", method, METHODS)
+    d = v.real("diverge", diverge)
+    if d <= 1:
+        raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
+    curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
+    skips = {name: v.count(name, k, minimum=0) for name, k in (("skip_start", skip_start), ("skip_end", skip_end))}
+    size = v.count("batch_size", batch_size)
+    _fits(start, end, lr.dtype)
+    rows = _rows(keras, "x", x)
+    if y is not None and _rows(keras, "y", y) != rows:
+        raise ValueError(f"x and y differ in length: {rows} rows of x, {_rows(keras, 'y', y)} of y")
+    count = max(rows // size, 1)
+
+    def batch(i):
+        lo, hi = i * size, min((i + 1) * size, rows)
+        cut = lambda a: a[lo:hi]  # noqa: E731
+        return keras.tree.map_structure(cut, x), None if y is None else keras.tree.map_structure(cut, y)
+
+    if hasattr(model, "_symbolic_build"):  # what train_on_batch does first: create every variable, untrained
+        model._symbolic_build(data_batch=(*batch(0), None))
+    elif not opt.built:
+        opt.build(model.trainable_variables)
+    sync = getattr(model, "jax_state_sync", None)  # JAX: the variables hold the latest values (as for a callback)
+    if sync is not None:
+        sync()
+    state: dict[int, tuple] = {}  # id -> (variable, its value)
+    for var in [*model.variables, *opt.variables, *model.metrics_variables]:
+        state.setdefault(id(var), (var, np.array(keras.ops.convert_to_numpy(var), copy=True)))
+    lrs: list[float] = []
+    losses: list[float] = []
+    try:
+        for t in range(1, n + 1):
+            lr.assign(ramp(t))
+            xb, yb = batch((t - 1) % count)
+            logs = model.train_on_batch(xb, yb, return_dict=True)
+            lrs.append(ramp(t))
+            losses.append(float(logs["loss"]))
+            if curve.add(losses[-1])[1]:  # diverged: recorded (its update is undone with the rest)
+                break
+    finally:
+        if getattr(model, "_jax_state", None) is not None:
+            model._jax_state = None  # JAX: drop the train step's state, stale if a step raised (as fit does at its end)
+        for var, value in state.values():
+            var.assign(value)
+    if len(lrs) < 3:
+        raise ValueError(
+            f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
+            f"lower start={v.show(start)}"
+        )
+    return suggest_lr(lrs, losses, method, curve.w, d, **skips)
+
+
+def _fits(start, end, dtype) -> None:
+    """Refuse a ramp whose ends the lr variable's float ``dtype`` cannot hold: inf, or 0, before any update."""
+    finfo = np.finfo(dtype)
+    if float(end) > float(finfo.max):
+        raise ValueError(
+            f"end={v.show(end)} overflows the learning rate's {np.dtype(dtype).name} "
+            f"(at most {float(finfo.max):.4g}): lower end"
+        )
+    if float(start) < float(finfo.tiny):  # a subnormal: XLA on CPU flushes it to 0
+        raise ValueError(
+            f"start={v.show(start)} is below the smallest {np.dtype(dtype).name} learning rate "
+            f"({float(finfo.tiny):.4g}; smaller ones flush to 0): raise start"
+        )
+
+
+def _rows(keras, name, data) -> int:
+    """The number of rows of ``data`` (an array, or a list or dict of arrays of one length)."""
+    leaves = keras.tree.flatten(data)
+    if not leaves or not all(hasattr(a, "shape") and len(a.shape) >= 1 for a in leaves):
+        raise TypeError(f"{name} must be an array (or a list or dict of arrays, as fit takes), got {v.show(data)}")
+    rows = {int(a.shape[0]) for a in leaves}
+    if len(rows) > 1:
+        raise ValueError(f"the arrays of {name} differ in length: {sorted(rows)} rows")
+    (n,) = rows
+    if n == 0:
+        raise ValueError(f"{name} has no rows")
+    return n
+
+
+v.name_arguments(globals(), __all__)  # not find_lr: it names its own, and passes the caller's errors on

@@ -13,7 +13,10 @@ points are not pulled towards 0:
 .. math:: a_i = (1 - w)\,a_{i-1} + w\,L_i,\quad a_{-1} = 0, \qquad S_i = a_i / (1 - (1 - w)^{i + 1})
 
 The curve ends before the first point where the loss is not finite, or
-where :math:`S_i > d \min_{j \le i} S_j` for ``diverge`` = d (if given).
+where :math:`S_i - B_i > (d - 1)\,|B_i|`, :math:`B_i = \min_{j < i} S_j`, for
+``diverge`` = d (if given): for positive losses that is torch-lr-finder's
+:math:`S_i > d\,B_i`, and a falling negative loss (a log-likelihood) never
+counts as diverging.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ class Curve:
             average = keep * average + w * loss  # Python floats: inf and NaN pass, without warnings
             s = average / (1 - keep**count)
             out.append(s)
-            if not math.isfinite(s) or (limit is not None and s > limit * best):
+            if not math.isfinite(s) or (limit is not None and s - best > (limit - 1) * abs(best)):
                 if first is None:
                     first = i
             elif s < best:

@@ -1,6 +1,7 @@
-"""optax: mirrors of ``optax.schedules``, pure, and :func:`schedule`, which hands any lrsched schedule to optax.
+"""optax: mirrors of ``optax.schedules``, pure, :func:`schedule`, which hands any lrsched schedule to optax, and
+:func:`find_lr`, the learning-rate range test on a JAX loss.
 
-Nothing here imports JAX until :func:`schedule`'s result is called.
+Nothing here imports JAX until :func:`schedule`'s result or :func:`find_lr` is called.
 
 Index convention: optax's ``count`` = 0 is the first update, so the value at t
 is optax's at ``count = t - 1``. Values follow optax's float64 arithmetic
@@ -10,8 +11,12 @@ rounding (about 1e-7 relative). Golden values: ``tests/golden/make_peers.py``.
 
 from __future__ import annotations
 
+import inspect
+import itertools
+
 from . import _validate as v
 from .combinators import Join
+from .lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
 from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly
 from .schedule import Schedule
 
@@ -32,6 +37,7 @@ __all__ = [
     "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule",
+    "find_lr",
 ]
 
 
@@ -343,4 +349,210 @@ def linear_onecycle_schedule(
     )
 
 
-v.name_arguments(globals(), __all__)
+def find_lr(
+    loss_fn,
+    params,
+    optimizer,
+    batches,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    method: str = "valley",
+    diverge: float = 5.0,
+    smooth: float = 0.05,
+    skip_start: int = 0,
+    skip_end: int = 0,
+) -> LRSuggestion:
+    r"""The learning-rate range test on a JAX loss: raise the lr update by update, then suggest one.
+
+    Update t (1 .. n, n = ``steps``) takes the next batch (cycling through
+    ``batches``, any iterable of what ``loss_fn(params, batch)`` takes; a
+    one-shot iterator is remembered as it is read), records the loss at the
+    current params and updates them with the lr
+
+    .. math:: \eta(t) = s \left(\frac{e}{s}\right)^{(t - 1) / (n - 1)}
+
+    (``ls.range_test(start, end, steps)``, s = ``start``, e = ``end``). It stops
+    once the loss is not finite or its smoothed value exceeds ``diverge`` times
+    the best so far (the rule of ``lrsched.torch.find_lr``; that point is
+    recorded, its update dropped), so it makes at most n updates. The result is
+    ``ls.suggest_lr`` of the record (``method``: ``"valley"``, ``"steepest"`` or
+    ``"minimum"``; ``smooth``: the weight of each new loss; ``skip_start`` /
+    ``skip_end``: points left out at either end of the curve); ``.plot()`` draws it.
+
+    ``optimizer`` is an optax constructor that takes the lr as its parameter
+    ``learning_rate`` or, lacking one, as its first argument: ``optax.sgd``,
+    ``optax.adamw``, ``functools.partial(optax.sgd, momentum=0.9)``, ``lambda lr:
+    optax.chain(optax.clip(1.0), optax.adam(lr))``. It is built once, under
+    ``optax.inject_hyperparams`` with the ramp as its lr schedule
+    (``lrsched.optax.schedule``), so that one jitted step (value and gradient
+    of ``loss_fn``, optimizer update) serves every lr: nothing recompiles per lr.
+    The lr is held in the params' dtype (optax's rule): the ramp must fit in it.
+    ``loss_fn`` must return a real scalar; its batches should keep one shape
+    (a new shape compiles the step again).
+
+    Nothing needs restoring: ``params`` is a pytree of immutable arrays that the
+    test reads and never changes (it is not donated), and the optimizer is made
+    fresh, so the training that follows starts from the same params and a new
+    ``optimizer(lr).init(params)``. Randomness inside ``loss_fn`` is the caller's
+    (a key in the batch).
+
+    Example (skipped where optax is not installed):
+        >>> import pytest; optax = pytest.importorskip("optax")
+        >>> import jax.numpy as jnp
+        >>> x = np.random.default_rng(0).normal(size=(256, 4)).astype(np.float32)
+        >>> batches = [(x[i : i + 32], x[i : i + 32] @ np.float32([1, -2, 0.5, 3])) for i in range(0, 256, 32)]
+        >>> def loss_fn(params, batch):
+        ...     inputs, targets = batch
+        ...     return jnp.mean((inputs @ params["w"] + params["b"] - targets) ** 2)
+        >>> params = {"w": jnp.zeros(4), "b": jnp.zeros(())}
+        >>> r = lrsched.optax.find_lr(loss_fn, params, optax.sgd, batches)
+        >>> r.method, len(r.lrs) < 100, r.diverged_at == len(r.lrs) - 1  # plain SGD diverges on the way to 10
+        ('valley', True, True)
+        >>> tx = optax.sgd(lrsched.optax.schedule(ls.one_cycle(10 * r.lr, steps=1000)))  # or a constant r.lr
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (params, batch) -> scalar loss, got {v.show(loss_fn)}")
+    if isinstance(optimizer, optax.GradientTransformation) or not callable(optimizer):
+        raise TypeError(
+            "optimizer must be an optax constructor taking the learning rate (optax.adam, not optax.adam(1e-3); "
+            f"or functools.partial(optax.sgd, momentum=0.9)), got {v.show(optimizer)}"
+        )
+    n = v.count("steps", steps, minimum=3)
+    ramp = range_test(start, end, n)
+    method = v.choice("method", method, METHODS)
+    d = v.real("diverge", diverge)
+    if d <= 1:
+        raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
+    curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
+    skips = {name: v.count(name, k, minimum=0) for name, k in (("skip_start", skip_start), ("skip_end", skip_end))}
+    leaves = jax.tree_util.tree_leaves(params)
+    if not leaves:
+        raise ValueError(f"params must hold at least one array to train, got {v.show(params)}")
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+            where = jax.tree_util.keystr(path) or ""
+            raise TypeError(f"params{where} must be a float array (it is differentiated), got {v.show(leaf)}")
+    _fits("start", start, "end", end, optax.tree.dtype(params, "highest"))
+    make, static = _lr_constructor(optimizer)
+    try:
+        probe = make(optimizer, float(ramp(1)))
+    except TypeError as e:
+        raise TypeError(f"optimizer must take the learning rate as its first argument or as learning_rate: {e}") from e
+    if not isinstance(probe, optax.GradientTransformation):
+        raise TypeError(f"optimizer(learning_rate) must return an optax GradientTransformation, got {v.show(probe)}")
+    feed = _Batches(batches)
+
+    batch = feed.next()
+    out = jax.eval_shape(loss_fn, params, batch)  # traced, not run: the shape of the loss before any update
+    if not (isinstance(out, jax.ShapeDtypeStruct) and out.shape == () and jnp.issubdtype(out.dtype, jnp.floating)):
+        got = f"an array of shape {out.shape} and dtype {out.dtype}" if hasattr(out, "shape") else v.show(out)
+        raise ValueError(f"loss_fn must return a real scalar loss (shape ()), got {got}")
+
+    tx = make(optax.inject_hyperparams(optimizer, static), schedule(ramp, n))  # lr(count) = ramp(count + 1)
+
+    @jax.jit
+    def update(params, state, batch):
+        loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+        updates, state = tx.update(grads, state, params)
+        return loss, optax.apply_updates(params, updates), state
+
+    state = tx.init(params)
+    lrs: list[float] = []
+    losses: list[float] = []
+    for t in range(1, n + 1):
+        if t > 1:
+            batch = feed.next()
+        loss, new_params, new_state = update(params, state, batch)
+        lrs.append(ramp(t))
+        losses.append(float(loss))
+        if curve.add(losses[-1])[1]:  # diverged: recorded, its update dropped
+            break
+        params, state = new_params, new_state
+    if len(lrs) < 3:
+        raise ValueError(
+            f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
+            f"lower start={v.show(start)}"
+        )
+    return suggest_lr(lrs, losses, method, curve.w, d, **skips)
+
+
+def _fits(start_name, start, end_name, end, dtype) -> None:
+    """Refuse a ramp whose ends the lr's float ``dtype`` cannot hold: inf, or 0, before any update."""
+    import jax.numpy as jnp
+
+    finfo, name = jnp.finfo(dtype), jnp.dtype(dtype).name
+    if float(end) > float(finfo.max):
+        raise ValueError(
+            f"{end_name}={v.show(end)} overflows the learning rate's {name} (at most {float(finfo.max):.4g}): "
+            f"lower {end_name}"
+        )
+    if float(start) < float(finfo.tiny):  # a subnormal: XLA on CPU flushes it to 0
+        raise ValueError(
+            f"{start_name}={v.show(start)} is below the smallest {name} learning rate "
+            f"({float(finfo.tiny):.4g}; smaller ones flush to 0): raise {start_name}"
+        )
+
+
+def _lr_constructor(optimizer):
+    """How to hand ``optimizer`` its lr, and which of its other parameters are bound to callables.
+
+    ``make(factory, lr)`` calls ``factory(learning_rate=lr)`` or ``factory(lr)``;
+    ``static`` names the parameters bound to callables (a partial's
+    ``mask=fn``), which ``optax.inject_hyperparams`` must not take for schedules.
+    """
+    try:
+        params = inspect.signature(optimizer).parameters
+    except (TypeError, ValueError):  # no signature to read: positionally (inject_hyperparams will need one)
+        params = {}
+    positional = [n for n, p in params.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if "learning_rate" in params:
+        name, make = "learning_rate", lambda factory, lr: factory(learning_rate=lr)
+    elif positional or not params or any(p.kind == p.VAR_POSITIONAL for p in params.values()):
+        name, make = (positional or [None])[0], lambda factory, lr: factory(lr)
+    else:
+        raise TypeError(
+            f"optimizer must take the learning rate as its first argument or as learning_rate, "
+            f"got {v.show(optimizer)} with parameters ({', '.join(params)})"
+        )
+    static = tuple(n for n, p in params.items() if n != name and p.default is not p.empty and callable(p.default))
+    return make, static
+
+
+class _Batches:
+    """Cycle through an iterable; a one-shot iterator is remembered as it is read, to cycle too."""
+
+    def __init__(self, batches):
+        try:
+            self.it = iter(batches)
+        except TypeError:
+            raise TypeError(f"batches must be an iterable of batches, got {v.show(batches)}") from None
+        self.source = None if self.it is batches else batches
+        self.seen: list | None = [] if self.source is None else None
+        self.replay = None
+
+    def next(self):
+        if self.replay is not None:
+            return next(self.replay)
+        for _ in range(2):
+            try:
+                batch = next(self.it)
+            except StopIteration:
+                if self.source is not None:
+                    self.it = iter(self.source)  # a list, a dataset: iterate again
+                    continue
+                if not self.seen:
+                    break
+                self.replay = itertools.cycle(self.seen)
+                return next(self.replay)
+            if self.seen is not None:
+                self.seen.append(batch)
+            return batch
+        raise ValueError("batches gave no batch")
+
+
+v.name_arguments(globals(), __all__)  # not find_lr: it names its own, and passes the caller's errors on

@@ -444,3 +444,24 @@ def test_the_suggestion_is_near_the_best_lr_of_a_13_point_grid_search(seed):
     assert best / 4 <= r.lr <= best * 4, (r, best, scores)
     # and training at the suggestion is about as good as the grid's best
     assert _validation_loss(r.lr, seed, batches, valid) <= 1.1 * min(scores)
+
+
+def test_a_falling_negative_loss_never_diverges_and_a_rising_one_does():
+    lrs = np.geomspace(1e-5, 1.0, 20)
+    nll = -1.0 - np.linspace(0, 1, 20)  # a log-likelihood loss falling from -1 to -2: no divergence
+    r = ls.suggest_lr(lrs, nll, "minimum", smooth=1.0, diverge=5.0, min_score=0)
+    assert r.diverged_at is None
+    # rising from -2 back up past -2 + 4 * |-2| = 6 is 5x the best's distance: cut there (by hand: at the value 7)
+    rising = np.array([-1.0, -2.0, 0.0, 3.0, 7.0, 9.0])
+    r = ls.suggest_lr(lrs[:6], rising, "minimum", smooth=1.0, diverge=5.0, min_score=0)
+    assert r.diverged_at == 4
+
+
+def test_an_end_past_the_parameters_float_range_is_refused_before_any_update():
+    model = _net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    updates = []
+    opt.register_step_post_hook(lambda *a: updates.append(1))
+    with pytest.raises(ValueError, match=r"end=1e\+308 overflows the learning rate in the parameters' torch.float32"):
+        ls.torch.find_lr(model, opt, torch.nn.functional.cross_entropy, _batches(), start=1e300, end=1e308)
+    assert updates == []

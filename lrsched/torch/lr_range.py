@@ -98,6 +98,12 @@ def find_lr(
     if d <= 1:
         raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
     curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
+    for p in model.parameters():
+        if p.is_floating_point() and ramp(n) > torch.finfo(p.dtype).max:
+            raise ValueError(
+                f"end={v.show(end)} overflows the learning rate in the parameters' {p.dtype}: "
+                f"at most {torch.finfo(p.dtype).max:.3g}"
+            )
     skips = {"skip_start": skip_start, "skip_end": skip_end}
     ddp = isinstance(model, torch.nn.parallel.DistributedDataParallel)
     sync = ddp if sync is None else v.flag("sync", sync)
