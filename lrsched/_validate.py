@@ -181,7 +181,9 @@ def flag(name: str, value) -> bool:
 
 
 def choice(name: str, value, options: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in options:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, options))}; got {show(value)}")
+    if value not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {show(value)}")
     return value
 

@@ -74,26 +74,54 @@ def _stamp_prefix() -> str:
 def cached() -> bool:
     """Whether numba's on-disk cache holds the compiled kernel for this source (checked without numba).
 
-    After each load a stamp names numba's index file, one stamp per cache
-    directory; one whose index exists, where numba would look now
-    (``NUMBA_CACHE_DIR`` if set), says yes.
+    After each load a stamp names numba's index file; one whose index exists,
+    where numba would look now (:func:`_numba_reads`), says yes. The answer is
+    kept for the process (it is asked on every short range until the kernel loads).
     """
-    root = os.environ.get("NUMBA_CACHE_DIR", "").strip()
-    root = os.path.join(os.path.abspath(root), "") if root else ""  # numba looks only there when it is set
-    prefix = _stamp_prefix()
+    if _ANSWER:
+        return _ANSWER[0]
+    prefix, found = _stamp_prefix(), False
     try:
         for d in _stamp_dirs():
-            if not os.path.isdir(d):
+            if not _ours(d):
                 continue
             for name in os.listdir(d):
                 if name.startswith(prefix) and name.endswith(".stamp"):
                     with open(os.path.join(d, name)) as f:
                         index = f.read().strip()
-                    if index and index.startswith(root) and os.path.exists(index):
-                        return True
+                    if index and os.path.exists(index) and _numba_reads(index):
+                        found = True
     except (OSError, ValueError):
-        pass
-    return False
+        found = False
+    _ANSWER.append(found)
+    return found
+
+
+_ANSWER: list = []  # cached()'s answer, once asked
+
+
+def _ours(d: str) -> bool:
+    """A directory this user owns and nobody else may write (stamps elsewhere are not read)."""
+    try:
+        st = os.stat(d)
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _numba_reads(index: str) -> bool:
+    """Whether numba, as configured now, would look for the kernel's cache where ``index`` is.
+
+    ``NUMBA_CACHE_DIR`` when set; else beside the source when that is
+    writable (numba uses the in-tree cache only then); else elsewhere (the
+    user's cache, or lrsched's private directory).
+    """
+    root = os.environ.get("NUMBA_CACHE_DIR", "").strip()
+    if root:
+        return index.startswith(os.path.join(os.path.abspath(root), ""))
+    tree = SOURCE / "__pycache__"
+    writable = os.access(tree if tree.exists() else SOURCE, os.W_OK)
+    return index.startswith(os.path.join(str(tree), "")) == writable
 
 
 def _write_stamp(evaluate) -> None:
@@ -190,6 +218,7 @@ def load() -> types.ModuleType:
 
 def _load() -> types.ModuleType:
     stamped = cached()  # numba's cache holds the kernel of these very files (checked before numba looks)
+    _ANSWER.clear()
     decorators, note = _numba_decorators()
     sys.modules[decorators.__name__] = decorators
     spec = importlib.util.spec_from_file_location(

@@ -219,7 +219,13 @@ def _keras_class():
         def __call__(self, step):
             if self._table is None:
                 self._table = keras.ops.convert_to_tensor(self.schedule.values(self.steps), dtype="float32")
-            index = keras.ops.clip(keras.ops.cast(step, "int32"), 0, self.steps - 1)
+            if isinstance(step, (bool, np.bool_, str, bytes)) or step is None:
+                raise TypeError(f"step must be an integer (the optimizer's iterations), got {v.show(step)}")
+            if isinstance(step, (int, float, np.integer, np.floating)):  # a number from Python: checked, clamped
+                if not (math.isfinite(step) and float(step).is_integer()):
+                    raise ValueError(f"step must be a whole number, got {v.show(step)}")
+                return keras.ops.take(self._table, min(max(int(step), 0), self.steps - 1))
+            index = keras.ops.cast(keras.ops.clip(step, 0, self.steps - 1), "int32")  # clipped before narrowing
             return keras.ops.take(self._table, index)
 
         def get_config(self):

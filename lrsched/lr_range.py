@@ -221,14 +221,17 @@ def suggest_lr(
     with :math:`\sigma` the losses' noise, read robustly from their second
     differences up to where S climbs back above :math:`S_i` (1.4826 times
     their median absolute deviation, over :math:`\sqrt 6`). No lr when
-    z < ``min_score`` (5; 0 always suggests). Measured on 352 range-test
-    curves of small models that do have a descent, it refused 1.7%; on 221
-    that do not (a ramp ending too early, a solved problem, random labels, a
-    ramp starting too high), it still suggested for 6.3%; on synthetic flat
-    curves with Gaussian, uniform or quantized noise, for none of 500 each
-    (heavy-tailed noise: 2.6-7%). Correlated noise and random walks look like
-    descents to any one-curve test: give the raw per-batch losses, not a
-    curve another tool already smoothed.
+    z < ``min_score`` (5; 0 always suggests). On synthetic curves of 100
+    points (``benchmarks/suggest_rates.py``) flat curves with Gaussian,
+    uniform or quantized noise and rising curves never get an lr, flat
+    curves with heavy-tailed noise 2.5-7% of the time, and curves with a
+    real descent always do up to noise of 0.3 times the fall. On curves
+    recorded with ``find_lr`` on small models (logistic and linear
+    regression, small MLPs; 352 with a descent, 221 without: a ramp ending
+    too early, a solved problem, random labels, a ramp starting too high) it
+    refused 1.7% and still suggested for 6.3%. Correlated noise and random
+    walks look like descents to any one-curve test: give the raw per-batch
+    losses, not a curve another tool already smoothed.
 
     Example:
         >>> lrs = np.geomspace(1e-5, 1.0, 11)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
+
+import numpy as np
 
 from . import _validate as v
 from .combinators import Join
@@ -47,17 +50,25 @@ class OptaxSchedule:
     Unlike an optax closure it prints, compares and pickles (as its schedule and horizon).
     """
 
-    __slots__ = ("__weakref__", "_table", "schedule", "steps")  # jax.jit keeps a weak reference
+    __slots__ = ("__weakref__", "_tables", "schedule", "steps")  # jax.jit keeps a weak reference
 
     def __init__(self, schedule: Schedule, steps: int):
-        self.schedule, self.steps, self._table = schedule, steps, None
+        self.schedule, self.steps, self._tables = schedule, steps, {}
 
     def __call__(self, count):
+        import jax
         import jax.numpy as jnp
 
-        if self._table is None:  # the exact values over the horizon, made once
-            self._table = self.schedule.values(self.steps)
-        table = jnp.asarray(self._table)  # float64 under jax_enable_x64, else float32 (optax's own precision)
+        x64 = bool(jax.config.jax_enable_x64)
+        table = self._tables.get(x64)
+        if table is None:  # the exact values over the horizon, made once (float64 under x64, else float32)
+            table = self._tables[x64] = jnp.asarray(self.schedule.values(self.steps))
+        if isinstance(count, (bool, np.bool_, str, bytes)) or count is None:
+            raise TypeError(f"count must be an integer (optax's step count), got {v.show(count)}")
+        if isinstance(count, (int, float, np.integer, np.floating)):  # a number from Python: checked, clamped here
+            if not (math.isfinite(count) and float(count).is_integer()):
+                raise ValueError(f"count must be a whole number, got {v.show(count)}")
+            return table[min(max(int(count), 0), self.steps - 1)]
         return table[jnp.clip(jnp.asarray(count), 0, self.steps - 1)]
 
     def __repr__(self) -> str:
@@ -290,6 +301,10 @@ def piecewise_interpolate_schedule(
     """
     kind = v.choice("interpolate_type", interpolate_type, ("linear", "cosine"))
     piece = Linear if kind == "linear" else Cosine
+    if boundaries_and_scales is not None and not isinstance(boundaries_and_scales, dict):
+        raise TypeError(
+            f"boundaries_and_scales must be a dict {{step: scale}} or None, got {v.show(boundaries_and_scales)}"
+        )
     items = sorted((boundaries_and_scales or {}).items())
     bounds = [0] + [v.whole("boundary", b) for b, _ in items]
     values = [v.real("init_value", init_value)]

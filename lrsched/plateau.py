@@ -19,11 +19,14 @@ checkpoint stores and a resumed run reloads.
 (0.5, True)
 
 The decision is torch's ReduceLROnPlateau's, decision for decision (both
-modes, both threshold modes, cooldown, eps, and its floor as ``min_scale``):
+modes, both threshold modes, cooldown, eps, and its floor as ``min_scale``),
+except that a worse negative metric is never an improvement (below):
 
 * improvement: ``metric < best - threshold * |best|`` (min, rel), ``metric <
   best - threshold`` (min, abs), ``metric > best + threshold * |best|`` (max, rel)
-  or ``metric > best + threshold`` (max, abs);
+  or ``metric > best + threshold`` (max, abs); the relative ones computed as
+  torch does, ``best * (1 -+ threshold)``, with the sign of the margin following
+  best's;
 * otherwise a bad epoch; during cooldown bad epochs are not counted;
 * after more than ``patience`` bad epochs: scale = max(scale * factor,
   min_scale), if that lowers it by more than ``eps``; then cooldown starts.
@@ -50,7 +53,7 @@ slightly *worse* metric as an improvement: with patience 1, the metrics
 [-10, -9.9995, -9.9995, -9.9995] never reduce there (optax fixed the same bug,
 optax PR #1767), while this rule reduces after the third. The mirror
 ``lrsched.torch.reduce_lr_on_plateau`` keeps torch's exact rule
-(``torch_threshold=True``); for metrics that stay positive the two agree.
+(``torch_threshold=True``); while best is positive the two agree to the bit.
 
 A NaN metric is never an improvement: like torch, it counts as a bad epoch.
 Infinite metrics are compared as numbers, as torch does. Strings and bools
@@ -197,9 +200,11 @@ class Plateau:
             better = metric < best - t if low else metric > best + t
         elif self.torch_threshold:  # torch's own expressions, whose margin flips sign with best's
             better = metric < best * (1.0 - t) if low else metric > best * (t + 1.0)
-        else:
-            margin = abs(best) * t if abs(best) < math.inf else 0.0  # any finite metric beats an infinite best
-            better = metric < best - margin if low else metric > best + margin
+        elif abs(best) == math.inf:  # any finite metric beats the starting best
+            better = metric < best if low else metric > best
+        else:  # torch's expressions, with the margin's sign following best's: bit for bit torch's for best >= 0
+            lower, upper = (1.0 - t, t + 1.0) if best >= 0 else (t + 1.0, 1.0 - t)
+            better = metric < best * lower if low else metric > best * upper
         if better:
             best, bad = metric, 0
         else:

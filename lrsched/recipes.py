@@ -15,7 +15,7 @@ from . import _validate as v
 from .combinators import Cycle, Join, Warmup
 from .primitives import Constant, Cosine, Ease, Exponential, InverseSqrt, Linear
 from .schedule import Field, Schedule, format_value
-from .symbols import substitute, symbols_in
+from .symbols import substitute, symbols_in, try_bindings
 from .value import RECIPES
 
 __all__ = ["exp_range", "flat_cos", "noam", "one_cycle", "sgdr", "triangular", "triangular2", "warmup_cosine", "wsd"]
@@ -55,10 +55,6 @@ def _held(x):
     return tuple(_held(y) for y in x) if isinstance(x, list) else x
 
 
-#: a trial binding: a recipe called with symbols is tried with it, so that a wrong type is named at once
-_TRIAL = {"total": 10**6, "epoch": 10**3}
-
-
 def _deferred(fn):
     """``fn``, returning the call itself (a :class:`Recipe`) when an argument holds ``total`` or ``epoch``."""
     sig = inspect.signature(fn)
@@ -79,10 +75,11 @@ def _deferred(fn):
             raise TypeError(f"{fn.__name__}(): {e}") from None
         if not symbols_in(tuple(call.arguments.values())):
             return fn(*args, **kwargs)
-        try:
-            fn(**{k: substitute(x, _TRIAL) for k, x in call.arguments.items()})
-        except ValueError:
-            pass  # values are checked when bound
+        held = ", ".join(k for k, x in call.arguments.items() if symbols_in(x))
+        try:  # that numbers may go there at all; their values are checked when bound
+            try_bindings(lambda b: fn(**{k: substitute(x, b) for k, x in call.arguments.items()}))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{e} (for any run: {held} hold total or epoch)") from None
         return Recipe(fn.__name__, tuple(call.arguments.items()))
 
     return recipe

@@ -220,9 +220,21 @@ def hold(name: str, value):
     return v.real(name, value)
 
 
-#: a trial binding: a value holding symbols must pass its parameter's type check with it (a type does not
-#: depend on the run's length), so that a symbol where no number goes is refused at once
-TRIAL = {"total": 1_000_000, "epoch": 1_000}
+#: trial bindings: a value holding symbols must pass its parameter's check with at least one of them, so that a
+#: symbol where no number goes (a flag, a shape) is refused at once; its value is checked when bound
+TRIALS = ({"total": 1_000_000, "epoch": 1_000}, {"total": 7, "epoch": 3})
+
+
+def try_bindings(check):
+    """Run ``check(bindings)`` with each trial binding; if every one fails, raise the first failure."""
+    first = None
+    for bindings in TRIALS:
+        try:
+            check(bindings)
+            return
+        except (TypeError, ValueError) as e:
+            first = first or e
+    raise first
 
 
 def substitute(value, bindings: dict):

@@ -24,7 +24,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .layout import MAX_DEPTH
-from .symbols import TRIAL, hold, substitute, symbols_in
+from .symbols import hold, substitute, symbols_in, try_bindings
 
 #: every kind of schedule by name (filled as the classes are declared)
 REGISTRY: dict[str, type[Value]] = {}
@@ -154,13 +154,13 @@ class Value(metaclass=_ScheduleType):
                     continue
                 found = symbols_in(raw) if f.nested is None else frozenset()
                 if found and not f.symbolic:
-                    value = hold(name, raw)  # its value is checked when bound, its type now
+                    value = hold(name, raw)  # checked when bound; now, that a number may go there at all
                     try:
-                        f.check(name, substitute(value, TRIAL))
+                        try_bindings(lambda b, f=f, value=value: f.check(f.name, substitute(value, b)))
                     except TypeError:
                         raise TypeError(f"{name}={format_value(value)}: {name} does not take a duration") from None
-                    except ValueError:
-                        pass
+                    except ValueError as e:
+                        raise ValueError(f"{name}={format_value(value)}: for any run, {e}") from None
                 else:
                     value = f.check(name, raw)
                 symbols |= found

@@ -408,6 +408,13 @@ def test_compile_ahead_fills_the_cache_from_the_command_line(tmp_path):
     assert str(tmp_path) in out.stdout
     warm = run_python("import lrsched as ls\nfrom lrsched import compiled\nprint(compiled.cached())", env=env)
     assert warm.stdout.split() == ["True"], warm.stdout + warm.stderr
+    # a cache numba would not read now (another NUMBA_CACHE_DIR) is not taken for one: the first value compiles nothing
+    other = run_python(
+        "import sys, lrsched as ls\nfrom lrsched import compiled\n"
+        "print(compiled.cached(), ls.constant(0.5)(1), 'numba' in sys.modules)",
+        env={"NUMBA_CACHE_DIR": str(tmp_path / "elsewhere")},
+    )
+    assert other.stdout.split() == ["False", "0.5", "False"], other.stdout + other.stderr
 
 
 def test_an_unknown_opcode_fails_loudly_in_both_tiers():

@@ -51,3 +51,14 @@ def test_refuses_what_it_cannot_tabulate():
         lk.schedule(ls.exponential(0.1, 0.99))
     with pytest.raises(TypeError, match="must be an lrsched schedule"):
         lk.schedule(0.1)
+
+
+def test_huge_counts_hold_the_end_value_and_bad_steps_are_named():
+    s = ls.linear(1.0, 0.0, 10)  # by hand: s(t) = 1 - t / 10 until t = 10, then 0
+    k = lk.schedule(s)
+    for step in (np.int64(2**31), np.int64(2**32 + 5), 10**30, keras.ops.convert_to_tensor(2**30, dtype="int32")):
+        assert float(k(step)) == 0.0  # past the end: the end value, never a wrapped count
+    assert float(k(np.int64(3))) == np.float32(0.6)
+    for bad, error in (("5", TypeError), (5.7, ValueError), (float("inf"), ValueError), (True, TypeError)):
+        with pytest.raises(error, match="step"):
+            k(bad)

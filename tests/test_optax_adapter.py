@@ -72,3 +72,21 @@ def test_prints_compares_pickles_and_refuses_what_never_settles():
 def test_calling_a_schedule_inside_jit_points_to_the_adapter():
     with pytest.raises(TypeError, match=r"JAX tracer .* pass lrsched.optax.schedule\(s\)"):
         jax.jit(lambda c: S(c))(jnp.int32(0))
+
+
+def test_huge_counts_hold_the_end_value_and_the_table_is_converted_once():
+    s = ls.linear(1.0, 0.0, 10)  # by hand: s(t) = 1 - t / 10 until t = 10, then 0
+    o = lo.schedule(s)
+    for count in (2**31, 10**30, np.int64(2**40)):
+        assert float(o(count)) == 0.0
+    assert float(o(3)) == pytest.approx(0.6, rel=1e-7)
+    for bad, error in (("5", TypeError), (5.7, ValueError), (True, TypeError), (float("nan"), ValueError)):
+        with pytest.raises(error, match="count"):
+            o(bad)
+    big = lo.schedule(ls.linear(1.0, 0.0, 1000))
+    big(1)
+    table = next(iter(big._tables.values()))
+    big(2)
+    assert next(iter(big._tables.values())) is table  # one conversion per precision, not one per call
+    with pytest.raises(TypeError, match="boundaries_and_scales must be a dict"):
+        lo.piecewise_interpolate_schedule("linear", 1.0, 0.5)

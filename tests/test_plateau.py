@@ -71,9 +71,20 @@ def test_the_sign_correct_rule_is_torchs_wherever_best_stays_positive(label, met
         got = ls.plateau(**kw).scales(metrics)[1:]
         rel = kw["threshold_mode"] == "rel" and kw["threshold"] > 0
         best = np.minimum.accumulate(metrics) if kw["mode"] == "min" else np.maximum.accumulate(metrics)
-        if rel and (np.nan_to_num(best, nan=1.0) <= 0).any():
+        if rel and (np.nan_to_num(best, nan=1.0) < 0).any():
             continue  # torch's relative test flips with the sign of best: there the two rules part
         np.testing.assert_array_equal(got, want, err_msg=f"{label} {kw}")
+
+
+def test_the_sign_correct_rule_is_torchs_to_the_bit_at_the_threshold_while_best_is_positive():
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        best, t = rng.uniform(0.01, 10), rng.choice([1e-4, 0.01, 0.3])
+        at = best * (1 - t)  # metrics right at torch's threshold and one ulp either side
+        for m in (np.nextafter(at, -np.inf), at, np.nextafter(at, np.inf)):
+            metrics = [best, m]
+            want = torch_plateau_lrs(metrics, 1.0, patience=0, threshold=t)
+            assert ls.plateau(patience=0, threshold=t).scales(metrics)[1:].tolist() == want.tolist()
 
 
 def test_a_worse_negative_metric_is_never_an_improvement():

@@ -444,13 +444,17 @@ def test_non_numbers_inside_a_symbolic_list_are_refused_at_once():
         ls.multistep(1.0, ["total", T / 2], factor=0.1)  # else it saves as the symbol total: a different schedule
 
 
-def test_symbols_in_non_numeric_fields_are_refused_when_bound():
-    with pytest.raises(TypeError, match="periodic"):
-        ls.cosine(0.1, 0, steps=10, periodic=T).bind(total=10)
-    with pytest.raises(ValueError, match="shape"):
-        ls.warmup(ls.constant(1.0), steps=10, shape=T).bind(total=10)
+def test_symbols_where_no_number_goes_are_refused_at_once():
+    with pytest.raises(TypeError, match="periodic=total: periodic does not take a duration"):
+        ls.cosine(0.1, 0, steps=10, periodic=T)
+    with pytest.raises(TypeError, match="shape=total: shape does not take a duration"):
+        ls.warmup(ls.constant(1.0), steps=10, shape=T)
     with pytest.raises(TypeError, match="milestones"):
-        ls.multistep(1.0, [[T]], factor=0.1).bind(total=10)
+        ls.multistep(1.0, [[T]], factor=0.1)
+    with pytest.raises(TypeError, match="decay must be one of .*for any run: steps, decay hold total"):
+        ls.wsd(1.0, T, 0, 10, decay=T)
+    with pytest.raises(ValueError, match=r"boundaries=\[total - total\]: for any run, boundaries\[0\] must be > 0"):
+        ls.join([ls.constant(1.0), ls.constant(0.5)], boundaries=[T - T])
 
 
 # ---------------------------------------------------------------- parse
@@ -890,7 +894,7 @@ def test_torch_scheduler_binds_total_and_epoch():
     opt, p = _sgd(torch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        lt.scheduler(opt, lr=ls.step(0.1, every=3 * E, factor=0.5), epoch=10)
+        sch = lt.scheduler(opt, lr=ls.step(0.1, every=3 * E, factor=0.5), epoch=10)  # kept: it steers while it exists
         got = _updates(torch, opt, p, 70)
     assert_close(got, np_step(np.arange(1, 71), 0.1, 30, 0.5))
     opt, p = _sgd(torch, momentum=0.9)
@@ -912,7 +916,7 @@ def test_torch_warns_once_when_the_run_passes_its_total():
     opt, p = _sgd(torch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        lt.scheduler(opt, lr=ls.warmup(ls.cosine(0.1, 0, steps=T - 5), steps=5), total=20)
+        sch = lt.scheduler(opt, lr=ls.warmup(ls.cosine(0.1, 0, steps=T - 5), steps=5), total=20)  # kept: it steers while it exists
         _updates(torch, opt, p, 20)  # up to the total: no warning
     with pytest.warns(ls.TimeWarning, match=r"update 21\b.*\b20\b") as record:
         _updates(torch, opt, p, 1)

@@ -668,3 +668,73 @@ def test_last_epoch_is_the_schedulers_argument():
             sched.step()
     assert_close(seen.lr, expected_lr(updates(3, start=6)))
     assert sched.last_epoch == 8
+
+
+# ---------------------------------------------------------------- who steers: one scheduler while it exists
+
+
+def _lrs_used(opt, n):
+    """The lr each of n plain SGD updates used (a pre-hook registered last reads what the update uses)."""
+    seen = []
+    handle = opt.register_step_pre_hook(lambda o, a, k: seen.append(o.param_groups[0]["lr"]))
+    p = opt.param_groups[0]["params"][0]
+    for _ in range(n):
+        p.grad = torch.ones_like(p)
+        opt.step()
+    handle.remove()
+    return seen
+
+
+def test_a_dropped_scheduler_stops_steering_and_torchs_own_then_works():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=1.0)
+    s = lt.scheduler(opt, lr=ls.linear(1.0, 0.0, 10))
+    del s  # no reference left: its hooks leave the optimizer with it
+    step = torch.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+    seen = []
+    for _ in range(3):
+        seen += _lrs_used(opt, 1)
+        step.step()
+    assert seen == [0.9, 0.45, 0.225]  # StepLR halving the lr lrsched left (s(1) = 0.9)
+
+
+def test_close_stops_steering_and_two_live_schedulers_of_one_key_are_named():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=1.0, momentum=0.9)
+    a = lt.scheduler(opt, lr=ls.constant(0.5), momentum=ls.constant(0.8))
+    with pytest.warns(UserWarning, match="another live scheduler already steers lr"):
+        b = lt.scheduler(opt, lr=ls.constant(0.25))
+    assert _lrs_used(opt, 2) == [0.25, 0.25]  # the newer writes last
+    b.close()
+    assert _lrs_used(opt, 1) == [0.5]  # a still steers, momentum included
+    assert opt.param_groups[0]["momentum"] == 0.8
+    a.close()
+    opt.param_groups[0]["lr"] = 0.125
+    assert _lrs_used(opt, 1) == [0.125]
+    assert a.last_epoch == 3  # closed: nothing counted after
+
+
+def test_the_range_test_neither_counts_nor_follows_a_scheduler_of_the_same_optimizer():
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    sched = lt.scheduler(opt, lr=ls.constant(0.01))
+    used = []
+    opt.register_step_pre_hook(lambda o, a, k: used.append(o.param_groups[0]["lr"]))
+    x, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    r = lt.find_lr(model, opt, torch.nn.functional.cross_entropy, [(x, y)], start=1e-5, end=1.0, steps=20)
+    np.testing.assert_array_equal(used[: len(r.lrs)], r.lrs[: len(used)])  # the ramp, not the schedule's 0.01
+    assert sched.last_epoch == 0 and opt.param_groups[0]["lr"] == 0.01
+
+
+def test_a_resumed_plateau_keeps_the_rule_in_code_and_says_when_the_checkpoints_differs():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=1.0)
+    saved = lt.plateau_lr(opt, ls.constant(0.1), ls.plateau(patience=10)).state_dict()
+    opt2 = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=1.0)
+    code = lt.plateau_lr(opt2, ls.constant(0.1), ls.plateau(patience=0, factor=0.5))
+    with pytest.warns(UserWarning, match="plateau rule .* differs from the one in code"):
+        code.load_state_dict(saved)
+    assert code.rule.patience == 0
+    code.report(1.0)
+    code.report(2.0)  # a bad epoch with patience 0: the code's rule reduces
+    assert opt2.param_groups[0]["lr"] == 0.05

@@ -19,6 +19,7 @@ reports (``get_last_lr()``).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import warnings
@@ -308,34 +309,68 @@ class _Clock:
     Before each ``optimizer.step()`` that runs, the scheduler writes the values
     of update t = updates + 1 (again: a loaded optimizer state or other code may
     have changed them) and refuses values torch would refuse; after it, the
-    scheduler counts the update and sets the next one's values. The optimizer
-    holds the hooks and they hold the scheduler, so a scheduler steers as long
-    as its optimizer lives, kept or not; a newer scheduler of the same
-    optimizer that sets one of the same keys takes over from it (a rebuilt
-    scheduler on resume replaces the old one).
+    scheduler counts the update and sets the next one's values. The hooks hold
+    the scheduler weakly: a scheduler steers while it exists, as any object
+    acts while it is kept, and its hooks leave the optimizer when it is
+    dropped or closed (:meth:`Scheduler.close`).
     """
 
     def __init__(self, scheduler):
-        self.scheduler = scheduler
+        self._scheduler = weakref.ref(scheduler)
         opt = scheduler.optimizer
-        for hook in list(opt._optimizer_step_pre_hooks.values()):
-            other = getattr(hook, "__self__", None)
-            if isinstance(other, _Clock) and not set(other.scheduler.schedules).isdisjoint(scheduler.schedules):
-                other.detach()
+        for other in _clocks(opt):
+            live = other._scheduler()
+            shared = sorted(set(live.schedules) & set(scheduler.schedules)) if live is not None else []
+            if shared:
+                warnings.warn(
+                    f"lrsched: another live scheduler already steers {', '.join(shared)} of this optimizer; both "
+                    "would write it (the newer wins): close() the old one, or drop every reference to it",
+                    UserWarning,
+                    stacklevel=5,
+                )
         self._handles = (opt.register_step_pre_hook(self._before), opt.register_step_post_hook(self._after))
+        weakref.finalize(scheduler, self.detach)  # a dropped scheduler takes its hooks with it
 
     def _before(self, optimizer, args, kwargs):
-        self.scheduler._before_update()
+        s = self._scheduler()
+        if s is not None:
+            s._before_update()
 
     def _after(self, optimizer, args, kwargs):
-        if not _skipped(optimizer):
-            self.scheduler._on_update()
+        s = self._scheduler()
+        if s is not None and not _skipped(optimizer):
+            s._on_update()
 
     def detach(self) -> None:
         """Stop steering: the scheduler no longer counts updates or writes values."""
         for h in self._handles:
             h.remove()
-        self.scheduler._clock = None
+
+
+def _clocks(optimizer) -> list:
+    """The live clocks of lrsched schedulers on ``optimizer``."""
+    found = []
+    for hook in optimizer._optimizer_step_pre_hooks.values():
+        clock = getattr(hook, "__self__", None)
+        if isinstance(clock, _Clock) and clock._scheduler() is not None:
+            found.append(clock)
+    return found
+
+
+@contextlib.contextmanager
+def paused(optimizer):
+    """No lrsched scheduler counts ``optimizer``'s updates or writes its values inside (a range test's updates)."""
+    held = []
+    for table in (optimizer._optimizer_step_pre_hooks, optimizer._optimizer_step_post_hooks):
+        hooks = {k: h for k, h in table.items() if isinstance(getattr(h, "__self__", None), _Clock)}
+        for k in hooks:
+            del table[k]
+        held.append((table, hooks))
+    try:
+        yield
+    finally:
+        for table, hooks in held:
+            table.update(hooks)
 
 
 # ---------------------------------------------------------------- the core scheduler
@@ -496,7 +531,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
             problem = next((p for i, slot, x, s in values if (p := _problem(t, i, slot, x, s))), None)
             self._next, self._problem = (t, values), problem
         groups = self.optimizer.param_groups
-        if self._clock is not None:  # a scheduler another one took over from writes nothing
+        if self._clock is not None:  # a closed scheduler writes nothing
             for i, slot, x, _ in self._next[1]:
                 _write(groups[i], slot, x)
         self.last_epoch = self._updates
@@ -556,6 +591,12 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
                     stacklevel=2,
                 )
         self._apply()
+
+    def close(self) -> None:
+        """Stop steering the optimizer: its hooks are removed, and no update is counted or value written."""
+        if self._clock is not None:
+            self._clock.detach()
+            self._clock = None
 
     def _any_gradient(self) -> bool:
         return any(p.grad is not None for g in self.optimizer.param_groups for p in g["params"])
@@ -698,10 +739,18 @@ class PlateauLR(Scheduler):
     def load_state_dict(self, state):
         try:
             plateau = PlateauState.from_dict(_field(state, "plateau", lambda n, x: x))
-            rule = Plateau.from_dict(_field(state, "rule", lambda n, x: x))
+            saved = _field(state, "rule", lambda n, x: x)
+            rule = Plateau.from_dict({"torch_threshold": self.rule.torch_threshold, **saved})  # older: no such key
         except (TypeError, ValueError) as e:
             raise ValueError(f"scheduler state: {e}") from None
-        self.plateau, self.rule = plateau, rule
+        if rule != self.rule:  # as for schedules: the code's rule is used, and a change is never silent
+            warnings.warn(
+                f"lrsched: the checkpoint's plateau rule {rule!r} differs from the one in code {self.rule!r}; "
+                "the one in code is used (the checkpoint's state, its scale and counters, is kept)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.plateau = plateau
         super().load_state_dict(state)
 
 

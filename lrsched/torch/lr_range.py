@@ -13,7 +13,7 @@ import itertools
 from .. import _validate as v
 from ..lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
 from ..plateau import ranks_mean
-from .adapter import _write
+from .adapter import _write, paused
 
 __all__ = ["find_lr"]
 
@@ -127,19 +127,20 @@ def find_lr(
     try:
         feed = _Batches(batches)
         model.train()
-        for k in range(1, n + 1):
-            lr = ramp(k)
-            for g in optimizer.param_groups:
-                _write(g, ("lr", None), lr)
-            batch = feed.next()
-            optimizer.zero_grad()
-            loss = _loss(model, loss_fn, step_fn, batch)
-            loss = ranks_mean(loss) if sync else loss  # one curve for every rank
-            lrs.append(lr)
-            losses.append(loss)
-            if curve.add(loss)[1]:  # diverged: recorded, never stepped
-                break
-            optimizer.step()
+        with paused(optimizer):  # an lrsched scheduler of this optimizer neither counts nor steers the test
+            for k in range(1, n + 1):
+                lr = ramp(k)
+                for g in optimizer.param_groups:
+                    _write(g, ("lr", None), lr)
+                batch = feed.next()
+                optimizer.zero_grad()
+                loss = _loss(model, loss_fn, step_fn, batch)
+                loss = ranks_mean(loss) if sync else loss  # one curve for every rank
+                lrs.append(lr)
+                losses.append(loss)
+                if curve.add(loss)[1]:  # diverged: recorded, never stepped
+                    break
+                optimizer.step()
     finally:
         model.load_state_dict(saved_model)
         with torch.no_grad():
