@@ -119,6 +119,13 @@ def one_cycle(
     ``peak / div_factor`` to ``peak`` over ``pct_start`` of the steps, then down to
     ``peak / div_factor / final_div_factor``. ``shape`` is ``"cosine"`` or ``"linear"``.
 
+    .. math:: \eta(t) = \begin{cases} g(l, \hat\eta, t / U) & t \le U \\
+        g(\hat\eta, l / F, \min(t - U, N - U) / (N - U)) & t > U \end{cases}
+
+    with :math:`\hat\eta` = ``peak``, l = peak / ``div_factor``, F =
+    ``final_div_factor``, N = ``steps``, U = ``pct_start`` N, and g(a, b, p) the
+    shape from a to b at progress p (cosine: b + (a - b)(1 + cos(pi p)) / 2).
+
     >>> s = one_cycle(1.0, steps=10)
     >>> s(3), s(10)
     (1.0, 4e-06)
@@ -143,6 +150,12 @@ def sgdr(
     r"""SGD with warm restarts (Loshchilov and Hutter 2017): cosine from ``peak`` to
     ``end`` over cycles of ``period * period_mult**i`` updates, peaks scaled by
     ``decay**i`` (the amplitude decay users ask torch for, pytorch issue 195009).
+
+    .. math:: \eta(t) = d^{i} \left(e + (\hat\eta - e)\,\tfrac12 (1 + \cos(\pi x / P_i))\right),
+        \qquad P_i = P m^{i},\ x = t - S_i \in (0, P_i]
+
+    with cycle i the one holding t, S_i the sum of the lengths before it,
+    P = ``period``, m = ``period_mult``, d = ``decay`` (see :class:`lrsched.Cycle`).
 
     >>> s = sgdr(1.0, period=10, period_mult=2, decay=0.5)
     >>> s(10), s(11) < 0.5, s(30)
@@ -220,6 +233,10 @@ def triangular(low: float, high: float, half_period: float) -> Schedule:
     r"""Cyclical learning rates (Smith 2017): up from ``low`` to ``high`` over
     ``half_period`` updates and back, for ever.
 
+    .. math:: \eta(t) = l + (h - l)\,\max(0, 1 - |x / H - 1|), \qquad x = t \bmod 2H
+
+    with l = ``low``, h = ``high``, H = ``half_period`` (x = 2H at the end of a cycle).
+
     >>> s = triangular(0.1, 1.0, half_period=2)
     >>> [round(s(t), 12) for t in range(1, 6)]
     [0.55, 1.0, 0.55, 0.1, 0.55]
@@ -231,6 +248,10 @@ def triangular(low: float, high: float, half_period: float) -> Schedule:
 @_deferred
 def triangular2(low: float, high: float, half_period: float) -> Schedule:
     r"""Like :func:`triangular`, the amplitude halved every cycle (Smith 2017).
+
+    .. math:: \eta(t) = l + (h - l)\,2^{-i} \max(0, 1 - |x / H - 1|)
+
+    in cycle i (0-based) of length 2H, x the time into it, as in :func:`triangular`.
 
     >>> s = triangular2(0.0, 1.0, half_period=2)
     >>> s(2), s(6)
@@ -256,6 +277,11 @@ def exp_range(low: float, high: float, half_period: float, gamma: float) -> Sche
 def flat_cos(peak: float, steps: float, pct_flat: float = 0.75, end: float = 0.0) -> Schedule:
     r"""Flat, then cosine annealing (fastai's ``fit_flat_cos``): ``peak`` for
     ``pct_flat`` of the steps, then a half cosine to ``end``.
+
+    .. math:: \eta(t) = \begin{cases} \hat\eta & t \le F \\
+        e + (\hat\eta - e)\,\tfrac12 \left(1 + \cos\frac{\pi \min(t - F, N - F)}{N - F}\right) & t > F \end{cases}
+
+    with N = ``steps``, F = ``pct_flat`` N, e = ``end``.
 
     >>> s = flat_cos(1.0, steps=100)
     >>> s(75), s(100)
