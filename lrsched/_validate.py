@@ -197,6 +197,15 @@ def reals(name: str, values, check=real) -> tuple[float, ...]:
     return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
+def items(name: str, values, what: str = "integers") -> list:
+    """A list or tuple (or NumPy array) as a list: strings, bytes, mappings and sets are refused by name."""
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name} must be a list of {what}, got {show(values)}")
+    return list(values)
+
+
 def increasing(name: str, values: tuple[float, ...], strict: bool = True) -> tuple[float, ...]:
     for i in range(1, len(values)):
         a, b = values[i - 1], values[i]

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _validate as v
 from .combinators import Cycle, Function, Join
+from .engine import cycle_start
 from .lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
 from .primitives import Constant, Cosine, Exponential, InverseTime, Linear, Piecewise, Poly
 from .schedule import Schedule
@@ -108,7 +109,10 @@ class _KerasPolyCycle:
     def __call__(self, t):
         init, end, steps, power = self.args
         s = max(t - 1.0, 0.0)
-        span = steps * (1.0 if s == 0 else math.ceil(s / steps))
+        ratio = s / steps
+        if not math.isfinite(ratio):  # decay_steps below the float range's resolution: Keras's ceil overflows too
+            return math.nan  # reported by the engine as a value that is not finite, naming t
+        span = steps * (1.0 if s == 0 else math.ceil(ratio))
         return (init - end) * (1 - s / span) ** power + end
 
     def __eq__(self, other):
@@ -153,13 +157,27 @@ def CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=Non
     """
     init, steps = v.real("initial_learning_rate", initial_learning_rate), _steps("decay_steps", decay_steps)
     unit = Cosine(1.0, v.real("alpha", alpha), steps=1).stretch(steps).shift(1)  # pi * (s / T)
+    w = v.nonnegative("warmup_steps", warmup_steps)  # checked, used or not
     if warmup_target is None:
         return init * unit
-    target, w = v.real("warmup_target", warmup_target), v.nonnegative("warmup_steps", warmup_steps)
+    target = v.real("warmup_target", warmup_target)
     if w == 0:
         return target * unit
     ramp = Linear(init, target, steps=1).stretch(w).shift(1)  # (target - init) * (s / W) + init
     return Join([ramp, target * unit], [w])
+
+
+#: restarts laid out by Keras's own arithmetic: at most this many, and none past 2**31 steps (then exact sums)
+EXPLICIT_RESTARTS = 4096
+
+
+def _keras_restart(u: int, first: float, t_mul: float) -> float:
+    """Keras's ``i_restart`` at step u (its ``compute_step``, geometric), in float64; inf past every cycle."""
+    x = 1.0 - u / first * (1.0 - t_mul)
+    if not 0 < x < math.inf:
+        return math.inf
+    i = math.log(x) / math.log(t_mul)
+    return math.floor(i) if math.isfinite(i) else math.inf
 
 
 def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0) -> Schedule:
@@ -168,14 +186,14 @@ def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_m
 
     .. math:: L\left((1 - \alpha)\, m_{mul}^{i}\, \tfrac{1}{2}(1 + \cos(\pi f)) + \alpha\right)
 
-    with f the fraction of the cycle done, counted from 0 at each restart (a
-    ``cycle(..., zero_based=True)``). Where a restart lands on a whole step,
-    this mirror restarts on it, at the exact sum of the cycle lengths; Keras
-    finds the cycle with a float32 logarithm, which can round just below the
-    whole number and restart one step later: with ``first_decay_steps=30,
-    t_mul=1.1`` Keras gives 0.0 at its step 63 (the end of cycle 1) and this
-    mirror 0.1 at t = 64 (the restart), as timm does. Elsewhere the two agree
-    to float32 precision.
+    with f the fraction of the cycle done, counted from 0 at each restart.
+    Cycle i starts at the first step where Keras's own arithmetic (its
+    logarithm, in float64) puts it, so that the mirror restarts where Keras
+    does even where a restart lands on a whole step and the logarithm rounds
+    just below it; past 4,096 restarts or 2**31 steps the restarts are at
+    the exact sums of the cycle lengths (a ``cycle``). With ``t_mul`` < 1 the
+    cycles add up to T / (1 - t_mul) steps; Keras gives NaN after that, the
+    mirror holds the end of the last cycle.
 
     >>> s = lrsched.keras.CosineDecayRestarts(1.0, 2, t_mul=1.0, m_mul=0.5)
     >>> s(1), s(2), s(3)
@@ -183,17 +201,40 @@ def CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_m
     """
     init, first = v.real("initial_learning_rate", initial_learning_rate), _steps("first_decay_steps", first_decay_steps)
     alpha = v.real("alpha", alpha)
-    t_mul = v.positive("t_mul", t_mul)
-    # t_mul < 1: the cycles add up to first / (1 - t_mul) steps; Keras gives NaN after that, the mirror the last value
-    wave = Cycle(
+    t_mul, m_mul = v.positive("t_mul", t_mul), v.positive("m_mul", m_mul)
+    wave = init * ((1 - alpha) * Cycle(
         Cosine(1.0, 0.0, steps=first),
         first,
         period_mult=t_mul,
-        decay=v.positive("m_mul", m_mul),
+        decay=m_mul,
         limit=2**53 if t_mul < 1 else None,
         zero_based=True,
-    )
-    return init * ((1 - alpha) * wave + alpha)
+    ) + alpha)  # fmt: skip
+    if t_mul == 1.0:  # equal cycles: the exact multiples are Keras's floor(step / T)
+        return wave
+    pieces, bounds, u = [], [], 0
+    for i in range(EXPLICIT_RESTARTS):
+        end = cycle_start(i + 1, first, t_mul)  # the exact sum; Keras's restart is within a step or two of it
+        try:
+            length, peak = first * t_mul**i, init * ((1 - alpha) * m_mul**i + alpha)
+        except OverflowError:
+            length = peak = math.inf
+        if not (0 < length < math.inf and math.isfinite(peak) and end < 2**31):
+            pieces.append(wave.shift(-u))  # the rest at the exact sums (a cycle), on the global t
+            bounds.append(float(u))
+            break
+        nxt = max(u, math.floor(end) - 2)
+        while _keras_restart(nxt, first, t_mul) <= i and nxt <= end + 2:  # cycle i + 1's first step, by Keras
+            nxt += 1
+        if nxt > u:  # a cycle shorter than a step that Keras never reaches has no piece
+            offset = (1.0 - t_mul**i) / (1.0 - t_mul) * first  # Keras's f = (step / T - sum_r) / t_mul**i
+            piece = Cosine(peak, init * alpha, steps=length)
+            pieces.append(piece.shift(offset + 1 - u))  # at t = u + x: Keras's step is u + x - 1
+            bounds.append(float(u))
+        if _keras_restart(nxt, first, t_mul) == math.inf:  # past every cycle (t_mul < 1): the last runs on
+            break
+        u = nxt
+    return Join(pieces, bounds[1:]) if len(pieces) > 1 else pieces[0]
 
 
 _KERAS_CLASS = None

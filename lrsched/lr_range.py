@@ -72,6 +72,8 @@ def smoothing_weight(smooth) -> float:
     w = v.real("smooth", smooth)
     if not 0 < w <= 1:
         raise ValueError(f"smooth must be in (0, 1] (the weight of each new loss), got {v.show(smooth)}")
+    if 1 - w == 1:
+        raise ValueError(f"smooth={v.show(smooth)} is too small to move the average (1 - smooth rounds to 1)")
     return w
 
 
@@ -333,7 +335,7 @@ def _noise(y: np.ndarray) -> float:
 def _floats(name: str, values) -> np.ndarray:
     try:
         a = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         a = None
     if a is None or a.ndim != 1:
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got {v.show(values)}")

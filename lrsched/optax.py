@@ -216,10 +216,16 @@ def join_schedules(schedules, boundaries) -> Schedule:
     That is ``join(schedules, boundaries)`` of lrsched mirrors. A boundary of 0
     (or a repeated one) skips the schedules before it, as optax does.
     """
-    schedules = list(schedules)
-    bounds = [v.whole(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
+    schedules = v.items("schedules", schedules, "schedules")
+    for i, x in enumerate(schedules):
+        if not isinstance(x, Schedule):
+            raise TypeError(f"schedules[{i}] must be an lrsched schedule (a mirror), got {v.show(x)}")
+    bounds = [v.whole(f"boundaries[{i}]", b) for i, b in enumerate(v.items("boundaries", boundaries))]
     if len(bounds) != len(schedules) - 1:
-        raise ValueError(f"needs one boundary fewer than schedules: got {len(schedules)} and {len(bounds)}")
+        raise ValueError(
+            f"boundaries needs one entry fewer than schedules: got {len(schedules)} schedules and {len(bounds)} "
+            "boundaries"
+        )
     if bounds != sorted(bounds) or (bounds and bounds[0] < 0):
         raise ValueError(f"boundaries must be sorted and >= 0, got {bounds}")
     keep, kept = [schedules[0]], []

@@ -119,10 +119,10 @@ class PlateauState:
             raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)} (beyond the float range)") from None
         if math.isnan(best):
             raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)}")
-        v.count("bad_epochs", self.bad_epochs, minimum=0)
-        v.count("cooldown_left", self.cooldown_left, minimum=0)
-        v.nonnegative("scale", self.scale)
-        v.count("reports", self.reports, minimum=0)
+        for name in ("bad_epochs", "cooldown_left", "reports"):  # plain ints and floats: JSON, equality
+            object.__setattr__(self, name, v.count(name, getattr(self, name), minimum=0))
+        object.__setattr__(self, "scale", v.nonnegative("scale", self.scale))
+        object.__setattr__(self, "best", best)
 
     def lr(self, schedule: Schedule, t) -> float:
         """The learning rate at update t: ``schedule(t) * scale``."""

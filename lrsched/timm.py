@@ -122,7 +122,13 @@ class _TorchCPUGenerator:
 
 
 def _noisy(schedule: Schedule, noise_range_t, noise_type, noise_pct, noise_std, noise_seed) -> Schedule:
-    """timm's ``lr + lr * noise`` over ``noise_range_t`` (a function: slow, not serializable)."""
+    """timm's ``lr + lr * noise`` over ``noise_range_t`` (a function: slow, not serializable).
+
+    Every noise parameter is checked, used or not (without ``noise_range_t`` there is no noise).
+    """
+    kind = v.choice("noise_type", noise_type, ("normal", "uniform"))
+    pct, std = v.positive("noise_pct", noise_pct), v.positive("noise_std", noise_std)
+    seed = v.whole("noise_seed", 42 if noise_seed is None else noise_seed, 0)
     if noise_range_t is None:
         return schedule
     if isinstance(noise_range_t, (list, tuple)):
@@ -131,8 +137,6 @@ def _noisy(schedule: Schedule, noise_range_t, noise_type, noise_pct, noise_std, 
         range_t = (v.whole("noise_range_t[0]", noise_range_t[0], 0), v.whole("noise_range_t[1]", noise_range_t[1], 0))
     else:
         range_t = v.whole("noise_range_t", noise_range_t, 0)
-    kind = v.choice("noise_type", noise_type, ("normal", "uniform"))
-    pct = v.positive("noise_pct", noise_pct)
     if kind == "normal" and pct < _MIN_NOISE_PCT:
         raise ValueError(
             f"noise_pct must be >= {_MIN_NOISE_PCT} for normal noise, got {noise_pct!r}: timm redraws a normal "
@@ -142,8 +146,8 @@ def _noisy(schedule: Schedule, noise_range_t, noise_type, noise_pct, noise_std, 
         range_t,
         kind,
         pct,
-        v.positive("noise_std", noise_std),  # checked and kept, but timm (1.x) never reads it
-        v.whole("noise_seed", 42 if noise_seed is None else noise_seed, 0),
+        std,  # checked and kept, but timm (1.x) never reads it
+        seed,
     )
     return schedule + schedule * Function(noise)
 
@@ -229,7 +233,15 @@ def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit,
             break
         if i + 1 < len(starts) and starts[i + 1] == b:
             continue  # a cycle shorter than an epoch that timm never reaches
-        piece = unit(base * decay**i, lr_min, t_i)
+        try:
+            peak = base * decay**i
+        except OverflowError:
+            peak = math.inf
+        if not math.isfinite(peak):
+            raise ValueError(
+                f"cycle_decay={decay!r}: the peak of cycle {i}, base_lr * cycle_decay**{i}, is beyond the float range"
+            )
+        piece = unit(peak, lr_min, t_i)
         pieces.append(piece.shift(_timm_offset(i, t0, mul) + 1 - b))  # at t = b + x: t_curr = b + x - 1 - offset
         bounds.append(float(b))
     if len(starts) > limit:  # lr_min from the first epoch u >= S(limit)
@@ -401,9 +413,7 @@ def MultiStepLRScheduler(
     (1.0, 0.5)
     """
     b = v.real("base_lr", base_lr)
-    if isinstance(decay_t, (str, bytes)) or not hasattr(decay_t, "__iter__"):
-        raise TypeError(f"decay_t must be a list of integers, got {v.show(decay_t)}")
-    steps = sorted(v.whole(f"decay_t[{i}]", m, 0) for i, m in enumerate(decay_t))
+    steps = sorted(v.whole(f"decay_t[{i}]", m, 0) for i, m in enumerate(v.items("decay_t", decay_t)))
     rate = v.positive("decay_rate", decay_rate)
     start = b * rate ** sum(1 for m in steps if m - 1 < 0)
     main = Multistep(start, [m - 1 for m in steps if m >= 1], factor=rate)

@@ -186,14 +186,14 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     b = v.real("base_lr", base_lr)
     rate = _min_rate(b, min_lr, min_lr_rate)
     cycles = v.positive("num_cycles", num_cycles)
+    r = None if warmup_lr_rate is None else v.real("warmup_lr_rate", warmup_lr_rate)  # checked, used or not
     wave = Cosine(1.0, 0.0, steps=1.0 / (2.0 * cycles), periodic=True).stretch(max(1, n - w))  # progress = t' / span
     main = (wave.clip(low=0.0) * (1 - rate) + rate).clip(low=0.0)
     if w == 0:
         return b * main
-    if warmup_lr_rate is None:
+    if r is None:
         ramp = Linear(0.0, 1.0, max(1, w))  # (s + 1) / W = t / W
     else:
-        r = v.real("warmup_lr_rate", warmup_lr_rate)
         ramp = Linear(r, 1.0, max(1, w - 1)).shift(1)
     return b * Join([ramp, main], [w])
 

@@ -191,3 +191,37 @@ def test_timm_keeps_the_last_update_of_its_last_cycle():
     assert s(184) > 0 and s(185) == 0.0
     s = lt.CosineLRScheduler(0.1, t_initial=10, cycle_mul=0.9, cycle_limit=3)
     assert s(20) == _timm_cosine(19, 0.1, 10, 0.9, 3) == 0.0  # timm's log puts epoch 19 at the end of cycle 1
+
+
+def _keras_restarts(step, lr, first, t_mul, m_mul, alpha):
+    """Keras CosineDecayRestarts.__call__ at its 0-based step, written out in float64 with its own arithmetic."""
+    frac = step / first
+    if t_mul == 1.0:
+        i = math.floor(frac)
+        frac -= i
+    else:
+        x = 1.0 - frac * (1.0 - t_mul)
+        if x <= 0:
+            return math.nan  # past every cycle of a shrinking schedule: Keras's log gives NaN
+        i = math.floor(math.log(x) / math.log(t_mul))
+        total = (1.0 - t_mul**i) / (1.0 - t_mul)
+        frac = (frac - total) / t_mul**i
+    return lr * ((1 - alpha) * 0.5 * m_mul**i * (1.0 + math.cos(math.pi * frac)) + alpha)
+
+
+@pytest.mark.slow
+def test_keras_restarts_where_its_own_arithmetic_says_over_a_grid():
+    """first_decay_steps 10..60, t_mul in {0.9, 1.1, 1.2, 1.5, 2}: every step over 12 first cycles (or to the end)."""
+    wrong = []
+    for first in range(10, 61):
+        for t_mul in (0.9, 1.1, 1.2, 1.5, 2.0):
+            s = lk.CosineDecayRestarts(0.1, first, t_mul=t_mul, m_mul=0.8, alpha=0.01)
+            n = first * 12 if t_mul >= 1 else int(first / (1 - t_mul)) - 1
+            got = s.values(n)
+            want = np.array([_keras_restarts(k, 0.1, first, t_mul, 0.8, 0.01) for k in range(n)])
+            bad = np.flatnonzero(~(np.isnan(want) | np.isclose(got, want, rtol=1e-12, atol=1e-15)))
+            if bad.size:
+                wrong.append((first, t_mul, int(bad[0]) + 1, got[bad[0]], want[bad[0]]))
+    assert not wrong, f"{len(wrong)} configs differ, e.g. {wrong[:3]}"
+    # the issue's example: Keras's log puts step 19 of (10, t_mul=0.9) at the end of cycle 1, not at a restart
+    assert lk.CosineDecayRestarts(0.1, 10, t_mul=0.9, alpha=0.01)(20) == pytest.approx(0.001, rel=1e-12)

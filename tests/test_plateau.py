@@ -286,3 +286,10 @@ def test_absolute_rule_needs_the_schedule_value():
         tracker.report(1.0)
     tracker.report(1.0, t=5)
     assert type(rule).from_dict(rule.to_dict()) == rule
+
+
+def test_a_plateau_state_holds_plain_numbers_and_round_trips():
+    state = ls.PlateauState(best=10**30, bad_epochs=np.array(2.0), cooldown_left=np.int64(1), scale=np.float32(0.5))
+    assert json.loads(json.dumps(state.to_dict())) == state.to_dict()
+    assert ls.PlateauState.from_dict(state.to_dict()) == state
+    assert type(state.bad_epochs) is int and type(state.best) is float

@@ -8,6 +8,11 @@ import numpy as np
 import pytest
 
 import lrsched as ls
+import lrsched.keras
+import lrsched.optax
+import lrsched.timm
+import lrsched.torch
+import lrsched.transformers
 
 c = ls.constant(0.1)
 
@@ -79,6 +84,25 @@ BAD = [
     (lambda: ls.minimum(c, "x"), TypeError, "b must be a schedule or a number, got 'x'"),
     (lambda: ls.function(3), TypeError, "fn must be a Python callable, got 3"),
     (lambda: ls.function(c), TypeError, "fn must be a Python callable"),
+    # parameters checked whether or not they are used, and containers of the right kind (the hostile-input probe)
+    (lambda: ls.timm.CosineLRScheduler(0.1, 30, noise_type="x"), ValueError, "noise_type must be one of"),
+    (lambda: ls.timm.CosineLRScheduler(0.1, 30, noise_pct=math.nan), ValueError, "noise_pct must be finite"),
+    (lambda: ls.timm.CosineLRScheduler(0.1, 30, cycle_decay=1e308, cycle_limit=3), ValueError, "cycle_decay=1e"),
+    (lambda: ls.timm.MultiStepLRScheduler(0.1, {}, 0.5), TypeError, "decay_t must be a list of integers"),
+    (lambda: ls.torch.one_cycle_lr(1.0, total_steps=10, epochs="x"), TypeError, "epochs must be an integer"),
+    (lambda: ls.torch.chained_scheduler([1, 2], 1.0), TypeError, r"schedules\[0\] must be an lrsched schedule"),
+    (lambda: ls.torch.multi_step_lr(1.0, b"1", 0.5), TypeError, "milestones must be a list of integers"),
+    (lambda: ls.optax.join_schedules("x", []), TypeError, "schedules must be a list of schedules"),
+    (lambda: ls.keras.CosineDecay(1.0, 4, warmup_steps="x"), TypeError, "warmup_steps must be a real number"),
+    (
+        lambda: ls.transformers.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
+            1.0, 0, 10, min_lr_rate=0.1, warmup_lr_rate="x"
+        ),
+        TypeError,
+        "warmup_lr_rate must be a real number",
+    ),
+    (lambda: ls.suggest_lr(10**400, [1.0, 2.0, 3.0]), TypeError, "lrs must be a 1-D sequence of numbers"),
+    (lambda: ls.suggest_lr([1e-3, 1e-2, 1e-1], [1, 2, 3], smooth=1e-320), ValueError, "smooth=1e-320 is too small"),
 ]
 
 

@@ -74,9 +74,7 @@ def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
         >>> [s(t) for t in (1, 2, 3, 4, 5)]
         [1.0, 1.0, 0.5, 0.5, 0.125]
     """
-    if isinstance(milestones, (int, float)) or not hasattr(milestones, "__iter__"):
-        raise TypeError(f"milestones must be a list of integers, got {v.show(milestones)}")
-    counts = Counter(v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
+    counts = Counter(v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(v.items("milestones", milestones)))
     gamma = v.real("gamma", gamma)
     lr = v.real("base_lr", base_lr)
     bounds, values = [], [lr]
@@ -394,10 +392,12 @@ def one_cycle_momentum(
 
 def _one_cycle(levels, total_steps, epochs, steps_per_epoch, pct_start, anneal_strategy) -> Schedule:
     """OneCycleLR's phases from (start, end) levels; past the end the last level's end is held."""
+    e = None if epochs is None else v.whole("epochs", epochs, 1)  # checked even where total_steps wins
+    k = None if steps_per_epoch is None else v.whole("steps_per_epoch", steps_per_epoch, 1)
     if total_steps is not None:
         total = v.whole("total_steps", total_steps, 1)
-    elif epochs is not None and steps_per_epoch is not None:
-        total = v.whole("epochs", epochs, 1) * v.whole("steps_per_epoch", steps_per_epoch, 1)
+    elif e is not None and k is not None:
+        total = e * k
     else:
         raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch")
     pct = v.real("pct_start", pct_start)
@@ -551,6 +551,9 @@ def chained_scheduler(schedules, base_lr: float) -> Schedule:
     schedules = list(schedules) if isinstance(schedules, (list, tuple)) else None
     if not schedules:
         raise TypeError("schedules must be a non-empty list of schedules")
+    for i, x in enumerate(schedules):
+        if not isinstance(x, Schedule):
+            raise TypeError(f"schedules[{i}] must be an lrsched schedule (a mirror), got {v.show(x)}")
     b = v.positive("base_lr", base_lr)
     product = schedules[0]
     for s in schedules[1:]:
