@@ -17,7 +17,7 @@ import numpy as np
 from . import _validate as v
 from .combinators import Cycle, Function, Join
 from .engine import cycle_start
-from .lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
+from .lr_range import METHODS, MIN_SCORE, Curve, LRSuggestion, range_test, suggest_lr
 from .primitives import Constant, Cosine, Exponential, InverseTime, Linear, Piecewise, Poly
 from .schedule import Schedule
 
@@ -310,6 +310,7 @@ def find_lr(
     smooth: float = 0.05,
     skip_start: int = 0,
     skip_end: int = 0,
+    min_score: float = MIN_SCORE,
 ) -> LRSuggestion:
     r"""The learning-rate range test on a compiled Keras 3 model; the model and its optimizer are then restored exactly.
 
@@ -329,7 +330,8 @@ def find_lr(
     updates. The result is ``ls.suggest_lr`` of the record (``method``:
     ``"valley"``, ``"steepest"`` or ``"minimum"``; ``smooth``: the weight of
     each new loss; ``skip_start`` / ``skip_end``: points left out at either end
-    of the curve); ``.plot()`` draws it.
+    of the curve; ``min_score``: the bar of a reliable descent, below which
+    ``lr`` is None); ``.plot()`` draws it.
 
     The optimizer needs a float learning rate (a Keras variable, which the test
     sets): compile with a schedule only after the test. Afterwards every
@@ -375,6 +377,7 @@ def find_lr(
         raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
     curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
     skips = {name: v.count(name, k, minimum=0) for name, k in (("skip_start", skip_start), ("skip_end", skip_end))}
+    skips["min_score"] = v.nonnegative("min_score", min_score)
     size = v.count("batch_size", batch_size)
     _fits(start, end, lr.dtype)
     rows = _rows(keras, "x", x)

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _validate as v
 from .combinators import Join
-from .lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
+from .lr_range import METHODS, MIN_SCORE, Curve, LRSuggestion, range_test, suggest_lr
 from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly
 from .schedule import Schedule
 
@@ -383,6 +383,7 @@ def find_lr(
     smooth: float = 0.05,
     skip_start: int = 0,
     skip_end: int = 0,
+    min_score: float = MIN_SCORE,
 ) -> LRSuggestion:
     r"""The learning-rate range test on a JAX loss: raise the lr update by update, then suggest one.
 
@@ -399,7 +400,8 @@ def find_lr(
     recorded, its update dropped), so it makes at most n updates. The result is
     ``ls.suggest_lr`` of the record (``method``: ``"valley"``, ``"steepest"`` or
     ``"minimum"``; ``smooth``: the weight of each new loss; ``skip_start`` /
-    ``skip_end``: points left out at either end of the curve); ``.plot()`` draws it.
+    ``skip_end``: points left out at either end of the curve; ``min_score``:
+    the bar of a reliable descent, below which ``lr`` is None); ``.plot()`` draws it.
 
     ``optimizer`` is an optax constructor that takes the lr as its parameter
     ``learning_rate`` or, lacking one, as its first argument: ``optax.sgd``,
@@ -451,6 +453,7 @@ def find_lr(
         raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
     curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
     skips = {name: v.count(name, k, minimum=0) for name, k in (("skip_start", skip_start), ("skip_end", skip_end))}
+    skips["min_score"] = v.nonnegative("min_score", min_score)
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves:
         raise ValueError(f"params must hold at least one array to train, got {v.show(params)}")

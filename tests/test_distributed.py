@@ -211,6 +211,7 @@ def ranks(tmp_path_factory):
         {"job": "ddp", "key": "ddp whole", "first": 1, "last": N},
         {"job": "ddp", "key": "ddp run 1", "first": 1, "last": K, "save": str(out / "checkpoint.pt")},
         {"job": "plateau", "key": "plateau"},
+        {"job": "find_lr", "key": "find_lr"},
     ]
     results = launch(out, jobs)
     for r in results:
@@ -225,6 +226,16 @@ def resumed(ranks, tmp_path_factory):
     out = tmp_path_factory.mktemp("resumed")
     checkpoint = ranks[0]["checkpoint"]
     return launch(out, [{"job": "ddp", "key": "ddp run 2", "first": K + 1, "last": N, "load": checkpoint}])
+
+
+def test_find_lr_under_ddp_reads_one_curve_on_every_rank(ranks):
+    runs = job(ranks, "find_lr")
+    assert all(r["restored"] for r in runs)
+    assert runs[0]["losses"] == runs[1]["losses"] and runs[0]["lr"] == runs[1]["lr"]  # one curve, one suggestion
+    # the first point is the mean of the two ranks' own first losses (the ranks see different batches)
+    own = [r["own_first_loss"] for r in runs]
+    assert own[0] != own[1]
+    assert runs[0]["losses"][0] == pytest.approx((own[0] + own[1]) / 2, rel=1e-12)
 
 
 # ---------------------------------------------------------------- 1: DDP, and a resume in new processes
@@ -622,7 +633,35 @@ def _lightning_job() -> dict:
     }
 
 
-JOBS = {"ddp": _ddp_job, "accelerate": _accelerate_job, "plateau": _plateau_job, "lightning": _lightning_job}
+def _find_lr_job() -> dict:
+    """The range test on a DDP model whose ranks see different batches: with the ranks' mean (the default for a
+    DDP model), one curve and one suggestion; each rank's model and optimizer restored."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    rank = _group()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1).double()
+    ddp = DistributedDataParallel(model)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.01)
+    before = _params(model)
+    batches = [_batch(rank, k) for k in range(1, 9)]
+    mse = lambda out, y: ((out.squeeze(-1) - y) ** 2).mean()  # noqa: E731
+    r = lt.find_lr(ddp, opt, mse, batches, start=1e-4, end=10.0, steps=40, min_score=0)
+    return {
+        "lr": r.lr,
+        "losses": [float(x) for x in r.losses],
+        "own_first_loss": float(mse(model(batches[0][0]), batches[0][1])),
+        "restored": _params(model) == before and opt.param_groups[0]["lr"] == 0.01,
+    }
+
+
+JOBS = {
+    "ddp": _ddp_job,
+    "accelerate": _accelerate_job,
+    "plateau": _plateau_job,
+    "find_lr": _find_lr_job,
+    "lightning": _lightning_job,
+}
 
 
 def _rank_main(out: Path, jobs: list[dict]) -> None:

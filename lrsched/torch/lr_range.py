@@ -11,7 +11,7 @@ import copy
 import itertools
 
 from .. import _validate as v
-from ..lr_range import METHODS, Curve, LRSuggestion, range_test, suggest_lr
+from ..lr_range import METHODS, MIN_SCORE, Curve, LRSuggestion, range_test, suggest_lr
 from ..plateau import ranks_mean
 from .adapter import _write, paused
 
@@ -33,6 +33,7 @@ def find_lr(
     shape: str = "exponential",
     skip_start: int = 0,
     skip_end: int = 0,
+    min_score: float = MIN_SCORE,
     sync: bool | None = None,
 ) -> LRSuggestion:
     """Run the range test on ``model`` and suggest an lr; the model and optimizer are then restored to the bit.
@@ -59,7 +60,7 @@ def find_lr(
     raised, and so is torch's CPU random state (dropout, and a shuffling
     ``DataLoader``, whose ``iter()`` draws from it), so that the training that
     follows is the one that would have run without the test.
-    ``skip_start`` / ``skip_end`` go to :func:`lrsched.suggest_lr`.
+    ``skip_start`` / ``skip_end`` and ``min_score`` go to :func:`lrsched.suggest_lr`.
 
     ``sync``: each point's loss is the mean over the ranks of
     ``torch.distributed``, so every rank reads the same curve, stops at the
@@ -105,6 +106,7 @@ def find_lr(
                 f"at most {torch.finfo(p.dtype).max:.3g}"
             )
     skips = {"skip_start": skip_start, "skip_end": skip_end}
+    skips["min_score"] = v.nonnegative("min_score", min_score)
     ddp = isinstance(model, torch.nn.parallel.DistributedDataParallel)
     sync = ddp if sync is None else v.flag("sync", sync)
 
