@@ -17,7 +17,7 @@ import numpy as np
 from . import _validate as v
 from .combinators import Cycle, Function, Join
 from .engine import cycle_start
-from .lr_range import METHODS, MIN_SCORE, Curve, LRSuggestion, range_test, suggest_lr
+from .lr_range import MIN_SCORE, LRSuggestion, RangeTest
 from .primitives import Constant, Cosine, Exponential, InverseTime, Linear, Piecewise, Poly
 from .schedule import Schedule
 
@@ -369,15 +369,7 @@ def find_lr(
             f"model.optimizer's learning rate must be a float for the range test to set, got {v.show(given)}: "
             "compile with learning_rate=<float> for the test, and with the schedule after it"
         )
-    n = v.count("steps", steps, minimum=3)
-    ramp = range_test(start, end, n)
-    method = v.choice("method", method, METHODS)
-    d = v.real("diverge", diverge)
-    if d <= 1:
-        raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
-    curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
-    skips = {name: v.count(name, k, minimum=0) for name, k in (("skip_start", skip_start), ("skip_end", skip_end))}
-    skips["min_score"] = v.nonnegative("min_score", min_score)
+    run = RangeTest(start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score)
     size = v.count("batch_size", batch_size)
     _fits(start, end, lr.dtype)
     rows = _rows(keras, "x", x)
@@ -400,28 +392,19 @@ def find_lr(
     state: dict[int, tuple] = {}  # id -> (variable, its value)
     for var in [*model.variables, *opt.variables, *model.metrics_variables]:
         state.setdefault(id(var), (var, np.array(keras.ops.convert_to_numpy(var), copy=True)))
-    lrs: list[float] = []
-    losses: list[float] = []
     try:
-        for t in range(1, n + 1):
-            lr.assign(ramp(t))
+        for t in range(1, run.steps + 1):
+            lr.assign(run.lr(t))
             xb, yb = batch((t - 1) % count)
             logs = model.train_on_batch(xb, yb, return_dict=True)
-            lrs.append(ramp(t))
-            losses.append(float(logs["loss"]))
-            if curve.add(losses[-1])[1]:  # diverged: recorded (its update is undone with the rest)
+            if run.record(run.lr(t), float(logs["loss"])):  # diverged: recorded (its update is undone with the rest)
                 break
     finally:
         if getattr(model, "_jax_state", None) is not None:
             model._jax_state = None  # JAX: drop the train step's state, stale if a step raised (as fit does at its end)
         for var, value in state.values():
             var.assign(value)
-    if len(lrs) < 3:
-        raise ValueError(
-            f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
-            f"lower start={v.show(start)}"
-        )
-    return suggest_lr(lrs, losses, method, curve.w, d, **skips)
+    return run.suggestion()
 
 
 def _fits(start, end, dtype) -> None:

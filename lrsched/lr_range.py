@@ -22,6 +22,7 @@ counts as diverging.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -330,6 +331,79 @@ def _noise(y: np.ndarray) -> float:
     if spread < sd / 100:  # a degenerate median (quantized losses, most differences equal): the std instead
         spread = sd
     return spread / math.sqrt(k)
+
+
+class RangeTest:
+    """One run of the range test as every driver makes it (``lrsched.torch``, ``.optax``, ``.keras`` ``find_lr``).
+
+    It checks the arguments the drivers share, holds the ramp (update t uses
+    ``lr(t)``) and the record, and reads it: the driver hands each loss to
+    :meth:`record` (True: the curve diverged there, stop before updating) and
+    returns :meth:`suggestion`.
+    """
+
+    def __init__(self, start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score, shape="exponential"):
+        self.steps = v.count("steps", steps, minimum=3)
+        self.lr = range_test(start, end, self.steps, shape)
+        self.method = v.choice("method", method, METHODS)
+        d = v.real("diverge", diverge)
+        if d <= 1:
+            raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
+        self.curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
+        self.reading = {
+            "skip_start": v.count("skip_start", skip_start, minimum=0),
+            "skip_end": v.count("skip_end", skip_end, minimum=0),
+            "min_score": v.nonnegative("min_score", min_score),
+        }
+        self.start = start
+        self.lrs: list[float] = []
+        self.losses: list[float] = []
+
+    def record(self, lr: float, loss: float) -> bool:
+        """One point of the curve; whether the curve diverges there."""
+        self.lrs.append(lr)
+        self.losses.append(loss)
+        return self.curve.add(loss)[1]
+
+    def suggestion(self) -> LRSuggestion:
+        if len(self.lrs) < 3:
+            raise ValueError(
+                f"the loss diverged after {len(self.lrs)} updates, before the range test had 3 points: "
+                f"lower start={v.show(self.start)}"
+            )
+        return suggest_lr(self.lrs, self.losses, self.method, self.curve.w, self.curve.diverge, **self.reading)
+
+
+class Batches:
+    """Cycle through an iterable of batches; a one-shot iterator is remembered as it is read, to cycle too."""
+
+    def __init__(self, batches, what: str = "batches"):
+        try:
+            self.it = iter(batches)
+        except TypeError:
+            raise TypeError(f"batches must be an iterable of {what}, got {v.show(batches)}") from None
+        self.source = None if self.it is batches else batches
+        self.seen: list | None = [] if self.source is None else None
+        self.replay = None
+
+    def next(self):
+        if self.replay is not None:
+            return next(self.replay)
+        for _ in range(2):
+            try:
+                batch = next(self.it)
+            except StopIteration:
+                if self.source is not None:
+                    self.it = iter(self.source)  # a list, a DataLoader, a dataset: iterate again
+                    continue
+                if not self.seen:
+                    break
+                self.replay = itertools.cycle(self.seen)
+                return next(self.replay)
+            if self.seen is not None:
+                self.seen.append(batch)
+            return batch
+        raise ValueError("batches gave no batch")
 
 
 def _floats(name: str, values) -> np.ndarray:

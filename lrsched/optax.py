@@ -12,14 +12,13 @@ rounding (about 1e-7 relative). Golden values: ``tests/golden/make_peers.py``.
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 
 import numpy as np
 
 from . import _validate as v
 from .combinators import Join
-from .lr_range import METHODS, MIN_SCORE, Curve, LRSuggestion, range_test, suggest_lr
+from .lr_range import MIN_SCORE, Batches, LRSuggestion, RangeTest
 from .primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly
 from .schedule import Schedule
 
@@ -445,15 +444,8 @@ def find_lr(
             "optimizer must be an optax constructor taking the learning rate (optax.adam, not optax.adam(1e-3); "
             f"or functools.partial(optax.sgd, momentum=0.9)), got {v.show(optimizer)}"
         )
-    n = v.count("steps", steps, minimum=3)
-    ramp = range_test(start, end, n)
-    method = v.choice("method", method, METHODS)
-    d = v.real("diverge", diverge)
-    if d <= 1:
-        raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
-    curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
-    skips = {name: v.count(name, k, minimum=0) for name, k in (("skip_start", skip_start), ("skip_end", skip_end))}
-    skips["min_score"] = v.nonnegative("min_score", min_score)
+    run = RangeTest(start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score)
+    ramp, n = run.lr, run.steps
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves:
         raise ValueError(f"params must hold at least one array to train, got {v.show(params)}")
@@ -469,7 +461,7 @@ def find_lr(
         raise TypeError(f"optimizer must take the learning rate as its first argument or as learning_rate: {e}") from e
     if not isinstance(probe, optax.GradientTransformation):
         raise TypeError(f"optimizer(learning_rate) must return an optax GradientTransformation, got {v.show(probe)}")
-    feed = _Batches(batches)
+    feed = Batches(batches)
 
     batch = feed.next()
     out = jax.eval_shape(loss_fn, params, batch)  # traced, not run: the shape of the loss before any update
@@ -486,23 +478,14 @@ def find_lr(
         return loss, optax.apply_updates(params, updates), state
 
     state = tx.init(params)
-    lrs: list[float] = []
-    losses: list[float] = []
     for t in range(1, n + 1):
         if t > 1:
             batch = feed.next()
         loss, new_params, new_state = update(params, state, batch)
-        lrs.append(ramp(t))
-        losses.append(float(loss))
-        if curve.add(losses[-1])[1]:  # diverged: recorded, its update dropped
+        if run.record(ramp(t), float(loss)):  # diverged: recorded, its update dropped
             break
         params, state = new_params, new_state
-    if len(lrs) < 3:
-        raise ValueError(
-            f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
-            f"lower start={v.show(start)}"
-        )
-    return suggest_lr(lrs, losses, method, curve.w, d, **skips)
+    return run.suggestion()
 
 
 def _fits(start_name, start, end_name, end, dtype) -> None:
@@ -546,37 +529,6 @@ def _lr_constructor(optimizer):
     static = tuple(n for n, p in params.items() if n != name and p.default is not p.empty and callable(p.default))
     return make, static
 
-
-class _Batches:
-    """Cycle through an iterable; a one-shot iterator is remembered as it is read, to cycle too."""
-
-    def __init__(self, batches):
-        try:
-            self.it = iter(batches)
-        except TypeError:
-            raise TypeError(f"batches must be an iterable of batches, got {v.show(batches)}") from None
-        self.source = None if self.it is batches else batches
-        self.seen: list | None = [] if self.source is None else None
-        self.replay = None
-
-    def next(self):
-        if self.replay is not None:
-            return next(self.replay)
-        for _ in range(2):
-            try:
-                batch = next(self.it)
-            except StopIteration:
-                if self.source is not None:
-                    self.it = iter(self.source)  # a list, a dataset: iterate again
-                    continue
-                if not self.seen:
-                    break
-                self.replay = itertools.cycle(self.seen)
-                return next(self.replay)
-            if self.seen is not None:
-                self.seen.append(batch)
-            return batch
-        raise ValueError("batches gave no batch")
 
 
 v.name_arguments(globals(), __all__)  # not find_lr: it names its own, and passes the caller's errors on

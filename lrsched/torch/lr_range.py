@@ -8,10 +8,9 @@ puts the model and the optimizer back as they were.
 from __future__ import annotations
 
 import copy
-import itertools
 
 from .. import _validate as v
-from ..lr_range import METHODS, MIN_SCORE, Curve, LRSuggestion, range_test, suggest_lr
+from ..lr_range import MIN_SCORE, Batches, LRSuggestion, RangeTest
 from ..plateau import ranks_mean
 from .adapter import _write, paused
 
@@ -92,21 +91,13 @@ def find_lr(
         raise TypeError(f"loss_fn must be callable (outputs, targets) -> loss, got {v.show(loss_fn)}")
     if step_fn is not None and not callable(step_fn):
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {v.show(step_fn)}")
-    n = v.count("steps", steps, minimum=3)
-    ramp = range_test(start, end, n, shape)
-    method = v.choice("method", method, METHODS)
-    d = v.real("diverge", diverge)
-    if d <= 1:
-        raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
-    curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
+    run = RangeTest(start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score, shape)
     for p in model.parameters():
-        if p.is_floating_point() and ramp(n) > torch.finfo(p.dtype).max:
+        if p.is_floating_point() and run.lr(run.steps) > torch.finfo(p.dtype).max:
             raise ValueError(
                 f"end={v.show(end)} overflows the learning rate in the parameters' {p.dtype}: "
                 f"at most {torch.finfo(p.dtype).max:.3g}"
             )
-    skips = {"skip_start": skip_start, "skip_end": skip_end}
-    skips["min_score"] = v.nonnegative("min_score", min_score)
     ddp = isinstance(model, torch.nn.parallel.DistributedDataParallel)
     sync = ddp if sync is None else v.flag("sync", sync)
 
@@ -124,24 +115,19 @@ def find_lr(
     params = {id(p): p for p in model.parameters()}
     params.update((id(p), p) for g in optimizer.param_groups for p in g["params"])
     grads = {k: None if p.grad is None else p.grad.clone() for k, p in params.items()}
-    lrs: list[float] = []
-    losses: list[float] = []
     try:
-        feed = _Batches(batches)
+        feed = Batches(batches, "(inputs, targets)")
         model.train()
         with paused(optimizer):  # an lrsched scheduler of this optimizer neither counts nor steers the test
-            for k in range(1, n + 1):
-                lr = ramp(k)
+            for k in range(1, run.steps + 1):
+                lr = run.lr(k)
                 for g in optimizer.param_groups:
                     _write(g, ("lr", None), lr)
                 batch = feed.next()
                 optimizer.zero_grad()
                 loss = _loss(model, loss_fn, step_fn, batch)
-                loss = ranks_mean(loss) if sync else loss  # one curve for every rank
-                lrs.append(lr)
-                losses.append(loss)
-                if curve.add(loss)[1]:  # diverged: recorded, never stepped
-                    break
+                if run.record(lr, ranks_mean(loss) if sync else loss):  # one curve for every rank
+                    break  # diverged: recorded, never stepped
                 optimizer.step()
     finally:
         model.load_state_dict(saved_model)
@@ -158,12 +144,7 @@ def find_lr(
         for k, p in params.items():
             p.grad = grads[k]
         torch.random.set_rng_state(rng)
-    if len(lrs) < 3:
-        raise ValueError(
-            f"the loss diverged after {len(lrs)} updates, before the range test had 3 points: "
-            f"lower start={v.show(start)}"
-        )
-    return suggest_lr(lrs, losses, method, curve.w, d, **skips)
+    return run.suggestion()
 
 
 def _loss(model, loss_fn, step_fn, batch) -> float:
@@ -190,35 +171,3 @@ def _one_number(loss) -> None:
     """Refuse a loss that is not one number (checked before ``backward``, which would fail less clearly)."""
     if hasattr(loss, "numel") and loss.numel() != 1:
         raise ValueError(f"the loss must be a single number, got a tensor of shape {tuple(loss.shape)}")
-
-
-class _Batches:
-    """Cycle through an iterable; a one-shot iterator is remembered as it is read, to cycle too."""
-
-    def __init__(self, batches):
-        try:
-            self.it = iter(batches)
-        except TypeError:
-            raise TypeError(f"batches must be an iterable of (inputs, targets), got {v.show(batches)}") from None
-        self.source = None if self.it is batches else batches
-        self.seen: list | None = [] if self.source is None else None
-        self.replay = None
-
-    def next(self):
-        if self.replay is not None:
-            return next(self.replay)
-        for _ in range(2):
-            try:
-                batch = next(self.it)
-            except StopIteration:
-                if self.source is not None:
-                    self.it = iter(self.source)  # a list, a DataLoader: iterate again
-                    continue
-                if not self.seen:
-                    break
-                self.replay = itertools.cycle(self.seen)
-                return next(self.replay)
-            if self.seen is not None:
-                self.seen.append(batch)
-            return batch
-        raise ValueError("batches gave no batch")
