@@ -493,12 +493,12 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
             key: [None if s is None else _slot(optimizer, key, i) for i, s in enumerate(per_group)]
             for key, per_group in schedules.items()
         }
-        self._updates, self._next, self._problem = updates, None, None
+        self._next, self._problem = None, None
         self._idle_steps, self._warned, self._saw_gradient = 0, set(), False
         _initial_lrs(optimizer.param_groups, updates, relative)
         self.optimizer, self._clock = optimizer, None
         self._clock = _Clock(self)
-        super().__init__(optimizer, -1)  # torch's own set-up; its first step() is ours
+        super().__init__(optimizer, updates)  # torch's set-up: last_epoch (the one count of updates), then our step()
         if total is not None:
             for s in schedules.get("lr", []):
                 if s is not None:
@@ -525,7 +525,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     def _apply(self) -> None:
         """Write the values of the next update into the param groups (computed once per update)."""
-        t = _t(self._updates)
+        t = _t(self.last_epoch)
         if self._next is None or self._next[0] != t:
             values = self._values(t)
             problem = next((p for i, slot, x, s in values if (p := _problem(t, i, slot, x, s))), None)
@@ -534,7 +534,6 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         if self._clock is not None:  # a closed scheduler writes nothing
             for i, slot, x, _ in self._next[1]:
                 _write(groups[i], slot, x)
-        self.last_epoch = self._updates
         self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
 
     def _refresh(self) -> None:
@@ -550,11 +549,11 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
             raise ValueError(self._problem)
 
     def _on_update(self) -> None:
-        self._updates += 1
-        if self.total is not None and self._updates > self.total and "total" not in self._warned:
+        self.last_epoch += 1
+        if self.total is not None and self.last_epoch > self.total and "total" not in self._warned:
             self._warned.add("total")
             warnings.warn(
-                f"lrsched: update {self._updates} is past the run's total of {self.total} updates that the "
+                f"lrsched: update {self.last_epoch} is past the run's total of {self.total} updates that the "
                 "schedules were bound to: the run is longer than planned (is total= the number of optimizer "
                 "updates, after gradient accumulation and across processes?)",
                 TimeWarning,
@@ -566,7 +565,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     def get_lr(self):
         """The lrs of the next update."""
-        t, groups = _t(self._updates), self.optimizer.param_groups
+        t, groups = _t(self.last_epoch), self.optimizer.param_groups
         lrs = [g["lr"] for g in groups]
         for i, slot, x, _ in self._values(t):
             if slot == ("lr", None):
@@ -578,7 +577,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         if epoch is not None:
             raise TypeError(self._no_epoch(epoch))
         self._step_count += 1
-        if self._updates == 0 and self._step_count > 1 and "preview" not in self._warned:
+        if self.last_epoch == 0 and self._step_count > 1 and "preview" not in self._warned:
             self._idle_steps += 1
             self._saw_gradient = self._saw_gradient or self._any_gradient()  # a skipped update, not a preview
             if self._idle_steps >= PREVIEW_STEPS and not self._saw_gradient:
@@ -606,7 +605,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     def state_dict(self):
         return {
-            "last_epoch": self._updates,
+            "last_epoch": self.last_epoch,
             "_step_count": self._step_count,
             "base_lrs": [float(b) for b in self.base_lrs],
             "_last_lr": [float(x) for x in self._last_lr],
@@ -629,7 +628,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         if _field(state, "relative", v.flag) != self.relative:
             raise ValueError(f"scheduler state: relative={state['relative']!r}, and the code has {self.relative!r}")
         _keep_code_schedules(self.schedules, _field(state, "schedules", lambda n, x: x))
-        self._updates, self._step_count, self.base_lrs = updates, step_count, base_lrs
+        self.last_epoch, self._step_count, self.base_lrs = updates, step_count, base_lrs
         self._refresh()  # the next update, from the code's schedules
 
     def __getstate__(self):  # torch.save(scheduler): the hooks stay with the optimizer
@@ -643,7 +642,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     def __repr__(self):
         keys = ", ".join(f"{k}={_shown(per_group)}" for k, per_group in self.schedules.items())
-        return f"{type(self).__name__}({keys}, last_epoch={self._updates})"
+        return f"{type(self).__name__}({keys}, last_epoch={self.last_epoch})"
 
 
 def _shown(per_group) -> str:
@@ -729,7 +728,7 @@ class PlateauLR(Scheduler):
 
     def report(self, metric) -> None:
         """One metric (once per epoch; the ranks' mean when ``sync``): may lower the scale from the next update on."""
-        base = self.schedules["lr"][0](_t(self._updates)) if self.rule.absolute else None
+        base = self.schedules["lr"][0](_t(self.last_epoch)) if self.rule.absolute else None
         self.plateau = self.rule.update(self.plateau, ranks_mean(metric) if self.sync else metric, base)
         self._refresh()
 
