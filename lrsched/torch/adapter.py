@@ -376,18 +376,17 @@ def paused(optimizer):
 # ---------------------------------------------------------------- the core scheduler
 
 
-def scheduler(
-    optimizer,
-    lr=None,
-    *,
-    momentum=None,
-    weight_decay=None,
-    relative: bool = False,
-    last_epoch: int = -1,
-    total: int | None = None,
-    epoch: float | None = None,
-    **other_group_keys,
-):
+def _run(total, epoch) -> dict:
+    """The run's symbols, checked: ``total`` a count of updates, ``epoch`` updates per epoch."""
+    run = {}
+    if total is not None:
+        run["total"] = v.count("total", total)
+    if epoch is not None:
+        run["epoch"] = v.positive("epoch", epoch)
+    return run
+
+
+class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     """A real ``torch.optim.lr_scheduler.LRScheduler`` that sets each param-group key from its schedule.
 
     The k-th optimizer update that really happens uses ``s(k)``, to the bit,
@@ -434,31 +433,6 @@ def scheduler(
         >>> seen
         [(0.085355339059, 0.875), (0.05, 0.9), (0.014644660941, 0.925)]
     """
-    return Scheduler(
-        optimizer,
-        lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        relative=relative,
-        last_epoch=last_epoch,
-        total=total,
-        epoch=epoch,
-        **other_group_keys,
-    )
-
-
-def _run(total, epoch) -> dict:
-    """The run's symbols, checked: ``total`` a count of updates, ``epoch`` updates per epoch."""
-    run = {}
-    if total is not None:
-        run["total"] = v.count("total", total)
-    if epoch is not None:
-        run["epoch"] = v.positive("epoch", epoch)
-    return run
-
-
-class Scheduler(torch.optim.lr_scheduler.LRScheduler):
-    """Each scheduled param-group key at update t = updates done + 1 (see :func:`scheduler`, which builds one)."""
 
     def __init__(
         self,
@@ -652,16 +626,7 @@ def _shown(per_group) -> str:
 # ---------------------------------------------------------------- plateau
 
 
-def plateau_lr(
-    optimizer,
-    schedule,
-    rule: Plateau,
-    relative: bool = False,
-    last_epoch: int = -1,
-    total=None,
-    epoch=None,
-    sync: bool = True,
-):
+class PlateauLR(Scheduler):
     """A torch scheduler that follows ``schedule`` times a reduce-on-plateau ``rule``.
 
     Call ``report(metric)`` once per epoch (say, with the validation loss); the
@@ -691,11 +656,6 @@ def plateau_lr(
         >>> opt.param_groups[0]["lr"] == 0.5 * s(11)
         True
     """
-    return PlateauLR(optimizer, schedule, rule, relative, last_epoch, total, epoch, sync)
-
-
-class PlateauLR(Scheduler):
-    """schedule(t) * plateau scale, per param group (see :func:`plateau_lr`, which builds one)."""
 
     def __init__(
         self, optimizer, schedule, rule: Plateau, relative=False, last_epoch=-1, total=None, epoch=None, sync=True
@@ -788,7 +748,20 @@ class ScheduleFactor:
         return f"ScheduleFactor({self._schedule!r})"
 
 
-def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1, total=None, epoch=None):
+class _Guard:
+    """A step pre-hook refusing an ``optimizer.step()`` whose lr the LambdaLR found unusable (it says why)."""
+
+    def __init__(self, scheduler):
+        self._scheduler = weakref.ref(scheduler)
+        self._handle = scheduler.optimizer.register_step_pre_hook(self._before)
+
+    def _before(self, optimizer, args, kwargs):
+        s = self._scheduler()
+        if s is not None and s._problem is not None:
+            raise ValueError(s._problem)
+
+
+class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
     """A real ``torch.optim.lr_scheduler.LambdaLR`` that follows ``schedule``.
 
     It keeps torch's LambdaLR contract: it counts ``scheduler.step()`` calls,
@@ -825,24 +798,6 @@ def lambda_lr(optimizer, schedule, relative: bool = False, last_epoch: int = -1,
         >>> [round(x, 12) for x in lrs]
         [0.01, 0.02, 0.03]
     """
-    return LambdaLR(optimizer, schedule, relative, last_epoch, total, epoch)
-
-
-class _Guard:
-    """A step pre-hook refusing an ``optimizer.step()`` whose lr the LambdaLR found unusable (it says why)."""
-
-    def __init__(self, scheduler):
-        self._scheduler = weakref.ref(scheduler)
-        self._handle = scheduler.optimizer.register_step_pre_hook(self._before)
-
-    def _before(self, optimizer, args, kwargs):
-        s = self._scheduler()
-        if s is not None and s._problem is not None:
-            raise ValueError(s._problem)
-
-
-class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
-    """A torch ``LambdaLR`` over lrsched schedules (see :func:`lambda_lr`, which builds one): absolute or relative."""
 
     def __init__(self, optimizer, schedule, relative=False, last_epoch=-1, total=None, epoch=None):
         opt = _optimizer(optimizer)
@@ -907,3 +862,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._guard = _Guard(self)
+
+
+#: the public spellings: each class is its own constructor
+scheduler, plateau_lr, lambda_lr = Scheduler, PlateauLR, LambdaLR
