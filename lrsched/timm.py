@@ -193,7 +193,7 @@ def _timm_starts(t0: int, mul: float, limit: int) -> list[int]:
         if not math.isfinite(exact) or exact > 2**52:
             break
         u = max(int(math.floor(exact)) - 2, starts[-1] if starts else 0)
-        while _timm_cycle(u, t0, mul) < i:
+        while _timm_cycle(u, t0, mul) < i and u <= exact + 2:  # within a step or two of the exact sum: bounded
             u += 1
         starts.append(u)
     return starts

@@ -175,7 +175,10 @@ def _keras_restarts(step, lr, first, t_mul, m_mul, alpha):
         i = math.floor(frac)
         frac -= i
     else:
-        i = math.floor(math.log(1.0 - frac * (1.0 - t_mul)) / math.log(t_mul))
+        x = 1.0 - frac * (1.0 - t_mul)
+        if x <= 0:
+            return math.nan  # past every cycle of a shrinking schedule: Keras's log gives NaN
+        i = math.floor(math.log(x) / math.log(t_mul))
         total = (1.0 - t_mul**i) / (1.0 - t_mul)
         frac = (frac - total) / t_mul**i
     cosine = 0.5 * m_mul**i * (1.0 + math.cos(math.pi * frac))

@@ -150,6 +150,12 @@ case("shift_-1e20", lambda: ls.triangular(0.1, 1, 2).shift(-1e20).values(10))
 case("t_1e20", lambda: ls.cycle(ls.linear(1, 0, 4), period=4)(1e20))
 case("warm_restarts_1e300", lambda: lrsched.torch.cosine_annealing_warm_restarts(0.1, T_0=10)(1e300))
 case("cyclic_1e300", lambda: lrsched.torch.cyclic_lr(0.1, 1.0)(1e300))
+# the peers' own cycle arithmetic: each restart is searched within a step or two of the exact sum
+case("timm_layout", lambda: lrsched.timm.CosineLRScheduler(0.1, t_initial=1, cycle_mul=1.001, cycle_limit=4096)(5))
+case("timm_tiny_cycles", lambda: lrsched.timm.CosineLRScheduler(0.1, t_initial=1, cycle_mul=0.5, cycle_limit=60)(3))
+case("keras_layout", lambda: lrsched.keras.CosineDecayRestarts(0.1, 1, t_mul=1.0001)(5))
+case("keras_shrinking", lambda: lrsched.keras.CosineDecayRestarts(0.1, 1e-3, t_mul=0.5)(5))
+case("extend_scan", lambda: ls.extend(ls.constant(0.5), ls.cosine(1.0, 0.0, steps=3_000_000), at=10)(11))
 print(json.dumps(results))
 """
 
@@ -171,6 +177,8 @@ def test_former_hangs_return_correct_values():
     assert got["limit_1e12"] == [0.75, 0.5, 0.25, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
     assert got["limit_1e8"] == 0.0
     assert got["period_1e-300"] == [1.0] * 10
+    assert all(math.isfinite(got[k]) for k in ("timm_layout", "timm_tiny_cycles", "keras_layout", "keras_shrinking"))
+    assert 0.0 < got["extend_scan"] <= 0.5
     assert got["period_1e-300_scalar"] == 1.0
     assert got["shift_-1e20"] == [0.1] * 10  # t + 1e20 is a multiple of the period 4: the end of a cycle
     assert got["t_1e20"] == 0.0  # 1e20 = 4 * 2.5e19 exactly: the last update of a cycle

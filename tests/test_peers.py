@@ -15,6 +15,8 @@ import lrsched.optax as lo
 import lrsched.timm as tm
 import lrsched.transformers as lh
 
+from .test_combinators import _keras_restarts  # Keras's formula written out, shared
+
 GOLDEN = json.loads((Path(__file__).parent / "data" / "peers_golden.json").read_text())
 
 
@@ -191,22 +193,6 @@ def test_timm_keeps_the_last_update_of_its_last_cycle():
     assert s(184) > 0 and s(185) == 0.0
     s = lt.CosineLRScheduler(0.1, t_initial=10, cycle_mul=0.9, cycle_limit=3)
     assert s(20) == _timm_cosine(19, 0.1, 10, 0.9, 3) == 0.0  # timm's log puts epoch 19 at the end of cycle 1
-
-
-def _keras_restarts(step, lr, first, t_mul, m_mul, alpha):
-    """Keras CosineDecayRestarts.__call__ at its 0-based step, written out in float64 with its own arithmetic."""
-    frac = step / first
-    if t_mul == 1.0:
-        i = math.floor(frac)
-        frac -= i
-    else:
-        x = 1.0 - frac * (1.0 - t_mul)
-        if x <= 0:
-            return math.nan  # past every cycle of a shrinking schedule: Keras's log gives NaN
-        i = math.floor(math.log(x) / math.log(t_mul))
-        total = (1.0 - t_mul**i) / (1.0 - t_mul)
-        frac = (frac - total) / t_mul**i
-    return lr * ((1 - alpha) * 0.5 * m_mul**i * (1.0 + math.cos(math.pi * frac)) + alpha)
 
 
 @pytest.mark.slow
