@@ -1,10 +1,12 @@
 """Introspection: where a schedule changes phase, where it settles, and a summary.
 
-Structure (breakpoints, length) is read from the program the engine lays out
-(:mod:`lrsched.kernels` documents it), so every kind, lowered shapes such as
-warmup and piecewise included, is covered by one walk over opcodes. Values
-(min, max, area, jumps, monotone stretches) come from evaluating the whole
-range at once, exactly as ``s.values(n)`` does.
+Structure (breakpoints, length) belongs to each kind: every schedule says
+where its own phases break (``_breaks(stop)``, in its own time) and where it
+settles (``_settles()``), and a combinator asks its kids with the helpers
+below (:func:`breaks_of`, :func:`joined_breaks`, ...). So a kind's structure
+is declared next to its formula, and nothing here reads the kernel's
+program back. Values (min, max, area, jumps, monotone stretches) come from
+evaluating the whole range at once, exactly as ``s.values(n)`` does.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validate as v
-from . import layout as K
 from .engine import cycle_start, evaluate_range
+from .symbols import unbound_message
 from .value import Value as Schedule
 
 _MAX_BOUNDARIES = 100_000
@@ -28,7 +30,14 @@ EXACT_MAX = 1 << 30
 _MAX_STRETCHES = 10_000
 
 
-def _pow(x: float, k: float) -> float:
+class UnknownStructure(ValueError):
+    """A ``function(...)`` schedule: where it breaks cannot be known."""
+
+
+# ---------------------------------------------------------------- helpers for the kinds' structure
+
+
+def power(x: float, k: float) -> float:
     """x ** k for x >= 0, inf where it overflows (Python raises; the kernel's arithmetic gives inf)."""
     try:
         return x**k
@@ -36,140 +45,83 @@ def _pow(x: float, k: float) -> float:
         return math.inf
 
 
-def _multiples(step: float, stop: float) -> range:
-    """j = 1 .. stop / step, refused (ValueError) when there are more than the cap."""
+def multiples(step: float, stop: float) -> set[float]:
+    """{step * j : j = 1 .. stop / step}, refused (ValueError) when there are more than the cap."""
     count = stop / step
     if not count <= _MAX_BOUNDARIES:
         raise ValueError(f"more than {_MAX_BOUNDARIES} boundaries below stop={stop!r}; ask for a shorter range")
-    return range(1, int(count) + 1)
+    return {step * j for j in range(1, int(count) + 1)}
 
 
-class _Unknown(Exception):
-    """A ``function`` leaf: its structure cannot be known."""
+def breaks_of(schedule: Schedule, stop: float) -> set[float]:
+    """The times in (0, stop] where ``schedule`` changes phase, in its own time."""
+    return {b for b in schedule._breaks(stop) if 0 < b <= stop}
 
 
-def _program(schedule: Schedule):
-    return schedule._program or schedule._compile()
-
-
-def _node(ip, fp, node):
-    """(op, parameters by name, kids); a join's boundaries are under "boundaries"."""
-    rec = K.HEADER + 4 * node
-    op, f, k, nk = (int(x) for x in ip[rec : rec + 4])
-    p = K.read(op, fp, f)
-    if op == K.JOIN:
-        p["boundaries"] = [float(b) for b in fp[f : f + nk - 1]]
-    return op, p, [int(ip[k + i]) for i in range(nk)]
-
-
-def _clamp_time(p) -> float | None:
-    """When an exponential reaches its clamp (None: never)."""
-    start, factor, every, staircase = p["start"], p["factor"], p["every"], p["staircase"] != 0.0
-    bound = p["low"] if factor < 1 else p["high"]
-    if factor == 1 or not math.isfinite(bound) or start <= 0 or bound <= 0:
-        return None
-    k = math.log(bound / start) / math.log(factor)
-    return every * (math.ceil(k) if staircase else k)
-
-
-def _breaks(ip, fp, node, stop: float) -> set[float]:
-    """Times in (0, stop] where ``node`` changes phase, in its own local time."""
-    op, p, kids = _node(ip, fp, node)
+def union_breaks(schedules, stop: float) -> set[float]:
+    """Breaks of schedules that all see the same t (arithmetic, clip, minimum, maximum)."""
     out: set[float] = set()
-    if op == K.COSINE and p["periodic"]:  # turns at every multiple of n
-        out.update(p["steps"] * j for j in _multiples(p["steps"], stop))
-    elif op in K.PHASED:
-        out.add(p["steps"])
-    elif op in (K.EXPONENTIAL, K.INV_TIME):
-        every, staircase = p["every"], p["staircase"] != 0.0
-        if staircase:
-            out.update(every * j for j in _multiples(every, stop))
-        clamped = _clamp_time(p) if op == K.EXPONENTIAL else None
-        if clamped is not None:
-            out.add(clamped)
-    elif op == K.FUNCTION:
-        raise _Unknown
-    elif op == K.JOIN:
-        bounds = [0.0, *p["boundaries"]]
-        for i, kid in enumerate(kids):
-            begin = bounds[i]
-            end = bounds[i + 1] if i + 1 < len(bounds) else stop
-            if begin > stop:
-                break
-            if i:
-                out.add(begin)
-            last = i + 1 == len(bounds)
-            out.update(begin + b for b in _breaks(ip, fp, kid, end - begin) if last or begin + b < end)
-    elif op == K.CYCLE:
-        period, mult, limit, zb = p["period"], p["period_mult"], int(p["limit"]), p["zero_based"] != 0.0
-        inner = _breaks(ip, fp, kids[0], period)
-        i, s0 = 0, 0.0
-        while (limit <= 0 or i < limit) and s0 < stop:
-            if i >= _MAX_BOUNDARIES:
-                raise ValueError(f"more than {_MAX_BOUNDARIES} cycles below stop={stop!r}; ask for a shorter range")
-            s1 = cycle_start(i + 1, period, mult)
-            if i:
-                out.add(s0)
-            length = s1 - s0
-            out.update(s0 + (1 if zb else 0) + b * length / period for b in inner)
-            if not s1 > s0:  # the cycles left are shorter than float resolution: no more boundaries
-                break
-            i, s0 = i + 1, s1
-    elif op == K.SHIFT:
-        k = p["k"]
-        out.update(b + k for b in _breaks(ip, fp, kids[0], stop - k) if b + k > 0)
-        if k > 0:
-            out.add(k)
-    elif op == K.STRETCH:
-        out.update(b * p["factor"] for b in _breaks(ip, fp, kids[0], stop / p["factor"]))
-    elif op == K.PER_EPOCH:
-        e = p["steps_per_epoch"]
-        out.update(b * e for b in _breaks(ip, fp, kids[0], math.ceil(stop / e)))
-    elif op == K.WARP:  # child time b is reached at t = span * (b / span) ** (1 / power)
-        k, span = p["power"], p["span"]
-        out.update(span * _pow(b / span, 1 / k) for b in _breaks(ip, fp, kids[0], span * _pow(stop / span, k)))
-    elif op in K.SAME_TIME:
-        for kid in kids:
-            out |= _breaks(ip, fp, kid, stop)
-    return {b for b in out if 0 < b <= stop}
+    for s in schedules:
+        out |= breaks_of(s, stop)
+    return out
 
 
-def _settles(ip, fp, node) -> float | None:
-    """A time after which ``node`` no longer changes (None: it never settles)."""
-    op, p, kids = _node(ip, fp, node)
-    if op == K.CONST:
-        return 0.0
-    if op == K.COSINE and p["periodic"]:
-        return None
-    if op in K.PHASED:
-        return p["steps"]
-    if op == K.EXPONENTIAL:
-        return 0.0 if p["factor"] == 1 else _clamp_time(p)
-    if op in (K.INV_SQRT, K.INV_TIME, K.FUNCTION):
-        return 0.0 if op == K.INV_TIME and p["rate"] == 0 else None
-    if op == K.JOIN:
-        last = _settles(ip, fp, kids[-1])
-        return None if last is None else ([0.0, *p["boundaries"]][-1]) + last
-    if op == K.CYCLE:
-        limit = int(p["limit"])
-        inner = _settles(ip, fp, kids[0])
-        if inner == 0.0:
-            return 0.0 if p["decay"] == 1.0 else None
-        return cycle_start(limit, p["period"], p["period_mult"]) if limit > 0 else None
-    if op == K.SHIFT:
-        inner = _settles(ip, fp, kids[0])
-        return None if inner is None else max(inner + p["k"], 0.0)
-    if op == K.STRETCH:
-        inner = _settles(ip, fp, kids[0])
-        return None if inner is None else inner * p["factor"]
-    if op == K.PER_EPOCH:
-        inner = _settles(ip, fp, kids[0])
-        return None if inner is None else math.ceil(inner) * p["steps_per_epoch"]
-    if op == K.WARP:
-        inner = _settles(ip, fp, kids[0])
-        return None if inner is None else p["span"] * _pow(inner / p["span"], 1 / p["power"])
-    found = [_settles(ip, fp, kid) for kid in kids]
+def latest(found) -> float | None:
+    """Where schedules seen at the same t have all settled (None if one never does)."""
+    found = list(found)
     return None if any(x is None for x in found) else max(found)
+
+
+def joined_breaks(boundaries, phases, stop: float) -> set[float]:
+    """Breaks of phases run one after another (phase i sees t - b_i); a phase given as None has none inside."""
+    begins = [0.0, *boundaries]
+    out: set[float] = set()
+    for i, phase in enumerate(phases):
+        begin = begins[i]
+        if begin > stop:
+            break
+        if i:
+            out.add(begin)
+        last = i + 1 == len(begins)
+        end = stop if last else begins[i + 1]
+        if phase is not None:
+            out.update(begin + b for b in breaks_of(phase, end - begin) if last or begin + b < end)
+    return out
+
+
+def joined_settles(boundaries, last: Schedule | None) -> float | None:
+    """Where phases run one after another settle: the last boundary plus where the last phase settles."""
+    inner = 0.0 if last is None else last._settles()
+    return None if inner is None else (boundaries[-1] if boundaries else 0.0) + inner
+
+
+def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: float) -> set[float]:
+    """Restarts and each cycle's own breaks (the kid's, scaled to the cycle's length) up to ``stop``."""
+    inner = breaks_of(schedule, period)
+    out: set[float] = set()
+    i, s0 = 0, 0.0
+    while (limit is None or i < limit) and s0 < stop:
+        if i >= _MAX_BOUNDARIES:
+            raise ValueError(f"more than {_MAX_BOUNDARIES} cycles below stop={stop!r}; ask for a shorter range")
+        s1 = cycle_start(i + 1, period, mult)
+        if i:
+            out.add(s0)
+        out.update(s0 + (1 if zero_based else 0) + b * (s1 - s0) / period for b in inner)
+        if not s1 > s0:  # the cycles left are shorter than float resolution: no more boundaries
+            break
+        i, s0 = i + 1, s1
+    return out
+
+
+# ---------------------------------------------------------------- public
+
+
+def _checked(schedule) -> Schedule:
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
+    if schedule._symbols:
+        raise ValueError(unbound_message(schedule, schedule._symbols))
+    return schedule
 
 
 def length(schedule: Schedule) -> float | None:
@@ -179,8 +131,7 @@ def length(schedule: Schedule) -> float | None:
     a function). For clips, minima and maxima it is where the parts settle,
     which may be later than where the clipped value stops changing.
     """
-    prog = _program(schedule)
-    found = _settles(prog.ip, prog.fp, int(prog.ip[1]))
+    found = _checked(schedule)._settles()
     return None if found is None else float(found)
 
 
@@ -192,17 +143,13 @@ def breakpoints(schedule: Schedule, stop: float | None = None) -> list[float]:
     ``stop`` defaults to the schedule's length; a schedule that never settles
     needs one. Unknown for ``function`` schedules (ValueError).
     """
+    _checked(schedule)
     if stop is None:
         stop = length(schedule)
         if stop is None:
             raise ValueError(f"{schedule!r} never settles: give stop")
     stop = v.nonnegative("stop", stop)
-    prog = _program(schedule)
-    try:
-        found = _breaks(prog.ip, prog.fp, int(prog.ip[1]), stop)
-    except _Unknown:
-        raise ValueError("a function(...) schedule has no known structure") from None
-    return sorted(float(b) for b in found)
+    return sorted(float(b) for b in breaks_of(schedule, stop))
 
 
 @dataclass(frozen=True)
@@ -246,8 +193,7 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
     ``monotone`` the stretches (first t, last t, "increasing" | "decreasing" |
     "constant") over whole iterations.
     """
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+    _checked(schedule)
     start = v.count("start", start, minimum=0)
     total = length(schedule) if schedule.kind != "function" else None
     if stop is None:
@@ -255,19 +201,13 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
             raise ValueError(f"{schedule!r} never settles: give stop")
         stop = max(int(math.ceil(total)) + 1, start)
     stop = v.count("stop", stop, minimum=start)
-    prog = _program(schedule)
+    prog = schedule._program or schedule._compile()
     n = stop - start + 1
     try:
         bounds = breakpoints(schedule, stop)
     except ValueError:
         bounds = []
-    jumps = []
-    for b in bounds:
-        before = schedule(b)
-        after = schedule(b + max(b, 1.0) * 1e-9)
-        scale = max(abs(before), abs(after), 1e-300)
-        if abs(after - before) > 1e-6 * scale:
-            jumps.append(Jump(b, before, after))
+    jumps = [j for j in (_jump(schedule, b) for b in bounds) if j is not None]
     facts = _Facts()
     if n <= EXACT_MAX:  # every update, a chunk at a time (overlapping by one value, for the stretches)
         for lo in range(start, stop + 1, CHUNK):
@@ -296,6 +236,22 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
         stretches=facts.count,
         sampled=0 if n <= EXACT_MAX else CHUNK,
     )
+
+
+def _jump(schedule: Schedule, b: float) -> Jump | None:
+    """The jump at boundary b, if the value there is not the limit from the right.
+
+    The gap to b + h and to b + h / 10**4 (h = 1e-6 max(b, 1)): a jump keeps
+    its gap as h shrinks, a continuous phase's gap shrinks with it (even a
+    square root's, by 100 times), so a steep start is not taken for a jump.
+    """
+    before = schedule(b)
+    h = max(b, 1.0) * 1e-6
+    near, nearer = schedule(b + h), schedule(b + h * 1e-4)
+    gap = abs(nearer - before)
+    if gap > 1e-6 * max(abs(before), abs(nearer), 1e-300) and gap > 0.5 * abs(near - before):
+        return Jump(b, before, nearer)
+    return None
 
 
 class _Facts:

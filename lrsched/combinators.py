@@ -14,7 +14,18 @@ from typing import ClassVar
 import numpy as np
 
 from . import _validate as v
-from . import layout as K
+from . import layout
+from .analysis import (
+    UnknownStructure,
+    breaks_of,
+    cycle_breaks,
+    joined_breaks,
+    joined_settles,
+    latest,
+    power,
+    union_breaks,
+)
+from .engine import cycle_start
 from .primitives import Constant, Cosine, Ease, Geometric, Linear
 from .schedule import Field, Schedule, as_schedule, as_schedules, format_number, format_value
 
@@ -79,7 +90,13 @@ class Join(Schedule):
         self._set("boundaries", tuple(flat_b))
 
     def _encode(self, enc):
-        return enc.node(K.JOIN, list(self.boundaries), self.schedules)
+        return enc.node(layout.JOIN, list(self.boundaries), self.schedules)
+
+    def _breaks(self, stop):
+        return joined_breaks(self.boundaries, self.schedules, stop)
+
+    def _settles(self):
+        return joined_settles(self.boundaries, self.schedules[-1])
 
 
 _WARMUP_SHAPES = {"linear": Linear, "cosine": Cosine, "exponential": Geometric}
@@ -123,7 +140,13 @@ class Warmup(Schedule):
         if self.steps == 0:
             return kid
         ramp = _WARMUP_SHAPES[self.shape](self.start, enc.value_at(kid, 0.0, self.schedule), self.steps)
-        return enc.node(K.JOIN, [self.steps], (ramp, kid))
+        return enc.node(layout.JOIN, [self.steps], (ramp, kid))
+
+    def _breaks(self, stop):  # the ramp has no break of its own before its end
+        return joined_breaks([self.steps], (None, self.schedule), stop) if self.steps else self.schedule._breaks(stop)
+
+    def _settles(self):
+        return joined_settles([self.steps], self.schedule)
 
 
 _COOLDOWN_SHAPES = {
@@ -165,7 +188,13 @@ class Cooldown(Schedule):
         tail = _COOLDOWN_SHAPES[self.shape](enc.value_at(kid, self.at, self.schedule), self.to, self.steps)
         if self.at == 0:
             return enc.encode(tail)
-        return enc.node(K.JOIN, [self.at], (kid, tail))
+        return enc.node(layout.JOIN, [self.at], (kid, tail))
+
+    def _breaks(self, stop):  # the tail is one phase of ``steps``
+        return joined_breaks([self.at, self.at + self.steps], (self.schedule, None, None), stop)
+
+    def _settles(self):
+        return self.at + self.steps
 
 
 #: extend reads the new plan in chunks of this many updates, and plans of at most _EXTEND_MAX updates
@@ -262,14 +291,22 @@ class Extend(Schedule):
             )
         return hi_t, float(end), x
 
-    def _encode(self, enc):
+    def _tail(self) -> Schedule:
+        """What runs after ``at``: new(tau0 + rate * u) at u = t - at."""
         tau0, end, _ = self._continuation()
         rate = (end - tau0) / (end - self.at)
         if rate <= 0:
-            tail = Constant(self.new(end))
-        else:  # new(tau0 + rate * u) at u = t - at
-            tail = Shift(Stretch(self.new, 1.0 / rate), -tau0 / rate)
-        return enc.node(K.JOIN, [self.at], (self.old, tail))
+            return Constant(self.new(end))
+        return Shift(Stretch(self.new, 1.0 / rate), -tau0 / rate)
+
+    def _encode(self, enc):
+        return enc.node(layout.JOIN, [self.at], (self.old, self._tail()))
+
+    def _breaks(self, stop):
+        return joined_breaks([self.at], (self.old, self._tail()), stop)
+
+    def _settles(self):
+        return joined_settles([self.at], self._tail())
 
 
 class Cycle(Schedule):
@@ -336,7 +373,15 @@ class Cycle(Schedule):
             limit=self.limit or 0,
             zero_based=self.zero_based,
         )
-        return enc.node(K.CYCLE, values, (self.schedule,))
+        return enc.node(layout.CYCLE, values, (self.schedule,))
+
+    def _breaks(self, stop):
+        return cycle_breaks(self.schedule, self.period, self.period_mult, self.limit, self.zero_based, stop)
+
+    def _settles(self):
+        if self.schedule._settles() == 0.0 and self.decay == 1.0:  # the same constant in every cycle
+            return 0.0
+        return None if self.limit is None else cycle_start(self.limit, self.period, self.period_mult)
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -351,6 +396,12 @@ class _Binary(Schedule):
 
     def _encode(self, enc):
         return enc.node(self.op, {}, (self.left, self.right))
+
+    def _breaks(self, stop):
+        return union_breaks(self.children(), stop)
+
+    def _settles(self):
+        return latest(c._settles() for c in self.children())
 
     def __repr__(self):
         left, right = self.left, self.right
@@ -375,7 +426,7 @@ class Add(_Binary):
     __slots__ = ()
     kind = "add"
     symbol = "+"
-    op = K.ADD
+    op = layout.ADD
     _precedence = 10
 
 
@@ -385,7 +436,7 @@ class Sub(_Binary):
     __slots__ = ()
     kind = "sub"
     symbol = "-"
-    op = K.SUB
+    op = layout.SUB
     _precedence = 10
 
 
@@ -403,7 +454,7 @@ class Mul(_Binary):
     __slots__ = ()
     kind = "mul"
     symbol = "*"
-    op = K.MUL
+    op = layout.MUL
     _precedence = 20
 
 
@@ -417,7 +468,7 @@ class Div(_Binary):
     __slots__ = ()
     kind = "div"
     symbol = "/"
-    op = K.DIV
+    op = layout.DIV
     _precedence = 20
 
     def _check(self):
@@ -434,11 +485,19 @@ class Minimum(Schedule):
     """
 
     kind = "minimum"
-    op = K.MIN
-    fields = (Field("a", as_schedule, nested="one"), Field("b", as_schedule, nested="one"))
+    op = layout.MIN
+    #: the fields' names in configs written before they were ``left`` and ``right`` (as in the arithmetic)
+    renamed: ClassVar[dict[str, str]] = {"a": "left", "b": "right"}
+    fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
 
     def _encode(self, enc):
-        return enc.node(self.op, {}, (self.a, self.b))
+        return enc.node(self.op, {}, (self.left, self.right))
+
+    def _breaks(self, stop):
+        return union_breaks(self.children(), stop)
+
+    def _settles(self):
+        return latest(c._settles() for c in self.children())
 
 
 class Maximum(Minimum):
@@ -451,7 +510,7 @@ class Maximum(Minimum):
 
     __slots__ = ()
     kind = "maximum"
-    op = K.MAX
+    op = layout.MAX
 
 
 # ---------------------------------------------------------------- reshaping
@@ -490,7 +549,13 @@ class Clip(_Method):
     def _encode(self, enc):
         lo = -math.inf if self.low is None else self.low
         hi = math.inf if self.high is None else self.high
-        return enc.node(K.CLIP, {"low": lo, "high": hi}, (self.schedule,))
+        return enc.node(layout.CLIP, {"low": lo, "high": hi}, (self.schedule,))
+
+    def _breaks(self, stop):
+        return self.schedule._breaks(stop)
+
+    def _settles(self):
+        return self.schedule._settles()
 
 
 class Shift(_Method):
@@ -500,7 +565,15 @@ class Shift(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("k", v.real))
 
     def _encode(self, enc):
-        return enc.node(K.SHIFT, {"k": self.k}, (self.schedule,))
+        return enc.node(layout.SHIFT, {"k": self.k}, (self.schedule,))
+
+    def _breaks(self, stop):
+        k = self.k
+        return {b + k for b in breaks_of(self.schedule, stop - k)} | ({k} if k > 0 else set())
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else max(inner + self.k, 0.0)
 
 
 class Stretch(_Method):
@@ -510,7 +583,14 @@ class Stretch(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("factor", v.positive))
 
     def _encode(self, enc):
-        return enc.node(K.STRETCH, {"factor": self.factor}, (self.schedule,))
+        return enc.node(layout.STRETCH, {"factor": self.factor}, (self.schedule,))
+
+    def _breaks(self, stop):
+        return {b * self.factor for b in breaks_of(self.schedule, stop / self.factor)}
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else inner * self.factor
 
 
 class Warp(_Method):
@@ -525,7 +605,16 @@ class Warp(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("power", v.positive), Field("span", v.positive))
 
     def _encode(self, enc):
-        return enc.node(K.WARP, {"power": self.power, "span": self.span}, (self.schedule,))
+        return enc.node(layout.WARP, {"power": self.power, "span": self.span}, (self.schedule,))
+
+    def _breaks(self, stop):  # the kid's time b is reached at t = span (b / span) ** (1 / power)
+        k, span = self.power, self.span
+        inner = breaks_of(self.schedule, span * power(stop / span, k))
+        return {span * power(b / span, 1 / k) for b in inner}
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else self.span * power(inner / self.span, 1 / self.power)
 
 
 class PerEpoch(_Method):
@@ -539,7 +628,15 @@ class PerEpoch(_Method):
     fields = (Field("schedule", as_schedule, nested="one"), Field("steps_per_epoch", v.count))
 
     def _encode(self, enc):
-        return enc.node(K.PER_EPOCH, {"steps_per_epoch": self.steps_per_epoch}, (self.schedule,))
+        return enc.node(layout.PER_EPOCH, {"steps_per_epoch": self.steps_per_epoch}, (self.schedule,))
+
+    def _breaks(self, stop):
+        e = self.steps_per_epoch
+        return {b * e for b in breaks_of(self.schedule, math.ceil(stop / e))}
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else math.ceil(inner) * self.steps_per_epoch
 
 
 # ---------------------------------------------------------------- escape hatch
@@ -569,6 +666,12 @@ class Function(Schedule):
 
     def _encode(self, enc):
         return enc.function(self.fn)
+
+    def _breaks(self, stop):
+        raise UnknownStructure("a function(...) schedule has no known structure")
+
+    def _settles(self):
+        return None
 
     def __repr__(self):
         fn = self.fn

@@ -67,7 +67,7 @@ def _stamp_dirs() -> list[str]:
 
 
 def _stamp_prefix() -> str:
-    newest = max(int(p.stat().st_mtime) for p in SOURCE.glob("*.py"))
+    newest = max(int(p.stat().st_mtime) for p in [*SOURCE.glob("*.py"), SOURCE.parent / "layout.py"])  # opcodes too
     return f"lrsched-compiled-{sys.version_info[0]}{sys.version_info[1]}-{newest}-"
 
 

@@ -14,7 +14,7 @@ arrays made by :mod:`lrsched.engine`.
 
 :data:`PARAMS` is the one place that names them. The encoder lays a kind's
 values out in that order (``Schedule._kernel_values`` returns them by name),
-the analysis reads them back by name (:func:`read`), and each kernel formula
+and each kernel formula
 takes them as arguments of the same names in the same order (a test checks
 this). This module is plain Python: building schedules never imports numba.
 
@@ -85,10 +85,6 @@ HEADER = 4
 #: deepest nesting of schedules accepted (the kernel keeps one scratch row per level)
 MAX_DEPTH = 64
 
-#: leaves whose phase ends at ``steps`` (progress p = min(t, n) / n)
-PHASED = (LINEAR, COSINE, POLY, GEOMETRIC, EASE, TANH)
-#: nodes whose kids all see the node's own t
-SAME_TIME = (CLIP, ADD, SUB, MUL, DIV, MIN, MAX)
 
 
 def pack(op: int, values: dict) -> list[float]:
@@ -98,7 +94,3 @@ def pack(op: int, values: dict) -> list[float]:
         raise RuntimeError(f"opcode {op} lays out {names}, got {sorted(values)}")
     return [float(values[name]) for name in names]
 
-
-def read(op: int, fp, f: int) -> dict[str, float]:
-    """The parameters of a node at float offset ``f``, by name."""
-    return {name: float(fp[f + i]) for i, name in enumerate(PARAMS[op])}

@@ -18,7 +18,8 @@ import math
 from typing import ClassVar
 
 from . import _validate as v
-from . import layout as K
+from . import layout
+from .analysis import multiples
 from .schedule import Field, Schedule
 
 
@@ -30,17 +31,29 @@ class Leaf(Schedule):
 
     def _kernel_values(self) -> dict:
         """The kernel parameters by name (``lrsched.layout.PARAMS[op]``): the fields of the same names."""
-        return {name: getattr(self, name) for name in K.PARAMS[self.op]}
+        return {name: getattr(self, name) for name in layout.PARAMS[self.op]}
 
     def _encode(self, enc) -> int:
         return enc.leaf(self.op, self._kernel_values())
+
+
+class Phased(Leaf):
+    """A leaf over one phase of ``steps`` iterations: it breaks and settles at t = steps."""
+
+    __slots__ = ()
+
+    def _breaks(self, stop):
+        return {self.steps}
+
+    def _settles(self):
+        return self.steps
 
 
 def _encode_piecewise(enc, boundaries, values) -> int:
     """values[i] after i boundaries: a join of constants."""
     if not boundaries:
         return enc.encode(Constant(values[0]))
-    return enc.node(K.JOIN, list(boundaries), [Constant(x) for x in values])
+    return enc.node(layout.JOIN, list(boundaries), [Constant(x) for x in values])
 
 
 def _steps(name, value):
@@ -61,11 +74,17 @@ class Constant(Leaf):
     """
 
     kind = "constant"
-    op = K.CONST
+    op = layout.CONST
     fields = (Field("value", v.real),)
 
+    def _breaks(self, stop):
+        return set()
 
-class Linear(Leaf):
+    def _settles(self):
+        return 0.0
+
+
+class Linear(Phased):
     r"""Linear interpolation from ``start`` to ``end`` over ``steps`` iterations.
 
     .. math:: \eta(t) = s + \frac{(e - s)\, x}{n}, \qquad x = \min(t, n)
@@ -80,11 +99,11 @@ class Linear(Leaf):
     """
 
     kind = "linear"
-    op = K.LINEAR
+    op = layout.LINEAR
     fields = (Field("start", v.real), Field("end", v.real), Field("steps", _steps))
 
 
-class Cosine(Leaf):
+class Cosine(Phased):
     r"""Half-cosine annealing from ``start`` to ``end`` over ``steps`` iterations.
 
     .. math:: \eta(t) = e + (s - e)\, h^{k}, \qquad h = \frac{1 + \cos(\pi x / n)}{2}, \quad x = \min(t, n)
@@ -108,7 +127,7 @@ class Cosine(Leaf):
     """
 
     kind = "cosine"
-    op = K.COSINE
+    op = layout.COSINE
     fields = (
         Field("start", v.real),
         Field("end", v.real),
@@ -117,8 +136,14 @@ class Cosine(Leaf):
         Field("exponent", v.positive, 1.0),
     )
 
+    def _breaks(self, stop):
+        return multiples(self.steps, stop) if self.periodic else {self.steps}  # periodic: turns at every n
 
-class Ease(Leaf):
+    def _settles(self):
+        return None if self.periodic else self.steps
+
+
+class Ease(Phased):
     r"""From ``start`` to ``end`` along a power of the progress.
 
     .. math:: \eta(t) = s + (e - s)\, p^{k}, \qquad p = \min(t, n) / n
@@ -135,7 +160,7 @@ class Ease(Leaf):
     """
 
     kind = "ease"
-    op = K.EASE
+    op = layout.EASE
     fields = (
         Field("start", v.real),
         Field("end", v.real),
@@ -144,7 +169,7 @@ class Ease(Leaf):
     )
 
 
-class Poly(Leaf):
+class Poly(Phased):
     r"""Polynomial decay from ``start`` to ``end`` over ``steps`` iterations.
 
     .. math:: \eta(t) = e + (s - e)\,(1 - p)^{k}, \qquad p = \min(t, n) / n
@@ -158,7 +183,7 @@ class Poly(Leaf):
     """
 
     kind = "poly"
-    op = K.POLY
+    op = layout.POLY
     fields = (
         Field("start", v.real),
         Field("end", v.real),
@@ -167,7 +192,7 @@ class Poly(Leaf):
     )
 
 
-class Tanh(Leaf):
+class Tanh(Phased):
     r"""Tanh decay (Hsueh et al. 2019; timm's TanhLRScheduler) from ``start`` to ``end``.
 
     .. math:: \eta(t) = e + (s - e)\, \tfrac{1}{2}\left(1 - \tanh(l (1 - p) + u p)\right), \qquad p = \min(t, n) / n
@@ -182,7 +207,7 @@ class Tanh(Leaf):
     """
 
     kind = "tanh"
-    op = K.TANH
+    op = layout.TANH
     fields = (
         Field("start", v.real),
         Field("end", v.real),
@@ -196,7 +221,7 @@ class Tanh(Leaf):
             raise ValueError(f"lb={self.lb!r} must be less than ub={self.ub!r}")
 
 
-class Geometric(Leaf):
+class Geometric(Phased):
     r"""Geometric (log-linear) interpolation from ``start`` to ``end`` over ``steps``.
 
     .. math:: \eta(t) = s \left(\frac{e}{s}\right)^{p}, \qquad p = \min(t, n) / n
@@ -211,11 +236,36 @@ class Geometric(Leaf):
     """
 
     kind = "geometric"
-    op = K.GEOMETRIC
+    op = layout.GEOMETRIC
     fields = (Field("start", v.positive), Field("end", v.positive), Field("steps", _steps, keyword=True))
 
 
-class Exponential(Leaf):
+class _Decay(Leaf):
+    """Exponential and step decay: staircase drops after every ``every``, and where the clamp is reached."""
+
+    __slots__ = ()
+
+    def _clamped_at(self) -> float | None:
+        """When the value reaches its clamp (None: never)."""
+        p = self._kernel_values()
+        start, factor = p["start"], p["factor"]
+        bound = p["low"] if factor < 1 else p["high"]
+        if factor == 1 or not math.isfinite(bound) or start <= 0 or bound <= 0:
+            return None
+        k = math.log(bound / start) / math.log(factor)
+        return p["every"] * (math.ceil(k) if p["staircase"] else k)
+
+    def _breaks(self, stop):
+        p = self._kernel_values()
+        out = multiples(p["every"], stop) if p["staircase"] else set()
+        clamped = self._clamped_at()
+        return out if clamped is None else out | {clamped}
+
+    def _settles(self):
+        return 0.0 if self.factor == 1 else self._clamped_at()
+
+
+class Exponential(_Decay):
     r"""Exponential decay (or growth) by ``factor`` every ``every`` iterations.
 
     .. math::
@@ -236,7 +286,7 @@ class Exponential(Leaf):
     """
 
     kind = "exponential"
-    op = K.EXPONENTIAL
+    op = layout.EXPONENTIAL
     fields = (
         Field("start", v.real),
         Field("factor", v.positive),
@@ -261,7 +311,7 @@ class Exponential(Leaf):
         return dict(start=self.start, factor=self.factor, every=self.every, staircase=self.staircase, low=lo, high=hi)
 
 
-class Step(Leaf):
+class Step(_Decay):
     r"""Multiply by ``factor`` after every ``every`` iterations, never below ``minimum``.
 
     .. math:: \eta(t) = \max\!\left(s\, f^{\lfloor (t - 1) / m \rfloor},\; \eta_{\min}\right) \quad (t \ge 1)
@@ -276,7 +326,7 @@ class Step(Leaf):
     """
 
     kind = "step"
-    op = K.EXPONENTIAL
+    op = layout.EXPONENTIAL
     fields = (
         Field("start", v.real),
         Field("every", v.positive, keyword=True),
@@ -331,6 +381,12 @@ class Piecewise(Schedule):
     def _encode(self, enc):
         return _encode_piecewise(enc, self.boundaries, self.levels)
 
+    def _breaks(self, stop):
+        return set(self.boundaries)
+
+    def _settles(self):
+        return self.boundaries[-1] if self.boundaries else 0.0
+
 
 class Multistep(Schedule):
     r"""Multiply by ``factor`` once after each milestone.
@@ -369,6 +425,12 @@ class Multistep(Schedule):
         bounds = sorted(set(self.milestones))
         passed = [bisect.bisect_right(self.milestones, b) for b in bounds]  # milestones <= b (sorted): linear time
         return _encode_piecewise(enc, bounds, [self.start] + [self.start * self.factor**k for k in passed])
+
+    def _breaks(self, stop):
+        return set(self.milestones)
+
+    def _settles(self):
+        return max(self.milestones, default=0.0)
 
 
 def _points(name, points):
@@ -415,7 +477,19 @@ class Interpolate(Schedule):
         phases.append(Constant(pts[-1][1]))
         if len(phases) == 1:
             return enc.encode(phases[0])
-        return enc.node(K.JOIN, bounds, phases)
+        return enc.node(layout.JOIN, bounds, phases)
+
+    def _bounds(self) -> list[float]:
+        """Where the phases change: the first point (when after 0) and every later point."""
+        ts = [t for t, _ in self.points]
+        return ts if ts[0] > 0 else ts[1:]
+
+    def _breaks(self, stop):
+        return set(self._bounds())
+
+    def _settles(self):
+        bounds = self._bounds()
+        return bounds[-1] if bounds else 0.0
 
 
 class InverseSqrt(Leaf):
@@ -432,8 +506,14 @@ class InverseSqrt(Leaf):
     """
 
     kind = "inverse_sqrt"
-    op = K.INV_SQRT
+    op = layout.INV_SQRT
     fields = (Field("start", v.real), Field("scale", v.positive, keyword=True))
+
+    def _breaks(self, stop):
+        return set()
+
+    def _settles(self):
+        return None
 
 
 class InverseTime(Leaf):
@@ -451,10 +531,16 @@ class InverseTime(Leaf):
     """
 
     kind = "inverse_time"
-    op = K.INV_TIME
+    op = layout.INV_TIME
     fields = (
         Field("start", v.real),
         Field("rate", v.nonnegative, keyword=True),
         Field("every", v.positive, 1.0),
         Field("staircase", v.flag, False),
     )
+
+    def _breaks(self, stop):
+        return multiples(self.every, stop) if self.staircase else set()
+
+    def _settles(self):
+        return 0.0 if self.rate == 0 else None

@@ -83,6 +83,18 @@ class Schedule(Value):
         """
         return analysis.breakpoints(self, stop)
 
+    def _breaks(self, stop: float) -> set[float]:
+        """Where this schedule changes phase, in its own time, up to ``stop`` (each kind declares it).
+
+        :func:`lrsched.analysis.breaks_of` keeps the times in (0, stop]; a
+        combinator asks its kids through it, in the time each kid sees.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not declare where its phases break (_breaks)")
+
+    def _settles(self) -> float | None:
+        """A time after which this schedule no longer changes; None if it never settles (each kind declares it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not declare where it settles (_settles)")
+
     def summary(self, stop: int | None = None, start: int = 1):
         """Exact facts over t = start .. stop: extremes, area, jumps, monotone stretches."""
         return analysis.summary(self, stop, start)

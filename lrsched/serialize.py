@@ -156,6 +156,8 @@ def _decode(node, path: str, depth: int) -> Schedule:
         raise ValueError(f"{path}: unknown schedule type {kind!r}{hint}")
     if kind == "function":
         raise ValueError(f"{path}: a 'function' schedule cannot be loaded from a config")
+    renamed = getattr(cls, "renamed", {})
+    node = {renamed.get(key, key): value for key, value in node.items()}  # configs written before a rename
     names = {f.name for f in cls.fields}
     for key in node:
         if key != "type" and key not in names:

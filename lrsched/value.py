@@ -8,7 +8,9 @@ A kind of schedule is declared once, as a subclass of :class:`lrsched.schedule.S
 * ``fields``: its parameters, in order, each a :class:`Field` with the check
   that validates and normalises it and its default;
 * ``_encode``: how the engine lays it out for the numba kernel (a leaf
-  opcode, or a lowering into other schedules).
+  opcode, or a lowering into other schedules);
+* ``_breaks`` and ``_settles``: its structure, where its phases change and
+  where it settles (:mod:`lrsched.analysis` asks each kind).
 
 This module gives every kind, from that declaration alone: construction and
 validation, immutability, equality and hashing by value, pickling and the repr

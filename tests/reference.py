@@ -242,7 +242,7 @@ def evaluate(s, t):
         a, b = evaluate(s.left, t), evaluate(s.right, t)
         return {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[k](a, b)
     if k in ("minimum", "maximum"):
-        a, b = evaluate(s.a, t), evaluate(s.b, t)
+        a, b = evaluate(s.left, t), evaluate(s.right, t)
         return (np.minimum if k == "minimum" else np.maximum)(a, b)  # NaN-propagating, either order
     if k == "clip":
         x = evaluate(s.schedule, t)

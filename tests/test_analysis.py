@@ -1,4 +1,4 @@
-"""Introspection: structure read from the layout, facts computed from the values."""
+"""Introspection: structure declared by each kind, facts computed from the values."""
 
 from __future__ import annotations
 
@@ -174,3 +174,33 @@ def test_cli_previews_a_trillion_steps_in_bounded_time_and_memory():
     assert proc.returncode == 0, proc.stderr
     assert "sampled, not exact" in proc.stdout
     assert int(proc.stderr.strip().splitlines()[-1]) < 1_000_000  # KB: under 1 GB
+
+
+def test_every_kind_declares_its_structure():
+    """A kind that forgot ``_breaks`` or ``_settles`` would get Schedule's, which refuses by name."""
+    from lrsched.schedule import Schedule
+
+    for kind, cls in ls.REGISTRY.items():
+        assert cls._breaks is not Schedule._breaks, kind
+        assert cls._settles is not Schedule._settles, kind
+
+
+def test_a_steep_continuous_start_is_not_a_jump():
+    """A 1 - sqrt decay leaves its start steeply but continuously (issue 17's false "JUMP at t = 8000")."""
+    s = ls.wsd(1.0, steps=10000, warmup_steps=500, decay_steps=2000, decay="1-sqrt")
+    assert s.summary().jumps == []
+    assert "JUMP" not in s.describe() and "continuous at every boundary" in s.describe()
+    # a real jump into the same steep start is still found, with the limit from the right
+    jumpy = ls.join([ls.constant(1.0), ls.ease(0.5, 0.0, steps=2000, power=0.5)], boundaries=[100])
+    (jump,) = jumpy.summary(300).jumps
+    assert (jump.t, jump.before) == (100.0, 1.0)
+    assert jump.after == pytest.approx(0.5, rel=1e-3)
+    # a kink (continuous, slope changes) is not a jump either
+    assert ls.join([ls.linear(0, 1, 100), ls.linear(1, 0, 10)], boundaries=[100]).summary().jumps == []
+
+
+def test_unbound_schedules_name_the_symbol():
+    s = ls.cosine(0.1, 0, steps=ls.total)
+    for call in (s.length, s.breakpoints, s.describe):
+        with pytest.raises(ValueError, match="total"):
+            call()

@@ -255,3 +255,14 @@ def test_non_finite_values_raise_with_t():
     assert s(4) == pytest.approx(5.0)
     with pytest.raises(ValueError, match="not finite"):
         ls.exponential(1.0, 10.0).values(400)
+
+
+def test_minimum_and_maximum_name_their_operands_like_the_arithmetic():
+    """left / right, as add, sub, mul and div; configs written with the former a / b still load."""
+    s = ls.minimum(ls.linear(0.0, 1.0, 10), 0.5)
+    assert (s.left, s.right) == (ls.linear(0.0, 1.0, 10), ls.constant(0.5))
+    node = s.to_dict()["schedule"]
+    assert set(node) == set(ls.linear(0, 1, 10).__add__(0.5).to_dict()["schedule"]) == {"type", "left", "right"}
+    old = {"type": "maximum", "a": {"type": "constant", "value": 1.0}, "b": {"type": "linear", "start": 0, "end": 2, "steps": 4}}
+    assert ls.from_dict(old) == ls.maximum(1.0, ls.linear(0, 2, 4))
+    assert ls.from_dict(old)(4) == 2.0

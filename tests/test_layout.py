@@ -80,20 +80,22 @@ def test_import_loads_no_numba_and_no_framework():
 
 
 def test_each_leaf_formula_takes_the_declared_parameters_in_order():
+    """Every leaf opcode the layout declares (below JOIN) has a formula ``_<name>`` in kernels/leaves.py
+    taking its PARAMS, by name and in order (CONST is written inline in the dispatch)."""
     from lrsched.kernels import leaves as k
 
-    formulas = {
-        layout.LINEAR: k._linear,
-        layout.COSINE: k._cosine,
-        layout.POLY: k._poly,
-        layout.GEOMETRIC: k._geometric,
-        layout.EXPONENTIAL: k._exponential,
-        layout.INV_SQRT: k._inv_sqrt,
-        layout.INV_TIME: k._inv_time,
-        layout.EASE: k._ease,
-        layout.TANH: k._tanh,
-        layout.FUNCTION: k._function,
+    sizes = ("HEADER", "MAX_DEPTH")  # the layout's other numbers
+    ops = {
+        name: op
+        for name, op in vars(layout).items()
+        if name.isupper() and name not in sizes and isinstance(op, int) and op < layout.JOIN
     }
-    for op, fn in formulas.items():
+    assert set(ops.values()) == {op for op in layout.PARAMS if op < layout.JOIN}
+    for name, op in ops.items():
+        if op == layout.CONST:
+            continue
+        fn = getattr(k, "_" + name.lower(), None)
+        assert fn is not None, f"kernels/leaves.py has no formula _{name.lower()} for layout.{name}"
         names = list(inspect.signature(fn).parameters)[2:]  # after (t, out)
-        assert tuple(names[: len(layout.PARAMS[op])]) == layout.PARAMS[op], (op, names)
+        assert tuple(names[: len(layout.PARAMS[op])]) == layout.PARAMS[op], (name, names)
+        assert f"op == L.{name}:" in inspect.getsource(k.leaf), f"leaf() does not dispatch layout.{name}"

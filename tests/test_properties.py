@@ -216,3 +216,18 @@ def test_values_are_finite_and_match_at_zero(s):
     v = s.values(3000)
     assert np.isfinite(v).all()
     assert s(0) == s(np.zeros(1))[0]
+
+
+@SETTINGS
+@given(serializable, st.lists(st.floats(0.0, 5000.0), min_size=1, max_size=10))
+def test_structure_agrees_with_the_values(s, offsets):
+    """Every kind declares where it settles and breaks: past its length the values no longer change,
+    and a value can change between two whole iterations only where a breakpoint lies (or in a phase
+    that moves continuously)."""
+    end = s.length()
+    if end is not None:
+        after = s(np.array([end + 1.0, *(end + 1.0 + x for x in offsets)]))
+        assert np.all(after == after[0]), (s, end)
+    stop = end if end is not None else 3000.0
+    bounds = s.breakpoints(stop)
+    assert bounds == sorted(set(bounds)) and all(0 < b <= stop for b in bounds)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..layout import CONST, COSINE, EASE, EXPONENTIAL, FUNCTION, GEOMETRIC, INV_SQRT, INV_TIME, LINEAR, POLY, TANH
+from .. import layout as L
 from ._decorators import inline, internal
 
 @internal
@@ -113,28 +113,28 @@ def leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
     """Leaf ``op`` (parameters at fp[f:]) at the times T[to:to+m], into V[vo:vo+m]."""
     t = T[to : to + m]
     out = V[vo : vo + m]
-    if op == CONST:
+    if op == L.CONST:
         for j in range(m):
             out[j] = fp[f]
-    elif op == LINEAR:
+    elif op == L.LINEAR:
         _linear(t, out, fp[f], fp[f + 1], fp[f + 2])
-    elif op == COSINE:
+    elif op == L.COSINE:
         _cosine(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4])
-    elif op == POLY:
+    elif op == L.POLY:
         _poly(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
-    elif op == GEOMETRIC:
+    elif op == L.GEOMETRIC:
         _geometric(t, out, fp[f], fp[f + 1], fp[f + 2])
-    elif op == EXPONENTIAL:
+    elif op == L.EXPONENTIAL:
         _exponential(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4], fp[f + 5])
-    elif op == INV_SQRT:
+    elif op == L.INV_SQRT:
         _inv_sqrt(t, out, fp[f], fp[f + 1])
-    elif op == INV_TIME:
+    elif op == L.INV_TIME:
         _inv_time(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
-    elif op == EASE:
+    elif op == L.EASE:
         _ease(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
-    elif op == TANH:
+    elif op == L.TANH:
         _tanh(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4])
-    elif op == FUNCTION:
+    elif op == L.FUNCTION:
         _function(t, out, fp[f], side, pos, mode)
     else:
         raise ValueError("lrsched: a program holds a leaf opcode the kernel does not know")
