@@ -445,3 +445,33 @@ def test_a_cycle_whose_second_period_overflows_gives_one_answer_for_scalars_and_
     want = [0.9, 0.8, 0.0, 1.0, 1.0]
     assert [s(t) for t in ts] == want
     assert s(np.array(ts)).tolist() == want
+
+
+EDGES = [  # (schedule, t, the same point from a formula that stays in range)
+    (ls.linear(1e308, 0, 10), 2.0, 1e308 * 0.8),
+    (ls.linear(1e308, -1e308, 10), 3.0, 1e308 * 0.4),
+    (ls.cosine(1e308, -1e308, steps=10), 3.0, 1e308 * math.cos(0.3 * math.pi)),
+    (ls.poly(1e308, -1e308, steps=10, power=1.0), 3.0, 1e308 * 0.4),
+    (ls.ease(1e308, -1e308, steps=10, power=1.0), 3.0, 1e308 * 0.4),
+    (ls.tanh(1e308, -1e308, steps=10, lb=-3, ub=3), 5.0, 0.0),
+    (ls.geometric(1e-300, 1e300, steps=10), 3.0, 1e-120),
+    (ls.geometric(1e-300, 1e300, steps=10), 7.0, 1e120),
+]
+
+
+@pytest.mark.parametrize(("s", "t", "expected"), EDGES, ids=[repr(e[0]) for e in EDGES])
+def test_finite_values_at_the_ends_of_the_float_range_are_computed_not_refused(s, t, expected):
+    """end - start overflows there (end / start for geometric); the value itself is in range, so it is given."""
+    from lrsched import compiled, engine
+
+    program = engine.compile_program(s)
+    ip, fp = program.ip, program.fp
+    side = np.empty((2, 1))
+    for kernel in (engine._interpreted, compiled.load().evaluate):
+        w = kernels.scratch(int(ip[2]), 1)
+        got = kernel(ip, fp, np.empty(0), t, True, 0, 1, side, *w, 0)
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e296), (kernel, got)
+    assert s(t) == pytest.approx(expected, rel=1e-12, abs=1e296)
+    assert s(np.array([t]))[0] == s(t)
+    # where nothing overflows, the formula as written (the peers' order of operations) is kept to the bit
+    assert ls.linear(1.0, -1.0, 10)(3.0) == 1.0 + (-1.0 - 1.0) * 3.0 / 10

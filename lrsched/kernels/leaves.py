@@ -17,11 +17,21 @@ import numpy as np
 from .. import layout as L
 from ._decorators import inline, internal
 
+@inline
+def _finite_or(v, a, b, w):
+    """v = a + (b - a) w as the formula computed it, or, where that left the float range (b - a overflows
+    near its ends: linear(1e308, -1e308, n)), the same point written a (1 - w) + b w, which stays in it."""
+    if math.isfinite(v):
+        return v
+    return a * (1.0 - w) + b * w
+
+
 @internal
 def _linear(t, out, start, end, steps):
     for j in range(t.size):
         x = min(t[j], steps)
-        out[j] = end if x >= steps else start + (end - start) * x / steps
+        v = start + (end - start) * x / steps
+        out[j] = end if x >= steps else _finite_or(v, start, end, x / steps)
 
 
 @internal
@@ -32,7 +42,7 @@ def _cosine(t, out, start, end, steps, periodic, exponent):
         h = (1.0 + math.cos(math.pi * x / steps)) * 0.5
         if exponent != 1.0:
             h = h**exponent
-        v = end + (start - end) * h
+        v = _finite_or(end + (start - end) * h, end, start, h)
         out[j] = start if x <= 0.0 else v
 
 
@@ -40,7 +50,8 @@ def _cosine(t, out, start, end, steps, periodic, exponent):
 def _poly(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
-        v = end + (start - end) * (1.0 - p) ** power
+        w = (1.0 - p) ** power
+        v = _finite_or(end + (start - end) * w, end, start, w)
         out[j] = start if p <= 0.0 else v
 
 
@@ -50,6 +61,8 @@ def _geometric(t, out, start, end, steps):
     for j in range(t.size):
         p = min(t[j], steps) / steps
         v = start * ratio**p
+        if not math.isfinite(v) or v == 0.0:  # end / start left the float range: the same point in logs
+            v = math.exp(math.log(start) * (1.0 - p) + math.log(end) * p)
         out[j] = end if p >= 1.0 else v
 
 
@@ -84,14 +97,16 @@ def _inv_time(t, out, start, rate, every, staircase):
 def _ease(t, out, start, end, steps, power):
     for j in range(t.size):
         p = min(t[j], steps) / steps
-        out[j] = end if p >= 1.0 else start + (end - start) * p**power
+        w = p**power
+        out[j] = end if p >= 1.0 else _finite_or(start + (end - start) * w, start, end, w)
 
 
 @internal
 def _tanh(t, out, start, end, steps, lb, ub):
     for j in range(t.size):
         p = min(t[j], steps) / steps
-        out[j] = end + (start - end) * (0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p)))
+        w = 0.5 * (1.0 - math.tanh(lb * (1.0 - p) + ub * p))
+        out[j] = _finite_or(end + (start - end) * w, end, start, w)
 
 
 @internal
