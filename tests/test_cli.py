@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 
@@ -11,6 +12,8 @@ import pytest
 import lrsched as ls
 from lrsched.cli import main, parse
 from tests.test_values import SERIALIZABLE
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("s", SERIALIZABLE, ids=repr)
@@ -94,3 +97,148 @@ def test_module_entry_point_runs():
     assert "phase boundaries: 10, 20, 30, 40" in done.stdout
     bad = subprocess.run([sys.executable, "-m", "lrsched", "-e", "nope()"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "unknown function 'nope'" in bad.stderr
+
+
+# ---------------------------------------------------------------- a new user's mistakes, bounded input, frameworks
+
+
+def _cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "lrsched", *args], capture_output=True, text=True, timeout=240, cwd=ROOT
+    )
+
+
+def test_cli_suggests_the_function_meant():
+    proc = _cli("-e", "cosin(0.1, 0, steps=100)")
+    assert proc.returncode == 2
+    assert "unknown function 'cosin'; did you mean 'cosine'?" in proc.stderr
+    proc = _cli("-e", "torch.step_l(0.1, 30)")
+    assert "did you mean 'torch.step_lr'?" in proc.stderr
+
+
+def test_cli_previews_an_expression_given_where_a_file_was_expected():
+    proc = _cli("cosine(0.1, 0, steps=100)", "-n", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("cosine(0.1, 0, steps=100)")
+    proc = _cli("cosin(0.1, 0, steps=100)")
+    assert proc.returncode == 2
+    assert "is not a file, and as an expression (-e): unknown function 'cosin'" in proc.stderr
+
+
+@pytest.mark.parametrize("path", ["", "/dev/full", "plot.pdf", "plot"])
+def test_cli_writes_only_the_png_path_it_is_given(path, tmp_path):
+    target = str(tmp_path / path) if path.startswith("plot") else path
+    proc = _cli("-e", "linear(1, 0, 5)", "-o", target)
+    assert proc.returncode == 2
+    assert "-o writes a PNG file: give a path ending in .png" in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_reads_a_bounded_amount_of_a_config():
+    for device in ("/dev/zero", "/dev/urandom"):
+        if os.path.exists(device):
+            proc = _cli(device)
+            assert proc.returncode == 2
+            assert "larger than 10000000 bytes, not a schedule config" in proc.stderr
+
+
+def test_every_framework_module_loads_on_attribute_access_and_in_the_cli():
+    code = "import lrsched; print(lrsched.optax.__name__, lrsched.transformers.__name__, lrsched.timm.__name__, "
+    code += "lrsched.keras.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["lrsched.optax", "lrsched.transformers", "lrsched.timm", "lrsched.keras"]
+    for expr in (
+        "optax.warmup_cosine_decay_schedule(0, 0.1, 100, 1000)",
+        "keras.CosineDecay(0.1, 1000)",
+        "timm.CosineLRScheduler(0.1, 100)",
+        "transformers.get_linear_schedule_with_warmup(0.1, 10, 100)",
+    ):
+        proc = _cli("-e", expr, "-n", "20")
+        assert proc.returncode == 0, (expr, proc.stderr)
+
+
+# ---------------------------------------------------------------- the run's length: --total and --steps-per-epoch
+
+
+def test_cli_binds_total(capsys):
+    assert main(["-e", "cosine(0.1, 0, steps=total)", "--total", "100"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cosine(0.1, 0, steps=100)\n")
+    assert main(["-e", "step(0.1, every=3 * epoch, factor=0.5)", "--steps-per-epoch", "10", "-n", "50"]) == 0
+    assert capsys.readouterr().out.startswith("step(0.1, every=30, factor=0.5)\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-e", "cosine(0.1, 0, steps=total)"], "total"),
+        (["-e", "cosine(0.1, 0, steps=total)", "--total", "0"], "total"),
+        (["-e", "cosine(0.1, 0, steps=total - 500)", "--total", "100"], "total"),
+        (["-e", "cosine(0.1, 0, steps=totl)", "--total", "100"], "totl"),
+        (["-e", "step(0.1, every=3 * epoch, factor=0.5)", "--total", "100"], "epoch"),
+        (["-e", "step(1, every=total / epoch, factor=0.5)", "--total", "100"], "epoch"),
+    ],
+    ids=lambda x: " ".join(x) if isinstance(x, list) else x,
+)
+def test_cli_refuses_unbound_with_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrsched: error:") and message in err
+
+
+def test_cli_as_a_program():
+    import subprocess
+    import sys
+
+    ok = subprocess.run(
+        [sys.executable, "-m", "lrsched", "-e", "cosine(0.1, 0, steps=total)", "--total", "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("cosine(0.1, 0, steps=100)\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "lrsched", "-e", "cosine(0.1, 0, steps=total)"], capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "total" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# ---------------------------------------------------------------- previews that must finish in bounded time and memory
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "cycle(linear(1, 0, 4), 4, period_mult=0.5, limit=1000000000000)",
+        "cycle(linear(1, 0, 4), 1e-300)",
+        "triangular(0.1, 1, 2).shift(-1e20)",
+        "sgdr(0.1, 1000, period_mult=1.2)",
+    ],
+)
+def test_cli_previews_of_former_hangs_finish(expr):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lrsched", "-e", expr, "-n", "10"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "t = 1 .. 10" in proc.stdout or "1 .. 10" in proc.stdout, proc.stdout
+
+
+def test_cli_previews_a_trillion_steps_in_bounded_time_and_memory():
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys; from lrsched.cli import main; rc = main(['-e', 'cosine(0.1, 0, steps=1e12)']); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    assert "sampled, not exact" in proc.stdout
+    assert int(proc.stderr.strip().splitlines()[-1]) < 1_000_000  # KB: under 1 GB

@@ -1,4 +1,7 @@
-"""What a new user meets first: real signatures, errors that name the mistake, one spelling per kind."""
+"""What a new user meets first: real signatures, errors that name the mistake, one spelling per kind.
+
+The command line's first contact (suggestions, bounded reads) is in tests/test_cli.py.
+"""
 
 from __future__ import annotations
 
@@ -47,29 +50,6 @@ def test_a_misspelled_keyword_is_named_with_the_closest_valid_one(call, message)
         call()
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "lrsched", *args], capture_output=True, text=True, timeout=240, cwd=ROOT
-    )
-
-
-def test_cli_suggests_the_function_meant():
-    proc = _cli("-e", "cosin(0.1, 0, steps=100)")
-    assert proc.returncode == 2
-    assert "unknown function 'cosin'; did you mean 'cosine'?" in proc.stderr
-    proc = _cli("-e", "torch.step_l(0.1, 30)")
-    assert "did you mean 'torch.step_lr'?" in proc.stderr
-
-
-def test_cli_previews_an_expression_given_where_a_file_was_expected():
-    proc = _cli("cosine(0.1, 0, steps=100)", "-n", "5")
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("cosine(0.1, 0, steps=100)")
-    proc = _cli("cosin(0.1, 0, steps=100)")
-    assert proc.returncode == 2
-    assert "is not a file, and as an expression (-e): unknown function 'cosin'" in proc.stderr
-
-
 def test_one_public_spelling_per_kind():
     classes = {cls.__name__ for cls in ls.REGISTRY.values()}
     assert not classes & set(ls.__all__)
@@ -77,38 +57,6 @@ def test_one_public_spelling_per_kind():
         if hasattr(ls, kind):
             assert kind in ls.__all__, kind
     assert isinstance(ls.cosine(1, 0, steps=2), ls.Cosine)  # the classes stay importable
-
-
-def test_plateau_lr_step_with_a_metric_points_to_report():
-    torch = pytest.importorskip("torch", reason="the torch adapter")
-    import lrsched.torch
-
-    model = torch.nn.Linear(2, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    sched = lrsched.torch.plateau_lr(opt, ls.constant(0.1), ls.plateau(patience=0))
-    opt.step()
-    with pytest.raises(TypeError, match=r"report\(metric\)"):
-        sched.step(0.5)
-    sched.step()
-    sched.report(1.0)
-    assert opt.param_groups[0]["lr"] == 0.1
-
-
-@pytest.mark.parametrize("path", ["", "/dev/full", "plot.pdf", "plot"])
-def test_cli_writes_only_the_png_path_it_is_given(path, tmp_path):
-    target = str(tmp_path / path) if path.startswith("plot") else path
-    proc = _cli("-e", "linear(1, 0, 5)", "-o", target)
-    assert proc.returncode == 2
-    assert "-o writes a PNG file: give a path ending in .png" in proc.stderr
-    assert not list(tmp_path.iterdir())
-
-
-def test_cli_reads_a_bounded_amount_of_a_config():
-    for device in ("/dev/zero", "/dev/urandom"):
-        if os.path.exists(device):
-            proc = _cli(device)
-            assert proc.returncode == 2
-            assert "larger than 10000000 bytes, not a schedule config" in proc.stderr
 
 
 def test_error_messages_quote_a_bounded_excerpt_and_the_index():
@@ -134,21 +82,6 @@ def test_t_may_be_anything_numpy_turns_into_numbers():
     np.testing.assert_array_equal(s(torch.tensor([1, 2])), [0.9, 0.8])
     with pytest.raises(TypeError, match="t must be a number"):
         s("5")
-
-
-def test_every_framework_module_loads_on_attribute_access_and_in_the_cli():
-    code = "import lrsched; print(lrsched.optax.__name__, lrsched.transformers.__name__, lrsched.timm.__name__, "
-    code += "lrsched.keras.__name__)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["lrsched.optax", "lrsched.transformers", "lrsched.timm", "lrsched.keras"]
-    for expr in (
-        "optax.warmup_cosine_decay_schedule(0, 0.1, 100, 1000)",
-        "keras.CosineDecay(0.1, 1000)",
-        "timm.CosineLRScheduler(0.1, 100)",
-        "transformers.get_linear_schedule_with_warmup(0.1, 10, 100)",
-    ):
-        proc = _cli("-e", expr, "-n", "20")
-        assert proc.returncode == 0, (expr, proc.stderr)
 
 
 def test_type_checkers_see_the_fields(tmp_path):

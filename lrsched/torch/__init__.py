@@ -1,11 +1,17 @@
 """PyTorch: real torch schedulers driven by any schedule, and exact mirrors of ``torch.optim.lr_scheduler``.
 
-- :mod:`lrsched.torch.adapter` (imports torch): :func:`scheduler` sets lr,
+- :mod:`lrsched.torch.adapter` (imports torch) names the torch schedulers,
+  each defined in a module of its own: :func:`scheduler` (the class
+  :class:`Scheduler`, in :mod:`~lrsched.torch.update_scheduler`) sets lr,
   momentum (or beta1), weight_decay or any numeric param-group key from
-  schedules, counting the optimizer updates that really happen;
-  :func:`lambda_lr` is torch's own LambdaLR; :func:`plateau_lr` adds
-  reduce-on-plateau. The classes :class:`Scheduler`, :class:`PlateauLR` and
-  :class:`LambdaLR` are defined there.
+  schedules, counting the optimizer updates that really happen (the clock:
+  :mod:`~lrsched.torch.clock`); :func:`plateau_lr` (:class:`PlateauLR`, in
+  :mod:`~lrsched.torch.plateau_scheduler`) adds reduce-on-plateau;
+  :func:`lambda_lr` (:class:`LambdaLR`, in
+  :mod:`~lrsched.torch.lambda_scheduler`) is torch's own LambdaLR. What they
+  share: :mod:`~lrsched.torch.param_groups` (param-group keys, values torch
+  refuses, the constructor arguments) and :mod:`~lrsched.torch.checkpoints`
+  (state dicts, and a checkpoint's schedules against the code's).
 - :mod:`lrsched.torch.lr_range` (imports torch): :func:`find_lr`, the
   learning-rate range test on a model, which puts the model and optimizer
   back as they were.
@@ -13,7 +19,7 @@
   plain schedule, and the momentum that OneCycleLR and CyclicLR cycle.
 
 Importing this package imports no torch: the mirrors are here at once, and
-the names of the two torch modules load their module on first use.
+the names of the torch modules load their module on first use.
 The migration table (torch class -> lrsched call) is in docs/migration.md.
 """
 
@@ -41,9 +47,12 @@ from .mirrors import (  # noqa: F401
     step_lr,
 )
 
-#: the names that live in the modules importing torch, by module
+#: the modules importing torch, each with the public names it holds (a module's own name loads it too)
 _TORCH_NAMES = {
-    "adapter": ("LambdaLR", "PlateauLR", "ScheduleFactor", "Scheduler", "lambda_lr", "plateau_lr", "scheduler"),
+    "adapter": (),  # re-exports the three schedulers below, under the name docs and users import
+    "update_scheduler": ("Scheduler", "scheduler"),
+    "plateau_scheduler": ("PlateauLR", "plateau_lr"),
+    "lambda_scheduler": ("LambdaLR", "ScheduleFactor", "lambda_lr"),
     "lr_range": ("find_lr",),
 }
 

@@ -1,9 +1,11 @@
-"""Parity with real torch: every mirror against the stepped scheduler (and torch's
-own closed form where it has one), and the LambdaLR adapter's loop and resume."""
+"""lrsched.torch.mirrors against real torch: every mirror against the stepped scheduler (and torch's own
+closed form where it has one), and the momentum mirrors trained next to torch's OneCycleLR and CyclicLR.
+
+Expected values come from torch itself.
+"""
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
@@ -47,6 +49,9 @@ def closed_form(make, n, lr=0.1):
 
 def drift(got, want, rtol):
     np.testing.assert_allclose(got, want, rtol=rtol, atol=0)
+
+
+# ---------------------------------------------------------------- the lr mirrors, stepped and in closed form
 
 
 # (torch factory, mirror, n, rtol against the stepped loop); None = bit for bit
@@ -273,97 +278,6 @@ def test_chained_scheduler():
     drift(mirror.values(200), stepped(make, 200), 1e-12)
 
 
-# ---------------------------------------------------------------- the adapter
-
-
-SCHED = ls.warmup(ls.cosine(0.1, 1e-5, steps=900), steps=100)
-
-
-def adapter_lrs(lr, schedule=SCHED, n=1000, relative=False, groups=1):
-    opt = _optimizer(lr, groups)
-    sched = lt.lambda_lr(opt, schedule, relative=relative)
-    out = []
-    for _ in range(n):
-        out.append([float(g["lr"]) for g in opt.param_groups])
-        opt.step()
-        sched.step()
-    return np.array(out)
-
-
-@pytest.mark.parametrize("lr", [0.1, 0.0, 7.5, 1e-9])
-def test_lambda_lr_absolute_is_the_schedule_whatever_the_optimizer_lr(lr):
-    # warnings are errors in this suite: the canonical loop raises none
-    got = adapter_lrs(lr)[:, 0]
-    np.testing.assert_array_equal(got, SCHED.values(1000))
-
-
-def test_lambda_lr_relative():
-    got = adapter_lrs(2.0, ls.cosine(1.0, 0.0, steps=100), 150, relative=True)[:, 0]
-    np.testing.assert_array_equal(got, 2.0 * ls.cosine(1.0, 0.0, steps=100).values(150))
-    with pytest.raises(ValueError, match="initial lr 0"):
-        lt.lambda_lr(_optimizer(0.0), SCHED, relative=True)
-
-
-def test_lambda_lr_one_schedule_per_group():
-    a, b = ls.constant(0.3), ls.linear(0.1, 0.0, 10)
-    got = adapter_lrs(1.0, [a, b], 12, groups=2)
-    np.testing.assert_array_equal(got[:, 0], a.values(12))
-    np.testing.assert_array_equal(got[:, 1], b.values(12))
-    with pytest.raises(ValueError, match="list of 1 schedules for 2 param groups"):
-        lt.lambda_lr(_optimizer(groups=2), [a])
-    with pytest.raises(TypeError, match="lrsched schedule"):
-        lt.lambda_lr(_optimizer(), lambda e: 0.1)
-    with pytest.raises(TypeError, match="torch.optim.Optimizer"):
-        lt.lambda_lr(object(), a)
-
-
-@pytest.mark.parametrize("k", [0, 1, 7, 100, 101, 999])
-@pytest.mark.parametrize(
-    "schedule", [SCHED, lt.sequential_lr([lt.linear_lr(0.1, 0.1, 1.0, 50), lt.cosine_annealing_lr(0.1, 500)], [50])]
-)
-def test_resume_from_a_checkpoint_continues_exactly(k, schedule):
-    n = 1200
-    full = adapter_lrs(0.1, schedule, n)[:, 0]
-
-    model = torch.nn.Linear(1, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    sched = lt.lambda_lr(opt, schedule)
-    for _ in range(k):
-        opt.step()
-        sched.step()
-    buf = io.BytesIO()
-    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buf)
-    buf.seek(0)
-    ckpt = torch.load(buf, weights_only=True)  # plain data only: no pickled classes
-
-    model2 = torch.nn.Linear(1, 1)
-    opt2 = torch.optim.SGD(model2.parameters(), lr=0.5)  # a different lr: the checkpoint wins
-    sched2 = lt.lambda_lr(opt2, schedule)  # the same schedule in code (a different one: the code's wins, warned)
-    opt2.load_state_dict(ckpt["opt"])
-    sched2.load_state_dict(ckpt["sched"])
-    resumed = []
-    for _ in range(n - k):
-        resumed.append(float(opt2.param_groups[0]["lr"]))
-        opt2.step()
-        sched2.step()
-    np.testing.assert_array_equal(resumed, full[k:])
-
-
-def test_whole_scheduler_pickles_with_torch_save():
-    opt = _optimizer()
-    sched = lt.lambda_lr(opt, SCHED)
-    for _ in range(5):
-        opt.step()
-        sched.step()
-    buf = io.BytesIO()
-    torch.save(sched, buf)
-    buf.seek(0)
-    again = torch.load(buf, weights_only=False)
-    assert isinstance(again, S.LambdaLR)
-    assert again.lr_lambdas[0].schedule == SCHED
-    assert again.last_epoch == 5
-
-
 def test_torch_sequential_lr_resume_differs_but_the_mirror_cannot():
     # the stateless mirror answers by t alone: resuming is calling it with t
     mirror = lt.sequential_lr([lt.linear_lr(0.1, 0.1, 1.0, 5), lt.exponential_lr(0.1, 0.9)], [5])
@@ -431,77 +345,114 @@ def test_warm_restarts_with_t_mult_3_within_a_few_ulps_of_the_peak():
     np.testing.assert_allclose(got, want, rtol=0, atol=3e-16 * 0.1)
 
 
-@pytest.mark.parametrize("k", [0, 1, 7, 30])
-def test_lambda_lr_built_after_k_updates_continues_the_uninterrupted_run(k):
-    s = ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10)
-
-    def lrs(opt, sched, n):
-        out = []
-        for _ in range(n):
-            out.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step()
-        return out
-
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    full = lrs(opt, lt.lambda_lr(opt, s), 50)
-    fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)  # no initial_lr: a fresh optimizer
-    sched = lt.lambda_lr(fresh, s, last_epoch=k)
-    assert sched.last_epoch == k
-    assert lrs(fresh, sched, 50 - k) == full[k:]
+# ---------------------------------------------------------------- the momentum mirrors, and migrated runs
 
 
-def test_relative_resume_needs_the_initial_lr():
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    with pytest.raises(ValueError, match="needs param group 0's initial_lr"):
-        lt.lambda_lr(opt, ls.constant(0.5), relative=True, last_epoch=3)
+N = 40  # updates in the parity runs
+OPTIMIZERS = {
+    "sgd": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-4),
+    "adam": lambda p: torch.optim.Adam(p, lr=0.1),
+    "adamw": lambda p: torch.optim.AdamW(p, lr=0.1),
+}
 
 
-@pytest.mark.parametrize("make", ["lambda_lr", "plateau_lr"])
-def test_resuming_an_extended_run_follows_the_code_and_says_so(make, tmp_path):
-    """Trained 120 of 300 updates, then the run is extended to 600: the checkpoint must not bring 300 back."""
-    short = ls.warmup(ls.cosine(0.1, 0.0, steps=270), steps=30)
-    longer = ls.warmup(ls.cosine(0.1, 0.0, steps=570), steps=30)
+def _data():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 8, generator=g)
+    return x, (x[:, 0] + x[:, 1] > 0).long()
 
-    def build(opt, s):
-        return lt.lambda_lr(opt, s) if make == "lambda_lr" else lt.plateau_lr(opt, s, ls.plateau())
 
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    sched = build(opt, short)
-    for _ in range(120):
+def _model():
+    torch.manual_seed(1)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+
+
+def _momentum(group):
+    return group["momentum"] if "momentum" in group else group["betas"][0]
+
+
+def _train(make_opt, make_sched, n=N, model=None, opt=None, sched=None, start=0):
+    """A real training loop; per update k: (lr, momentum, weight_decay, loss) that update used."""
+    x, y = _data()
+    if model is None:
+        model = _model()
+        opt = make_opt(model.parameters())
+        sched = make_sched(opt)
+    rows = []
+    for k in range(start, n):
+        i = (k * 32) % 256
+        loss = torch.nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32])
+        g = opt.param_groups[0]
+        rows.append((float(g["lr"]), float(_momentum(g)), float(g["weight_decay"]), loss.item()))
+        opt.zero_grad()
+        loss.backward()
         opt.step()
         sched.step()
-    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt.pt")
-
-    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
-    opt2 = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    sched2 = build(opt2, longer)
-    opt2.load_state_dict(ckpt["opt"])
-    want_t = next(t for t in range(1, 601) if short(t) != longer(t))
-    message = rf"differs from the one in code .* from t = {want_t} on; the one in code is used"
-    with pytest.warns(UserWarning, match=message):
-        sched2.load_state_dict(ckpt["sched"])
-    lrs = []
-    for _ in range(5):
-        lrs.append(opt2.param_groups[0]["lr"])
-        opt2.step()
-        sched2.step()
-    assert lrs == [longer(t) for t in range(121, 126)]
-    saved = sched2.state_dict()  # and a new checkpoint holds the schedule in code
-    configs = [x["config"] for x in saved["lr_lambdas"]] if "lr_lambdas" in saved else saved["schedules"]["lr"]
-    assert configs == [longer.to_dict()]
+    return np.array(rows), model, opt, sched
 
 
-def test_the_same_schedule_resumes_without_a_warning(tmp_path):
-    import warnings
+ONE_CYCLE_KW = [{}, {"three_phase": True}, {"anneal_strategy": "linear"}, {"pct_start": 0.5, "three_phase": True}]
 
-    s = ls.warmup(ls.cosine(0.1, 0.0, steps=270), steps=30)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    sched = lt.lambda_lr(opt, s)
-    state = sched.state_dict()
-    sched2 = lt.lambda_lr(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), s)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        sched2.load_state_dict(state)
-        sched2.optimizer.step()
-        sched2.step()
+
+@pytest.mark.parametrize("kw", ONE_CYCLE_KW, ids=str)
+@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
+def test_one_cycle_migration_trains_as_torch_does(opt_name, kw):
+    make_opt = OPTIMIZERS[opt_name]
+    theirs, m1, *_ = _train(make_opt, lambda o: torch.optim.lr_scheduler.OneCycleLR(o, 0.5, total_steps=N, **kw))
+    lr = lt.one_cycle_lr(0.5, total_steps=N, **kw)
+    momentum = lt.one_cycle_momentum(total_steps=N, **kw)
+    ours, m2, *_ = _train(make_opt, lambda o: lt.scheduler(o, lr=lr, momentum=momentum))
+    np.testing.assert_allclose(ours[:, :2], theirs[:, :2], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ours[:, 3], theirs[:, 3])  # the same losses, update for update
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+
+
+CYCLIC = [
+    {"mode": "triangular"},
+    {"mode": "triangular2", "step_size_down": 5},
+    {"mode": "exp_range", "gamma": 0.97},
+    {"scale_fn": lambda c: 1 / c, "scale_mode": "cycle"},
+    {"scale_fn": lambda e: 0.99**e, "scale_mode": "iterations", "step_size_down": 3},
+]
+
+
+@pytest.mark.parametrize("kw", CYCLIC, ids=lambda kw: kw.get("mode", kw.get("scale_mode")))
+@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
+def test_cyclic_migration_trains_as_torch_does(opt_name, kw):
+    make_opt = OPTIMIZERS[opt_name]
+    theirs, m1, *_ = _train(make_opt, lambda o: torch.optim.lr_scheduler.CyclicLR(o, 0.01, 0.5, step_size_up=7, **kw))
+    lr = lt.cyclic_lr(0.01, 0.5, step_size_up=7, **kw)
+    momentum = lt.cyclic_momentum(step_size_up=7, **kw)
+    ours, m2, *_ = _train(make_opt, lambda o: lt.scheduler(o, lr=lr, momentum=momentum))
+    np.testing.assert_allclose(ours[:, :2], theirs[:, :2], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ours[:, 3], theirs[:, 3])
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_momentum_mirrors_follow_torch_far_past_a_cycle():
+    # torch's own values, stepped 600 times on a bare optimizer (momentum only, no training)
+    for kw in [{}, {"mode": "triangular2"}, {"mode": "exp_range", "gamma": 0.999}]:
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+        sched = torch.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=13, step_size_down=4, **kw)
+        want = []
+        for _ in range(600):
+            want.append(opt.param_groups[0]["momentum"])
+            opt.step()
+            sched.step()
+        got = lt.cyclic_momentum(step_size_up=13, step_size_down=4, **kw).values(600)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_momentum_mirror_checks():
+    with pytest.raises(ValueError, match="base_momentum"):
+        lt.one_cycle_momentum(total_steps=10, base_momentum=-0.1)
+    with pytest.raises(ValueError, match="total_steps, or epochs and steps_per_epoch"):
+        lt.one_cycle_momentum()
+    with pytest.raises(ValueError, match="step_size_up"):
+        lt.cyclic_momentum(step_size_up=0)
+    assert lt.one_cycle_momentum(epochs=2, steps_per_epoch=5) == lt.one_cycle_momentum(total_steps=10)
+    m = lt.one_cycle_momentum(total_steps=100)
+    assert (m(1), m(30), m(100), m(10**6)) == (0.95, 0.85, pytest.approx(0.95, abs=1e-12), 0.95)
+    assert math.isclose(m(30), 0.85)

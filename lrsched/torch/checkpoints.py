@@ -1,0 +1,113 @@
+"""Checkpoints of the torch schedulers: a state dict's fields checked, and the code's schedules kept.
+
+A resumed run follows the code: when a checkpoint's schedules differ from
+those in code, the code's are used, with a warning naming the first t where
+they differ (:func:`_keep_code_schedule`), so that a change is never silent.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import _validate as v
+from ..schedule import Schedule
+from ..serialize import from_dict, to_dict
+
+
+def _config_or_none(schedule):
+    try:
+        return to_dict(schedule)
+    except TypeError:  # function(...) schedules stay as constructed
+        return None
+
+
+def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
+    """The schedule in code, when a checkpoint brings ``saved`` (a config, or None) for it.
+
+    A resumed run follows the code: a run extended from 300 to 600 updates, or
+    given a new decay, continues on the new schedule. When the checkpoint's
+    differs, a warning names the first t where the two give different values
+    (or says that they differ only in form), so that a change is never silent.
+    """
+    if saved is None or saved == _config_or_none(schedule):
+        return schedule
+    try:
+        theirs = from_dict(saved)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"the checkpoint's schedule is not a valid lrsched config: {e}") from None
+    t = _first_difference(schedule, theirs)
+    where = f"from t = {t} on" if t is not None else "in form only (the same values up to t = 10**7)"
+    warnings.warn(
+        f"lrsched: the checkpoint's schedule {theirs!r} differs from the one in code {schedule!r} {where}; "
+        "the one in code is used",
+        UserWarning,
+        stacklevel=4,
+    )
+    return schedule
+
+
+def _first_difference(a: Schedule, b: Schedule, horizon: int = 10**7) -> int | None:
+    """The first update t (1-indexed) where ``a`` and ``b`` give different values, up to ``horizon``."""
+    if a._symbols or b._symbols:
+        return 1
+    ends = [x.length() for x in (a, b)]
+    stop = horizon if None in ends else min(int(max(ends)) + 2, horizon)
+    chunk = 1 << 20
+    for lo in range(1, stop + 1, chunk):
+        n = min(chunk, stop - lo + 1)
+        t = np.arange(lo, lo + n, dtype=np.float64)
+        differ = np.flatnonzero(a(t) != b(t))
+        if differ.size:
+            return lo + int(differ[0])
+    return None
+
+
+def _keep_code_schedules(code: dict, saved) -> None:
+    """Compare every key's schedules in code with a checkpoint's (a warning for each that differs)."""
+    if isinstance(saved, list):  # an lr-only checkpoint of an earlier version
+        saved = {"lr": saved}
+    if not isinstance(saved, dict):
+        raise ValueError(f"schedules: expected a dict of lists of configs, got {v.show(saved)}")
+    for key in sorted(set(code) | set(saved)):
+        if key not in code:
+            warnings.warn(
+                f"lrsched: the checkpoint also schedules {key}, the code does not: it stays as the optimizer has it",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif key not in saved:
+            warnings.warn(
+                f"lrsched: the checkpoint does not schedule {key}; the schedule in code is used",
+                UserWarning,
+                stacklevel=3,
+            )
+        else:
+            configs = saved[key]
+            if not isinstance(configs, list) or len(configs) != len(code[key]):
+                raise ValueError(
+                    f"schedules[{key!r}]: expected a list of {len(code[key])} configs, one per param group, "
+                    f"got {v.show(configs)}"
+                )
+            for s, config in zip(code[key], configs):
+                if s is not None:
+                    _keep_code_schedule(s, config)
+
+
+def _field(state, name: str, check):
+    """``state[name]`` through ``check``, or ValueError naming the field of a state dict that is not ours."""
+    if not isinstance(state, dict):
+        raise ValueError(f"not an lrsched scheduler state: expected a dict, got {v.show(state)}")
+    if name not in state:
+        raise ValueError(f"not an lrsched scheduler state: no {name!r} in {sorted(state)!r}")
+    try:
+        return check(name, state[name])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"scheduler state: {e}") from None
+
+
+def _finite_list(name, values):
+    if not isinstance(values, list):
+        raise TypeError(f"{name} must be a list of numbers, got {v.show(values)}")
+    return [v.real(f"{name}[{i}]", x) for i, x in enumerate(values)]

@@ -1,0 +1,176 @@
+"""``LambdaLR`` (spelled :func:`lrsched.torch.lambda_lr`): torch's own LambdaLR, following a schedule.
+
+It keeps torch's LambdaLR contract (it counts ``scheduler.step()`` calls, not
+optimizer updates) for code that needs one; its ``lr_lambda`` is a
+:class:`ScheduleFactor`, and a step pre-hook (:class:`_Guard`) refuses an
+update whose lr torch would refuse.
+
+This module imports torch.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import torch
+
+from .. import _validate as v
+from ..schedule import Schedule
+from ..symbols import check_run_length
+from .checkpoints import _config_or_none, _field, _finite_list, _keep_code_schedule
+from .clock import _t
+from .param_groups import _initial_lrs, _optimizer, _per_group, _problem, _run, _start, _write
+
+__all__ = ["LambdaLR", "ScheduleFactor", "lambda_lr"]
+
+
+class ScheduleFactor:
+    """The ``lr_lambda`` of :func:`lambda_lr`: ``schedule(t)`` at t = last_epoch + 1.
+
+    torch's LambdaLR saves a callable object's ``__dict__`` in its
+    ``state_dict``; this one keeps only the schedule's config there (plain JSON
+    types, so ``torch.load(..., weights_only=True)`` reads it) and the live
+    schedule in a slot. :meth:`LambdaLR.load_state_dict` compares a loaded
+    config with the schedule in code (:meth:`restore`).
+    """
+
+    __slots__ = ("__dict__", "_schedule")
+
+    def __init__(self, schedule: Schedule):
+        self.config = _config_or_none(schedule)  # None for a function(...) schedule: kept as given
+        self._schedule = schedule
+
+    @property
+    def schedule(self) -> Schedule:
+        return self._schedule
+
+    def restore(self) -> None:
+        """After torch loaded a checkpoint's config into ``__dict__``: keep the code's schedule, warn if they differ."""
+        saved, self.config = self.__dict__.get("config"), _config_or_none(self._schedule)
+        _keep_code_schedule(self._schedule, saved)
+
+    def __call__(self, epoch: int) -> float:
+        return self._schedule(_t(epoch))
+
+    def __repr__(self) -> str:
+        return f"ScheduleFactor({self._schedule!r})"
+
+
+class _Guard:
+    """A step pre-hook refusing an ``optimizer.step()`` whose lr the LambdaLR found unusable (it says why)."""
+
+    def __init__(self, scheduler):
+        self._scheduler = weakref.ref(scheduler)
+        self._handle = scheduler.optimizer.register_step_pre_hook(self._before)
+
+    def _before(self, optimizer, args, kwargs):
+        s = self._scheduler()
+        if s is not None and s._problem is not None:
+            raise ValueError(s._problem)
+
+
+class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
+    """A real ``torch.optim.lr_scheduler.LambdaLR`` that follows ``schedule``.
+
+    It keeps torch's LambdaLR contract: it counts ``scheduler.step()`` calls,
+    not optimizer updates, so call it once per update (no accumulation, no
+    skipped updates); :func:`scheduler` counts the updates themselves. In the
+    canonical loop (``optimizer.step(); scheduler.step()``) the k-th
+    ``optimizer.step()`` uses ``schedule(k)`` exactly, whatever lr the
+    optimizer was created with, or ``initial_lr * schedule(k)`` when
+    ``relative``. A list gives one schedule per param group. ``state_dict`` /
+    ``load_state_dict`` and ``torch.save`` / ``torch.load`` work, and a run
+    resumed at any k continues with the learning rates of an uninterrupted
+    run. A non-finite or negative lr is refused by ``optimizer.step()``.
+
+    In absolute mode the scheduler's ``base_lrs`` are 1.0 (so torch's
+    ``base_lr * factor`` is the schedule's value to the bit); the groups'
+    ``initial_lr`` is left alone (set to the group's lr where missing).
+
+    ``last_epoch=k`` builds the scheduler as it stands after k updates: the
+    next ``optimizer.step()`` uses ``schedule(k + 1)`` and ``last_epoch`` is k,
+    as in an uninterrupted run (torch's own ``LambdaLR(last_epoch=k)`` would
+    jump to its factor at k + 1, one update ahead). -1 and 0 both mean a fresh
+    start. With ``relative=True`` each group needs its ``initial_lr`` (load the
+    optimizer's state first).
+
+    Example:
+        >>> import torch
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=123.0)
+        >>> sched = lambda_lr(opt, warmup(constant(0.1), steps=10))
+        >>> lrs = []
+        >>> for _ in range(3):
+        ...     lrs.append(opt.param_groups[0]["lr"])
+        ...     opt.step()
+        ...     sched.step()
+        >>> [round(x, 12) for x in lrs]
+        [0.01, 0.02, 0.03]
+    """
+
+    def __init__(self, optimizer, schedule, relative=False, last_epoch=-1, total=None, epoch=None):
+        opt = _optimizer(optimizer)
+        run = _run(total, epoch)
+        schedules = _per_group(opt, "lr", schedule, "schedule", run)
+        if any(s is None for s in schedules):
+            raise TypeError("schedule must give a schedule for every param group")
+        relative = v.flag("relative", relative)
+        updates = _start("last_epoch", last_epoch)
+        _initial_lrs(opt.param_groups, updates, relative)
+        if total is not None:
+            for s in schedules:
+                check_run_length(s, run["total"])
+        self._problem = None
+        super().__init__(opt, [ScheduleFactor(s) for s in schedules], last_epoch=updates - 1 if updates else -1)
+        self._guard = _Guard(self)
+        if not relative:  # torch's constructor applied base_lr * factor with the optimizer's own lrs
+            self.base_lrs = [1.0] * len(opt.param_groups)
+        self._set()
+
+    def step(self, epoch=None):
+        if epoch is not None:
+            raise TypeError(f"LambdaLR.step() counts updates and takes no argument, got {epoch!r}")
+        super().step()
+        self._check()
+
+    def _check(self):
+        t, groups, problem = _t(self.last_epoch), self.optimizer.param_groups, None
+        for i, (g, f) in enumerate(zip(groups, self.lr_lambdas)):
+            problem = problem or _problem(t, i, ("lr", None), float(g["lr"]), f.schedule)
+        self._problem = problem
+
+    def _set(self):
+        """The groups' lrs now, outside ``step``: base_lr * factor for the next update."""
+        for g, b, f in zip(self.optimizer.param_groups, self.base_lrs, self.lr_lambdas):
+            _write(g, ("lr", None), b * f(self.last_epoch))
+        self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+        self._check()
+
+    def load_state_dict(self, state_dict):
+        last = _field(state_dict, "last_epoch", lambda n, x: v.whole(n, x, -1))
+        _field(state_dict, "base_lrs", _finite_list)
+        lambdas = _field(state_dict, "lr_lambdas", lambda n, x: x)
+        if not isinstance(lambdas, list) or len(lambdas) != len(self.lr_lambdas):
+            raise ValueError(f"scheduler state: lr_lambdas must be a list of {len(self.lr_lambdas)} entries")
+        super().load_state_dict({**state_dict, "last_epoch": last})
+        for f in self.lr_lambdas:
+            f.restore()
+        self._set()  # the schedule in code (checked against the checkpoint's, warned if it differs)
+
+    def state_dict(self):
+        state = super().state_dict()
+        for key in ("_guard", "_problem"):
+            state.pop(key, None)
+        return state
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_guard", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._guard = _Guard(self)
+
+
+#: the public spelling: the class is its own constructor
+lambda_lr = LambdaLR

@@ -1,0 +1,176 @@
+"""Param groups, for the torch schedulers: where a key lives, writing a value, and the values torch refuses.
+
+Also the constructor arguments the three schedulers share, checked: the
+optimizer (a wrapper's inner one), one schedule per param group, each group's
+``initial_lr``, ``last_epoch`` and the run's ``total`` and ``epoch``.
+
+This module imports torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+import torch
+
+from .. import _validate as v
+from ..schedule import Schedule, as_schedule
+from ..symbols import bind_run
+
+# ---------------------------------------------------------------- param-group keys
+
+
+def _is_number(x) -> bool:
+    if isinstance(x, torch.Tensor):  # one floating value, as torch's capturable lr
+        return x.numel() == 1 and x.is_floating_point()
+    return v._is_real(x)
+
+
+def _slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
+    """Where ``key`` lives in param group i: ``(key, None)``, or ``("betas", 0)`` for momentum in Adam-like groups.
+
+    ``momentum`` sets a group's ``momentum`` if it has one and its ``betas[0]``
+    otherwise (torch's rule in OneCycleLR and CyclicLR).
+    """
+    group, name = optimizer.param_groups[i], type(optimizer).__name__
+    if key == "momentum" and "momentum" not in group:
+        if "betas" in group:
+            return ("betas", 0)
+        raise ValueError(f"momentum: {name}'s param group {i} has neither 'momentum' nor 'betas' to schedule")
+    if key not in group:
+        numeric = sorted(k for k, x in group.items() if _is_number(x) and k != "initial_lr")
+        close = difflib.get_close_matches(key, numeric, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"its numeric keys are {', '.join(numeric)}"
+        raise ValueError(f"{key}: {name}'s param groups have no key {key!r}; {hint}")
+    if not _is_number(group[key]):
+        hint = " (momentum= schedules betas[0])" if key == "betas" else ""
+        raise ValueError(
+            f"{key}: {name}'s param group {i} holds {v.show(group[key])}, not a number: "
+            f"only numeric hyperparameters follow a schedule{hint}"
+        )
+    return (key, None)
+
+
+def _write(group, slot, x: float) -> None:
+    key, index = slot
+    held = group[key] if index is None else group[key][index]
+    if isinstance(held, torch.Tensor):  # a tensor stays the same tensor (capturable and fused optimizers)
+        held.fill_(x)
+    elif index is None:
+        group[key] = x
+    else:
+        group[key] = (*group[key][:index], x, *group[key][index + 1 :])
+
+
+def _allowed(slot, x: float) -> str | None:
+    """Why an update may not use ``x`` in ``slot`` (torch's optimizers refuse it at construction), or None."""
+    key = slot[0]
+    if not math.isfinite(x):
+        return f"{key} must be finite"
+    if slot == ("betas", 0):
+        return None if 0 <= x < 1 else "beta1 must be in [0, 1)"
+    if key in ("lr", "momentum", "weight_decay") and x < 0:
+        return f"{key} must be >= 0"
+    return None
+
+
+def _problem(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
+    """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may."""
+    why = _allowed(slot, x)
+    if why is None:
+        return None
+    what = "beta1" if slot == ("betas", 0) else slot[0]
+    return f"lrsched: update {t} would use {what} = {x!r} in param group {i}, and {why}; the schedule {s!r} gives it"
+
+
+#: torch scheduler arguments that are not param-group keys: named when given to scheduler()
+_TORCH_ARGUMENTS = {
+    "verbose": "lrsched schedulers print nothing; remove it",
+    "epoch": "epoch= is the number of updates per epoch, a keyword of its own",
+    "T_max": "T_max belongs in the schedule: cosine(peak, end, steps=T_max)",
+    "step_size": "step_size belongs in the schedule: step(lr, every=step_size, factor=gamma)",
+    "gamma": "gamma belongs in the schedule (step, exponential, ...)",
+    "milestones": "milestones belong in the schedule: multistep(lr, milestones, factor=gamma)",
+    "eta_min": "eta_min belongs in the schedule: cosine(peak, eta_min, steps=...)",
+    "total_steps": "the run's length is total=",
+    "num_training_steps": "the run's length is total=",
+}
+
+
+def _per_group(optimizer, key: str, value, name: str | None = None, run: dict | None = None) -> list:
+    """``value`` for ``key`` as one schedule (or None: left alone) per param group, checked against the groups.
+
+    A number is a constant schedule; a list or tuple gives one entry per group.
+    ``name`` is the argument's name in messages (``key`` by default); ``run``
+    binds the symbols ``total`` and ``epoch`` of schedules written with them.
+    """
+    groups, name = optimizer.param_groups, name or key
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"{name} is a list of {len(value)} schedules for {len(groups)} param groups")
+        entries = [(f"{name}[{i}]", x) for i, x in enumerate(value)]
+    else:
+        entries = [(name, value)] * len(groups)
+    for label, x in entries:
+        if not (x is None or isinstance(x, Schedule) or v._is_real(x)):
+            hint = " (a Python function of t: lrsched.function(fn))" if callable(x) else ""
+            raise TypeError(
+                f"{label} must be an lrsched schedule or a number (or a list, one per param group), "
+                f"got {v.show(x)}{hint}"
+            )
+    schedules = [None if x is None else bind_run(label, as_schedule(label, x), run or {}) for label, x in entries]
+    if all(s is None for s in schedules):
+        raise ValueError(f"{name} gives no schedule for any param group")
+    for i, s in enumerate(schedules):
+        if s is not None:
+            _slot(optimizer, key, i)
+    return schedules
+
+
+def _optimizer(optimizer) -> torch.optim.Optimizer:
+    """The torch optimizer whose updates are counted: a wrapper's (accelerate's AcceleratedOptimizer) inner one."""
+    while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
+        optimizer = optimizer.optimizer
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def _start(name: str, last_epoch) -> int:
+    """Updates already done for a scheduler built with ``last_epoch`` (-1 or 0: a fresh start)."""
+    if isinstance(last_epoch, (bool, np.bool_)) or not isinstance(last_epoch, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= -1, got {v.show(last_epoch)}")
+    if not -1 <= last_epoch <= v.MAX_COUNT:
+        raise ValueError(f"{name} must be an integer in [-1, 2**53], got {v.show(last_epoch)}")
+    return max(int(last_epoch), 0)
+
+
+def _initial_lrs(groups, updates: int, relative: bool) -> None:
+    """Each group's ``initial_lr``, which relative mode scales: on a resume it must come from the optimizer's state."""
+    for i, g in enumerate(groups):
+        if "initial_lr" not in g:
+            if relative and updates > 0:
+                raise ValueError(
+                    f"relative=True with last_epoch={updates} needs param group {i}'s initial_lr: "
+                    "load the optimizer's state dict first"
+                )
+            g["initial_lr"] = g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
+        if relative:
+            base = float(g["initial_lr"])
+            if not math.isfinite(base) or base == 0:
+                raise ValueError(
+                    f"relative=True scales each group's initial lr, and param group {i} has initial lr {base!r}: "
+                    "give the optimizer a finite, nonzero peak lr, or use relative=False"
+                )
+
+
+def _run(total, epoch) -> dict:
+    """The run's symbols, checked: ``total`` a count of updates, ``epoch`` updates per epoch."""
+    run = {}
+    if total is not None:
+        run["total"] = v.count("total", total)
+    if epoch is not None:
+        run["epoch"] = v.positive("epoch", epoch)
+    return run

@@ -1,0 +1,268 @@
+"""``Scheduler`` (spelled :func:`lrsched.torch.scheduler`): any param-group key from a schedule, per real update.
+
+The k-th optimizer update that really happens uses s(k): the clock
+(:mod:`lrsched.torch.clock`) counts ``optimizer.step()`` with the optimizer's
+own step hooks, and ``scheduler.step()`` only refreshes what torch's API
+reports (``get_last_lr()``). :class:`~lrsched.torch.plateau_scheduler.PlateauLR`
+builds on it.
+
+This module imports torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .. import _validate as v
+from ..symbols import TimeWarning, check_run_length
+from .checkpoints import _config_or_none, _field, _finite_list, _keep_code_schedules
+from .clock import _Clock, _t
+from .param_groups import _TORCH_ARGUMENTS, _initial_lrs, _optimizer, _per_group, _problem, _run, _slot, _start, _write
+
+__all__ = ["Scheduler", "scheduler"]
+
+#: scheduler.step() calls with no optimizer update and no gradient anywhere before the preview warning
+PREVIEW_STEPS = 20
+
+
+class Scheduler(torch.optim.lr_scheduler.LRScheduler):
+    """A real ``torch.optim.lr_scheduler.LRScheduler`` that sets each param-group key from its schedule.
+
+    The k-th optimizer update that really happens uses ``s(k)``, to the bit,
+    for every key given: ``lr``, ``momentum``, ``weight_decay`` or any other
+    numeric param-group key (``eps``, Adam's ``betas`` as ``momentum``...).
+    The scheduler counts ``optimizer.step()`` itself, so this holds whether
+    ``scheduler.step()`` is called once per update, once per micro-batch of a
+    gradient accumulation, n times per update (accelerate), or never; an update
+    that a GradScaler skips does not count. Each keyword is a schedule (a
+    number is a constant), or a list with one per param group (None leaves
+    that group alone).
+
+    Args:
+        relative: the lr is each group's ``initial_lr`` times the schedule.
+        last_epoch: the scheduler as it stands after this many updates (-1 or 0: fresh).
+        total: the run's number of updates: binds the symbol ``lrsched.total`` in
+            the schedules, and checks their length against the run (warnings of
+            category :class:`lrsched.TimeWarning`).
+        epoch: the number of updates per epoch: binds ``lrsched.epoch``.
+
+    ``momentum`` sets a group's ``momentum`` if it has one, else its
+    ``betas[0]`` (Adam, AdamW, ...), as torch's OneCycleLR and CyclicLR do.
+    A key the groups do not have, or hold something other than a number
+    (``nesterov``), is refused when the scheduler is built. A value that an
+    update would use and torch's optimizers refuse (not finite, a negative lr,
+    momentum or weight_decay, beta1 outside [0, 1)) is refused with ValueError
+    by that ``optimizer.step()``.
+
+    ``state_dict()`` holds plain JSON types (``torch.load(weights_only=True)``
+    reads it), and a run resumed at any k continues exactly, in either load
+    order. A checkpoint whose schedules differ from those in code: the code's
+    are used, with a warning naming the first t where they differ.
+
+    Example:
+        >>> import torch
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.9)
+        >>> sched = lrsched.torch.scheduler(opt, lr=cosine(0.1, 0.0, steps=4), momentum=linear(0.85, 0.95, 4))
+        >>> seen = []
+        >>> for _ in range(3):
+        ...     g = opt.param_groups[0]
+        ...     seen.append((round(g["lr"], 12), round(g["momentum"], 12)))
+        ...     opt.step()
+        ...     sched.step()
+        >>> seen
+        [(0.085355339059, 0.875), (0.05, 0.9), (0.014644660941, 0.925)]
+    """
+
+    def __init__(
+        self,
+        optimizer,
+        lr=None,
+        *,
+        momentum=None,
+        weight_decay=None,
+        relative: bool = False,
+        last_epoch: int = -1,
+        total: int | None = None,
+        epoch: float | None = None,
+        **other_group_keys,
+    ):
+        for key in other_group_keys:
+            if key in _TORCH_ARGUMENTS:
+                raise TypeError(f"scheduler() got {key}=: it is not a param-group key; {_TORCH_ARGUMENTS[key]}")
+        opt = _optimizer(optimizer)
+        run = _run(total, epoch)
+        given = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **other_group_keys}
+        schedules = {key: _per_group(opt, key, x, run=run) for key, x in given.items() if x is not None}
+        if not schedules:
+            raise ValueError(
+                "scheduler() needs at least one schedule: lr=, momentum=, weight_decay= or another param-group key"
+            )
+        self._setup(opt, schedules, v.flag("relative", relative), _start("last_epoch", last_epoch), run.get("total"))
+
+    def _setup(self, optimizer, schedules: dict, relative: bool, updates: int, total) -> None:
+        """``schedules``: {key: [schedule or None per param group]}, checked; ``updates``: how many are done."""
+        self.schedules, self.relative, self.total = schedules, relative, total
+        self._slots = {
+            key: [None if s is None else _slot(optimizer, key, i) for i, s in enumerate(per_group)]
+            for key, per_group in schedules.items()
+        }
+        self._next, self._problem = None, None
+        self._idle_steps, self._warned, self._saw_gradient = 0, set(), False
+        _initial_lrs(optimizer.param_groups, updates, relative)
+        self.optimizer, self._clock = optimizer, None
+        self._clock = _Clock(self)
+        super().__init__(optimizer, updates)  # torch's set-up: last_epoch (the one count of updates), then our step()
+        if total is not None:
+            for s in schedules.get("lr", []):
+                if s is not None:
+                    check_run_length(s, total)
+
+    # ------------------------------------------------ values of the next update
+
+    def _lr_scale(self) -> float:
+        return 1.0
+
+    def _values(self, t: int) -> list:
+        """Every scheduled (group, slot, value, schedule) of update t."""
+        out = []
+        for key, per_group in self.schedules.items():
+            for i, (s, slot) in enumerate(zip(per_group, self._slots[key])):
+                if s is None:
+                    continue
+                x = s(t)
+                if key == "lr":
+                    base = float(self.base_lrs[i]) if self.relative else 1.0
+                    x = base * x * self._lr_scale()
+                out.append((i, slot, x, s))
+        return out
+
+    def _apply(self) -> None:
+        """Write the values of the next update into the param groups (computed once per update)."""
+        t = _t(self.last_epoch)
+        if self._next is None or self._next[0] != t:
+            values = self._values(t)
+            problem = next((p for i, slot, x, s in values if (p := _problem(t, i, slot, x, s))), None)
+            self._next, self._problem = (t, values), problem
+        groups = self.optimizer.param_groups
+        if self._clock is not None:  # a closed scheduler writes nothing
+            for i, slot, x, _ in self._next[1]:
+                _write(groups[i], slot, x)
+        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
+
+    def _refresh(self) -> None:
+        """Recompute the next update's values (the scale or the checkpoint changed)."""
+        self._next = None
+        self._apply()
+
+    # ------------------------------------------------ the clock's two events
+
+    def _before_update(self) -> None:
+        self._apply()
+        if self._problem is not None:
+            raise ValueError(self._problem)
+
+    def _on_update(self) -> None:
+        self.last_epoch += 1
+        if self.total is not None and self.last_epoch > self.total and "total" not in self._warned:
+            self._warned.add("total")
+            warnings.warn(
+                f"lrsched: update {self.last_epoch} is past the run's total of {self.total} updates that the "
+                "schedules were bound to: the run is longer than planned (is total= the number of optimizer "
+                "updates, after gradient accumulation and across processes?)",
+                TimeWarning,
+                stacklevel=4,
+            )
+        self._apply()
+
+    # ------------------------------------------------ torch's API
+
+    def get_lr(self):
+        """The lrs of the next update."""
+        t, groups = _t(self.last_epoch), self.optimizer.param_groups
+        lrs = [g["lr"] for g in groups]
+        for i, slot, x, _ in self._values(t):
+            if slot == ("lr", None):
+                lrs[i] = x
+        return lrs
+
+    def step(self, epoch=None):
+        """Refresh ``get_last_lr()``; the clock itself counts ``optimizer.step()`` (call this as torch's loops do)."""
+        if epoch is not None:
+            raise TypeError(self._no_epoch(epoch))
+        self._step_count += 1
+        if self.last_epoch == 0 and self._step_count > 1 and "preview" not in self._warned:
+            self._idle_steps += 1
+            self._saw_gradient = self._saw_gradient or self._any_gradient()  # a skipped update, not a preview
+            if self._idle_steps >= PREVIEW_STEPS and not self._saw_gradient:
+                self._warned.add("preview")
+                warnings.warn(
+                    f"lrsched: scheduler.step() was called {self._idle_steps} times and the optimizer has made "
+                    "no update: the schedule follows optimizer updates, so the lr stays at s(1). To preview a "
+                    "schedule, use s.values(n) or lrsched.plot(s, n)",
+                    TimeWarning,
+                    stacklevel=2,
+                )
+        self._apply()
+
+    def close(self) -> None:
+        """Stop steering the optimizer: its hooks are removed, and no update is counted or value written."""
+        if self._clock is not None:
+            self._clock.detach()
+            self._clock = None
+
+    def _any_gradient(self) -> bool:
+        return any(p.grad is not None for g in self.optimizer.param_groups for p in g["params"])
+
+    def _no_epoch(self, epoch) -> str:
+        return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
+
+    def state_dict(self):
+        return {
+            "last_epoch": self.last_epoch,
+            "_step_count": self._step_count,
+            "base_lrs": [float(b) for b in self.base_lrs],
+            "_last_lr": [float(x) for x in self._last_lr],
+            "relative": self.relative,
+            "schedules": {
+                key: [None if s is None else _config_or_none(s) for s in per_group]
+                for key, per_group in self.schedules.items()
+            },
+        }
+
+    def load_state_dict(self, state):
+        updates = _field(state, "last_epoch", lambda n, x: v.whole(n, x, 0))
+        step_count = _field(state, "_step_count", lambda n, x: v.whole(n, x, 0))
+        base_lrs = _field(state, "base_lrs", _finite_list)
+        if len(base_lrs) != len(self.optimizer.param_groups):
+            raise ValueError(
+                f"scheduler state: base_lrs has {len(base_lrs)} entries for "
+                f"{len(self.optimizer.param_groups)} param groups"
+            )
+        if _field(state, "relative", v.flag) != self.relative:
+            raise ValueError(f"scheduler state: relative={state['relative']!r}, and the code has {self.relative!r}")
+        _keep_code_schedules(self.schedules, _field(state, "schedules", lambda n, x: x))
+        self.last_epoch, self._step_count, self.base_lrs = updates, step_count, base_lrs
+        self._refresh()  # the next update, from the code's schedules
+
+    def __getstate__(self):  # torch.save(scheduler): the hooks stay with the optimizer
+        state = dict(self.__dict__)
+        state["_clock"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._clock = _Clock(self)
+
+    def __repr__(self):
+        keys = ", ".join(f"{k}={_shown(per_group)}" for k, per_group in self.schedules.items())
+        return f"{type(self).__name__}({keys}, last_epoch={self.last_epoch})"
+
+
+def _shown(per_group) -> str:
+    return repr(per_group[0]) if all(s is per_group[0] for s in per_group) else repr(per_group)
+
+
+#: the public spelling: the class is its own constructor
+scheduler = Scheduler

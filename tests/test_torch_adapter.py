@@ -1,0 +1,578 @@
+"""lrsched.torch.scheduler, plateau_lr and lambda_lr: the values each update uses, the checks, the run's length,
+the clock (who steers the optimizer), and checkpoints.
+
+Expected values come from torch itself or from the schedules' own formulas at
+t = k (written in numpy where the schedule is symbolic); the real training
+loops (accumulation, GradScaler, accelerate, Lightning, the Hugging Face
+Trainer) are in tests/test_training_loops.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+
+from .test_symbols import assert_close, np_cosine, np_step, np_warmup
+from .test_torch_mirrors import OPTIMIZERS, N, _model, _optimizer, _train
+
+torch = pytest.importorskip("torch", reason="installed by the README test command")
+import lrsched.torch as lt  # noqa: E402
+
+S = torch.optim.lr_scheduler
+T, E = ls.total, ls.epoch
+
+
+# ---------------------------------------------------------------- scheduler: every param-group key, per real update
+
+
+def _sgd(groups=1, **kw):
+    params = [{"params": [torch.nn.Parameter(torch.zeros(2))]} for _ in range(groups)]
+    return torch.optim.SGD(params, lr=1.0, **{"momentum": 0.5, **kw})
+
+
+def test_the_kth_update_uses_s_of_k_for_every_key_to_the_bit():
+    lr, mom, wd = ls.cosine(0.1, 0.001, steps=30), ls.linear(0.8, 0.95, 20), ls.step(1e-3, every=7, factor=0.5)
+    opt = _sgd(groups=2, dampening=0.0)
+    sched = lt.scheduler(opt, lr=[lr, 0.05], momentum=mom, weight_decay=wd, dampening=[None, ls.linear(0, 0.1, 5)])
+    assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
+    for k in range(1, 41):
+        g0, g1 = opt.param_groups
+        assert (g0["lr"], g0["momentum"], g0["weight_decay"]) == (lr(k), mom(k), wd(k))
+        assert (g1["lr"], g1["momentum"], g1["weight_decay"]) == (0.05, mom(k), wd(k))
+        assert g0["dampening"] == 0.0 and g1["dampening"] == ls.linear(0, 0.1, 5)(k)
+        assert sched.get_last_lr() == [lr(k), 0.05]
+        opt.step()
+        sched.step()
+
+
+def test_momentum_is_beta1_for_adam_and_beta2_stays():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([p], lr=0.1, betas=(0.9, 0.97))
+    mom = ls.linear(0.95, 0.85, 10)
+    sched = lt.scheduler(opt, momentum=mom)
+    for k in range(1, 5):
+        assert opt.param_groups[0]["betas"] == (mom(k), 0.97)
+        assert opt.param_groups[0]["lr"] == 0.1  # lr not given: left alone
+        opt.step()
+        sched.step()
+
+
+def _adagrad():
+    return torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))])
+
+
+def _adam():
+    return torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: lt.scheduler(_adagrad(), momentum=0.9), ValueError, "neither 'momentum' nor 'betas'"),
+        (lambda: lt.scheduler(_sgd(), wieght_decay=0.1), ValueError, "no key 'wieght_decay'; did you mean"),
+        (lambda: lt.scheduler(_sgd(), nesterov=ls.constant(1.0)), ValueError, "nesterov: SGD's param group 0 holds"),
+        (lambda: lt.scheduler(_adam(), betas=0.9), ValueError, r"momentum= schedules betas\[0\]"),
+        (lambda: lt.scheduler(_sgd()), ValueError, "at least one schedule"),
+        (lambda: lt.scheduler(_sgd(groups=2), lr=[ls.constant(0.1)]), ValueError, "list of 1 schedules for 2"),
+        (lambda: lt.scheduler(_sgd(), lr=lambda e: 0.1), TypeError, r"lr must be an lrsched schedule.*function"),
+        (lambda: lt.scheduler(_sgd(), lr=[None]), ValueError, "no schedule for any param group"),
+        (lambda: lt.scheduler("sgd", lr=0.1), TypeError, "optimizer must be a torch.optim.Optimizer, got str"),
+    ],
+)
+def test_mistakes_are_named(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_step_takes_no_epoch():
+    sched = lt.scheduler(_sgd(), lr=0.1)
+    with pytest.raises(TypeError, match="counts updates and takes no argument"):
+        sched.step(3)
+
+
+# ---------------------------------------------------------------- values torch refuses
+
+
+def test_a_negative_value_is_refused_when_an_update_would_use_it():
+    opt = _sgd()
+    sched = lt.scheduler(opt, lr=ls.linear(0.1, -0.1, 10))  # below 0 from t = 6
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match=r"update 6 would use lr = -0\.02.* lr must be >= 0"):
+        opt.step()
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    sched = lt.scheduler(opt, momentum=1.0)  # the scheduler guards while it lives
+    with pytest.raises(ValueError, match=r"beta1 = 1\.0 .*beta1 must be in \[0, 1\)"):
+        opt.step()
+
+
+def test_a_value_computed_after_the_last_update_is_not_refused():
+    # torch's linear OneCycleLR computes one value past its end, and there it is negative
+    n = 10
+    lr = lt.one_cycle_lr(1.0, total_steps=n, anneal_strategy="linear")
+    assert lr(n + 1) < 0
+    opt = _sgd()
+    theirs = torch.optim.lr_scheduler.OneCycleLR(_sgd(), 1.0, total_steps=n, anneal_strategy="linear")
+    sched = lt.scheduler(opt, lr=lr)
+    for _ in range(n):
+        opt.step()
+        sched.step()
+        theirs.optimizer.step()
+        theirs.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(theirs.get_last_lr()[0], abs=1e-15)
+    assert opt.param_groups[0]["lr"] < 0
+    with pytest.raises(ValueError, match=f"update {n + 1} would use lr"):
+        opt.step()  # an update past the end would use it
+
+
+def test_lambda_lr_refuses_a_negative_lr_too():
+    opt = _sgd()
+    sched = lt.lambda_lr(opt, ls.linear(0.1, -0.1, 2))  # t = 1: 0, t = 2: -0.1
+    opt.step()
+    sched.step()
+    with pytest.raises(ValueError, match="update 2 would use lr = -0.1"):
+        opt.step()
+
+
+# ---------------------------------------------------------------- the run's length: total= and epoch=
+
+
+def _sgd_and_param(torch, momentum=None):
+    p = torch.nn.Parameter(torch.zeros(2))
+    kw = {} if momentum is None else {"momentum": momentum}
+    return torch.optim.SGD([p], lr=1.0, **kw), p
+
+
+def _updates(torch, opt, p, n):
+    """The lr each of n optimizer updates used."""
+    lrs = []
+    for _ in range(n):
+        p.grad = torch.ones_like(p)
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+    return np.array(lrs)
+
+
+def test_torch_scheduler_binds_total_and_epoch():
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    s = ls.warmup(ls.cosine(0.1, 0, steps=T - 10), steps=10)
+    with pytest.raises(ValueError, match="total"):
+        lt.scheduler(_sgd_and_param(torch)[0], lr=s)
+    with pytest.raises(ValueError, match="epoch"):
+        lt.scheduler(_sgd_and_param(torch)[0], lr=ls.step(0.1, every=3 * E, factor=0.5), total=100)
+    opt, p = _sgd_and_param(torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sch = lt.scheduler(opt, lr=s, total=100)
+        assert sch.schedules["lr"][0] == ls.warmup(ls.cosine(0.1, 0, steps=90), steps=10)
+        got = _updates(torch, opt, p, 100)
+    t = np.arange(1, 101, dtype=float)
+    assert_close(got, np_warmup(t, lambda u: np_cosine(u, 0.1, 0.0, 90), 10))
+    opt, p = _sgd_and_param(torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sch = lt.scheduler(opt, lr=ls.step(0.1, every=3 * E, factor=0.5), epoch=10)  # kept: it steers while it exists
+        got = _updates(torch, opt, p, 70)
+    assert_close(got, np_step(np.arange(1, 71), 0.1, 30, 0.5))
+    opt, p = _sgd_and_param(torch, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sch = lt.scheduler(opt, lr=0.1, momentum=ls.linear(0.9, 0.8, T), total=50)
+    assert sch.schedules["momentum"][0] == ls.linear(0.9, 0.8, 50)
+    for bad, error in ((0, ValueError), (2.5, ValueError), (True, TypeError), ("100", TypeError)):
+        with pytest.raises(error, match="total"):
+            lt.scheduler(_sgd_and_param(torch)[0], lr=s, total=bad)
+    with pytest.raises(ValueError, match=r"steps.*total"):
+        lt.scheduler(_sgd_and_param(torch)[0], lr=s, total=5)
+
+
+def test_torch_warns_once_when_the_run_passes_its_total():
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    opt, p = _sgd_and_param(torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sch = lt.scheduler(opt, lr=ls.warmup(ls.cosine(0.1, 0, steps=T - 5), steps=5), total=20)  # kept: it steers while it exists
+        _updates(torch, opt, p, 20)  # up to the total: no warning
+    with pytest.warns(ls.TimeWarning, match=r"update 21\b.*\b20\b") as record:
+        _updates(torch, opt, p, 1)
+    assert len([w for w in record if issubclass(w.category, ls.TimeWarning)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _updates(torch, opt, p, 10)  # once only
+
+
+@pytest.mark.parametrize(
+    ("schedule", "match"),
+    [
+        (ls.cosine(0.1, 0, steps=30), "before half"),  # durations in epochs where updates were meant
+        (ls.warmup(ls.cosine(0.1, 0, steps=40), steps=9), "before half"),
+        (ls.cosine(0.1, 0, steps=49), "before half"),
+        (ls.cosine(0.1, 0, steps=300), "after the run"),  # the run ends before the schedule does
+        (ls.cosine(0.1, 0, steps=101), "after the run"),
+        (ls.warmup(ls.cosine(0.1, 0, steps=T), steps=10), "after the run"),  # total bound, then 10 more
+    ],
+    ids=repr,
+)
+def test_torch_warns_at_creation_when_the_schedule_does_not_fit_the_run(schedule, match):
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    with pytest.warns(ls.TimeWarning, match=match):
+        lt.scheduler(_sgd_and_param(torch)[0], lr=schedule, total=100)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        ls.warmup(ls.constant(0.1), steps=10),  # settles at its peak
+        ls.multistep(0.1, [30, 80], factor=0.1),  # last change late in the run
+        ls.exponential(0.1, 0.99),  # never settles
+        ls.cosine(0.1, 0, steps=100),  # exactly the run
+        ls.cosine(0.1, 0, steps=50),  # settles at half the run, not before
+        ls.linear(0.0, 0.1, 20),  # settles early, at its peak
+        ls.warmup_cosine(0.1, steps=T, warmup_steps=0.05 * T),
+    ],
+    ids=repr,
+)
+def test_torch_does_not_warn_for_schedules_that_fit(schedule):
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lt.scheduler(_sgd_and_param(torch)[0], lr=schedule, total=100)
+
+
+# ---------------------------------------------------------------- the clock: who steers, one scheduler while it exists
+
+
+def _lrs_used(opt, n):
+    """The lr each of n plain SGD updates used (a pre-hook registered last reads what the update uses)."""
+    seen = []
+    handle = opt.register_step_pre_hook(lambda o, a, k: seen.append(o.param_groups[0]["lr"]))
+    p = opt.param_groups[0]["params"][0]
+    for _ in range(n):
+        p.grad = torch.ones_like(p)
+        opt.step()
+    handle.remove()
+    return seen
+
+
+def test_a_dropped_scheduler_stops_steering_and_torchs_own_then_works():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=1.0)
+    s = lt.scheduler(opt, lr=ls.linear(1.0, 0.0, 10))
+    del s  # no reference left: its hooks leave the optimizer with it
+    step = torch.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+    seen = []
+    for _ in range(3):
+        seen += _lrs_used(opt, 1)
+        step.step()
+    assert seen == [0.9, 0.45, 0.225]  # StepLR halving the lr lrsched left (s(1) = 0.9)
+
+
+def test_close_stops_steering_and_two_live_schedulers_of_one_key_are_named():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=1.0, momentum=0.9)
+    a = lt.scheduler(opt, lr=ls.constant(0.5), momentum=ls.constant(0.8))
+    with pytest.warns(UserWarning, match="another live scheduler already steers lr"):
+        b = lt.scheduler(opt, lr=ls.constant(0.25))
+    assert _lrs_used(opt, 2) == [0.25, 0.25]  # the newer writes last
+    b.close()
+    assert _lrs_used(opt, 1) == [0.5]  # a still steers, momentum included
+    assert opt.param_groups[0]["momentum"] == 0.8
+    a.close()
+    opt.param_groups[0]["lr"] = 0.125
+    assert _lrs_used(opt, 1) == [0.125]
+    assert a.last_epoch == 3  # closed: nothing counted after
+
+
+def test_the_range_test_neither_counts_nor_follows_a_scheduler_of_the_same_optimizer():
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    sched = lt.scheduler(opt, lr=ls.constant(0.01))
+    used = []
+    opt.register_step_pre_hook(lambda o, a, k: used.append(o.param_groups[0]["lr"]))
+    x, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    r = lt.find_lr(model, opt, torch.nn.functional.cross_entropy, [(x, y)], start=1e-5, end=1.0, steps=20)
+    np.testing.assert_array_equal(used[: len(r.lrs)], r.lrs[: len(used)])  # the ramp, not the schedule's 0.01
+    assert sched.last_epoch == 0 and opt.param_groups[0]["lr"] == 0.01
+
+
+# ---------------------------------------------------------------- checkpoints, pickles, the schedule in code
+
+
+def _make(opt):
+    return lt.scheduler(
+        opt,
+        lr=lt.one_cycle_lr(0.5, total_steps=N),
+        momentum=lt.one_cycle_momentum(total_steps=N),
+        weight_decay=ls.linear(1e-4, 1e-3, N),
+    )
+
+
+@pytest.mark.parametrize("order", ["scheduler_first", "optimizer_first"])
+@pytest.mark.parametrize("k", [1, 7, 12, 25, N - 1])
+def test_resume_at_any_k_continues_exactly_in_both_load_orders(k, order):
+    make_opt = OPTIMIZERS["sgd"]
+    whole, m_whole, *_ = _train(make_opt, _make)
+    first, model, opt, sched = _train(make_opt, _make, n=k)
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}, buf)
+    json.dumps(sched.state_dict())  # plain JSON types
+    buf.seek(0)
+    ck = torch.load(buf, weights_only=True)
+
+    model2 = _model()
+    model2.load_state_dict(ck["model"])
+    opt2 = make_opt(model2.parameters())
+    if order == "scheduler_first":  # the usual order: build everything, then load
+        sched2 = _make(opt2)
+        opt2.load_state_dict(ck["opt"])
+    else:  # load the optimizer, then build the scheduler
+        opt2.load_state_dict(ck["opt"])
+        sched2 = _make(opt2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same schedules: no warning
+        sched2.load_state_dict(ck["sched"])
+    rest, m_rest, *_ = _train(make_opt, None, n=N, model=model2, opt=opt2, sched=sched2, start=k)
+    np.testing.assert_array_equal(np.vstack([first, rest]), whole)
+    for p, q in zip(m_whole.parameters(), m_rest.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_a_checkpoint_that_scheduled_fewer_keys_resumes_on_the_code_and_says_so():
+    opt = _sgd()
+    old = lt.scheduler(opt, lr=ls.constant(0.1))
+    state = old.state_dict()
+    new = lt.scheduler(_sgd(), lr=ls.constant(0.1), momentum=ls.linear(0.9, 0.8, 10))
+    with pytest.warns(UserWarning, match="does not schedule momentum; the schedule in code is used"):
+        new.load_state_dict(state)
+    assert new.optimizer.param_groups[0]["momentum"] == ls.linear(0.9, 0.8, 10)(1)
+
+
+def test_whole_scheduler_pickles_and_keeps_refusing():
+    opt = _sgd()
+    sched = lt.scheduler(opt, lr=ls.linear(0.1, -0.1, 4), momentum=0.9)  # t = 3: -0.05
+    opt.step()
+    sched.step()
+    buf = io.BytesIO()
+    torch.save(sched, buf)
+    buf.seek(0)
+    again = torch.load(buf, weights_only=False)
+    assert isinstance(again, lt.Scheduler)
+    assert repr(again) == "Scheduler(lr=linear(0.1, -0.1, 4), momentum=constant(0.9), last_epoch=1)"
+    again.optimizer.step()
+    again.step()
+    with pytest.raises(ValueError, match="update 3 would use lr = -0.05"):
+        again.optimizer.step()
+
+
+@pytest.mark.parametrize("make", ["lambda_lr", "plateau_lr"])
+def test_resuming_an_extended_run_follows_the_code_and_says_so(make, tmp_path):
+    """Trained 120 of 300 updates, then the run is extended to 600: the checkpoint must not bring 300 back."""
+    short = ls.warmup(ls.cosine(0.1, 0.0, steps=270), steps=30)
+    longer = ls.warmup(ls.cosine(0.1, 0.0, steps=570), steps=30)
+
+    def build(opt, s):
+        return lt.lambda_lr(opt, s) if make == "lambda_lr" else lt.plateau_lr(opt, s, ls.plateau())
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = build(opt, short)
+    for _ in range(120):
+        opt.step()
+        sched.step()
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt.pt")
+
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    opt2 = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched2 = build(opt2, longer)
+    opt2.load_state_dict(ckpt["opt"])
+    want_t = next(t for t in range(1, 601) if short(t) != longer(t))
+    message = rf"differs from the one in code .* from t = {want_t} on; the one in code is used"
+    with pytest.warns(UserWarning, match=message):
+        sched2.load_state_dict(ckpt["sched"])
+    lrs = []
+    for _ in range(5):
+        lrs.append(opt2.param_groups[0]["lr"])
+        opt2.step()
+        sched2.step()
+    assert lrs == [longer(t) for t in range(121, 126)]
+    saved = sched2.state_dict()  # and a new checkpoint holds the schedule in code
+    configs = [x["config"] for x in saved["lr_lambdas"]] if "lr_lambdas" in saved else saved["schedules"]["lr"]
+    assert configs == [longer.to_dict()]
+
+
+def test_the_same_schedule_resumes_without_a_warning(tmp_path):
+    import warnings
+
+    s = ls.warmup(ls.cosine(0.1, 0.0, steps=270), steps=30)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = lt.lambda_lr(opt, s)
+    state = sched.state_dict()
+    sched2 = lt.lambda_lr(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched2.load_state_dict(state)
+        sched2.optimizer.step()
+        sched2.step()
+
+
+# ---------------------------------------------------------------- plateau_lr
+
+
+def test_plateau_lr_step_with_a_metric_points_to_report():
+    torch = pytest.importorskip("torch", reason="the torch adapter")
+    import lrsched.torch
+
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = lrsched.torch.plateau_lr(opt, ls.constant(0.1), ls.plateau(patience=0))
+    opt.step()
+    with pytest.raises(TypeError, match=r"report\(metric\)"):
+        sched.step(0.5)
+    sched.step()
+    sched.report(1.0)
+    assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_a_resumed_plateau_keeps_the_rule_in_code_and_says_when_the_checkpoints_differs():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=1.0)
+    saved = lt.plateau_lr(opt, ls.constant(0.1), ls.plateau(patience=10)).state_dict()
+    opt2 = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=1.0)
+    code = lt.plateau_lr(opt2, ls.constant(0.1), ls.plateau(patience=0, factor=0.5))
+    with pytest.warns(UserWarning, match="plateau rule .* differs from the one in code"):
+        code.load_state_dict(saved)
+    assert code.rule.patience == 0
+    code.report(1.0)
+    code.report(2.0)  # a bad epoch with patience 0: the code's rule reduces
+    assert opt2.param_groups[0]["lr"] == 0.05
+
+
+# ---------------------------------------------------------------- lambda_lr: torch's own LambdaLR contract
+
+
+SCHED = ls.warmup(ls.cosine(0.1, 1e-5, steps=900), steps=100)
+
+
+def adapter_lrs(lr, schedule=SCHED, n=1000, relative=False, groups=1):
+    opt = _optimizer(lr, groups)
+    sched = lt.lambda_lr(opt, schedule, relative=relative)
+    out = []
+    for _ in range(n):
+        out.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    return np.array(out)
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.0, 7.5, 1e-9])
+def test_lambda_lr_absolute_is_the_schedule_whatever_the_optimizer_lr(lr):
+    # warnings are errors in this suite: the canonical loop raises none
+    got = adapter_lrs(lr)[:, 0]
+    np.testing.assert_array_equal(got, SCHED.values(1000))
+
+
+def test_lambda_lr_relative():
+    got = adapter_lrs(2.0, ls.cosine(1.0, 0.0, steps=100), 150, relative=True)[:, 0]
+    np.testing.assert_array_equal(got, 2.0 * ls.cosine(1.0, 0.0, steps=100).values(150))
+    with pytest.raises(ValueError, match="initial lr 0"):
+        lt.lambda_lr(_optimizer(0.0), SCHED, relative=True)
+
+
+def test_lambda_lr_one_schedule_per_group():
+    a, b = ls.constant(0.3), ls.linear(0.1, 0.0, 10)
+    got = adapter_lrs(1.0, [a, b], 12, groups=2)
+    np.testing.assert_array_equal(got[:, 0], a.values(12))
+    np.testing.assert_array_equal(got[:, 1], b.values(12))
+    with pytest.raises(ValueError, match="list of 1 schedules for 2 param groups"):
+        lt.lambda_lr(_optimizer(groups=2), [a])
+    with pytest.raises(TypeError, match="lrsched schedule"):
+        lt.lambda_lr(_optimizer(), lambda e: 0.1)
+    with pytest.raises(TypeError, match="torch.optim.Optimizer"):
+        lt.lambda_lr(object(), a)
+
+
+@pytest.mark.parametrize("k", [0, 1, 7, 100, 101, 999])
+@pytest.mark.parametrize(
+    "schedule", [SCHED, lt.sequential_lr([lt.linear_lr(0.1, 0.1, 1.0, 50), lt.cosine_annealing_lr(0.1, 500)], [50])]
+)
+def test_resume_from_a_checkpoint_continues_exactly(k, schedule):
+    n = 1200
+    full = adapter_lrs(0.1, schedule, n)[:, 0]
+
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = lt.lambda_lr(opt, schedule)
+    for _ in range(k):
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buf)
+    buf.seek(0)
+    ckpt = torch.load(buf, weights_only=True)  # plain data only: no pickled classes
+
+    model2 = torch.nn.Linear(1, 1)
+    opt2 = torch.optim.SGD(model2.parameters(), lr=0.5)  # a different lr: the checkpoint wins
+    sched2 = lt.lambda_lr(opt2, schedule)  # the same schedule in code (a different one: the code's wins, warned)
+    opt2.load_state_dict(ckpt["opt"])
+    sched2.load_state_dict(ckpt["sched"])
+    resumed = []
+    for _ in range(n - k):
+        resumed.append(float(opt2.param_groups[0]["lr"]))
+        opt2.step()
+        sched2.step()
+    np.testing.assert_array_equal(resumed, full[k:])
+
+
+def test_whole_scheduler_pickles_with_torch_save():
+    opt = _optimizer()
+    sched = lt.lambda_lr(opt, SCHED)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    torch.save(sched, buf)
+    buf.seek(0)
+    again = torch.load(buf, weights_only=False)
+    assert isinstance(again, S.LambdaLR)
+    assert again.lr_lambdas[0].schedule == SCHED
+    assert again.last_epoch == 5
+
+
+@pytest.mark.parametrize("k", [0, 1, 7, 30])
+def test_lambda_lr_built_after_k_updates_continues_the_uninterrupted_run(k):
+    s = ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10)
+
+    def lrs(opt, sched, n):
+        out = []
+        for _ in range(n):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    full = lrs(opt, lt.lambda_lr(opt, s), 50)
+    fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)  # no initial_lr: a fresh optimizer
+    sched = lt.lambda_lr(fresh, s, last_epoch=k)
+    assert sched.last_epoch == k
+    assert lrs(fresh, sched, 50 - k) == full[k:]
+
+
+def test_relative_resume_needs_the_initial_lr():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ValueError, match="needs param group 0's initial_lr"):
+        lt.lambda_lr(opt, ls.constant(0.5), relative=True, last_epoch=3)
