@@ -206,6 +206,43 @@ def items(name: str, values, what: str = "integers") -> list:
     return list(values)
 
 
+def interval(name: str, value, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> float:
+    """A real number from ``low`` to ``high``, each end included unless open (``(0, 1]``: ``low_open=True``)."""
+    x = real(name, value)
+    if x < low or x > high or (low_open and x == low) or (high_open and x == high):
+        ends = f"{'(' if low_open else '['}{show(low)}, {show(high)}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {ends}, got {show(value)}")
+    return x
+
+
+def computed(what: str, result, *, positive: bool = False, **given) -> float:
+    """A number a constructor computes from its own parameters ``given`` (``what``: how, ``"peak / div_factor"``).
+
+    Finite (and > 0 if ``positive``), or a ValueError naming those parameters
+    and their values: a constructor checks what it derives before it builds a
+    primitive from it, so the primitive's message, which names the
+    primitive's own parameter and a value the caller never gave, never
+    reaches the caller.
+    """
+    args = ", ".join(f"{k}={show(x)}" for k, x in given.items())
+    if not math.isfinite(result):
+        raise ValueError(f"{args}: {what} is beyond the float range ({show(result)})")
+    if positive and not result > 0:
+        raise ValueError(f"{args}: {what} must be > 0, got {show(result)}")
+    return float(result)
+
+
+def power(base: float, exponent: float) -> float:
+    """``base ** exponent`` (base > 0, or a whole exponent), inf where Python raises OverflowError instead.
+
+    Check the result with :func:`computed`, which names the parameters.
+    """
+    try:
+        return float(base) ** exponent
+    except (OverflowError, ZeroDivisionError):  # beyond the float range, or 0 ** negative
+        return math.inf
+
+
 def increasing(name: str, values: tuple[float, ...], strict: bool = True) -> tuple[float, ...]:
     for i in range(1, len(values)):
         a, b = values[i - 1], values[i]

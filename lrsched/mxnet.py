@@ -11,6 +11,9 @@ Each mirror's value at t is what the MXNet scheduler returns at
 ``num_update = t`` when called in order from 1.
 
 The migration table (MXNet class -> lrsched call) is in docs/migration.md.
+
+Each mirror checks every argument before it builds anything; a bad one gets
+a TypeError or ValueError naming it and its value.
 """
 
 from __future__ import annotations
@@ -67,17 +70,25 @@ def scheduler(schedule: Schedule, relative: bool = False, base_lr: float | None 
 # ---------------------------------------------------------------- mirrors
 
 
-def _with_warmup(main: Schedule, base_lr, warmup_steps, warmup_begin_lr, warmup_mode, absolute: bool) -> Schedule:
-    """MXNet's warmup for num_update < warmup_steps, then ``main``.
-
-    ``main`` reads x = t - warmup_steps, or t itself when ``absolute``
-    (FactorScheduler counts its steps from 0, warmup or not).
-    """
+def _warmup_args(base_lr: float, warmup_steps, warmup_begin_lr, warmup_mode) -> tuple[int, float, str]:
+    """MXNet's warmup arguments, checked: (steps, begin lr, mode)."""
     w = v.whole("warmup_steps", warmup_steps, 0)
     begin = v.real("warmup_begin_lr", warmup_begin_lr)
     mode = v.choice("warmup_mode", warmup_mode, ("linear", "constant"))
     if begin > base_lr:
-        raise ValueError(f"warmup_begin_lr={begin!r} must not exceed base_lr={base_lr!r} (MXNet refuses it)")
+        raise ValueError(
+            f"warmup_begin_lr={v.show(warmup_begin_lr)} must not exceed base_lr={v.show(base_lr)} (MXNet refuses it)"
+        )
+    return w, begin, mode
+
+
+def _with_warmup(main: Schedule, base_lr: float, warmup: tuple[int, float, str], absolute: bool) -> Schedule:
+    """MXNet's warmup (checked by :func:`_warmup_args`) for num_update < warmup_steps, then ``main``.
+
+    ``main`` reads x = t - warmup_steps, or t itself when ``absolute``
+    (FactorScheduler counts its steps from 0, warmup or not).
+    """
+    w, begin, mode = warmup
     if w == 0:
         return main
     # warmup covers t < w; a join switches after its boundary, so put it at w - 1
@@ -86,6 +97,14 @@ def _with_warmup(main: Schedule, base_lr, warmup_steps, warmup_begin_lr, warmup_
     ramp = Linear(begin, base_lr, w) if mode == "linear" else Constant(begin)
     # the main phase sees t - bound; shift it so that it reads its own x
     return Join([ramp, main.shift((0.0 if absolute else w) - bound)], [bound])
+
+
+def _factor(factor) -> float:
+    """MXNet's factor: > 0 (a multiplier), and no more than 1, as MXNet requires."""
+    f = v.positive("factor", factor)
+    if f > 1:
+        raise ValueError(f"factor must be no more than 1 to make lr reduce, got {v.show(factor)}")
+    return f
 
 
 def factor_scheduler(
@@ -103,6 +122,8 @@ def factor_scheduler(
 
     counting from t = 1 even with warmup (as MXNet does), after the warmup.
     MXNet multiplies step by step; the mirror takes the power (a few ulps).
+    ``stop_factor_lr`` must not exceed ``base_lr`` (MXNet would raise the lr
+    to it at the first step).
 
     Example:
         >>> s = lrsched.mxnet.factor_scheduler(step=250, factor=0.5, base_lr=1.0)
@@ -110,12 +131,16 @@ def factor_scheduler(
         (1.0, 0.5, 0.25)
     """
     s = v.whole("step", step, 1)
-    f = v.real("factor", factor)
-    if f > 1:
-        raise ValueError(f"factor must be no more than 1 to make lr reduce, got {v.show(factor)}")
+    f = _factor(factor)
+    stop = v.real("stop_factor_lr", stop_factor_lr)
     b = v.real("base_lr", base_lr)
-    main = Step(b, every=s, factor=f, minimum=v.real("stop_factor_lr", stop_factor_lr))
-    return _with_warmup(main, b, warmup_steps, warmup_begin_lr, warmup_mode, absolute=True)
+    if stop > b:
+        raise ValueError(
+            f"stop_factor_lr={v.show(stop_factor_lr)} must not exceed base_lr={v.show(base_lr)} "
+            "(MXNet would raise the lr to it at the first step)"
+        )
+    warmup = _warmup_args(b, warmup_steps, warmup_begin_lr, warmup_mode)
+    return _with_warmup(Step(b, every=s, factor=f, minimum=stop), b, warmup, absolute=True)
 
 
 def multi_factor_scheduler(
@@ -139,20 +164,21 @@ def multi_factor_scheduler(
         raise TypeError(f"step must be a non-empty list of integers, got {v.show(step)}")
     steps = [v.whole(f"step[{i}]", x, 1) for i, x in enumerate(step)]
     v.increasing("step", tuple(float(x) for x in steps))
-    f = v.real("factor", factor)
-    if f > 1:
-        raise ValueError(f"factor must be no more than 1 to make lr reduce, got {v.show(factor)}")
+    f = _factor(factor)
     b = v.real("base_lr", base_lr)
-    return _with_warmup(Multistep(b, steps, factor=f), b, warmup_steps, warmup_begin_lr, warmup_mode, absolute=True)
+    warmup = _warmup_args(b, warmup_steps, warmup_begin_lr, warmup_mode)
+    return _with_warmup(Multistep(b, steps, factor=f), b, warmup, absolute=True)
 
 
-def _decay(max_update, base_lr, warmup_steps):
-    """(base_lr, warmup_steps, decay length) of MXNet's Poly- and CosineScheduler, checked."""
+def _decay(max_update, base_lr, warmup_steps, warmup_begin_lr, warmup_mode):
+    """(base_lr, warmup, decay length) of MXNet's Poly- and CosineScheduler, checked."""
     m = v.whole("max_update", max_update, 1)
-    w = v.whole("warmup_steps", warmup_steps, 0)
+    b = v.real("base_lr", base_lr)
+    warmup = _warmup_args(b, warmup_steps, warmup_begin_lr, warmup_mode)
+    w = warmup[0]
     if m <= w:
         raise ValueError(f"max_update={m} must exceed warmup_steps={w} (MXNet divides by their difference)")
-    return v.real("base_lr", base_lr), w, m - w
+    return b, warmup, m - w
 
 
 def poly_scheduler(
@@ -175,9 +201,9 @@ def poly_scheduler(
         >>> s(2), s(4), s(9)
         (0.25, 0.0, 0.0)
     """
-    b, w, span = _decay(max_update, base_lr, warmup_steps)
-    main = Poly(b, v.real("final_lr", final_lr), steps=span, power=v.positive("pwr", pwr))
-    return _with_warmup(main, b, w, warmup_begin_lr, warmup_mode, absolute=False)
+    b, warmup, span = _decay(max_update, base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+    p, end = v.positive("pwr", pwr), v.real("final_lr", final_lr)
+    return _with_warmup(Poly(b, end, steps=span, power=p), b, warmup, absolute=False)
 
 
 def cosine_scheduler(
@@ -199,9 +225,6 @@ def cosine_scheduler(
         >>> s(2), s(4), s(9)
         (0.5, 0.0, 0.0)
     """
-    b, w, span = _decay(max_update, base_lr, warmup_steps)
-    main = Cosine(b, v.real("final_lr", final_lr), steps=span)
-    return _with_warmup(main, b, w, warmup_begin_lr, warmup_mode, absolute=False)
-
-
-v.name_arguments(globals(), __all__)
+    b, warmup, span = _decay(max_update, base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+    end = v.real("final_lr", final_lr)
+    return _with_warmup(Cosine(b, end, steps=span), b, warmup, absolute=False)

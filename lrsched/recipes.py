@@ -4,6 +4,10 @@ A recipe returns an ordinary schedule (its repr shows the composition), so it
 can be inspected, changed, saved or composed further. Called with a duration
 in the symbols ``total`` or ``epoch`` (see :mod:`lrsched.symbols`), it returns
 the call itself, a :class:`Recipe`, which is composed as soon as it is bound.
+
+Each recipe checks every argument, and what it derives from them, before it
+builds anything: a bad one gets a TypeError or ValueError naming it and its
+value, never a message of a primitive inside.
 """
 
 from __future__ import annotations
@@ -130,17 +134,22 @@ def one_cycle(
     >>> s(3), s(10)
     (1.0, 4e-06)
     """
-    n = v.positive("steps", steps)
-    pct = v.real("pct_start", pct_start)
-    if not 0 < pct < 1:
-        raise ValueError(f"pct_start must be in (0, 1), got {v.show(pct_start)}")
-    piece = {"cosine": Cosine, "linear": Linear}[v.choice("shape", shape, ("cosine", "linear"))]
     peak = v.real("peak", peak)
-    low = peak / v.positive("div_factor", div_factor)
-    up = pct * n
-    return Join(
-        [piece(low, peak, up), piece(peak, low / v.positive("final_div_factor", final_div_factor), n - up)], [up]
+    n = v.positive("steps", steps)
+    pct = v.interval("pct_start", pct_start, 0, 1, low_open=True, high_open=True)
+    div, final_div = v.positive("div_factor", div_factor), v.positive("final_div_factor", final_div_factor)
+    piece = {"cosine": Cosine, "linear": Linear}[v.choice("shape", shape, ("cosine", "linear"))]
+    low = v.computed("the initial lr, peak / div_factor,", peak / div, peak=peak, div_factor=div_factor)
+    final = v.computed(
+        "the final lr, peak / div_factor / final_div_factor,",
+        low / final_div,
+        peak=peak,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
     )
+    up = v.computed("the rise, pct_start * steps,", pct * n, positive=True, pct_start=pct_start, steps=steps)
+    down = v.computed("the fall, steps - pct_start * steps,", n - up, positive=True, pct_start=pct_start, steps=steps)
+    return Join([piece(low, peak, up), piece(peak, final, down)], [up])
 
 
 @_deferred
@@ -162,7 +171,11 @@ def sgdr(
     (0.0, True, 0.0)
     """
     peak, end = v.real("peak", peak), v.real("end", end)
-    return Cycle(Cosine(peak, end, steps=period), period, period_mult=period_mult, decay=decay, limit=limit)
+    p, mult = v.positive("period", period), v.positive("period_mult", period_mult)
+    d, n = v.positive("decay", decay), v.optional_count("limit", limit)
+    if mult < 1 and n is None:
+        raise ValueError(f"period_mult={v.show(period_mult)} < 1 needs a limit: the cycles would shrink to nothing")
+    return Cycle(Cosine(peak, end, steps=p), p, period_mult=mult, decay=d, limit=n)
 
 
 @_deferred
@@ -220,12 +233,28 @@ def noam(d_model: int, warmup_steps: float, factor: float = 1.0) -> Schedule:
     """
     d = v.count("d_model", d_model)
     w = v.positive("warmup_steps", warmup_steps)
-    peak = v.positive("factor", factor) * (d * w) ** -0.5
+    f = v.positive("factor", factor)
+    peak = v.computed(
+        "the peak, factor * (d_model * warmup_steps)**-0.5,",
+        f * (d * w) ** -0.5,
+        positive=True,
+        factor=factor,
+        d_model=d_model,
+        warmup_steps=warmup_steps,
+    )
     return Warmup(InverseSqrt(peak, scale=w), steps=w)
 
 
 def _triangle(half: float) -> Schedule:
     return Join([Linear(0.0, 1.0, half), Linear(1.0, 0.0, half)], [half])
+
+
+def _cyclical(low, high, half_period) -> tuple[float, float, float]:
+    """The arguments of Smith's cyclical rates, checked: (low, amplitude high - low, half period)."""
+    low, high, h = v.real("low", low), v.real("high", high), v.positive("half_period", half_period)
+    amplitude = v.computed("high - low", high - low, high=high, low=low)
+    v.computed("the cycle, 2 * half_period,", 2 * h, half_period=half_period)
+    return low, amplitude, h
 
 
 @_deferred
@@ -241,8 +270,8 @@ def triangular(low: float, high: float, half_period: float) -> Schedule:
     >>> [round(s(t), 12) for t in range(1, 6)]
     [0.55, 1.0, 0.55, 0.1, 0.55]
     """
-    low, high, h = v.real("low", low), v.real("high", high), v.positive("half_period", half_period)
-    return low + (high - low) * Cycle(_triangle(h), 2 * h)
+    low, amplitude, h = _cyclical(low, high, half_period)
+    return low + amplitude * Cycle(_triangle(h), 2 * h)
 
 
 @_deferred
@@ -257,8 +286,8 @@ def triangular2(low: float, high: float, half_period: float) -> Schedule:
     >>> s(2), s(6)
     (1.0, 0.5)
     """
-    low, high, h = v.real("low", low), v.real("high", high), v.positive("half_period", half_period)
-    return low + (high - low) * Cycle(_triangle(h), 2 * h, decay=0.5)
+    low, amplitude, h = _cyclical(low, high, half_period)
+    return low + amplitude * Cycle(_triangle(h), 2 * h, decay=0.5)
 
 
 @_deferred
@@ -269,8 +298,9 @@ def exp_range(low: float, high: float, half_period: float, gamma: float) -> Sche
     >>> s(2)
     0.25
     """
-    low, high, h = v.real("low", low), v.real("high", high), v.positive("half_period", half_period)
-    return low + (high - low) * (Cycle(_triangle(h), 2 * h) * Exponential(1.0, v.positive("gamma", gamma)))
+    low, amplitude, h = _cyclical(low, high, half_period)
+    g = v.positive("gamma", gamma)
+    return low + amplitude * (Cycle(_triangle(h), 2 * h) * Exponential(1.0, g))
 
 
 @_deferred
@@ -287,13 +317,15 @@ def flat_cos(peak: float, steps: float, pct_flat: float = 0.75, end: float = 0.0
     >>> s(75), s(100)
     (1.0, 0.0)
     """
+    peak = v.real("peak", peak)
     n = v.positive("steps", steps)
-    peak, end = v.real("peak", peak), v.real("end", end)
-    pct = v.real("pct_flat", pct_flat)
-    if not 0 < pct < 1:
-        raise ValueError(f"pct_flat must be in (0, 1), got {v.show(pct_flat)}")
-    return Join([Constant(peak), Cosine(peak, end, steps=n * (1 - pct))], [n * pct])
+    pct = v.interval("pct_flat", pct_flat, 0, 1, low_open=True, high_open=True)
+    end = v.real("end", end)
+    flat = v.computed("the flat part, pct_flat * steps,", n * pct, positive=True, pct_flat=pct_flat, steps=steps)
+    fall = v.computed(
+        "the cosine, steps * (1 - pct_flat),", n * (1 - pct), positive=True, pct_flat=pct_flat, steps=steps
+    )
+    return Join([Constant(peak), Cosine(peak, end, steps=fall)], [flat])
 
 
-v.name_arguments(globals(), __all__)
 RECIPES.update({name: globals()[name] for name in __all__})

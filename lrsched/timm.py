@@ -25,6 +25,11 @@ accepts ``noise_std`` but never reads it (a normal draw is redrawn until it
 lies within ``noise_pct``), and so does the mirror; ``noise_pct`` below 1e-4
 is refused for normal noise, where timm's unbounded redraw loop would spin.
 Golden values: ``tests/golden/make_peers.py``.
+
+Each mirror checks every argument, used or not, the same way (the noise
+arguments without ``noise_range_t`` too, and ``warmup_lr_init`` without a
+warmup), before it builds anything; a bad one gets a TypeError or
+ValueError naming it and its value.
 """
 
 from __future__ import annotations
@@ -121,42 +126,56 @@ class _TorchCPUGenerator:
         return float(np.float32((r & ((1 << 24) - 1)) * 2.0**-24))
 
 
-def _noisy(schedule: Schedule, noise_range_t, noise_type, noise_pct, noise_std, noise_seed) -> Schedule:
-    """timm's ``lr + lr * noise`` over ``noise_range_t`` (a function: slow, not serializable).
-
-    Every noise parameter is checked, used or not (without ``noise_range_t`` there is no noise).
-    """
-    kind = v.choice("noise_type", noise_type, ("normal", "uniform"))
-    pct, std = v.positive("noise_pct", noise_pct), v.positive("noise_std", noise_std)
-    seed = v.whole("noise_seed", 42 if noise_seed is None else noise_seed, 0)
+def _noise_args(noise_range_t, noise_type, noise_pct, noise_std, noise_seed):
+    """timm's noise arguments, checked whether or not ``noise_range_t`` turns the noise on: (range_t, type, pct,
+    std, seed), range_t None without noise. ``noise_pct`` is held to the normal noise's minimum whenever
+    ``noise_type`` is ``"normal"``, on or off."""
     if noise_range_t is None:
-        return schedule
-    if isinstance(noise_range_t, (list, tuple)):
+        range_t = None
+    elif isinstance(noise_range_t, (list, tuple)):
         if len(noise_range_t) != 2:
-            raise ValueError(f"noise_range_t must be (start, end) or an int, got {noise_range_t!r}")
+            raise ValueError(f"noise_range_t must be (start, end) or an int, got {v.show(noise_range_t)}")
         range_t = (v.whole("noise_range_t[0]", noise_range_t[0], 0), v.whole("noise_range_t[1]", noise_range_t[1], 0))
     else:
         range_t = v.whole("noise_range_t", noise_range_t, 0)
+    kind = v.choice("noise_type", noise_type, ("normal", "uniform"))
+    pct, std = v.positive("noise_pct", noise_pct), v.positive("noise_std", noise_std)
+    seed = v.whole("noise_seed", 42 if noise_seed is None else noise_seed, 0)
     if kind == "normal" and pct < _MIN_NOISE_PCT:
         raise ValueError(
-            f"noise_pct must be >= {_MIN_NOISE_PCT} for normal noise, got {noise_pct!r}: timm redraws a normal "
+            f"noise_pct must be >= {_MIN_NOISE_PCT} for normal noise, got {v.show(noise_pct)}: timm redraws a normal "
             "sample until it falls below noise_pct, about 1.25 / noise_pct draws per update"
         )
-    noise = _TimmNoise(
-        range_t,
-        kind,
-        pct,
-        std,  # checked and kept, but timm (1.x) never reads it
-        seed,
-    )
-    return schedule + schedule * Function(noise)
+    return range_t, kind, pct, std, seed
 
 
-def _warmup(base, warmup_t, warmup_lr_init, warmup_prefix, main: Schedule) -> Schedule:
-    """timm's warmup, then ``main``, which reads t'' = u' + 1 (u' = u - W with prefix, else u)."""
+def _noisy(schedule: Schedule, noise) -> Schedule:
+    """timm's ``lr + lr * noise`` over the noise range (a function: slow, not serializable); ``noise`` is
+    :func:`_noise_args`' (std checked and kept, though timm 1.x never reads it)."""
+    if noise[0] is None:
+        return schedule
+    return schedule + schedule * Function(_TimmNoise(*noise))
+
+
+def _warmup_args(base: float, warmup_t, warmup_lr_init, warmup_prefix) -> tuple[int, float, bool]:
+    """timm's warmup arguments, checked (``warmup_lr_init`` too without a warmup): (W, init, prefix)."""
     w = v.whole("warmup_t", warmup_t, 0)
-    prefix = v.flag("warmup_prefix", warmup_prefix)
     init = v.real("warmup_lr_init", warmup_lr_init)  # checked even where unused: a mistake is never silent
+    prefix = v.flag("warmup_prefix", warmup_prefix)
+    if w:
+        v.computed(
+            "the warmup's step, (base_lr - warmup_lr_init) / warmup_t,",
+            (base - init) / w,
+            base_lr=base,
+            warmup_lr_init=warmup_lr_init,
+        )
+    return w, init, prefix
+
+
+def _warmup(base: float, warmup: tuple[int, float, bool], main: Schedule) -> Schedule:
+    """timm's warmup (checked by :func:`_warmup_args`), then ``main``, which reads t'' = u' + 1
+    (u' = u - W with prefix, else u)."""
+    w, init, prefix = warmup
     if w == 0:
         # the first update runs at the lr timm set at construction: the base lr, not _get_lr(0)
         return Join([Constant(base), main.shift(-1)], [1])
@@ -199,7 +218,17 @@ def _timm_starts(t0: int, mul: float, limit: int) -> list[int]:
     return starts
 
 
-def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, k_decay=1.0, **shape_kw) -> Schedule:
+def _cycle_args(t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay=1.0) -> tuple:
+    """timm's cycle arguments, checked: (t0, lr_min, mul, decay, limit, k)."""
+    t0 = v.whole("t_initial", t_initial, 1)
+    lr_min = v.nonnegative("lr_min", lr_min)
+    mul, decay = v.positive("cycle_mul", cycle_mul), v.positive("cycle_decay", cycle_decay)
+    limit = v.whole("cycle_limit", cycle_limit, 1)
+    k = v.positive("k_decay", k_decay)
+    return t0, lr_min, mul, decay, limit, k
+
+
+def _cycles(shape, base, cycles: tuple, **shape_kw) -> Schedule:
     """lr_min + (base * decay**i - lr_min) * g((t_curr / t_i)**k) over timm's cycles, lr_min after the limit.
 
     Cycle i runs on the epochs u (t = u + 1) where timm's own arithmetic
@@ -207,12 +236,9 @@ def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit,
     mirror restarts where timm does, to the epoch, and switches to lr_min at
     the first epoch u >= S(limit), as timm does. Past ``EXPLICIT_CYCLES``
     cycles, one ``ls.cycle`` stands for them (boundaries by the exact sum).
+    ``cycles`` is :func:`_cycle_args`'.
     """
-    t0 = v.whole("t_initial", t_initial, 1)
-    mul, decay = v.positive("cycle_mul", cycle_mul), v.positive("cycle_decay", cycle_decay)
-    limit = v.whole("cycle_limit", cycle_limit, 1)
-    lr_min = v.nonnegative("lr_min", lr_min)
-    k = v.positive("k_decay", k_decay)
+    t0, lr_min, mul, decay, limit, k = cycles
 
     def unit(start, end, steps):
         s = shape(start, end, steps=steps, **shape_kw)
@@ -233,14 +259,12 @@ def _cycles(shape, base, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit,
             break
         if i + 1 < len(starts) and starts[i + 1] == b:
             continue  # a cycle shorter than an epoch that timm never reaches
-        try:
-            peak = base * decay**i
-        except OverflowError:
-            peak = math.inf
-        if not math.isfinite(peak):
-            raise ValueError(
-                f"cycle_decay={decay!r}: the peak of cycle {i}, base_lr * cycle_decay**{i}, is beyond the float range"
-            )
+        peak = v.computed(
+            f"the peak of cycle {i}, base_lr * cycle_decay**{i},",
+            base * v.power(decay, i),
+            cycle_decay=decay,
+            base_lr=base,
+        )
         piece = unit(peak, lr_min, t_i)
         pieces.append(piece.shift(_timm_offset(i, t0, mul) + 1 - b))  # at t = b + x: t_curr = b + x - 1 - offset
         bounds.append(float(b))
@@ -276,15 +300,10 @@ def CosineLRScheduler(
     (1.0, 0.5, 0.0)
     """
     b = v.real("base_lr", base_lr)
-    main = _cycles(Cosine, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, k_decay)
-    return _noisy(
-        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
-        noise_range_t,
-        noise_type,
-        noise_pct,
-        noise_std,
-        noise_seed,
-    )
+    cycles = _cycle_args(t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay)
+    warmup = _warmup_args(b, warmup_t, warmup_lr_init, warmup_prefix)
+    noise = _noise_args(noise_range_t, noise_type, noise_pct, noise_std, noise_seed)
+    return _noisy(_warmup(b, warmup, _cycles(Cosine, b, cycles)), noise)
 
 
 def PolyLRScheduler(
@@ -312,17 +331,11 @@ def PolyLRScheduler(
     (0.25, 0.0)
     """
     b = v.real("base_lr", base_lr)
-    main = _cycles(
-        Poly, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, k_decay, power=v.positive("power", power)
-    )
-    return _noisy(
-        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
-        noise_range_t,
-        noise_type,
-        noise_pct,
-        noise_std,
-        noise_seed,
-    )
+    p = v.positive("power", power)
+    cycles = _cycle_args(t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay)
+    warmup = _warmup_args(b, warmup_t, warmup_lr_init, warmup_prefix)
+    noise = _noise_args(noise_range_t, noise_type, noise_pct, noise_std, noise_seed)
+    return _noisy(_warmup(b, warmup, _cycles(Poly, b, cycles, power=p)), noise)
 
 
 def TanhLRScheduler(
@@ -348,15 +361,13 @@ def TanhLRScheduler(
     .. math:: \eta_{\min} + \tfrac12 (b\, d^{i} - \eta_{\min})(1 - \tanh(l (1 - r) + u r))
     """
     b = v.real("base_lr", base_lr)
-    main = _cycles(Tanh, b, lr_min, t_initial, cycle_mul, cycle_decay, cycle_limit, lb=lb, ub=ub)
-    return _noisy(
-        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
-        noise_range_t,
-        noise_type,
-        noise_pct,
-        noise_std,
-        noise_seed,
-    )
+    low, high = v.real("lb", lb), v.real("ub", ub)
+    if not low < high:
+        raise ValueError(f"lb={v.show(lb)} must be less than ub={v.show(ub)}")
+    cycles = _cycle_args(t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit)
+    warmup = _warmup_args(b, warmup_t, warmup_lr_init, warmup_prefix)
+    noise = _noise_args(noise_range_t, noise_type, noise_pct, noise_std, noise_seed)
+    return _noisy(_warmup(b, warmup, _cycles(Tanh, b, cycles, lb=low, ub=high)), noise)
 
 
 def StepLRScheduler(
@@ -374,20 +385,17 @@ def StepLRScheduler(
 ) -> Schedule:
     r"""timm ``StepLRScheduler``: :math:`b\, r^{\lfloor u / T \rfloor}` (u counted after the warmup with the prefix).
 
+    ``base_lr`` must be >= 0 (torch's optimizers refuse a negative lr).
+
     >>> s = lrsched.timm.StepLRScheduler(1.0, decay_t=2, decay_rate=0.5)
     >>> s(2), s(3)
     (1.0, 0.5)
     """
-    b = v.real("base_lr", base_lr)
-    main = Step(b, every=v.positive("decay_t", decay_t), factor=v.positive("decay_rate", decay_rate))
-    return _noisy(
-        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
-        noise_range_t,
-        noise_type,
-        noise_pct,
-        noise_std,
-        noise_seed,
-    )
+    b = v.nonnegative("base_lr", base_lr)
+    every, rate = v.positive("decay_t", decay_t), v.positive("decay_rate", decay_rate)
+    warmup = _warmup_args(b, warmup_t, warmup_lr_init, warmup_prefix)
+    noise = _noise_args(noise_range_t, noise_type, noise_pct, noise_std, noise_seed)
+    return _noisy(_warmup(b, warmup, Step(b, every=every, factor=rate)), noise)
 
 
 def MultiStepLRScheduler(
@@ -415,16 +423,14 @@ def MultiStepLRScheduler(
     b = v.real("base_lr", base_lr)
     steps = sorted(v.whole(f"decay_t[{i}]", m, 0) for i, m in enumerate(v.items("decay_t", decay_t)))
     rate = v.positive("decay_rate", decay_rate)
+    v.computed(
+        f"the lr after the last of {len(steps)} decays, base_lr * decay_rate**{len(steps)},",
+        b * v.power(rate, len(steps)),
+        decay_rate=decay_rate,
+        base_lr=base_lr,
+    )
+    warmup = _warmup_args(b, warmup_t, warmup_lr_init, warmup_prefix)
+    noise = _noise_args(noise_range_t, noise_type, noise_pct, noise_std, noise_seed)
     start = b * rate ** sum(1 for m in steps if m - 1 < 0)
     main = Multistep(start, [m - 1 for m in steps if m >= 1], factor=rate)
-    return _noisy(
-        _warmup(b, warmup_t, warmup_lr_init, warmup_prefix, main),
-        noise_range_t,
-        noise_type,
-        noise_pct,
-        noise_std,
-        noise_seed,
-    )
-
-
-v.name_arguments(globals(), __all__)
+    return _noisy(_warmup(b, warmup, main), noise)

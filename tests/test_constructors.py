@@ -1,12 +1,18 @@
 """Every public constructor, from random and extreme arguments: it refuses them at construction with a
 ValueError or TypeError naming a parameter, or it builds a schedule that evaluates (finite values, or a
-ValueError naming t) and whose config round-trips. Never another exception, a hang or a wrong type."""
+ValueError naming t) and whose config round-trips. Never another exception, a hang or a wrong type.
+
+And every mirror, one parameter at a time: a bad value is refused naming that parameter and the value, never
+with the message of a primitive inside (``cosine(): steps ...``) or of another parameter."""
 
 from __future__ import annotations
 
 import faulthandler
+import importlib
 import inspect
+import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -16,21 +22,40 @@ from hypothesis import strategies as st
 import lrsched as ls
 from lrsched import recipes
 
+#: the peers' modules; each keeps its mirrors in ``mirrors`` (a package, whose adapters, which import the
+#: framework, live beside it) or is a flat module of mirrors
 MODULES = ["torch", "mxnet", "optax", "transformers", "timm", "keras"]
-ADAPTERS = {"ScheduleFactor", "lambda_lr", "plateau_lr", "reduce_lr_on_plateau", "Scheduler", "scheduler"}
-ADAPTERS |= {"LambdaLR", "PlateauLR", "find_lr"}  # torch classes and the range-test drivers, tested on their own
-ADAPTERS |= {"get_reduce_on_plateau_schedule", "join_schedules", "sgdr_schedule", "chained_scheduler"}
-ADAPTERS |= {"schedule", "OptaxSchedule"}  # framework adapters, tested on their own
+
+
+def _returns(fn) -> str:
+    """The name of the type ``fn`` is annotated to return (``"Schedule"``), or ``""``."""
+    ann = inspect.signature(fn).return_annotation
+    if ann is inspect.Signature.empty:
+        return ""
+    return ann if isinstance(ann, str) else getattr(ann, "__name__", "")
+
+
+def mirrors(name: str) -> dict:
+    """The mirror constructors of ``lrsched.<name>``, by public name: the functions its ``__all__`` lists that
+    are defined in its mirrors module (``lrsched.<name>.mirrors``, or the flat module itself) and return a
+    schedule or a plateau rule. No list of names to skip: adapters are defined elsewhere (in modules that
+    import their framework, and are tested on their own), or return something else (``mxnet.scheduler``);
+    nothing of the adapters' modules is imported to find this out."""
+    module = importlib.import_module(f"lrsched.{name}")
+    home = getattr(module, "mirrors", module)
+    out = {}
+    for n in module.__all__:
+        fn = vars(home).get(n)
+        if inspect.isfunction(fn) and fn.__module__ == home.__name__ and _returns(fn) in ("Schedule", "Plateau"):
+            out[n] = fn
+    return out
 
 
 def constructors():
-    import importlib
-
     out = {kind: getattr(ls, kind) for kind in ls.REGISTRY if hasattr(ls, kind)}
     out.update({name: getattr(recipes, name) for name in recipes.__all__})
     for m in MODULES:
-        module = importlib.import_module(f"lrsched.{m}")
-        out.update({f"{m}.{n}": getattr(module, n) for n in module.__all__ if n not in ADAPTERS})
+        out.update({f"{m}.{n}": fn for n, fn in mirrors(m).items() if _returns(fn) == "Schedule"})
     return out
 
 
@@ -89,3 +114,81 @@ def test_a_constructor_refuses_clearly_or_builds_a_working_schedule(name, data):
     again = ls.from_json(config)
     assert again == s
     np.testing.assert_array_equal(again.values(200), values)
+
+
+# ---------------------------------------------------------------- every mirror, one parameter at a time
+
+#: the modules whose mirrors name every parameter at fault (issues 17 and 19), and the recipes
+NAMED = ["torch", "mxnet", "transformers", "timm"]
+#: what a required parameter is tried with, in turn, to find arguments a constructor accepts
+TRIED = [10, 20, 0.5, [10], [ls.constant(1.0), ls.constant(0.5)]]
+#: values that no parameter accepts: each must be refused naming the parameter and showing the value
+REFUSED = [math.nan, "x"]
+#: hostile values (those of the hostile-input probe): refused naming the parameter, or accepted
+HOSTILE = [None, True, b"1", [], [1, 2], {}, {"a": 1}, object(), -1, 0, -0.0, 1e-320, 1e308, -1e308, 10**30]
+HOSTILE += [10**400, -(10**400), math.inf, -math.inf, np.array(2.0), np.array([1.0, 2.0]), np.int64(2**62)]
+
+
+def _named_constructors():
+    out = {name: getattr(recipes, name) for name in recipes.__all__}
+    for m in NAMED:
+        out.update({f"{m}.{n}": fn for n, fn in mirrors(m).items()})
+    return out
+
+
+NAMED_CONSTRUCTORS = _named_constructors()
+
+
+def accepted_arguments(fn) -> dict:
+    """Keyword arguments ``fn`` builds from: its defaults, the required parameters tried with ``TRIED`` in
+    turn, then the parameters whose default is None too (one_cycle_lr needs total_steps)."""
+    params = [p for p in inspect.signature(fn).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    required = [p.name for p in params if p.default is p.empty]
+    optional = [p.name for p in params if p.default is None]
+    for tried in (required, required + optional):
+        choices = [TRIED if name in required else [None, *TRIED] for name in tried]
+        for values in itertools.product(*choices):
+            kwargs = dict(zip(tried, values))
+            try:
+                fn(**kwargs)
+            except (TypeError, ValueError):
+                continue
+            return kwargs
+    raise AssertionError(f"{fn.__name__}: no arguments from {TRIED} build it")
+
+
+def _names(name: str, text: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
+
+
+def test_every_mirror_of_the_named_modules_is_found():
+    # the enumeration finds what the modules export, adapters left out by where they are defined
+    assert {"torch.step_lr", "torch.reduce_lr_on_plateau", "mxnet.factor_scheduler", "timm.CosineLRScheduler"} <= set(
+        NAMED_CONSTRUCTORS
+    )
+    assert "transformers.get_wsd_schedule" in NAMED_CONSTRUCTORS and "wsd" in NAMED_CONSTRUCTORS
+    assert "mxnet.scheduler" not in NAMED_CONSTRUCTORS  # the MXNet adapter
+    assert not any(n.endswith((".Scheduler", ".find_lr", ".lambda_lr", ".plateau_lr")) for n in NAMED_CONSTRUCTORS)
+    assert len(NAMED_CONSTRUCTORS) == len(recipes.__all__) + sum(len(mirrors(m)) for m in NAMED)
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_CONSTRUCTORS))
+def test_a_bad_value_is_refused_naming_its_parameter(name):
+    fn = NAMED_CONSTRUCTORS[name]
+    base = accepted_arguments(fn)
+    params = [p.name for p in inspect.signature(fn).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    assert params, name
+    for param in params:
+        for bad in REFUSED + HOSTILE:
+            kwargs = {**base, param: bad}
+            try:
+                fn(**kwargs)
+            except (TypeError, ValueError) as e:
+                text = str(e)
+                assert _names(param, text), (name, param, bad, text)
+                # the constructor's own message: never one of a primitive built inside (``cosine(): steps ...``)
+                assert not re.search(r"\w\(\): ", text), (name, param, bad, text)
+                if any(bad is x for x in REFUSED):
+                    assert ls._validate.show(bad) in text, (name, param, bad, text)
+            else:
+                assert not any(bad is x for x in REFUSED), f"{name}({param}={bad!r}) is accepted"

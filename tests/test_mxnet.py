@@ -114,6 +114,22 @@ def test_adapter_protocol():
         (lambda: lm.poly_scheduler(max_update=0), ValueError, "max_update must be >= 1"),
         (lambda: lm.poly_scheduler(max_update=10, warmup_steps=10), ValueError, "must exceed warmup_steps"),
         (lambda: lm.cosine_scheduler(max_update=2.5), TypeError, "max_update must be an integer, got 2.5"),
+        # each argument named where it is checked, before the step or multistep inside is built from it
+        (lambda: lm.factor_scheduler(step=10, factor=0), ValueError, "^factor must be > 0, got 0$"),
+        (lambda: lm.factor_scheduler(step=10, base_lr=None), TypeError, "^base_lr must be a real number, got None$"),
+        (
+            lambda: lm.factor_scheduler(step=10, stop_factor_lr=0.5, base_lr=0.1),
+            ValueError,
+            r"^stop_factor_lr=0.5 must not exceed base_lr=0.1 \(MXNet would raise the lr to it",
+        ),
+        (
+            lambda: lm.factor_scheduler(step=10, base_lr=-1),
+            ValueError,
+            "^stop_factor_lr=1e-08 must not exceed base_lr=-1 ",
+        ),
+        (lambda: lm.multi_factor_scheduler([10], factor=-0.5), ValueError, r"^factor must be > 0, got -0.5$"),
+        (lambda: lm.poly_scheduler(max_update=10, pwr=0), ValueError, "^pwr must be > 0, got 0$"),
+        (lambda: lm.cosine_scheduler(max_update=10, final_lr="x"), TypeError, "^final_lr must be a real number"),
     ],
 )
 def test_bad_mxnet_parameters(build, error, message):

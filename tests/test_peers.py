@@ -148,6 +148,24 @@ def test_timm_noise_pct_that_would_spin_is_refused():
     assert tm.CosineLRScheduler(1.0, t_initial=10, noise_range_t=0, noise_pct=1e-9, noise_type="uniform")(3) > 0
 
 
+@pytest.mark.parametrize("mirror", [tm.CosineLRScheduler, tm.PolyLRScheduler, tm.TanhLRScheduler])
+def test_timm_noise_arguments_are_checked_the_same_way_with_the_noise_off(mirror):
+    # every parameter is checked, used or not: noise_pct is held to normal noise's minimum whenever
+    # noise_type is "normal", whether noise_range_t turns the noise on or not
+    for noise_range_t in (None, 0):
+        with pytest.raises(ValueError, match="noise_pct must be >= 0.0001 for normal noise, got 1e-320"):
+            mirror(1.0, 10, noise_range_t=noise_range_t, noise_pct=1e-320)
+        with pytest.raises(TypeError, match="noise_seed must be an integer, got 'x'"):
+            mirror(1.0, 10, noise_range_t=noise_range_t, noise_seed="x")
+        with pytest.raises(ValueError, match="noise_std must be > 0, got 0"):
+            mirror(1.0, 10, noise_range_t=noise_range_t, noise_std=0)
+        mirror(1.0, 10, noise_range_t=noise_range_t, noise_pct=1e-320, noise_type="uniform")  # no redraw loop
+    off = mirror(1.0, 10, noise_pct=0.5, noise_std=2.0, noise_seed=7)
+    assert off == mirror(1.0, 10)  # with the noise off, the noise arguments change nothing
+    with pytest.raises(TypeError, match="warmup_lr_init must be a real number, got 'x'"):
+        mirror(1.0, 10, warmup_lr_init="x")  # checked without a warmup too
+
+
 def _timm_cosine(u, base, t_initial, cycle_mul, cycle_limit, lr_min=0.0):
     """timm's CosineLRScheduler._get_lr(u), written out in float64 with timm's own arithmetic (math.log)."""
     if cycle_mul != 1:

@@ -81,8 +81,25 @@ def test_flat_cos():
         (lambda: ls.wsd(0.1, 100, 60, 60), "exceed steps"),
         (lambda: ls.wsd(0.1, 100, 10, 10, decay="step"), "decay must be one of"),
         (lambda: ls.noam(0, 4000), "d_model must be >= 1"),
+        # each argument named where it is checked, before the primitives inside are built from it
+        (lambda: ls.sgdr(1.0, period=0), "^period must be > 0, got 0$"),
+        (lambda: ls.sgdr(1.0, period=10, decay=-1), "^decay must be > 0, got -1$"),
+        (lambda: ls.sgdr(1.0, period=10, limit=0), "^limit must be >= 1, got 0$"),
+        (lambda: ls.sgdr(1.0, period=10, period_mult=0.5), "^period_mult=0.5 < 1 needs a limit"),
+        (lambda: ls.one_cycle(1.0, 100, final_div_factor=1e-320), "^peak=1.0, div_factor=25.0, final_div_factor="),
+        (lambda: ls.one_cycle(1.0, 5e-324), r"^pct_start=0.3, steps=5e-324: the rise, pct_start \* steps,"),
+        (lambda: ls.triangular(-1e308, 1e308, 2), r"^high=1e\+308, low=-1e\+308: high - low is beyond the float"),
+        (lambda: ls.exp_range(0.0, 1.0, 2, gamma=0), "^gamma must be > 0, got 0$"),
+        (lambda: ls.flat_cos(1.0, 100, pct_flat=1), r"^pct_flat must be in \(0, 1\), got 1$"),
     ],
 )
 def test_bad_recipe_parameters(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_a_recipe_with_symbols_names_a_bad_argument_too():
+    with pytest.raises(TypeError, match=r"^period_mult must be a real number, got 'x' \(for any run: period hold"):
+        ls.sgdr(1.0, period=ls.total / 10, period_mult="x")
+    with pytest.raises(ValueError, match=r"^period must be > 0, got -100.0 \(binding total=100: period = total - 200"):
+        ls.sgdr(1.0, period=ls.total - 200).bind(total=100)

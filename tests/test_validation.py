@@ -81,7 +81,7 @@ BAD = [
     (lambda: c.stretch(0), ValueError, "factor must be > 0, got 0"),
     (lambda: c.per_epoch(0), ValueError, "steps_per_epoch must be >= 1, got 0"),
     (lambda: c.per_epoch(2.5), ValueError, "steps_per_epoch must be a whole number, got 2.5"),
-    (lambda: ls.minimum(c, "x"), TypeError, "b must be a schedule or a number, got 'x'"),
+    (lambda: ls.minimum(c, "x"), TypeError, "right must be a schedule or a number, got 'x'"),  # fields renamed
     (lambda: ls.function(3), TypeError, "fn must be a Python callable, got 3"),
     (lambda: ls.function(c), TypeError, "fn must be a Python callable"),
     # parameters checked whether or not they are used, and containers of the right kind (the hostile-input probe)
@@ -101,6 +101,74 @@ BAD = [
         TypeError,
         "warmup_lr_rate must be a real number",
     ),
+    # a mirror's or recipe's own parameter, named where it is checked, before any primitive is built from it
+    # (issues 17 and 19); ^: the message is the mirror's own, not a primitive's (``step(): ...``)
+    (lambda: ls.torch.step_lr(0.1, 30, gamma=None), TypeError, "^gamma must be a real number, got None$"),
+    (lambda: ls.torch.step_lr(-1, 30), ValueError, "^base_lr must be >= 0, got -1$"),
+    (lambda: ls.torch.exponential_lr(math.nan, 0.5), ValueError, "^base_lr must be finite, got nan$"),
+    (lambda: ls.torch.multi_step_lr(1.0, [2, 4], gamma=0), ValueError, "^gamma must be > 0, got 0$"),
+    (lambda: ls.torch.constant_lr(1.0, 1e-320), ValueError, "^factor=1e-320, base_lr=1.0: base_lr "),
+    (lambda: ls.torch.one_cycle_lr(1.0, 10, div_factor=1e-320), ValueError, "^max_lr=1.0, div_factor=1e-320: "),
+    (lambda: ls.torch.cyclic_momentum(step_size_up=1e308), ValueError, r"^step_size_up=1e\+308: the cycle"),
+    (lambda: ls.torch.reduce_lr_on_plateau(1e-320), ValueError, "^eps=1e-08, base_lr=1e-320: eps / base_lr is"),
+    (lambda: ls.torch.reduce_lr_on_plateau(0.1, factor=1), ValueError, r"^factor must be in \(0, 1\), got 1$"),
+    (lambda: ls.torch.chained_scheduler([c, c, c], 1e-200), ValueError, r"^base_lr=1e-200: base_lr\*\*2 must be > 0"),
+    (lambda: ls.torch.sequential_lr([c, "x"], [5]), TypeError, r"^schedules\[1\] must be a schedule or a number"),
+    (
+        lambda: ls.mxnet.factor_scheduler(250, 0.5, base_lr=0),
+        ValueError,
+        "^stop_factor_lr=1e-08 must not exceed base_lr=0 ",
+    ),
+    (lambda: ls.mxnet.factor_scheduler(250, -1), ValueError, "^factor must be > 0, got -1$"),
+    (lambda: ls.mxnet.multi_factor_scheduler([10], 0), ValueError, "^factor must be > 0, got 0$"),
+    (
+        lambda: ls.transformers.get_wsd_schedule(1.0, 2, 2, num_stable_steps=2, num_cycles=1e308),
+        ValueError,
+        r"^num_cycles=1e\+308: a half cosine, 1 / \(2 \* num_cycles\), must be > 0, got 0.0$",
+    ),
+    (
+        lambda: ls.transformers.get_wsd_schedule(1.0, 2, 2, num_training_steps=0, num_stable_steps=2),
+        ValueError,
+        "exceed num_training_steps=0",  # checked the same way when num_stable_steps wins
+    ),
+    (
+        lambda: ls.transformers.get_polynomial_decay_schedule_with_warmup(0, 2, 10),
+        ValueError,
+        "^lr_end=1e-07 must be smaller than base_lr=0",
+    ),
+    (
+        lambda: ls.transformers.get_cosine_with_min_lr_schedule_with_warmup(1e-320, 2, 10, min_lr=0.1),
+        ValueError,
+        "^min_lr=0.1, base_lr=1e-320: min_lr / base_lr is beyond the float range",
+    ),
+    (
+        lambda: ls.transformers.get_polynomial_decay_schedule_with_warmup(0, 2, 10, lr_end=-1),
+        ValueError,
+        "^base_lr must not be 0, got 0: HF divides by it$",
+    ),
+    (
+        lambda: ls.transformers.get_polynomial_decay_schedule_with_warmup(1e-320, 2, 10, lr_end=-1),
+        ValueError,
+        "^lr_end=-1, base_lr=1e-320: the final factor, lr_end / base_lr, is beyond the float range",
+    ),
+    (lambda: ls.transformers.get_constant_schedule(None), TypeError, "^base_lr must be a real number, got None$"),
+    (lambda: ls.transformers.get_reduce_on_plateau_schedule(0.1, patience=-1), ValueError, "^patience must be >= 0"),
+    (lambda: ls.timm.TanhLRScheduler(0.1, 30, lb=None), TypeError, "^lb must be a real number, got None$"),
+    (lambda: ls.timm.TanhLRScheduler(0.1, 30, lb=3.0), ValueError, "^lb=3.0 must be less than ub=3.0$"),
+    (lambda: ls.timm.StepLRScheduler(-1, 10), ValueError, "^base_lr must be >= 0, got -1$"),
+    (lambda: ls.timm.MultiStepLRScheduler(0.1, [3, 6], 1e308), ValueError, r"^decay_rate=1e\+308, base_lr=0.1: "),
+    (lambda: ls.timm.CosineLRScheduler(0.1, 30, noise_pct=1e-320), ValueError, "^noise_pct must be >= 0.0001"),
+    (
+        lambda: ls.timm.CosineLRScheduler(1e308, 30, warmup_t=5, warmup_lr_init=-1e308),
+        ValueError,
+        r"^base_lr=1e\+308, warmup_lr_init=-1e\+308: the warmup's step",
+    ),
+    (lambda: ls.sgdr(1.0, period=None), TypeError, "^period must be a real number, got None$"),
+    (lambda: ls.sgdr(1.0, 10, period_mult=0.5), ValueError, r"^period_mult=0.5 < 1 needs a limit"),
+    (lambda: ls.one_cycle(1.0, 100, div_factor=1e-320), ValueError, "^peak=1.0, div_factor=1e-320: the initial lr"),
+    (lambda: ls.triangular(0.1, 1.0, 1e308), ValueError, r"^half_period=1e\+308: the cycle, 2 \* half_period"),
+    (lambda: ls.flat_cos(1.0, 5e-324), ValueError, "^pct_flat=0.75, steps=5e-324: the cosine"),
+    (lambda: ls.noam(1, 1e-320, factor=1e308), ValueError, r"^factor=1e\+308, d_model=1, warmup_steps=1e-320: "),
     (lambda: ls.suggest_lr(10**400, [1.0, 2.0, 3.0]), TypeError, "lrs must be a 1-D sequence of numbers"),
     (lambda: ls.suggest_lr([1e-3, 1e-2, 1e-1], [1, 2, 3], smooth=1e-320), ValueError, "smooth=1e-320 is too small"),
 ]

@@ -13,6 +13,12 @@ The momentum mirrors (:func:`one_cycle_momentum`, :func:`cyclic_momentum`)
 give the momentum (or Adam's beta1) that OneCycleLR and CyclicLR cycle by
 default; hand them to :func:`lrsched.torch.scheduler` with the lr mirror.
 The migration table (torch class -> lrsched call) is in docs/migration.md.
+
+Each mirror checks every one of its arguments, used or not, before it
+builds anything, and a bad one gets a TypeError or ValueError naming that
+argument and its value (``gamma must be > 0, got -1``); what a mirror
+derives from them (``max_lr / div_factor``) is checked too, naming the
+arguments it comes from.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from .. import _validate as v
 from ..combinators import Cycle, Function, Join
 from ..plateau import Plateau
 from ..primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
-from ..schedule import Schedule
+from ..schedule import Schedule, as_schedule
 
 __all__ = [
     "chained_scheduler",
@@ -51,13 +57,17 @@ def step_lr(base_lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
 
     That is ``step(b, every=s, factor=gamma)``. torch's loop multiplies the lr
     by gamma at each drop; the mirror computes the power (drift: a few ulps).
+    ``base_lr`` must be >= 0 (torch's optimizers refuse a negative lr) and
+    ``gamma`` > 0.
 
     Example:
         >>> s = lrsched.torch.step_lr(0.1, step_size=30)
         >>> s(30), round(s(31), 15)
         (0.1, 0.01)
     """
-    return Step(base_lr, every=v.whole("step_size", step_size, 1), factor=gamma)
+    b = v.nonnegative("base_lr", base_lr)
+    every = v.whole("step_size", step_size, 1)
+    return Step(b, every=every, factor=v.positive("gamma", gamma))
 
 
 def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
@@ -74,17 +84,12 @@ def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
         >>> [s(t) for t in (1, 2, 3, 4, 5)]
         [1.0, 1.0, 0.5, 0.5, 0.125]
     """
-    counts = Counter(v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(v.items("milestones", milestones)))
-    gamma = v.real("gamma", gamma)
     lr = v.real("base_lr", base_lr)
+    counts = Counter(v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(v.items("milestones", milestones)))
+    gamma = v.positive("gamma", gamma)  # as StepLR's: torch takes any number, a learning rate cannot
     bounds, values = [], [lr]
     for m in sorted(counts):
-        try:
-            lr = lr * gamma ** counts[m]
-        except OverflowError:
-            lr = math.inf
-        if not math.isfinite(lr):
-            raise ValueError(f"gamma={gamma!r} takes the lr out of the float range at milestone {m}")
+        lr = v.computed(f"the lr after milestone {m}", lr * v.power(gamma, counts[m]), gamma=gamma, base_lr=base_lr)
         bounds.append(m)
         values.append(lr)
     return Piecewise(bounds, values)
@@ -103,14 +108,13 @@ def constant_lr(base_lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -
         (0.15, 0.15, 0.3)
     """
     b = v.real("base_lr", base_lr)
-    f = v.real("factor", factor)
-    if not 0 < f <= 1:
-        raise ValueError(f"factor must be in (0, 1] (torch divides by it at total_iters), got {v.show(factor)}")
+    f = v.interval("factor", factor, 0, 1, low_open=True)  # torch divides by it at total_iters
     total = v.whole("total_iters", total_iters, 0)
     low = b * f
     if total == 0:
         return Constant(low)
-    return Join([Constant(low), Constant(low * (1.0 / f))], [total])
+    back = v.computed("base_lr * factor * (1 / factor)", low * (1.0 / f), factor=factor, base_lr=base_lr)
+    return Join([Constant(low), Constant(back)], [total])
 
 
 def linear_lr(base_lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5) -> Schedule:
@@ -128,12 +132,8 @@ def linear_lr(base_lr: float, start_factor: float = 1.0 / 3, end_factor: float =
         (0.5, 0.75, 1.0, 1.0)
     """
     b = v.real("base_lr", base_lr)
-    f0 = v.real("start_factor", start_factor)
-    f1 = v.real("end_factor", end_factor)
-    if not 0 < f0 <= 1:
-        raise ValueError(f"start_factor must be in (0, 1], got {v.show(start_factor)}")
-    if not 0 <= f1 <= 1:
-        raise ValueError(f"end_factor must be in [0, 1], got {v.show(end_factor)}")
+    f0 = v.interval("start_factor", start_factor, 0, 1, low_open=True)
+    f1 = v.interval("end_factor", end_factor, 0, 1)
     total = v.whole("total_iters", total_iters, 0)
     if total == 0:
         return Constant(b * f0)
@@ -147,7 +147,7 @@ def exponential_lr(base_lr: float, gamma: float) -> Schedule:
         >>> lrsched.torch.exponential_lr(1.0, gamma=0.5)(3)
         0.25
     """
-    return Exponential(base_lr, gamma).shift(1)
+    return Exponential(v.real("base_lr", base_lr), v.positive("gamma", gamma)).shift(1)
 
 
 def polynomial_lr(base_lr: float, total_iters: int = 5, power: float = 1.0) -> Schedule:
@@ -180,8 +180,9 @@ def cosine_annealing_lr(base_lr: float, T_max: int, eta_min: float = 0.0) -> Sch
         >>> s(1), s(2), s(3), s(5)
         (1.0, 0.5, 0.0, 1.0)
     """
+    b, low = v.real("base_lr", base_lr), v.real("eta_min", eta_min)
     T = v.whole("T_max", T_max, 1)
-    return Cosine(base_lr, eta_min, steps=T, periodic=True).shift(1)
+    return Cosine(b, low, steps=T, periodic=True).shift(1)
 
 
 def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> Schedule:
@@ -200,9 +201,10 @@ def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1, et
         >>> [s(t) for t in (1, 2, 3, 4, 5, 6, 7)]
         [1.0, 0.5, 1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 1.0]
     """
+    b, low = v.real("base_lr", base_lr), v.real("eta_min", eta_min)
     t0 = v.whole("T_0", T_0, 1)
     mult = v.whole("T_mult", T_mult, 1)
-    return Cycle(Cosine(v.real("base_lr", base_lr), v.real("eta_min", eta_min), steps=t0), t0, mult, zero_based=True)
+    return Cycle(Cosine(b, low, steps=t0), t0, mult, zero_based=True)
 
 
 def cyclic_lr(
@@ -234,28 +236,36 @@ def cyclic_lr(
     """
     b = v.real("base_lr", base_lr)
     top = v.real("max_lr", max_lr)
+    amplitude = v.computed("max_lr - base_lr", top - b, max_lr=max_lr, base_lr=base_lr)
+    wave = _cyclic_wave(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+    return b + amplitude * wave
+
+
+def _cyclic_wave(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode) -> Schedule:
+    """CyclicLR's tri(e) * scale, from 0 to 1 and back (each argument checked, used or not)."""
     up = v.positive("step_size_up", step_size_up)
     down = up if step_size_down is None else v.positive("step_size_down", step_size_down)
     mode = v.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
-    scale_mode = v.choice("scale_mode", scale_mode, ("cycle", "iterations"))
     gamma = v.positive("gamma", gamma)  # checked in every mode, as torch stores it
-    total = up + down
+    if scale_fn is not None and not callable(scale_fn):
+        raise TypeError(f"scale_fn must be callable (or None), got {v.show(scale_fn)}")
+    scale_mode = v.choice("scale_mode", scale_mode, ("cycle", "iterations"))
+    if step_size_down is None:
+        total = v.computed("the cycle, 2 * step_size_up,", up + down, step_size_up=step_size_up)
+    else:
+        total = v.computed(
+            "the cycle, step_size_up + step_size_down,", up + down, step_size_up=step_size_up, step_size_down=down
+        )
     tri = Join([Linear(0.0, 1.0, up), Linear(1.0, 0.0, down)], [up])
     if scale_fn is not None:
-        if not callable(scale_fn):
-            raise TypeError(f"scale_fn must be callable, got {scale_fn!r}")
-        wave = Cycle(tri, total, zero_based=True)
-        if scale_mode == "cycle":
-            scale = Function(_CycleScale(scale_fn, total))
-        else:
-            scale = Function(_EpochScale(scale_fn))
-        return b + (top - b) * (wave * scale)
+        scale = _CycleScale(scale_fn, total) if scale_mode == "cycle" else _EpochScale(scale_fn)
+        return Cycle(tri, total, zero_based=True) * Function(scale)
     if mode == "triangular2":
-        return b + (top - b) * Cycle(tri, total, decay=0.5, zero_based=True)
+        return Cycle(tri, total, decay=0.5, zero_based=True)
     wave = Cycle(tri, total, zero_based=True)
     if mode == "exp_range":
-        return b + (top - b) * (wave * Exponential(1.0, v.positive("gamma", gamma)).shift(1))
-    return b + (top - b) * wave
+        return wave * Exponential(1.0, gamma).shift(1)
+    return wave
 
 
 class _CycleScale:
@@ -308,16 +318,9 @@ def cyclic_momentum(
         >>> [round(m(t), 12) for t in range(1, 6)]
         [0.9, 0.85, 0.8, 0.85, 0.9]
     """
-    return cyclic_lr(
-        v.nonnegative("max_momentum", max_momentum),
-        v.nonnegative("base_momentum", base_momentum),
-        step_size_up,
-        step_size_down,
-        mode,
-        gamma,
-        scale_fn,
-        scale_mode,
-    )
+    low = v.nonnegative("base_momentum", base_momentum)
+    top = v.nonnegative("max_momentum", max_momentum)
+    return top + (low - top) * _cyclic_wave(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
 
 
 def one_cycle_lr(
@@ -348,8 +351,15 @@ def one_cycle_lr(
         (0.04, 1.0, 4e-06)
     """
     top = v.positive("max_lr", max_lr)
-    initial = top / v.positive("div_factor", div_factor)
-    low = initial / v.positive("final_div_factor", final_div_factor)
+    div, final_div = v.positive("div_factor", div_factor), v.positive("final_div_factor", final_div_factor)
+    initial = v.computed("the initial lr, max_lr / div_factor,", top / div, max_lr=max_lr, div_factor=div_factor)
+    low = v.computed(
+        "the final lr, max_lr / div_factor / final_div_factor,",
+        initial / final_div,
+        max_lr=max_lr,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+    )
     if v.flag("three_phase", three_phase):
         levels = [(initial, top), (top, initial), (initial, low)]
     else:
@@ -398,11 +408,11 @@ def _one_cycle(levels, total_steps, epochs, steps_per_epoch, pct_start, anneal_s
         total = v.whole("total_steps", total_steps, 1)
     elif e is not None and k is not None:
         total = e * k
+        if total > v.MAX_COUNT:
+            raise ValueError(f"epochs={e} * steps_per_epoch={k} = {total} updates: more than 2**53")
     else:
         raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch")
-    pct = v.real("pct_start", pct_start)
-    if not 0 <= pct <= 1:
-        raise ValueError(f"pct_start must be in [0, 1], got {v.show(pct_start)}")
+    pct = v.fraction("pct_start", pct_start)
     strategy = v.choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
     if len(levels) == 3:
         ends = [float(pct * total) - 1, float(2 * pct * total) - 2, total - 1]
@@ -509,15 +519,14 @@ def sequential_lr(schedules, milestones) -> Schedule:
         >>> s(6) == cos(1)
         True
     """
-    schedules = list(schedules) if isinstance(schedules, (list, tuple)) else schedules
-    if not isinstance(schedules, list) or not schedules:
-        raise TypeError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
-    if not isinstance(milestones, (list, tuple)):
-        raise TypeError(f"milestones must be a list of integers, got {v.show(milestones)}")
-    ms = [v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
+    if not isinstance(schedules, (list, tuple)) or not schedules:
+        raise TypeError(f"schedules must be a non-empty list of schedules, got {v.show(schedules)}")
+    schedules = [as_schedule(f"schedules[{i}]", x) for i, x in enumerate(schedules)]
+    ms = [v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(v.items("milestones", milestones))]
     if len(ms) != len(schedules) - 1:
         raise ValueError(
-            f"needs one milestone fewer than schedules: got {len(schedules)} schedules and {len(ms)} milestones"
+            f"milestones needs one milestone fewer than schedules: got {len(schedules)} schedules and "
+            f"{len(ms)} milestones"
         )
     if ms != sorted(ms):
         raise ValueError(f"milestones must be sorted (torch's SequentialLR misbehaves otherwise), got {ms}")
@@ -548,18 +557,18 @@ def chained_scheduler(schedules, base_lr: float) -> Schedule:
         >>> s(1), s(2), s(3)
         (0.1, 0.05, 0.25)
     """
-    schedules = list(schedules) if isinstance(schedules, (list, tuple)) else None
-    if not schedules:
-        raise TypeError("schedules must be a non-empty list of schedules")
+    if not isinstance(schedules, (list, tuple)) or not schedules:
+        raise TypeError(f"schedules must be a non-empty list of schedules, got {v.show(schedules)}")
     for i, x in enumerate(schedules):
         if not isinstance(x, Schedule):
             raise TypeError(f"schedules[{i}] must be an lrsched schedule (a mirror), got {v.show(x)}")
     b = v.positive("base_lr", base_lr)
+    n = len(schedules) - 1
+    divisor = v.computed(f"base_lr**{n}", v.power(b, n), positive=True, base_lr=base_lr)
     product = schedules[0]
     for s in schedules[1:]:
         product = product * s
-    n = len(schedules) - 1
-    return product / b**n if n else product
+    return product / divisor if n else product
 
 
 def reduce_lr_on_plateau(
@@ -585,17 +594,15 @@ def reduce_lr_on_plateau(
     (0.001, 5)
     """
     b = v.positive("base_lr", base_lr)
+    mode = v.choice("mode", mode, ("min", "max"))
+    factor = v.interval("factor", factor, 0, 1, low_open=True, high_open=True)
+    patience = v.count("patience", patience, minimum=0)
+    threshold = v.nonnegative("threshold", threshold)
+    threshold_mode = v.choice("threshold_mode", threshold_mode, ("rel", "abs"))
+    cooldown = v.count("cooldown", cooldown, minimum=0)
+    low, e = v.nonnegative("min_lr", min_lr), v.nonnegative("eps", eps)
+    min_scale = v.computed("min_lr / base_lr", low / b, min_lr=min_lr, base_lr=base_lr)
+    eps_scale = v.computed("eps / base_lr", e / b, eps=eps, base_lr=base_lr)
     return Plateau(
-        mode,
-        factor,
-        patience,
-        threshold,
-        threshold_mode,
-        cooldown,
-        v.nonnegative("min_lr", min_lr) / b,
-        v.nonnegative("eps", eps) / b,
-        torch_threshold=True,
+        mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps_scale, torch_threshold=True
     )
-
-
-v.name_arguments(globals(), __all__)
