@@ -8,8 +8,6 @@ parameter and the value.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import numbers
 from collections.abc import Sequence
@@ -46,46 +44,6 @@ def _scalar(value):
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         return value[()]
     return value
-
-
-def named(fn):
-    """``fn`` whose ValueError and TypeError name the argument at fault.
-
-    A mirror or recipe passes its arguments on to primitives, whose messages
-    name the primitive's parameters (``start``); this adds the name the caller
-    used (``base_lr=True: ...``) when the message names none of ``fn``'s own.
-    """
-    sig = inspect.signature(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (TypeError, ValueError) as e:
-            text = str(e)
-            if any(name in text for name in sig.parameters):
-                raise
-            try:
-                given = sig.bind_partial(*args, **kwargs).arguments
-            except TypeError:
-                raise e from None
-            for name, value in given.items():
-                if f"got {show(value)}" in text:
-                    raise type(e)(f"{fn.__name__}(): {name}={show(value)}: {text}") from None
-            call = ", ".join(f"{name}={show(value)}" for name, value in given.items())
-            raise type(e)(f"{fn.__name__}({call}): {text}") from None
-
-    return wrapper
-
-
-def name_arguments(namespace: dict, names) -> None:
-    """Wrap the functions ``names`` of a module's ``namespace`` with :func:`named` (doctests stay theirs)."""
-    for name in names:
-        fn = namespace[name]
-        if inspect.isfunction(fn):
-            wrapped = named(fn)
-            wrapped.__module__ = fn.__module__
-            namespace[name] = wrapped
 
 
 def horizon(schedule, steps, maximum: int = 1 << 27) -> int:

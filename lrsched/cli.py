@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import inspect
 import json
 import os
 import sys
@@ -35,31 +36,29 @@ _MAX_TEXT = 100_000
 _MAX_CONFIG = 10_000_000  # bytes of a config file
 
 
+def _makes_a_schedule(fn) -> bool:
+    """Whether ``fn`` is annotated to return a schedule (a mirror, not an adapter or a plateau rule)."""
+    try:
+        return inspect.signature(fn).return_annotation in ("Schedule", Schedule)
+    except (TypeError, ValueError):
+        return False
+
+
 def _callables() -> dict[str, object]:
-    import lrsched
-    from lrsched import mxnet as mx_mirrors
+    """The names an expression may call: the kinds, the recipes, and each framework's mirrors
+    (``lrsched.<framework>.mirrors``, or the flat module), none of which imports its framework."""
+    import importlib
+
     from lrsched import recipes
-    from lrsched.torch import mirrors as torch_mirrors
 
     names = {
         kind: REGISTRY[kind] for kind in REGISTRY if kind not in {"add", "sub", "mul", "div", "function"} | _METHODS
     }
     names.update({name: getattr(recipes, name) for name in recipes.__all__})
-    from lrsched import keras as keras_mirrors
-    from lrsched import optax as optax_mirrors
-    from lrsched import timm as timm_mirrors
-    from lrsched import transformers as hf_mirrors
-
-    for prefix, module, skip in (
-        ("torch", torch_mirrors, {"reduce_lr_on_plateau"}),
-        ("mxnet", mx_mirrors, {"Scheduler", "scheduler"}),
-        ("optax", optax_mirrors, {"schedule", "OptaxSchedule", "find_lr"}),
-        ("transformers", hf_mirrors, {"get_reduce_on_plateau_schedule"}),
-        ("timm", timm_mirrors, set()),
-        ("keras", keras_mirrors, {"schedule", "find_lr"}),
-    ):
-        names.update({f"{prefix}.{n}": getattr(module, n) for n in module.__all__ if n not in skip})
-    del lrsched
+    for prefix in ("torch", "mxnet", "optax", "transformers", "timm", "keras"):
+        module = importlib.import_module(f"lrsched.{prefix}")
+        home = getattr(module, "mirrors", module)
+        names.update({f"{prefix}.{n}": getattr(home, n) for n in home.__all__ if _makes_a_schedule(getattr(home, n))})
     return names
 
 

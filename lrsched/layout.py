@@ -86,11 +86,9 @@ HEADER = 4
 MAX_DEPTH = 64
 
 
-
 def pack(op: int, values: dict) -> list[float]:
     """``values`` (name -> number) in the layout order of ``op``; every declared name, nothing else."""
     names = PARAMS[op]
     if set(values) != set(names):
         raise RuntimeError(f"opcode {op} lays out {names}, got {sorted(values)}")
     return [float(values[name]) for name in names]
-

@@ -3,8 +3,9 @@ r"""The learning-rate range test (L. Smith 2015/2017): find a good lr in one sho
 Raise the lr from tiny to huge over about a hundred updates, recording the
 loss at each (:func:`range_test` is that ramp, an ordinary schedule), stop
 when the loss diverges, and read the lr off the smoothed loss curve
-(:func:`suggest_lr`). Both are pure; ``lrsched.torch.find_lr`` runs the test
-on a torch model and puts the model and optimizer back as they were.
+(:func:`suggest_lr`). Both are pure; the drivers ``lrsched.torch.find_lr``,
+``lrsched.optax.find_lr`` and ``lrsched.keras.find_lr`` run the test on a
+model, through :class:`RangeTest`, and leave the model as it was.
 
 Smoothing: losses :math:`L_0, L_1, \dots` are averaged with weight w
 (``smooth``) on each new loss, bias-corrected as in Adam, so that the first
@@ -224,17 +225,9 @@ def suggest_lr(
     with :math:`\sigma` the losses' noise, read robustly from their second
     differences up to where S climbs back above :math:`S_i` (1.4826 times
     their median absolute deviation, over :math:`\sqrt 6`). No lr when
-    z < ``min_score`` (5; 0 always suggests). On synthetic curves of 100
-    points (``benchmarks/suggest_rates.py``) flat curves with Gaussian,
-    uniform or quantized noise and rising curves never get an lr, flat
-    curves with heavy-tailed noise 2.5-7% of the time, and curves with a
-    real descent always do up to noise of 0.3 times the fall. On curves
-    recorded with ``find_lr`` on small models (logistic and linear
-    regression, small MLPs; 352 with a descent, 221 without: a ramp ending
-    too early, a solved problem, random labels, a ramp starting too high) it
-    refused 1.7% and still suggested for 6.3%. Correlated noise and random
-    walks look like descents to any one-curve test: give the raw per-batch
-    losses, not a curve another tool already smoothed.
+    z < ``min_score`` (5; 0 always suggests). How often that refuses and
+    suggests, on synthetic and on recorded curves: :func:`descent_score`.
+    Give the raw per-batch losses, not a curve another tool already smoothed.
 
     Example:
         >>> lrs = np.geomspace(1e-5, 1.0, 11)
@@ -245,6 +238,27 @@ def suggest_lr(
         >>> round(suggest_lr(lrs, losses, "minimum", smooth=1.0).lr, 12)  # the minimum's lr / 10
         0.00316227766
     """
+    x, y = _record(lrs, losses, skip_start, skip_end)
+    bar = v.nonnegative("min_score", min_score)
+    method = v.choice("method", method, METHODS)
+    values, cut = Curve(smooth, None if diverge is None else _diverge(diverge)).extend(y.tolist())
+    s = np.array(values, dtype=np.float64)
+    end = len(s) if cut is None else cut
+    if end < 3:
+        raise ValueError(
+            f"losses diverged at point {cut} (lrs[{cut}] = {x[cut]:.3g}, losses[{cut}] = {v.show(y[cut])}), "
+            "leaving fewer than 3 points: start the ramp lower"
+        )
+    score = descent_score(y[:end])
+    if score < bar:
+        return LRSuggestion(None, None, method, x, y, s, cut, score, _no_descent(score, bar))
+    index, lr = _pick(method, x[:end], s[:end])
+    return LRSuggestion(lr, index, method, x, y, s, cut, score)
+
+
+def _record(lrs, losses, skip_start, skip_end) -> tuple[np.ndarray, np.ndarray]:
+    """The points :func:`suggest_lr` reads, checked: ``lrs`` positive and increasing, as long as ``losses``, with
+    ``skip_start`` / ``skip_end`` points left out, at least 3."""
     x, y = _floats("lrs", lrs), _floats("losses", losses)
     if len(x) != len(y):
         raise ValueError(f"lrs and losses differ in length: {len(x)} lrs, {len(y)} losses")
@@ -257,54 +271,62 @@ def suggest_lr(
         )
     x, y = x[first:stop], y[first:stop]
     if len(x) < 3:
-        raise ValueError(f"a range test needs at least 3 points, got {len(x)}")
-    bar = v.nonnegative("min_score", min_score)
+        raise ValueError(f"lrs and losses hold too few points: a range test needs at least 3 points, got {len(x)}")
     if not np.all(np.isfinite(x) & (x > 0)):
         bad = int(np.flatnonzero(~(np.isfinite(x) & (x > 0)))[0])
         raise ValueError(f"lrs must be positive and finite: lrs[{bad}] = {x[bad]!r}")
     if np.any(np.diff(x) <= 0):
         bad = int(np.flatnonzero(np.diff(x) <= 0)[0]) + 1
         raise ValueError(f"lrs must increase: lrs[{bad}] = {x[bad]!r} follows {x[bad - 1]!r}")
-    method = v.choice("method", method, METHODS)
-    if diverge is not None:
-        diverge = v.real("diverge", diverge)
-        if diverge <= 1:
-            raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
-    values, cut = Curve(smooth, diverge).extend(y.tolist())
-    s = np.array(values, dtype=np.float64)
-    end = len(s) if cut is None else cut
-    if end < 3:
-        raise ValueError(
-            f"the loss diverged at point {cut} (lr {x[cut]:.3g}), leaving fewer than 3 points: start the ramp lower"
-        )
-    score = descent_score(y[:end])
-    if score < bar:
-        why = (
-            "the smoothed loss never falls below its first value (the curve only rises or is flat)"
-            if score == 0
-            else f"the fall of the smoothed loss is {score:.3g} times its noise, below min_score={bar:g}: "
-            "no reliable descent (a flat or noisy curve; widen the ramp, or check the loss)"
-        )
-        return LRSuggestion(None, None, method, x, y, s, cut, score, why)
-    curve, logs = s[:end], np.log(x[:end])
+    return x, y
+
+
+def _diverge(diverge) -> float:
+    """``diverge`` checked: a multiple of the best smoothed loss, above 1."""
+    d = v.real("diverge", diverge)
+    if d <= 1:
+        raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
+    return d
+
+
+def _no_descent(score: float, bar: float) -> str:
+    """Why a curve whose score is below the bar gives no lr (``LRSuggestion.reason``)."""
+    if score == 0:
+        return "the smoothed loss never falls below its first value (the curve only rises or is flat)"
+    return (
+        f"the fall of the smoothed loss is {score:.3g} times its noise, below min_score={bar:g}: "
+        "no reliable descent (a flat or noisy curve; widen the ramp, or check the loss)"
+    )
+
+
+def _pick(method: str, lrs: np.ndarray, curve: np.ndarray) -> tuple[int, float]:
+    """The index ``method`` chooses on the smoothed ``curve`` (cut where it diverged), and the lr it suggests."""
     m = int(np.argmin(curve))
     if method == "minimum":
-        index, lr = m, float(x[m]) / 10
-    elif method == "steepest":
-        slope = np.gradient(curve, logs)[: m + 1]
-        index = int(np.argmin(slope))
-        lr = float(x[index])
+        return m, float(lrs[m]) / 10
+    if method == "steepest":
+        index = int(np.argmin(np.gradient(curve, np.log(lrs))[: m + 1]))
     else:
         length, last = _longest_descent(curve)
         index = last - (length - 1) // 2
-        lr = float(x[index])
-    return LRSuggestion(lr, index, method, x, y, s, cut, score)
+    return index, float(lrs[index])
 
 
 def descent_score(losses) -> float:
     """z of :func:`suggest_lr`: the fall of the smoothed losses to their minimum, in units of their noise.
 
     0 when there is no fall (or one below float rounding: a constant curve); inf for a fall without noise.
+
+    With the bar at 5: on synthetic curves of 100 points
+    (``benchmarks/suggest_rates.py``) flat curves with Gaussian, uniform or
+    quantized noise and rising curves never get an lr, flat curves with
+    heavy-tailed noise 2.5-7% of the time, and curves with a real descent
+    always do up to noise of 0.3 times the fall. On curves recorded with
+    ``find_lr`` on small models (logistic and linear regression, small MLPs;
+    352 with a descent, 221 without: a ramp ending too early, a solved
+    problem, random labels, a ramp starting too high) it refused 1.7% and
+    still suggested for 6.3%. Correlated noise and random walks look like
+    descents to any one-curve test.
     """
     y = np.asarray(losses, dtype=np.float64)
     n, w = len(y), SCORE_SMOOTH
@@ -342,22 +364,34 @@ class RangeTest:
     returns :meth:`suggestion`.
     """
 
-    def __init__(self, start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score, shape="exponential"):
+    def __init__(
+        self, start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score, shape="exponential"
+    ):
         self.steps = v.count("steps", steps, minimum=3)
         self.lr = range_test(start, end, self.steps, shape)
         self.method = v.choice("method", method, METHODS)
-        d = v.real("diverge", diverge)
-        if d <= 1:
-            raise ValueError(f"diverge must be above 1 (a multiple of the best smoothed loss), got {v.show(diverge)}")
-        self.curve = Curve(smooth, d)  # checks smooth; the rule suggest_lr applies to the record
+        self.curve = Curve(smooth, _diverge(diverge))  # checks smooth; the rule suggest_lr applies to the record
         self.reading = {
             "skip_start": v.count("skip_start", skip_start, minimum=0),
             "skip_end": v.count("skip_end", skip_end, minimum=0),
             "min_score": v.nonnegative("min_score", min_score),
         }
-        self.start = start
+        self.start, self.end = start, end  # as given, for the messages
         self.lrs: list[float] = []
         self.losses: list[float] = []
+
+    def check_fits(self, dtype: str, largest: float, smallest: float) -> None:
+        """Refuse a ramp whose ends a learning rate held in ``dtype`` (its largest and smallest normal numbers)
+        cannot hold: inf, or 0, before any update."""
+        if float(self.end) > largest:
+            raise ValueError(
+                f"end={v.show(self.end)} overflows the learning rate's {dtype} (at most {largest:.4g}): lower end"
+            )
+        if float(self.start) < smallest:  # a subnormal: XLA on CPU flushes it to 0
+            raise ValueError(
+                f"start={v.show(self.start)} is below the smallest {dtype} learning rate "
+                f"({smallest:.4g}; smaller ones flush to 0): raise start"
+            )
 
     def record(self, lr: float, loss: float) -> bool:
         """One point of the curve; whether the curve diverges there."""
@@ -432,6 +466,3 @@ def _longest_descent(s: np.ndarray) -> tuple[int, int]:
         else:
             tails[k] = x
     return len(tails), end
-
-
-v.name_arguments(globals(), ["range_test", "suggest_lr"])

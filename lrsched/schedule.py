@@ -8,14 +8,12 @@ introspection (:mod:`lrsched.analysis`), serialization
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import _validate as v
 from . import analysis, engine, serialize
-from .symbols import check_bindings, substitute, symbols_in
 from .layout import MAX_DEPTH
+from .symbols import check_bindings, substitute, symbols_in
 from .value import REGISTRY, REQUIRED, Field, Value, format_number, format_value
 
 _set = object.__setattr__

@@ -28,7 +28,7 @@ PARAMS = (
 )
 
 # 2. kernels/leaves.py: the formula _square, and one dispatch line in leaf()
-FORMULA = '''
+FORMULA = """
 @internal
 def _square(t, out, high, low, period):
     half = period / 2.0
@@ -38,7 +38,7 @@ def _square(t, out, high, low, period):
 
 
 @inline
-def leaf('''
+def leaf("""
 DISPATCH = (
     "    elif op == L.FUNCTION:\n",
     "    elif op == L.SQUARE:\n        _square(t, out, fp[f], fp[f + 1], fp[f + 2])\n    elif op == L.FUNCTION:\n",
@@ -50,7 +50,7 @@ CLASS = '''
 class Square(Leaf):
     r"""A square wave: ``high`` over the first half of every ``period``, ``low`` over the second.
 
-    .. math:: \\eta(t) = \\begin{cases} l & \\lceil 2t / P \\rceil \\text{ even}, t > 0 \\\\ h & \\text{else} \\end{cases}
+    .. math:: \\eta(t) = l \\text{ if } \\lceil 2t / P \\rceil \\text{ is even and } t > 0, \\text{ else } h
 
     Example:
         >>> square(1.0, 0.5, period=4).values(5).tolist()

@@ -263,6 +263,7 @@ def test_minimum_and_maximum_name_their_operands_like_the_arithmetic():
     assert (s.left, s.right) == (ls.linear(0.0, 1.0, 10), ls.constant(0.5))
     node = s.to_dict()["schedule"]
     assert set(node) == set(ls.linear(0, 1, 10).__add__(0.5).to_dict()["schedule"]) == {"type", "left", "right"}
-    old = {"type": "maximum", "a": {"type": "constant", "value": 1.0}, "b": {"type": "linear", "start": 0, "end": 2, "steps": 4}}
+    a, b = {"type": "constant", "value": 1.0}, {"type": "linear", "start": 0, "end": 2, "steps": 4}
+    old = {"type": "maximum", "a": a, "b": b}
     assert ls.from_dict(old) == ls.maximum(1.0, ls.linear(0, 2, 4))
     assert ls.from_dict(old)(4) == 2.0

@@ -74,7 +74,10 @@ def test_no_import_cycles():
 
 
 def test_import_loads_no_numba_and_no_framework():
-    code = "import sys, lrsched; print(sorted(m for m in ('numba', 'torch', 'jax', 'matplotlib') if m in sys.modules))"
+    code = (
+        "import sys, lrsched, lrsched.torch, lrsched.optax, lrsched.keras; "
+        "print(sorted(m for m in ('numba', 'torch', 'jax', 'optax', 'keras', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -99,3 +102,13 @@ def test_each_leaf_formula_takes_the_declared_parameters_in_order():
         names = list(inspect.signature(fn).parameters)[2:]  # after (t, out)
         assert tuple(names[: len(layout.PARAMS[op])]) == layout.PARAMS[op], (name, names)
         assert f"op == L.{name}:" in inspect.getsource(k.leaf), f"leaf() does not dispatch layout.{name}"
+
+
+def test_every_class_is_defined_at_module_level():
+    """No class is made at run time inside a function (grep, go-to-definition and debuggers find each one)."""
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = [c.name for c in ast.walk(fn) if isinstance(c, ast.ClassDef)]
+                assert not inner, f"{name}.{fn.name} defines {inner} at run time"

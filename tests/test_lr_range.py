@@ -154,6 +154,53 @@ def test_reading_mistakes_are_named(args, kwargs, error, message):
         ls.suggest_lr(*args, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: ls.suggest_lr([1e-3, 1e-2], [1.0, 0.5]),
+            ValueError,
+            "^lrs and losses hold too few points: a range test needs at least 3 points, got 2$",
+        ),
+        (
+            lambda: ls.suggest_lr([1e-3, 1e-2, 1e-1, 1.0], [1.0, 0.5, math.nan, 0.1]),
+            ValueError,
+            r"^losses diverged at point 2 \(lrs\[2\] = 0.1, losses\[2\] = nan\), leaving fewer than 3 points",
+        ),
+        (lambda: ls.suggest_lr([1e-3, 1e-2, 1e-1], [1, 2, 3], min_score="5"), TypeError, "^min_score must be a real"),
+        (
+            lambda: ls.suggest_lr([1e-3, 1e-2, 1e-1], [1, 2, 3], skip_end=-1),
+            ValueError,
+            "^skip_end must be >= 0, got -1$",
+        ),
+        (
+            lambda: ls.suggest_lr([1e-3, 1e-2, 1e-1], [1, 2, 3], diverge="x"),
+            TypeError,
+            "^diverge must be a real number",
+        ),
+        (lambda: ls.range_test(0, 1.0), ValueError, "^start must be > 0, got 0$"),
+        (lambda: ls.range_test(1e-3, 1.0, steps=1), ValueError, "^steps must be >= 2, got 1$"),
+        (lambda: ls.range_test(1e-300, 1e300), ValueError, r"^range_test: end / start = 1e\+300 / 1e-300 is beyond"),
+    ],
+)
+def test_mistakes_are_named_where_they_are_raised(call, error, message):
+    """The message names the argument at fault and its value, as raised: no wrapper adds ``suggest_lr(lrs=...): ``."""
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_ramp_that_a_learning_rate_dtype_cannot_hold_is_refused_by_name():
+    from lrsched.lr_range import RangeTest
+
+    f32 = np.finfo(np.float32)
+    args = ("valley", 5.0, 0.05, 0, 0, 5.0)
+    RangeTest(float(f32.tiny), float(f32.max), 10, *args).check_fits("float32", float(f32.max), float(f32.tiny))
+    with pytest.raises(ValueError, match=r"^end=1e\+39 overflows the learning rate's float32 \(at most 3.403e\+38\)"):
+        RangeTest(1e-7, 1e39, 10, *args).check_fits("float32", float(f32.max), float(f32.tiny))
+    with pytest.raises(ValueError, match=r"^start=1e-39 is below the smallest float32 learning rate \(1.175e-38;"):
+        RangeTest(1e-39, 1.0, 10, *args).check_fits("float32", float(f32.max), float(f32.tiny))
+
+
 def test_plot_marks_the_suggestion():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
@@ -311,6 +358,7 @@ def test_a_shuffling_dataloader_leaves_torchs_random_state_as_it_was():
 def test_non_persistent_buffers_and_a_tensor_lr_come_back():
     model = _net()
     model.register_buffer("seen", torch.zeros(1), persistent=False)
+
     def count(module, args, out):
         with torch.no_grad():
             module.seen.add_(1.0)

@@ -369,3 +369,28 @@ def test_the_drivers_pass_skip_start_and_skip_end_to_suggest_lr(jax, optax):
     again = ls.suggest_lr(whole.lrs, whole.losses, "minimum", diverge=5.0, skip_start=10, skip_end=3)
     assert (r.lr, r.index, r.diverged_at) == (again.lr, again.index, again.diverged_at)
     np.testing.assert_array_equal(r.lrs, whole.lrs[10:-3])
+
+
+# ---------------------------------------------------------------- the caller's own errors, passed on as raised
+
+
+def test_an_error_of_the_callers_loss_passes_through_unchanged(jax, optax, keras):
+    """find_lr names its own arguments where it checks them; an error raised by the caller's code is not its to
+    rewrite (no ``find_lr(loss_fn=..., ...): `` put in front of it)."""
+
+    def loss_fn(params, batch):
+        raise ValueError("the caller's own message")
+
+    with pytest.raises(ValueError, match="^the caller.s own message") as raised:
+        lo.find_lr(loss_fn, _jax_params(jax), optax.sgd, _batches())
+    assert str(raised.value) == "the caller's own message"  # JAX may add a note on its traceback, no more
+
+    def loss(y_true, y_pred):
+        raise ValueError("the caller's own message")
+
+    x, y = _data()
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=loss)
+    with pytest.raises(ValueError, match="^the caller.s own message") as raised:
+        lk.find_lr(model, x, y, batch_size=BATCH)
+    assert str(raised.value) == "the caller's own message"

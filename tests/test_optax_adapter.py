@@ -1,11 +1,15 @@
-"""lrsched.optax.schedule: any lrsched schedule as an optax schedule, driving real optax optimizers under jit."""
+"""lrsched.optax: the adapter (any lrsched schedule as an optax schedule, driving real optax optimizers under jit),
+the package's layout (no JAX imported by the mirrors), and the mirrors' own argument checks."""
 
 from __future__ import annotations
 
+import ast
+import math
 import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,20 +17,26 @@ import pytest
 import lrsched as ls
 import lrsched.optax as lo
 
-jax = pytest.importorskip("jax", reason="installed by the README test command")
-optax = pytest.importorskip("optax", reason="installed by the README test command")
-jnp = jax.numpy
-
 S = ls.warmup(ls.cosine(0.1, 1e-4, steps=90), steps=10)
 
 
-def test_count_c_gives_s_of_c_plus_one_under_jit():
+@pytest.fixture(scope="module")
+def jax():
+    return pytest.importorskip("jax", reason="installed by the README test command")
+
+
+@pytest.fixture(scope="module")
+def optax(jax):
+    return pytest.importorskip("optax", reason="installed by the README test command")
+
+
+def test_count_c_gives_s_of_c_plus_one_under_jit(jax):
     lr = jax.jit(lo.schedule(S))
     for c in (0, 1, 9, 10, 57, 99, 100, 10_000):
-        assert float(lr(jnp.int32(c))) == float(np.float32(S(min(c, 99) + 1)))  # float32: optax's own precision
+        assert float(lr(jax.numpy.int32(c))) == float(np.float32(S(min(c, 99) + 1)))  # float32: optax's own precision
 
 
-def test_exact_in_float64_with_x64():
+def test_exact_in_float64_with_x64(jax):
     code = (
         "import jax; jax.config.update('jax_enable_x64', True); import jax.numpy as jnp, lrsched as ls, "
         "lrsched.optax as lo; s = ls.warmup(ls.cosine(0.1, 1e-4, steps=90), steps=10); f = jax.jit(lo.schedule(s)); "
@@ -36,7 +46,8 @@ def test_exact_in_float64_with_x64():
     assert out.stdout.strip() == "True", out.stderr
 
 
-def test_drives_inject_hyperparams_and_an_optimizer():
+def test_drives_inject_hyperparams_and_an_optimizer(jax, optax):
+    jnp = jax.numpy
     lr = lo.schedule(S)
     opt = optax.inject_hyperparams(optax.sgd)(learning_rate=lr)
     params = {"w": jnp.zeros(3)}
@@ -58,23 +69,25 @@ def test_drives_inject_hyperparams_and_an_optimizer():
     assert float(w["w"][0]) == pytest.approx(-S.values(20).sum(), rel=1e-6)
 
 
-def test_prints_compares_pickles_and_refuses_what_never_settles():
+def test_prints_compares_pickles_and_refuses_what_never_settles(jax):
     lr = lo.schedule(S)
     assert repr(lr) == "lrsched.optax.schedule(warmup(cosine(0.1, 0.0001, steps=90), steps=10), steps=100)"
     assert pickle.loads(pickle.dumps(lr)) == lr
     with pytest.raises(ValueError, match="never settles: give steps"):
         lo.schedule(ls.exponential(0.1, 0.99))
     assert lo.schedule(ls.exponential(0.1, 0.99), steps=50).steps == 50
-    with pytest.raises(TypeError, match="must be an lrsched schedule"):
+    with pytest.raises(TypeError, match="^s must be an lrsched schedule, got <function"):
         lo.schedule(lambda c: 0.1)
+    with pytest.raises(TypeError, match="^schedule must be an lrsched schedule, got 0.1$"):
+        lo.OptaxSchedule(0.1, 10)
 
 
-def test_calling_a_schedule_inside_jit_points_to_the_adapter():
+def test_calling_a_schedule_inside_jit_points_to_the_adapter(jax):
     with pytest.raises(TypeError, match=r"JAX tracer .* pass lrsched.optax.schedule\(s\)"):
-        jax.jit(lambda c: S(c))(jnp.int32(0))
+        jax.jit(lambda c: S(c))(jax.numpy.int32(0))
 
 
-def test_huge_counts_hold_the_end_value_and_the_table_is_converted_once():
+def test_huge_counts_hold_the_end_value_and_the_table_is_converted_once(jax):
     s = ls.linear(1.0, 0.0, 10)  # by hand: s(t) = 1 - t / 10 until t = 10, then 0
     o = lo.schedule(s)
     for count in (2**31, 10**30, np.int64(2**40)):
@@ -90,3 +103,247 @@ def test_huge_counts_hold_the_end_value_and_the_table_is_converted_once():
     assert next(iter(big._tables.values())) is table  # one conversion per precision, not one per call
     with pytest.raises(TypeError, match="boundaries_and_scales must be a dict"):
         lo.piecewise_interpolate_schedule("linear", 1.0, 0.5)
+
+
+# ---------------------------------------------------------------- the layout: JAX only where it is needed
+
+
+def test_the_adapter_class_is_a_module_level_class_loaded_on_first_use(jax):
+    from lrsched.optax import adapter
+    from lrsched.optax.adapter import OptaxSchedule
+
+    assert OptaxSchedule.__qualname__ == "OptaxSchedule" and OptaxSchedule.__module__ == "lrsched.optax.adapter"
+    assert lo.OptaxSchedule is OptaxSchedule and lo.schedule is adapter.schedule
+    assert type(lo.schedule(S)) is OptaxSchedule
+    from lrsched.optax import lr_range
+
+    assert lo.find_lr is lr_range.find_lr
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        lo.nothing  # noqa: B018
+
+
+def test_every_class_of_the_package_is_defined_at_module_level():
+    package = Path(lo.__file__).parent
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = [n.name for n in ast.walk(node) if isinstance(n, ast.ClassDef)]
+                assert not inner, f"{path.name}: {node.name} defines {inner}"
+
+
+def test_importing_the_package_and_using_the_mirrors_imports_no_jax():
+    code = (
+        "import sys, lrsched, lrsched.optax as lo; lo.warmup_cosine_decay_schedule(0, 0.1, 10, 100)(5); "
+        "print(sorted(m for m in ('jax', 'optax', 'keras', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the mirrors' own argument checks
+
+# Each mirror checks its arguments under its own names before it builds anything from them, another mirror
+# included: the message names the mirror's parameter and the value (^...$: nothing else; before, e.g.
+# warmup_exponential_decay_schedule's peak_value was reported as exponential_decay's init_value).
+KW = {"init_value": 0.0, "peak_value": 1.0, "warmup_steps": 2, "decay_steps": 10}
+MISTAKES = [
+    ("constant_schedule", ("x",), {}, TypeError, "^value must be a real number, got 'x'$"),
+    ("polynomial_schedule", (1.0, 0.0, -1, 10), {}, ValueError, "^power must be >= 0, got -1$"),
+    ("polynomial_schedule", (1.0, 0.0, 1, 2.5), {}, TypeError, "^transition_steps must be an integer, got 2.5$"),
+    (
+        "polynomial_schedule",
+        (1e308, -1e308, 0, 10),
+        {},
+        ValueError,
+        r"^init_value=1e\+308, end_value=-1e\+308: init_value - end_value is beyond the float range$",
+    ),
+    ("linear_schedule", (1.0, None, 10), {}, TypeError, "^end_value must be a real number, got None$"),
+    ("linear_schedule", (1.0, 0.0, 10, "2"), {}, TypeError, "^transition_begin must be an integer, got '2'$"),
+    (
+        "piecewise_constant_schedule",
+        (1.0, {"a": 0.5}),
+        {},
+        TypeError,
+        r"^each boundary \(key\) of boundaries_and_scales must be an integer, got 'a'$",
+    ),
+    (
+        "piecewise_constant_schedule",
+        (1.0, {"a": 0.5, 2: 0.5}),  # refused by name, not by sorting str and int
+        {},
+        TypeError,
+        r"^each boundary \(key\) of boundaries_and_scales must be an integer, got 'a'$",
+    ),
+    ("piecewise_constant_schedule", (1.0, {4: -0.5}), {}, ValueError, r"^boundaries_and_scales\[4\] must be >= 0, got"),
+    (
+        "piecewise_constant_schedule",
+        (1e300, {2: 1e10}),
+        {},
+        ValueError,
+        r"^init_value=1e\+300, boundaries_and_scales=\{2: 10000000000.0\}: the value from boundary 2 on, "
+        r"1e\+300 \* 10000000000.0, is beyond the float range$",
+    ),
+    ("exponential_decay", (1.0, 10, -0.5), {}, ValueError, r"^decay_rate must be >= 0, got -0.5$"),
+    ("exponential_decay", (1.0, 10, 0.5), {"end_value": "0"}, TypeError, "^end_value must be a real number, got '0'$"),
+    (
+        "exponential_decay",
+        (1.0, 10, 0.5),
+        {"staircase": None},
+        TypeError,
+        "^staircase must be True or False, got None$",
+    ),
+    ("cosine_decay_schedule", (1.0, 0), {}, ValueError, r"^decay_steps must be > 0 \(optax raises\), got 0$"),
+    ("cosine_decay_schedule", (1.0, 10), {"exponent": 0}, ValueError, "^exponent must be > 0, got 0$"),
+    ("cosine_decay_schedule", ("1", 10), {}, TypeError, "^init_value must be a real number, got '1'$"),
+    ("join_schedules", ([ls.constant(1.0), 0.5], [2]), {}, TypeError, r"^schedules\[1\] must be an lrsched schedule"),
+    (
+        "join_schedules",
+        ([ls.constant(1.0)] * 3, [4, 2]),
+        {},
+        ValueError,
+        r"^boundaries must be sorted and >= 0, got \[",
+    ),
+    ("warmup_constant_schedule", (0.0, "x", 10), {}, TypeError, "^peak_value must be a real number, got 'x'$"),
+    ("warmup_constant_schedule", (0.0, 1.0, 2.0), {}, TypeError, r"^warmup_steps must be an integer, got 2.0$"),
+    ("warmup_cosine_decay_schedule", ("x", 1.0, 0, 10), {}, TypeError, "^init_value must be a real number, got 'x'$"),
+    (
+        "warmup_cosine_decay_schedule",
+        (0.0, 0.0, 2, 10),
+        {"end_value": "x"},  # checked whether or not it is used (peak_value 0 makes alpha 0)
+        TypeError,
+        "^end_value must be a real number, got 'x'$",
+    ),
+    (
+        "warmup_cosine_decay_schedule",
+        (0.0, 1.0, 10, 10),
+        {},
+        ValueError,  # before: "decay_steps must be > 0 (optax raises), got 0", a value the caller never gave
+        r"^decay_steps=10, warmup_steps=10: decay_steps must exceed warmup_steps",
+    ),
+    (
+        "warmup_cosine_decay_schedule",
+        (0.0, 1e-300, 2, 10),
+        {"end_value": 1e300},
+        ValueError,
+        r"^end_value=1e\+300, peak_value=1e-300: end_value / peak_value \(the cosine's alpha\) is beyond",
+    ),
+    (
+        "warmup_exponential_decay_schedule",
+        (0.0, "peak", 2, 10, 0.5),
+        {},
+        TypeError,
+        "^peak_value must be a real number, got 'peak'$",  # before: named init_value, exponential_decay's
+    ),
+    ("warmup_exponential_decay_schedule", (0.0, 1.0, 2, 10, -1), {}, ValueError, "^decay_rate must be >= 0, got -1$"),
+    ("warmup_exponential_decay_schedule", (0.0, 1.0, 2.5, 10, 0.5), {}, TypeError, "^warmup_steps must be an integer"),
+    ("sgdr_schedule", (5,), {}, TypeError, "^cosine_kwargs must be a list of dicts, got 5$"),
+    ("sgdr_schedule", ([],), {}, ValueError, "^cosine_kwargs must not be empty$"),
+    ("sgdr_schedule", ([KW, "x"],), {}, TypeError, r"^cosine_kwargs\[1\] must be a dict of warmup_cosine_decay_sched"),
+    (
+        "sgdr_schedule",
+        ([KW, {**KW, "peak_value": "x"}],),
+        {},
+        TypeError,
+        r"^cosine_kwargs\[1\]\['peak_value'\] must be a real number, got 'x'$",
+    ),
+    ("sgdr_schedule", ([{**KW, "peak": 1.0}],), {}, TypeError, r"^cosine_kwargs\[0\] has 'peak', not an argument of"),
+    ("sgdr_schedule", ([{"init_value": 0.0}],), {}, TypeError, r"^cosine_kwargs\[0\] lacks 'peak_value', which"),
+    (
+        "sgdr_schedule",
+        ([{**KW, "warmup_steps": -4, "decay_steps": -1}, KW],),  # the first cycle would end before it starts
+        {},
+        ValueError,
+        r"^cosine_kwargs\[0\]\['decay_steps'\] must be >= 0 \(where cycle 1 starts, after cycle 0\), got -1$",
+    ),
+    (
+        "piecewise_interpolate_schedule",
+        ("quadratic", 1.0),
+        {},
+        ValueError,
+        "^interpolate_type must be one of 'linear', 'cosine'; got 'quadratic'$",
+    ),
+    ("piecewise_interpolate_schedule", ("linear", 1.0, {2: "x"}), {}, TypeError, r"^boundaries_and_scales\[2\] must"),
+    ("piecewise_interpolate_schedule", ("linear", None), {}, TypeError, "^init_value must be a real number, got None$"),
+    (
+        "piecewise_interpolate_schedule",
+        ("cosine", 1e300, {2: 10.0, 4: 1e10}),
+        {},
+        ValueError,
+        r"^init_value=1e\+300, boundaries_and_scales=\{2: 10.0, 4: 10000000000.0\}: the value from boundary 4 on, "
+        r"1e\+301 \* 10000000000.0, is beyond",
+    ),
+    ("cosine_onecycle_schedule", (0, 1.0), {}, ValueError, r"^transition_steps must be > 0 \(optax raises\), got 0$"),
+    (
+        "cosine_onecycle_schedule",
+        (10, 1.0),
+        {"pct_start": 1.5},
+        ValueError,
+        r"^pct_start must be in \[0, 1\], got 1.5$",
+    ),
+    (
+        "cosine_onecycle_schedule",
+        (10, 1e300),
+        {"div_factor": 1e-10},  # before: "init_value must be finite, got inf", piecewise_interpolate_schedule's
+        ValueError,
+        r"^peak_value=1e\+300, div_factor=1e-10: peak_value / div_factor \(the initial value\) is beyond the float",
+    ),
+    (
+        "cosine_onecycle_schedule",
+        (10, 1.0),
+        {"div_factor": 1e-200, "final_div_factor": 1e-200},  # before: a ZeroDivisionError
+        ValueError,
+        r"^peak_value=1.0, div_factor=1e-200, final_div_factor=1e-200: 1 / \(div_factor \* final_div_factor\) is",
+    ),
+    ("linear_onecycle_schedule", (10, 1.0), {"pct_final": -0.1}, ValueError, r"^pct_final must be in \[0, 1\]"),
+    ("linear_onecycle_schedule", (10, "1"), {}, TypeError, "^peak_value must be a real number, got '1'$"),
+    (
+        "linear_onecycle_schedule",
+        (10, 1.0),
+        {"final_div_factor": 1e-310},
+        ValueError,
+        r"^final_div_factor=1e-310: 1 / \(final_div_factor\) is beyond the float range$",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mirror", "args", "kwargs", "error", "message"), MISTAKES, ids=[m[4][1:40] for m in MISTAKES])
+def test_a_mirrors_mistake_names_its_own_parameter_and_the_value(mirror, args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        getattr(lo, mirror)(*args, **kwargs)
+
+
+def test_every_mirror_has_its_mistakes_named():
+    assert {m[0] for m in MISTAKES} == set(lo.mirrors.__all__)
+
+
+def test_sgdr_cycles_are_warmup_cosine_decays_one_after_another():
+    """optax.sgdr_schedule: cycle i is warmup_cosine_decay_schedule(**kw_i) from the sum of the earlier decay_steps."""
+    kws = [KW, {"init_value": 0.5, "peak_value": 2.0, "warmup_steps": 0, "decay_steps": 5, "exponent": 2.0}]
+    s = lo.sgdr_schedule(iter(kws))  # any iterable, as optax takes
+    first, second = lo.warmup_cosine_decay_schedule(**kws[0]), lo.warmup_cosine_decay_schedule(**kws[1])
+    np.testing.assert_array_equal(s.values(20), np.r_[first.values(10), second.values(10)])
+    # the second: no warmup, then peak * (0.5 (1 + cos(pi c / 5)))**2 at its own count c = t - 11
+    c = np.arange(5)
+    np.testing.assert_allclose(s.values(15)[10:], 2.0 * (0.5 * (1 + np.cos(np.pi * c / 5))) ** 2, rtol=1e-14)
+    assert math.isclose(s(16), 0.0, abs_tol=1e-15)
+
+
+def test_a_negative_warmup_runs_the_decay_from_that_many_counts_in_as_optax_does(optax):
+    """optax joins [linear_schedule(init, peak, w), decay] at count w: for w < 0 that is decay(count - w) from the
+    first update (the mirrors ran decay(count) before)."""
+    # by hand: warmup_steps -4, decay_steps 6: a cosine over 6 + 4 = 10 counts, read at count c + 4
+    c = np.arange(30)
+    by_hand = 0.5 * (1 + np.cos(np.pi * np.minimum(c + 4, 10) / 10))
+    np.testing.assert_allclose(lo.warmup_cosine_decay_schedule(0.0, 1.0, -4, 6).values(30), by_hand, atol=1e-15)
+    cases = [
+        ("warmup_cosine_decay_schedule", {"init_value": 0.0, "peak_value": 1.0, "warmup_steps": -4, "decay_steps": 6}),
+        (
+            "warmup_exponential_decay_schedule",
+            {"init_value": 0.0, "peak_value": 1.0, "warmup_steps": -2, "transition_steps": 2, "decay_rate": 0.5},
+        ),
+        ("sgdr_schedule", {"cosine_kwargs": [{**KW, "warmup_steps": -2, "decay_steps": 5}, KW]}),
+        ("sgdr_schedule", {"cosine_kwargs": [KW, {**KW, "warmup_steps": -3, "decay_steps": -1}]}),  # the last: any
+    ]
+    for name, kwargs in cases:
+        peer = getattr(optax, name)(**kwargs)
+        want = np.array([float(peer(k)) for k in range(30)])  # optax's float32
+        np.testing.assert_allclose(getattr(lo, name)(**kwargs).values(30), want, rtol=2e-7, atol=1e-7, err_msg=name)

@@ -17,6 +17,7 @@ import numpy as np
 from .. import layout as L
 from ._decorators import inline, internal
 
+
 @inline
 def _finite_or(v, a, b, w):
     """v = a + (b - a) w as the formula computed it, or, where that left the float range (b - a overflows

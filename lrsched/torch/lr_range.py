@@ -1,4 +1,4 @@
-"""The learning-rate range test on a torch model: :func:`find_lr`.
+"""The learning-rate range test on a torch model: :func:`find_lr` (this module imports torch).
 
 The ramp and the reading of the curve are :func:`lrsched.range_test` and
 :func:`lrsched.suggest_lr`; this module only drives a model through them and
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import copy
 
+import torch
+
 from .. import _validate as v
 from ..lr_range import MIN_SCORE, Batches, LRSuggestion, RangeTest
 from ..plateau import ranks_mean
-from .adapter import _write, paused
+from .clock import paused
+from .param_groups import _write
 
 __all__ = ["find_lr"]
 
@@ -81,8 +84,35 @@ def find_lr(
         ('valley', True, True)
         >>> ax = r.plot()  # the loss against the lr, the suggestion marked (needs matplotlib)
     """
-    import torch
+    _check_callables(model, optimizer, loss_fn, step_fn)
+    run = RangeTest(start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score, shape)
+    _check_fits(model, run, end)
+    sync = isinstance(model, torch.nn.parallel.DistributedDataParallel) if sync is None else v.flag("sync", sync)
+    saved = _Saved(model, optimizer)  # before iter(batches): a shuffling DataLoader draws from torch's random state
+    try:
+        _sweep(model, optimizer, loss_fn, step_fn, Batches(batches, "(inputs, targets)"), run, sync)
+    finally:
+        saved.restore()
+    return run.suggestion()
 
+
+def _sweep(model, optimizer, loss_fn, step_fn, feed: Batches, run: RangeTest, sync: bool) -> None:
+    """The test's updates: update k at the ramp's lr(k), its loss recorded first; none once the curve diverges."""
+    model.train()
+    with paused(optimizer):  # an lrsched scheduler of this optimizer neither counts nor steers the test
+        for k in range(1, run.steps + 1):
+            lr = run.lr(k)
+            for g in optimizer.param_groups:
+                _write(g, ("lr", None), lr)
+            batch = feed.next()
+            optimizer.zero_grad()
+            loss = _loss(model, loss_fn, step_fn, batch)
+            if run.record(lr, ranks_mean(loss) if sync else loss):  # one curve for every rank
+                return  # diverged: recorded, never stepped
+            optimizer.step()
+
+
+def _check_callables(model, optimizer, loss_fn, step_fn) -> None:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -91,60 +121,56 @@ def find_lr(
         raise TypeError(f"loss_fn must be callable (outputs, targets) -> loss, got {v.show(loss_fn)}")
     if step_fn is not None and not callable(step_fn):
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {v.show(step_fn)}")
-    run = RangeTest(start, end, steps, method, diverge, smooth, skip_start, skip_end, min_score, shape)
+
+
+def _check_fits(model, run: RangeTest, end) -> None:
+    """Refuse a ramp whose end overflows the lr in a floating parameter's dtype."""
     for p in model.parameters():
         if p.is_floating_point() and run.lr(run.steps) > torch.finfo(p.dtype).max:
             raise ValueError(
                 f"end={v.show(end)} overflows the learning rate in the parameters' {p.dtype}: "
                 f"at most {torch.finfo(p.dtype).max:.3g}"
             )
-    ddp = isinstance(model, torch.nn.parallel.DistributedDataParallel)
-    sync = ddp if sync is None else v.flag("sync", sync)
 
-    rng = torch.random.get_rng_state()  # before iter(batches): a shuffling DataLoader draws from it there
-    saved_model = copy.deepcopy(model.state_dict())
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]  # non-persistent ones too
-    saved_optimizer = copy.deepcopy(optimizer.state_dict())
-    tensors = [  # tensor hyperparameters (a capturable lr): the caller's own tensors come back, values and all
-        (i, key, x, x.detach().clone())
-        for i, g in enumerate(optimizer.param_groups)
-        for key, x in g.items()
-        if isinstance(x, torch.Tensor)
-    ]
-    modes = [m.training for m in model.modules()]
-    params = {id(p): p for p in model.parameters()}
-    params.update((id(p), p) for g in optimizer.param_groups for p in g["params"])
-    grads = {k: None if p.grad is None else p.grad.clone() for k, p in params.items()}
-    try:
-        feed = Batches(batches, "(inputs, targets)")
-        model.train()
-        with paused(optimizer):  # an lrsched scheduler of this optimizer neither counts nor steers the test
-            for k in range(1, run.steps + 1):
-                lr = run.lr(k)
-                for g in optimizer.param_groups:
-                    _write(g, ("lr", None), lr)
-                batch = feed.next()
-                optimizer.zero_grad()
-                loss = _loss(model, loss_fn, step_fn, batch)
-                if run.record(lr, ranks_mean(loss) if sync else loss):  # one curve for every rank
-                    break  # diverged: recorded, never stepped
-                optimizer.step()
-    finally:
-        model.load_state_dict(saved_model)
+
+class _Saved:
+    """What a range test changes, saved: the model's parameters, buffers (non-persistent too), gradients and
+    train/eval modes, the optimizer's state and param-group values (a tensor lr: the same tensor), and torch's
+    CPU random state; :meth:`restore` puts all of it back, to the bit."""
+
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.rng = torch.random.get_rng_state()
+        self.model_state = copy.deepcopy(model.state_dict())
+        self.buffers = [(b, b.detach().clone()) for b in model.buffers()]
+        self.optimizer_state = copy.deepcopy(optimizer.state_dict())
+        self.tensors = [  # tensor hyperparameters (a capturable lr): the caller's own tensors come back, values and all
+            (i, key, x, x.detach().clone())
+            for i, g in enumerate(optimizer.param_groups)
+            for key, x in g.items()
+            if isinstance(x, torch.Tensor)
+        ]
+        self.modes = [m.training for m in model.modules()]
+        params = {id(p): p for p in model.parameters()}
+        params.update((id(p), p) for g in optimizer.param_groups for p in g["params"])
+        self.grads = [(p, None if p.grad is None else p.grad.clone()) for p in params.values()]
+
+    def restore(self) -> None:
+        model, optimizer = self.model, self.optimizer
+        model.load_state_dict(self.model_state)
         with torch.no_grad():
-            for b, value in buffers:
+            for b, value in self.buffers:
                 b.copy_(value)
-        optimizer.load_state_dict(saved_optimizer)
-        for i, key, x, value in tensors:  # load_state_dict made new groups, with new tensors
+        optimizer.load_state_dict(self.optimizer_state)
+        for i, key, x, value in self.tensors:  # load_state_dict made new groups, with new tensors
             with torch.no_grad():
                 x.copy_(value)
             optimizer.param_groups[i][key] = x
-        for m, mode in zip(model.modules(), modes):
+        for m, mode in zip(model.modules(), self.modes):
             m.training = mode
-        for k, p in params.items():
-            p.grad = grads[k]
-        torch.random.set_rng_state(rng)
-    return run.suggestion()
+        for p, grad in self.grads:
+            p.grad = grad
+        torch.random.set_rng_state(self.rng)
 
 
 def _loss(model, loss_fn, step_fn, batch) -> float:

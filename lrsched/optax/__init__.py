@@ -1,0 +1,53 @@
+"""optax: exact mirrors of ``optax.schedules``, and any schedule as an optax schedule.
+
+- :mod:`lrsched.optax.adapter` (imports JAX): :func:`schedule` hands any
+  lrsched schedule to optax as an :class:`OptaxSchedule`, count c (0 for the
+  first update) giving s(c + 1), under ``jax.jit`` too.
+- :mod:`lrsched.optax.lr_range` (imports JAX and optax): :func:`find_lr`,
+  the learning-rate range test on a JAX loss, one jitted update for the
+  whole ramp.
+- :mod:`lrsched.optax.mirrors` (pure, no JAX): each optax schedule as a plain
+  schedule, the value at t being optax's at count t - 1.
+
+Importing this package imports no JAX: the mirrors are here at once, and the
+names of the two JAX modules load their module on first use.
+The migration table (optax schedule -> lrsched call) is in docs/migration.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import mirrors
+from .mirrors import (  # noqa: F401
+    constant_schedule,
+    cosine_decay_schedule,
+    cosine_onecycle_schedule,
+    exponential_decay,
+    join_schedules,
+    linear_onecycle_schedule,
+    linear_schedule,
+    piecewise_constant_schedule,
+    piecewise_interpolate_schedule,
+    polynomial_schedule,
+    sgdr_schedule,
+    warmup_constant_schedule,
+    warmup_cosine_decay_schedule,
+    warmup_exponential_decay_schedule,
+)
+
+#: the names that live in the modules importing JAX, by module
+_JAX_NAMES = {
+    "adapter": ("OptaxSchedule", "schedule"),
+    "lr_range": ("find_lr",),
+}
+
+__all__ = [*mirrors.__all__, *(name for names in _JAX_NAMES.values() for name in names)]
+
+
+def __getattr__(name):
+    for module, names in _JAX_NAMES.items():
+        if name == module or name in names:
+            loaded = importlib.import_module(f".{module}", __name__)
+            return loaded if name == module else getattr(loaded, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
