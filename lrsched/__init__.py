@@ -16,25 +16,8 @@ True
 from __future__ import annotations
 
 # the classes stay importable (isinstance); the public spelling of each kind is the lowercase one below
-from .combinators import (  # noqa: F401
-    Add,
-    Clip,
-    Cooldown,
-    Cycle,
-    Div,
-    Extend,
-    Function,
-    Join,
-    Maximum,
-    Minimum,
-    Mul,
-    PerEpoch,
-    Shift,
-    Stretch,
-    Sub,
-    Warmup,
-    Warp,
-)
+from .algebra import Add, Clip, Div, Function, Maximum, Minimum, Mul, PerEpoch, Shift, Stretch, Sub, Warp  # noqa: F401
+from .combinators import Cooldown, Cycle, Extend, Join, Warmup
 from .loop import iterate, set_lr
 from .lr_range import LRSuggestion, range_test, suggest_lr
 from .plateau import Plateau, PlateauState, plateau, plateau_tracker

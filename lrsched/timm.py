@@ -39,7 +39,8 @@ import math
 import numpy as np
 
 from . import _validate as v
-from .combinators import Cycle, Function, Join
+from .algebra import Function
+from .combinators import Cycle, Join
 from .engine import cycle_start
 from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step, Tanh
 from .schedule import Schedule

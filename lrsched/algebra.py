@@ -1,0 +1,315 @@
+r"""The algebra of schedules: values and time reshaped.
+
+``a + b``, ``a - b``, ``a * b``, ``a / b``, :func:`minimum` and :func:`maximum`
+combine two schedules at the same t; ``s.clip``, ``s.shift``, ``s.stretch``,
+``s.warp`` and ``s.per_epoch`` reshape one schedule's values or time.
+``function`` wraps any Python callable (slowly).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from . import _validate as v
+from . import layout
+from .analysis import UnknownStructure, breaks_of, latest, power, union_breaks
+from .primitives import Constant
+from .schedule import Field, Schedule, as_schedule, format_number, format_value
+
+# ---------------------------------------------------------------- arithmetic
+
+
+class _Binary(Schedule):
+    """``left <op> right``, both evaluated at the same t."""
+
+    symbol: ClassVar[str]
+    op: ClassVar[int]
+    fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
+
+    def _encode(self, enc):
+        return enc.node(self.op, {}, (self.left, self.right))
+
+    def _breaks(self, stop):
+        return union_breaks(self.children(), stop)
+
+    def _settles(self):
+        return latest(c._settles() for c in self.children())
+
+    def __repr__(self):
+        left, right = self.left, self.right
+        both_const = isinstance(left, Constant) and isinstance(right, Constant)
+        a = _operand(left, self._precedence, False, both_const)
+        b = _operand(right, self._precedence, True, False)
+        return f"{a} {self.symbol} {b}"
+
+
+def _operand(s: Schedule, precedence: int, right: bool, keep_constant: bool) -> str:
+    if isinstance(s, Constant) and not keep_constant:
+        return format_number(s.value)
+    text = repr(s)
+    if s._precedence < precedence or (right and s._precedence == precedence):
+        return f"({text})"
+    return text
+
+
+class Add(_Binary):
+    r""":math:`\eta(t) = a(t) + b(t)`; written ``a + b`` (numbers read as constants)."""
+
+    __slots__ = ()
+    kind = "add"
+    symbol = "+"
+    op = layout.ADD
+    _precedence = 10
+
+
+class Sub(_Binary):
+    r""":math:`\eta(t) = a(t) - b(t)`; written ``a - b`` (numbers read as constants)."""
+
+    __slots__ = ()
+    kind = "sub"
+    symbol = "-"
+    op = layout.SUB
+    _precedence = 10
+
+
+class Mul(_Binary):
+    r""":math:`\eta(t) = a(t)\, b(t)`; written ``a * b`` (numbers read as constants).
+
+    Example:
+        >>> s = 0.5 * linear(1.0, 0.0, 10) + 0.1
+        >>> s
+        0.5 * linear(1, 0, 10) + 0.1
+        >>> s(5)
+        0.35
+    """
+
+    __slots__ = ()
+    kind = "mul"
+    symbol = "*"
+    op = layout.MUL
+    _precedence = 20
+
+
+class Div(_Binary):
+    r""":math:`\eta(t) = a(t) / b(t)`; written ``a / b``.
+
+    Dividing by ``constant(0)`` is refused at construction; a denominator
+    that reaches zero raises ValueError (naming t) when evaluated there.
+    """
+
+    __slots__ = ()
+    kind = "div"
+    symbol = "/"
+    op = layout.DIV
+    _precedence = 20
+
+    def _check(self):
+        if isinstance(self.right, Constant) and self.right.value == 0:
+            raise ValueError("division by constant(0)")
+
+
+class Minimum(Schedule):
+    """The smaller of two schedules (or numbers) at every t.
+
+    Example:
+        >>> minimum(linear(0.0, 1.0, 10), 0.5)(8)
+        0.5
+    """
+
+    kind = "minimum"
+    op = layout.MIN
+    #: the fields' names in configs written before they were ``left`` and ``right`` (as in the arithmetic)
+    renamed: ClassVar[dict[str, str]] = {"a": "left", "b": "right"}
+    fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
+
+    def _encode(self, enc):
+        return enc.node(self.op, {}, (self.left, self.right))
+
+    def _breaks(self, stop):
+        return union_breaks(self.children(), stop)
+
+    def _settles(self):
+        return latest(c._settles() for c in self.children())
+
+
+class Maximum(Minimum):
+    """The larger of two schedules (or numbers) at every t.
+
+    Example:
+        >>> maximum(linear(1.0, 0.0, 10), 0.25)(9)
+        0.25
+    """
+
+    __slots__ = ()
+    kind = "maximum"
+    op = layout.MAX
+
+
+# ---------------------------------------------------------------- reshaping
+
+
+class _Method(Schedule):
+    """A combinator written as a method call on its schedule: ``s.name(args)``."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        s = self.schedule
+        text = repr(s)
+        if s._precedence < 100:
+            text = f"({text})"
+        args = ", ".join(f"{f.name}={format_value(getattr(self, f.attr))}" for f in self.fields[1:])
+        return f"{text}.{self.kind}({args})"
+
+
+class Clip(_Method):
+    r""":math:`\eta(t) = \min(\max(s(t), \mathrm{low}), \mathrm{high})`; written ``s.clip(low, high)``."""
+
+    kind = "clip"
+    fields = (
+        Field("schedule", as_schedule, nested="one"),
+        Field("low", v.optional_real, None),
+        Field("high", v.optional_real, None),
+    )
+
+    def _check(self):
+        if self.low is None and self.high is None:
+            raise ValueError("needs low, high or both")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low={self.low!r} must not exceed high={self.high!r}")
+
+    def _encode(self, enc):
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return enc.node(layout.CLIP, {"low": lo, "high": hi}, (self.schedule,))
+
+    def _breaks(self, stop):
+        return self.schedule._breaks(stop)
+
+    def _settles(self):
+        return self.schedule._settles()
+
+
+class Shift(_Method):
+    r""":math:`\eta(t) = s(\max(t - k, 0))`; written ``s.shift(k)``."""
+
+    kind = "shift"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("k", v.real))
+
+    def _encode(self, enc):
+        return enc.node(layout.SHIFT, {"k": self.k}, (self.schedule,))
+
+    def _breaks(self, stop):
+        k = self.k
+        return {b + k for b in breaks_of(self.schedule, stop - k)} | ({k} if k > 0 else set())
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else max(inner + self.k, 0.0)
+
+
+class Stretch(_Method):
+    r""":math:`\eta(t) = s(t / f)`, f > 0; written ``s.stretch(f)``."""
+
+    kind = "stretch"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("factor", v.positive))
+
+    def _encode(self, enc):
+        return enc.node(layout.STRETCH, {"factor": self.factor}, (self.schedule,))
+
+    def _breaks(self, stop):
+        return {b * self.factor for b in breaks_of(self.schedule, stop / self.factor)}
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else inner * self.factor
+
+
+class Warp(_Method):
+    r""":math:`\eta(t) = s(T\,(t / T)^{k})`; written ``s.warp(power, span)``.
+
+    A power clock that keeps t = 0 and t = T fixed: k > 1 lingers at the start
+    and hurries at the end (the k-decay of Zhang and Li 2020, timm's
+    ``k_decay``), k < 1 the reverse.
+    """
+
+    kind = "warp"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("power", v.positive), Field("span", v.positive))
+
+    def _encode(self, enc):
+        return enc.node(layout.WARP, {"power": self.power, "span": self.span}, (self.schedule,))
+
+    def _breaks(self, stop):  # the kid's time b is reached at t = span (b / span) ** (1 / power)
+        k, span = self.power, self.span
+        inner = breaks_of(self.schedule, span * power(stop / span, k))
+        return {span * power(b / span, 1 / k) for b in inner}
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else self.span * power(inner / self.span, 1 / self.power)
+
+
+class PerEpoch(_Method):
+    r""":math:`\eta(t) = s(\lceil t / E \rceil)`; written ``s.per_epoch(E)``.
+
+    An epoch schedule (epoch 1, 2, ...) read once per update, E =
+    ``steps_per_epoch`` updates per epoch.
+    """
+
+    kind = "per_epoch"
+    fields = (Field("schedule", as_schedule, nested="one"), Field("steps_per_epoch", v.count))
+
+    def _encode(self, enc):
+        return enc.node(layout.PER_EPOCH, {"steps_per_epoch": self.steps_per_epoch}, (self.schedule,))
+
+    def _breaks(self, stop):
+        e = self.steps_per_epoch
+        return {b * e for b in breaks_of(self.schedule, math.ceil(stop / e))}
+
+    def _settles(self):
+        inner = self.schedule._settles()
+        return None if inner is None else math.ceil(inner) * self.steps_per_epoch
+
+
+# ---------------------------------------------------------------- escape hatch
+
+
+def _callable(name, fn):
+    if not callable(fn) or isinstance(fn, Schedule):
+        raise TypeError(f"{name} must be a Python callable, got {fn!r}")
+    return fn
+
+
+class Function(Schedule):
+    r""":math:`\eta(t) = f(t)` for any Python callable f from a float to a number.
+
+    The escape hatch: it composes with everything, but it is evaluated by
+    calling Python once per value (slow), and it cannot be serialized
+    (``to_dict`` raises TypeError); it pickles when f does.
+
+    Example:
+        >>> s = function(lambda t: 1.0 / (1.0 + t))
+        >>> s(1), s.values(3).tolist()
+        (0.5, [0.5, 0.3333333333333333, 0.25])
+    """
+
+    kind = "function"
+    fields = (Field("fn", _callable),)
+
+    def _encode(self, enc):
+        return enc.function(self.fn)
+
+    def _breaks(self, stop):
+        raise UnknownStructure("a function(...) schedule has no known structure")
+
+    def _settles(self):
+        return None
+
+    def __repr__(self):
+        fn = self.fn
+        name = getattr(fn, "__qualname__", None)
+        module = getattr(fn, "__module__", None)
+        if name and module and "<" not in name:
+            return f"function({module}.{name})"
+        return f"function({fn!r})"
