@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 
 from .. import _validate as v
-from ..combinators import Cycle, Function, Join
+from ..algebra import Function
+from ..combinators import Cycle, Join
 from ..engine import cycle_start
 from ..primitives import Constant, Cosine, Exponential, InverseTime, Linear, Piecewise, Poly
 from ..schedule import Schedule

@@ -27,7 +27,8 @@ import math
 from collections import Counter
 
 from .. import _validate as v
-from ..combinators import Cycle, Function, Join
+from ..algebra import Function
+from ..combinators import Cycle, Join
 from ..plateau import Plateau
 from ..primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
 from ..schedule import Schedule, as_schedule
