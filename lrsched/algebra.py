@@ -264,12 +264,12 @@ class PerEpoch(_Method):
         return enc.node(layout.PER_EPOCH, {"steps_per_epoch": self.steps_per_epoch}, (self.schedule,))
 
     def _breaks(self, stop):
-        e = self.steps_per_epoch
-        return {b * e for b in breaks_of(self.schedule, math.ceil(stop / e))}
+        e = self.steps_per_epoch  # epoch ceil(t / E) <= b exactly while t <= floor(b) E
+        return {math.floor(b) * e for b in breaks_of(self.schedule, math.floor(stop / e) + 1)}
 
     def _settles(self):
         inner = self.schedule._settles()
-        return None if inner is None else math.ceil(inner) * self.steps_per_epoch
+        return None if inner is None else math.floor(inner) * self.steps_per_epoch
 
 
 # ---------------------------------------------------------------- escape hatch

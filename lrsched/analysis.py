@@ -55,6 +55,8 @@ def multiples(step: float, stop: float) -> set[float]:
 
 def breaks_of(schedule: Schedule, stop: float) -> set[float]:
     """The times in (0, stop] where ``schedule`` changes phase, in its own time."""
+    if not stop > 0:
+        return set()
     return {b for b in schedule._breaks(stop) if 0 < b <= stop}
 
 
@@ -98,6 +100,8 @@ def joined_settles(boundaries, last: Schedule | None) -> float | None:
 def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: float) -> set[float]:
     """Restarts and each cycle's own breaks (the kid's, scaled to the cycle's length) up to ``stop``."""
     inner = breaks_of(schedule, period)
+    if zero_based:  # the first update of a cycle sees 0, and none sees P: that is the next cycle's start
+        inner = {b for b in inner if b < period}
     out: set[float] = set()
     i, s0 = 0, 0.0
     while (limit is None or i < limit) and s0 < stop:
@@ -207,7 +211,8 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
         bounds = breakpoints(schedule, stop)
     except ValueError:
         bounds = []
-    jumps = [j for j in (_jump(schedule, b) for b in bounds) if j is not None]
+    following = [*bounds[1:], math.inf]
+    jumps = [j for j in (_jump(schedule, b, c) for b, c in zip(bounds, following)) if j is not None]
     facts = _Facts()
     if n <= EXACT_MAX:  # every update, a chunk at a time (overlapping by one value, for the stretches)
         for lo in range(start, stop + 1, CHUNK):
@@ -238,19 +243,36 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
     )
 
 
-def _jump(schedule: Schedule, b: float) -> Jump | None:
-    """The jump at boundary b, if the value there is not the limit from the right.
+def _gap(schedule: Schedule, at: float, h: float) -> tuple[float, float] | None:
+    """(value at ``at``, the limit toward at + h) when they differ by a gap that stays as h shrinks."""
+    x = schedule(at)
+    near, nearer = schedule(at + h), schedule(at + h * 1e-4)
+    gap = abs(nearer - x)
+    if gap > 1e-6 * max(abs(x), abs(nearer), 1e-300) and gap > 0.5 * abs(near - x):
+        return x, nearer
+    return None
 
-    The gap to b + h and to b + h / 10**4 (h = 1e-6 max(b, 1)): a jump keeps
-    its gap as h shrinks, a continuous phase's gap shrinks with it (even a
-    square root's, by 100 times), so a steep start is not taken for a jump.
+
+def _jump(schedule: Schedule, b: float, following: float) -> Jump | None:
+    """The jump at boundary b (the next boundary is ``following``), or None where the curve is continuous.
+
+    Two places: the limit from the right at b (a phase that starts at another
+    value), and the limit from the left at b + 1 (a staircase: t = b keeps the
+    old value and the drop comes before t = b + 1). Each compares the gap to
+    a point h away with the gap to a point h / 10**4 away: a jump keeps its
+    gap as h shrinks, a continuous phase's gap shrinks with it (even a square
+    root's, by 100 times), so a steep start is not taken for a jump; a start
+    flatter than t**0.075 still is. h is at most a quarter of an update and of
+    the distance to the next boundary.
     """
-    before = schedule(b)
-    h = max(b, 1.0) * 1e-6
-    near, nearer = schedule(b + h), schedule(b + h * 1e-4)
-    gap = abs(nearer - before)
-    if gap > 1e-6 * max(abs(before), abs(nearer), 1e-300) and gap > 0.5 * abs(near - before):
-        return Jump(b, before, nearer)
+    h = min(0.25, 1e-6 * max(b, 1.0), (following - b) / 4)
+    found = _gap(schedule, b, h)
+    if found is not None:
+        return Jump(b, found[0], found[1])
+    if b + 1 <= following:
+        found = _gap(schedule, b + 1, -h)
+        if found is not None:
+            return Jump(b, schedule(b), found[0])
     return None
 
 

@@ -182,8 +182,9 @@ class Cooldown(Schedule):
             return enc.encode(tail)
         return enc.node(layout.JOIN, [self.at], (kid, tail))
 
-    def _breaks(self, stop):  # the tail is one phase of ``steps``
-        return joined_breaks([self.at, self.at + self.steps], (self.schedule, None, None), stop)
+    def _breaks(self, stop):  # the tail is one phase of ``steps``; at 0 the schedule is never used
+        kid = self.schedule if self.at > 0 else None
+        return joined_breaks([self.at, self.at + self.steps], (kid, None, None), stop)
 
     def _settles(self):
         return self.at + self.steps
@@ -223,6 +224,7 @@ class Extend(Schedule):
     """
 
     kind = "extend"
+    __slots__ = ("at", "new", "old", "_plan")  # the fields, and the continuation found once by _check
     fields = (
         Field("old", as_schedule, nested="one"),
         Field("new", as_schedule, nested="one"),
@@ -230,7 +232,7 @@ class Extend(Schedule):
     )
 
     def _check(self):
-        self._continuation()
+        self._set("_plan", self._continuation())
 
     def _continuation(self) -> tuple[float, float, float]:
         """(tau_0, L, o(a)), or ValueError saying why no continuation exists.
@@ -285,7 +287,7 @@ class Extend(Schedule):
 
     def _tail(self) -> Schedule:
         """What runs after ``at``: new(tau0 + rate * u) at u = t - at."""
-        tau0, end, _ = self._continuation()
+        tau0, end, _ = self._plan
         rate = (end - tau0) / (end - self.at)
         if rate <= 0:
             return Constant(self.new(end))

@@ -157,7 +157,10 @@ def _decode(node, path: str, depth: int) -> Schedule:
     if kind == "function":
         raise ValueError(f"{path}: a 'function' schedule cannot be loaded from a config")
     renamed = getattr(cls, "renamed", {})
-    node = {renamed.get(key, key): value for key, value in node.items()}  # configs written before a rename
+    for old, new in renamed.items():  # configs written before a rename
+        if old in node and new in node:
+            raise ValueError(f"{path}: both {old!r} and {new!r} for {kind!r} ({old!r} is the former name of {new!r})")
+    node = {renamed.get(key, key): value for key, value in node.items()}
     names = {f.name for f in cls.fields}
     for key in node:
         if key != "type" and key not in names:

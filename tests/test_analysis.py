@@ -190,3 +190,31 @@ def test_unbound_schedules_name_the_symbol():
     for call in (s.length, s.breakpoints, s.describe):
         with pytest.raises(ValueError, match="total"):
             call()
+
+
+def test_structure_and_jumps_at_the_edges_of_whole_iterations():
+    # a staircase keeps the old value at t = b and drops before b + 1: a jump at b
+    assert [(j.t, j.before, j.after) for j in ls.step(1.0, every=10, factor=0.5).summary(30).jumps] == [
+        (10.0, 1.0, 0.5),
+        (20.0, 0.5, 0.25),
+        (30.0, 0.25, 0.125),
+    ]
+    # boundaries one update apart, far out: each jump is found (h stays below the distance between them)
+    s = ls.piecewise([3e6, 3e6 + 1, 3e6 + 2], [1.0, 0.9, 0.5, 0.1])
+    assert [(j.t, j.before, j.after) for j in s.summary().jumps] == [
+        (3e6, 1.0, 0.9),
+        (3e6 + 1, 0.9, 0.5),
+        (3e6 + 2, 0.5, 0.1),
+    ]
+    # per_epoch: epoch ceil(t / E) passes a boundary at 2.5 after t = 2 E
+    s = ls.piecewise([2.5], [1.0, 0.1]).per_epoch(7)
+    assert s.breakpoints() == [14.0] and s.length() == 14.0 and (s(14), s(15)) == (1.0, 0.1)
+    assert [j.t for j in s.summary(30).jumps] == [14.0]
+    # a zero-based cycle never reaches its kid's end: no break there, none past its length
+    z = ls.cycle(ls.linear(1, 0, 4), 4, zero_based=True, limit=3)
+    assert (z.length(), z.breakpoints(20)) == (12.0, [4.0, 8.0])
+    assert np.all(z(np.arange(13.0, 30.0)) == z(12))
+    # a shift that moves a warped kid's window below 0 has no breaks there (was a complex number)
+    assert ls.cosine(1, 0, steps=64).warp(0.5, 100).shift(50).breakpoints(20) == []
+    # a cooldown at 0 never uses its schedule, so a function(...) there does not hide the structure
+    assert ls.cooldown(ls.function(math.sqrt), at=0, steps=10).breakpoints() == [10.0]

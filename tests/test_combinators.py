@@ -267,3 +267,9 @@ def test_minimum_and_maximum_name_their_operands_like_the_arithmetic():
     old = {"type": "maximum", "a": a, "b": b}
     assert ls.from_dict(old) == ls.maximum(1.0, ls.linear(0, 2, 4))
     assert ls.from_dict(old)(4) == 2.0
+
+
+def test_a_config_with_both_spellings_of_a_renamed_field_is_refused():
+    a = {"type": "constant", "value": 1.0}
+    with pytest.raises(ValueError, match="both 'a' and 'left'"):
+        ls.from_dict({"type": "minimum", "a": a, "left": a, "b": a})

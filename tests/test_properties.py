@@ -221,9 +221,9 @@ def test_values_are_finite_and_match_at_zero(s):
 @SETTINGS
 @given(serializable, st.lists(st.floats(0.0, 5000.0), min_size=1, max_size=10))
 def test_structure_agrees_with_the_values(s, offsets):
-    """Every kind declares where it settles and breaks: past its length the values no longer change,
-    and a value can change between two whole iterations only where a breakpoint lies (or in a phase
-    that moves continuously)."""
+    """Every kind declares where it settles and breaks: past its length the values no longer change
+    (whole iterations: a staircase that settles at L still holds its old value at L + 0.5), and the
+    breakpoints are sorted, distinct and within (0, stop]."""
     end = s.length()
     if end is not None:
         after = s(np.array([end + 1.0, *(end + 1.0 + x for x in offsets)]))

@@ -66,6 +66,7 @@ CASES = [
         120,
         None,
     ),
+    ("MultiStepLR gamma 0", lambda o: S.MultiStepLR(o, [5, 9], gamma=0.0), lt.multi_step_lr(0.1, [5, 9], 0.0), 20, None),
     ("ConstantLR", lambda o: S.ConstantLR(o, factor=0.25, total_iters=7), lt.constant_lr(0.1, 0.25, 7), 30, None),
     ("ConstantLR default", lambda o: S.ConstantLR(o), lt.constant_lr(0.1), 30, None),
     (
@@ -290,6 +291,8 @@ def test_mirror_parameter_checks():
         lt.step_lr(0.1, 2.5)
     with pytest.raises(ValueError, match=r"milestones\[0\] must be >= 0, got -1"):
         lt.multi_step_lr(0.1, [-1])
+    with pytest.raises(ValueError, match="gamma must be >= 0, got -0.5"):
+        lt.multi_step_lr(0.1, [3], gamma=-0.5)  # torch takes it; a negative learning rate is refused
     with pytest.raises(ValueError, match=r"factor must be in \(0, 1\]"):
         lt.constant_lr(0.1, 0.0)
     with pytest.raises(ValueError, match=r"start_factor must be in \(0, 1\]"):

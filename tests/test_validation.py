@@ -106,7 +106,7 @@ BAD = [
     (lambda: ls.torch.step_lr(0.1, 30, gamma=None), TypeError, "^gamma must be a real number, got None$"),
     (lambda: ls.torch.step_lr(-1, 30), ValueError, "^base_lr must be >= 0, got -1$"),
     (lambda: ls.torch.exponential_lr(math.nan, 0.5), ValueError, "^base_lr must be finite, got nan$"),
-    (lambda: ls.torch.multi_step_lr(1.0, [2, 4], gamma=0), ValueError, "^gamma must be > 0, got 0$"),
+    (lambda: ls.torch.multi_step_lr(1.0, [2, 4], gamma=-1), ValueError, "^gamma must be >= 0, got -1$"),
     (lambda: ls.torch.constant_lr(1.0, 1e-320), ValueError, "^factor=1e-320, base_lr=1.0: base_lr "),
     (lambda: ls.torch.one_cycle_lr(1.0, 10, div_factor=1e-320), ValueError, "^max_lr=1.0, div_factor=1e-320: "),
     (lambda: ls.torch.cyclic_momentum(step_size_up=1e308), ValueError, r"^step_size_up=1e\+308: the cycle"),

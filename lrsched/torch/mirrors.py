@@ -87,7 +87,7 @@ def multi_step_lr(base_lr: float, milestones, gamma: float = 0.1) -> Schedule:
     """
     lr = v.real("base_lr", base_lr)
     counts = Counter(v.whole(f"milestones[{i}]", m, 0) for i, m in enumerate(v.items("milestones", milestones)))
-    gamma = v.positive("gamma", gamma)  # as StepLR's: torch takes any number, a learning rate cannot
+    gamma = v.nonnegative("gamma", gamma)  # torch takes any number; 0 drops the lr to 0, a negative lr is refused
     bounds, values = [], [lr]
     for m in sorted(counts):
         lr = v.computed(f"the lr after milestone {m}", lr * v.power(gamma, counts[m]), gamma=gamma, base_lr=base_lr)
