@@ -66,7 +66,7 @@ CASES = [
         120,
         None,
     ),
-    ("MultiStepLR gamma 0", lambda o: S.MultiStepLR(o, [5, 9], gamma=0.0), lt.multi_step_lr(0.1, [5, 9], 0.0), 20, None),
+    ("MultiStepLR gamma 0", lambda o: S.MultiStepLR(o, [5, 9], gamma=0.0), lt.multi_step_lr(0.1, [5, 9], 0), 20, None),
     ("ConstantLR", lambda o: S.ConstantLR(o, factor=0.25, total_iters=7), lt.constant_lr(0.1, 0.25, 7), 30, None),
     ("ConstantLR default", lambda o: S.ConstantLR(o), lt.constant_lr(0.1), 30, None),
     (
