@@ -117,6 +117,8 @@ def whole(name: str, value, minimum: int | None = None, maximum: int = MAX_COUNT
         raise ValueError(f"{name} must be >= {minimum}, got {show(value)}")
     if value > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {show(value)}")
+    if value < -maximum:
+        raise ValueError(f"{name} must be at least {-maximum}, got {show(value)}")
     return int(value)
 
 
