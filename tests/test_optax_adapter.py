@@ -235,7 +235,7 @@ MISTAKES = [
     ),
     ("warmup_exponential_decay_schedule", (0.0, 1.0, 2, 10, -1), {}, ValueError, "^decay_rate must be >= 0, got -1$"),
     ("warmup_exponential_decay_schedule", (0.0, 1.0, 2.5, 10, 0.5), {}, TypeError, "^warmup_steps must be an integer"),
-    ("warmup_exponential_decay_schedule", (0.0, 1.0, -(10**400), 10, 0.5), {}, ValueError, "^warmup_steps must be at least"),
+    ("warmup_exponential_decay_schedule", (0.0, 1.0, -(10**400), 10, 0.5), {}, ValueError, "^warmup_steps must be at"),
     ("warmup_cosine_decay_schedule", (0.0, 1.0, -(10**400), 10), {}, ValueError, "^warmup_steps must be at least"),
     ("sgdr_schedule", (5,), {}, TypeError, "^cosine_kwargs must be a list of dicts, got 5$"),
     ("sgdr_schedule", ([],), {}, ValueError, "^cosine_kwargs must not be empty$"),
