@@ -106,7 +106,7 @@ class Div(_Binary):
 
     def _check(self):
         if isinstance(self.right, Constant) and self.right.value == 0:
-            raise ValueError("division by constant(0)")
+            raise ValueError(f"right={format_number(self.right.value)}: division by constant(0)")
 
 
 class Minimum(Schedule):
@@ -119,8 +119,7 @@ class Minimum(Schedule):
 
     kind = "minimum"
     op = layout.MIN
-    #: the fields' names in configs written before they were ``left`` and ``right`` (as in the arithmetic)
-    renamed: ClassVar[dict[str, str]] = {"a": "left", "b": "right"}
+    renamed: ClassVar[dict[str, str]] = {"a": "left", "b": "right"}  # left and right, as in the arithmetic
     fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
 
     def _encode(self, enc):

@@ -156,7 +156,7 @@ def _decode(node, path: str, depth: int) -> Schedule:
         raise ValueError(f"{path}: unknown schedule type {kind!r}{hint}")
     if kind == "function":
         raise ValueError(f"{path}: a 'function' schedule cannot be loaded from a config")
-    renamed = getattr(cls, "renamed", {})
+    renamed = cls.renamed
     for old, new in renamed.items():  # configs written before a rename
         if old in node and new in node:
             raise ValueError(f"{path}: both {old!r} and {new!r} for {kind!r} ({old!r} is the former name of {new!r})")

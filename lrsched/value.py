@@ -74,10 +74,12 @@ class Field:
         return f"Field({self.name!r})"
 
 
-def _check_names(fields, kwargs) -> None:
-    """Name an unknown keyword first (with the closest valid name), before any missing one."""
+def _check_names(fields, kwargs, renamed) -> None:
+    """Name an unknown keyword first (with the closest valid name, or its new name), before any missing one."""
     names = [f.name for f in fields]
     for key in kwargs:
+        if key in renamed:
+            raise TypeError(f"got an unexpected parameter {key!r}; it is now called {renamed[key]!r}")
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else f"; the parameters are {', '.join(names)}"
@@ -129,6 +131,8 @@ class Value(metaclass=_ScheduleType):
 
     kind: ClassVar[str] = ""
     fields: ClassVar[tuple[Field, ...]] = ()
+    #: former parameter names -> current ones: configs written with them load, keywords get a hint
+    renamed: ClassVar[dict[str, str]] = {}
 
     # ------------------------------------------------------------ construction
 
@@ -140,7 +144,7 @@ class Value(metaclass=_ScheduleType):
         symbols: frozenset = frozenset()
         try:
             if kwargs:
-                _check_names(fields, kwargs)
+                _check_names(fields, kwargs, self.renamed)
             for i, f in enumerate(fields):
                 name = f.name
                 if i < npos:

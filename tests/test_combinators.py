@@ -273,3 +273,10 @@ def test_a_config_with_both_spellings_of_a_renamed_field_is_refused():
     a = {"type": "constant", "value": 1.0}
     with pytest.raises(ValueError, match="both 'a' and 'left'"):
         ls.from_dict({"type": "minimum", "a": a, "left": a, "b": a})
+
+
+def test_former_keywords_and_division_by_zero_are_named():
+    with pytest.raises(TypeError, match="unexpected parameter 'a'; it is now called 'left'"):
+        ls.minimum(a=1.0, b=2.0)
+    with pytest.raises(ValueError, match=r"^div\(\): right=0: division by constant\(0\)$"):
+        ls.linear(1, 0, 10) / 0
