@@ -20,10 +20,9 @@ from .schedule import Field, Schedule, as_schedule, format_number, format_value
 # ---------------------------------------------------------------- arithmetic
 
 
-class _Binary(Schedule):
-    """``left <op> right``, both evaluated at the same t."""
+class _Pair(Schedule):
+    """Two schedules ``left`` and ``right`` evaluated at the same t and combined by the kernel node ``op``."""
 
-    symbol: ClassVar[str]
     op: ClassVar[int]
     fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
 
@@ -35,6 +34,13 @@ class _Binary(Schedule):
 
     def _settles(self):
         return latest(c._settles() for c in self.children())
+
+
+class _Binary(_Pair):
+    """``left <op> right``, written with its operator."""
+
+    __slots__ = ()
+    symbol: ClassVar[str]
 
     def __repr__(self):
         left, right = self.left, self.right
@@ -109,7 +115,7 @@ class Div(_Binary):
             raise ValueError(f"right={format_number(self.right.value)}: division by constant(0)")
 
 
-class Minimum(Schedule):
+class Minimum(_Pair):
     """The smaller of two schedules (or numbers) at every t.
 
     Example:
@@ -117,19 +123,10 @@ class Minimum(Schedule):
         0.5
     """
 
+    __slots__ = ()
     kind = "minimum"
     op = layout.MIN
     renamed: ClassVar[dict[str, str]] = {"a": "left", "b": "right"}  # left and right, as in the arithmetic
-    fields = (Field("left", as_schedule, nested="one"), Field("right", as_schedule, nested="one"))
-
-    def _encode(self, enc):
-        return enc.node(self.op, {}, (self.left, self.right))
-
-    def _breaks(self, stop):
-        return union_breaks(self.children(), stop)
-
-    def _settles(self):
-        return latest(c._settles() for c in self.children())
 
 
 class Maximum(Minimum):
