@@ -131,7 +131,9 @@ def _checked(schedule) -> Schedule:
 def length(schedule: Schedule) -> float | None:
     """The iteration after which ``schedule`` is constant, read from its structure.
 
-    None when it never settles (an exponential without end, an unbounded cycle,
+    Over whole iterations: s(t) is the same for every whole t > L (a
+    staircase that settles at L still has its old value at t = L + 0.5, as
+    updates never see). None when it never settles (an exponential without end, an unbounded cycle,
     a function). For clips, minima and maxima it is where the parts settle,
     which may be later than where the clipped value stops changing.
     """
