@@ -38,9 +38,7 @@ and the parts they share:
 
 from __future__ import annotations
 
-from .clock import paused  # noqa: F401  (lrsched.torch.lr_range)
 from .lambda_scheduler import LambdaLR, ScheduleFactor, lambda_lr
-from .param_groups import _write  # noqa: F401  (lrsched.torch.lr_range)
 from .plateau_scheduler import PlateauLR, plateau_lr
 from .update_scheduler import Scheduler, scheduler
 
