@@ -213,8 +213,7 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
         bounds = breakpoints(schedule, stop)
     except ValueError:
         bounds = []
-    following = [*bounds[1:], math.inf]
-    jumps = [j for j in (_jump(schedule, b, c) for b, c in zip(bounds, following)) if j is not None]
+    jumps = _jumps(schedule, bounds)
     facts = _Facts()
     if n <= EXACT_MAX:  # every update, a chunk at a time (overlapping by one value, for the stretches)
         for lo in range(start, stop + 1, CHUNK):
@@ -245,37 +244,39 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
     )
 
 
-def _gap(schedule: Schedule, at: float, h: float) -> tuple[float, float] | None:
-    """(value at ``at``, the limit toward at + h) when they differ by a gap that stays as h shrinks."""
-    x = schedule(at)
-    near, nearer = schedule(at + h), schedule(at + h * 1e-4)
-    gap = abs(nearer - x)
-    if gap > 1e-6 * max(abs(x), abs(nearer), 1e-300) and gap > 0.5 * abs(near - x):
-        return x, nearer
-    return None
+def _gaps(schedule: Schedule, at: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(found, value at ``at``, the limit toward at + h): found where they differ by a gap that stays as h shrinks."""
+    x, near, nearer = schedule(at), schedule(at + h), schedule(at + h * 1e-4)
+    gap = np.abs(nearer - x)
+    scale = np.maximum(np.maximum(np.abs(x), np.abs(nearer)), 1e-300)
+    return (gap > 1e-6 * scale) & (gap > 0.5 * np.abs(near - x)), x, nearer
 
 
-def _jump(schedule: Schedule, b: float, following: float) -> Jump | None:
-    """The jump at boundary b (the next boundary is ``following``), or None where the curve is continuous.
+def _jumps(schedule: Schedule, bounds: list[float]) -> list[Jump]:
+    """The boundaries where the curve is not continuous, all evaluated at once.
 
-    Two places: the limit from the right at b (a phase that starts at another
-    value), and the limit from the left at b + 1 (a staircase: t = b keeps the
-    old value and the drop comes before t = b + 1). Each compares the gap to
-    a point h away with the gap to a point h / 10**4 away: a jump keeps its
-    gap as h shrinks, a continuous phase's gap shrinks with it (even a square
-    root's, by 100 times), so a steep start is not taken for a jump; a start
-    flatter than t**0.075 still is. h is at most a quarter of an update and of
-    the distance to the next boundary.
+    Two places for each boundary b: the limit from the right at b (a phase
+    that starts at another value), and the limit from the left at b + 1 (a
+    staircase: t = b keeps the old value and the drop comes before t = b + 1,
+    looked at only when the next boundary is not before b + 1). Each compares
+    the gap to a point h away with the gap to a point h / 10**4 away: a jump
+    keeps its gap as h shrinks, a continuous phase's gap shrinks with it (even
+    a square root's, by 100 times), so a steep start is not taken for a jump;
+    a start flatter than t**0.075 still is. h is at most a quarter of an
+    update and of the distance to the next boundary.
     """
-    h = min(0.25, 1e-6 * max(b, 1.0), (following - b) / 4)
-    found = _gap(schedule, b, h)
-    if found is not None:
-        return Jump(b, found[0], found[1])
-    if b + 1 <= following:
-        found = _gap(schedule, b + 1, -h)
-        if found is not None:
-            return Jump(b, schedule(b), found[0])
-    return None
+    if not bounds:
+        return []
+    b = np.array(bounds, dtype=np.float64)
+    following = np.append(b[1:], np.inf)
+    h = np.minimum(np.minimum(0.25, 1e-6 * np.maximum(b, 1.0)), (following - b) / 4)
+    right, before, after = _gaps(schedule, b, h)
+    left, last, _ = _gaps(schedule, b + 1, -h)  # last: the value at b + 1, the first after the drop
+    left &= ~right & (b + 1 <= following)
+    return [
+        Jump(float(b[i]), float(before[i]), float(after[i] if right[i] else last[i]))
+        for i in np.flatnonzero(right | left)
+    ]
 
 
 class _Facts:

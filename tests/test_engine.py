@@ -156,6 +156,22 @@ case("timm_tiny_cycles", lambda: lrsched.timm.CosineLRScheduler(0.1, t_initial=1
 case("keras_layout", lambda: lrsched.keras.CosineDecayRestarts(0.1, 1, t_mul=1.0001)(5))
 case("keras_shrinking", lambda: lrsched.keras.CosineDecayRestarts(0.1, 1e-3, t_mul=0.5)(5))
 case("extend_scan", lambda: ls.extend(ls.constant(0.5), ls.cosine(1.0, 0.0, steps=3_000_000), at=10)(11))
+# the analysis walks the same cycles: its loops are capped or stop below float resolution
+def structure(s, stop):
+    try:
+        found = s.breakpoints(stop)
+    except ValueError as e:  # more boundaries than the cap: refused by name
+        assert "boundaries" in str(e) or "cycles" in str(e), e
+        found = []
+    s.summary(max(min(int(stop), 10_000), 1))
+    return [len(found), s.length() or -1.0]
+
+case("walk_period_1e-300", lambda: structure(ls.cycle(ls.linear(1, 0, 4), 1e-300), 1e6))
+case("walk_mult_near_1", lambda: structure(ls.cycle(ls.linear(1, 0, 4), 4, period_mult=1 + 1e-15), 1e9))
+case("walk_shrinking", lambda: structure(ls.cycle(ls.linear(1, 0, 4), 4, period_mult=0.5, limit=10**12), 1e6))
+case("walk_warp", lambda: structure(ls.cosine(1, 0, steps=3, periodic=True).warp(1e-3, 10), 1e5))
+case("walk_jumps", lambda: structure(ls.step(1.0, every=1e-9, factor=0.999999), 1e-4))
+case("suggest_1e5", lambda: ls.suggest_lr(np.geomspace(1e-6, 1.0, 100_000), np.linspace(2.0, 1.0, 100_000)).lr)
 print(json.dumps(results))
 """
 
@@ -184,6 +200,10 @@ def test_former_hangs_return_correct_values():
     assert got["t_1e20"] == 0.0  # 1e20 = 4 * 2.5e19 exactly: the last update of a cycle
     assert 0.0 <= got["warm_restarts_1e300"] <= 0.1
     assert 0.1 <= got["cyclic_1e300"] <= 1.0
+    assert got["walk_period_1e-300"][1] == -1.0 and got["walk_mult_near_1"][1] == -1.0  # they never settle
+    assert got["walk_shrinking"][1] == 8.0  # 4 + 2 + 1 + ...: the cycles end below float resolution at 8
+    assert got["walk_warp"][0] > 0 and got["walk_jumps"][0] >= 0
+    assert 1e-6 <= got["suggest_1e5"] <= 1.0
 
 
 # ---------------------------------------------------------------- non-finite values, whatever the order

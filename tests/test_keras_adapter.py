@@ -4,13 +4,11 @@ argument checks."""
 
 from __future__ import annotations
 
-import ast
 import math
 import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # Keras 3 on the JAX backend (installed by the README test command)
 
@@ -110,15 +108,6 @@ def test_the_keras_class_is_a_module_level_class_registered_for_saving(keras):
     assert issubclass(KerasSchedule, keras.optimizers.schedules.LearningRateSchedule)
     assert keras.saving.get_registered_name(KerasSchedule) == "lrsched>Schedule"
     assert keras.saving.get_registered_object("lrsched>Schedule") is KerasSchedule
-
-
-def test_every_class_of_the_package_is_defined_at_module_level():
-    package = Path(lk.__file__).parent
-    for path in package.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner = [n.name for n in ast.walk(node) if isinstance(n, ast.ClassDef)]
-                assert not inner, f"{path.name}: {node.name} defines {inner}"
 
 
 def test_importing_the_package_and_using_the_mirrors_imports_no_keras():

@@ -3,13 +3,11 @@ the package's layout (no JAX imported by the mirrors), and the mirrors' own argu
 
 from __future__ import annotations
 
-import ast
 import math
 import os
 import pickle
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,15 +118,6 @@ def test_the_adapter_class_is_a_module_level_class_loaded_on_first_use(jax):
     assert lo.find_lr is lr_range.find_lr
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         lo.nothing  # noqa: B018
-
-
-def test_every_class_of_the_package_is_defined_at_module_level():
-    package = Path(lo.__file__).parent
-    for path in package.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner = [n.name for n in ast.walk(node) if isinstance(n, ast.ClassDef)]
-                assert not inner, f"{path.name}: {node.name} defines {inner}"
 
 
 def test_importing_the_package_and_using_the_mirrors_imports_no_jax():

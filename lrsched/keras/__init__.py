@@ -18,8 +18,7 @@ The migration table (Keras class -> lrsched call) is in docs/migration.md.
 
 from __future__ import annotations
 
-import importlib
-
+from .._lazy import loader
 from . import mirrors
 from .mirrors import (  # noqa: F401
     CosineDecay,
@@ -40,10 +39,4 @@ _KERAS_NAMES = {
 #: tools enumerate (mirrors and the two entry points), and the class is made by :func:`schedule`
 __all__ = [*mirrors.__all__, "schedule", "find_lr"]
 
-
-def __getattr__(name):
-    for module, names in _KERAS_NAMES.items():
-        if name == module or name in names:
-            loaded = importlib.import_module(f".{module}", __name__)
-            return loaded if name == module else getattr(loaded, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = loader(__name__, _KERAS_NAMES)

@@ -16,8 +16,7 @@ The migration table (optax schedule -> lrsched call) is in docs/migration.md.
 
 from __future__ import annotations
 
-import importlib
-
+from .._lazy import loader
 from . import mirrors
 from .mirrors import (  # noqa: F401
     constant_schedule,
@@ -44,10 +43,4 @@ _JAX_NAMES = {
 
 __all__ = [*mirrors.__all__, *(name for names in _JAX_NAMES.values() for name in names)]
 
-
-def __getattr__(name):
-    for module, names in _JAX_NAMES.items():
-        if name == module or name in names:
-            loaded = importlib.import_module(f".{module}", __name__)
-            return loaded if name == module else getattr(loaded, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = loader(__name__, _JAX_NAMES)
