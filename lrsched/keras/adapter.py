@@ -15,10 +15,7 @@ s(k + 1).
 
 from __future__ import annotations
 
-import math
-
 import keras
-import numpy as np
 
 from .. import _validate as v
 from ..schedule import Schedule
@@ -44,12 +41,9 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step):
         if self._table is None:
             self._table = keras.ops.convert_to_tensor(self.schedule.values(self.steps), dtype="float32")
-        if isinstance(step, (bool, np.bool_, str, bytes)) or step is None:
-            raise TypeError(f"step must be an integer (the optimizer's iterations), got {v.show(step)}")
-        if isinstance(step, (int, float, np.integer, np.floating)):  # a number from Python: checked, clamped
-            if not (math.isfinite(step) and float(step).is_integer()):
-                raise ValueError(f"step must be a whole number, got {v.show(step)}")
-            return keras.ops.take(self._table, min(max(int(step), 0), self.steps - 1))
+        index = v.table_index("step", step, self.steps)  # step k gives s(k + 1): the table's index k
+        if index is not None:
+            return keras.ops.take(self._table, index)
         index = keras.ops.cast(keras.ops.clip(step, 0, self.steps - 1), "int32")  # clipped before narrowing
         return keras.ops.take(self._table, index)
 

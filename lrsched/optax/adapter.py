@@ -8,11 +8,8 @@ Index convention: optax's ``count`` = 0 is the first update, so count c gives s(
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .. import _validate as v
 from ..schedule import Schedule
@@ -40,12 +37,9 @@ class OptaxSchedule:
         table = self._tables.get(x64)
         if table is None:  # the exact values over the horizon, made once (float64 under x64, else float32)
             table = self._tables[x64] = jnp.asarray(self.schedule.values(self.steps))
-        if isinstance(count, (bool, np.bool_, str, bytes)) or count is None:
-            raise TypeError(f"count must be an integer (optax's step count), got {v.show(count)}")
-        if isinstance(count, (int, float, np.integer, np.floating)):  # a number from Python: checked, clamped here
-            if not (math.isfinite(count) and float(count).is_integer()):
-                raise ValueError(f"count must be a whole number, got {v.show(count)}")
-            return table[min(max(int(count), 0), self.steps - 1)]
+        index = v.table_index("count", count, self.steps)  # count c gives s(c + 1): the table's index c
+        if index is not None:
+            return table[index]
         return table[jnp.clip(jnp.asarray(count), 0, self.steps - 1)]
 
     def __repr__(self) -> str:
