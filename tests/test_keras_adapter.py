@@ -43,6 +43,35 @@ def test_drives_a_real_optimizer(keras):
     assert float(keras.ops.convert_to_numpy(w)[0]) == pytest.approx(-float(np.float32(S.values(25)).sum()), rel=1e-5)
 
 
+def test_the_table_made_inside_a_traced_train_step_serves_later_traces_and_eager_calls(keras):
+    """On the JAX backend, fit traces the train step and the first call of the schedule is in that trace."""
+    sched = lk.schedule(S)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=sched), loss="mse")
+    x, y = np.ones((10, 3), "float32"), np.ones((10, 1), "float32")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # batches of 4, 4 and 2: two traces
+    assert float(sched(5)) == float(np.float32(S(6)))  # an eager call after the traces
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # later steps, the same schedule
+    assert float(model.optimizer.learning_rate) == float(np.float32(S(7)))  # 6 updates made: the 7th lr is next
+    if keras.backend.backend() == "jax":
+        import jax
+
+        assert float(jax.jit(lambda k: sched(k))(jax.numpy.int32(7))) == float(np.float32(S(8)))
+
+
+def test_a_backend_that_cannot_be_imported_is_named_with_what_to_set(monkeypatch):
+    """Keras 3 defaults to TensorFlow, which nothing installs: the error says to set KERAS_BACKEND."""
+    monkeypatch.setitem(sys.modules, "keras", None)  # importing keras fails, as it does without its backend
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    with pytest.raises(ImportError, match=r"KERAS_BACKEND is not set, so Keras's default backend .* set KERAS_BACKEND"):
+        lk.import_keras()
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with pytest.raises(
+        ImportError, match=r"KERAS_BACKEND='tensorflow' backend is used: .*\(jax, torch or tensorflow\)"
+    ):
+        lk.import_keras()
+
+
 def _saved_model(keras, path):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lk.schedule(S)), loss="mse")

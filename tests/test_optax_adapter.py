@@ -67,6 +67,40 @@ def test_drives_inject_hyperparams_and_an_optimizer(jax, optax):
     assert float(w["w"][0]) == pytest.approx(-S.values(20).sum(), rel=1e-6)
 
 
+@pytest.mark.parametrize("x64", [False, True])
+def test_the_readme_line_in_a_jitted_step_traced_twice_then_eager_then_in_another_jit(jax, optax, x64):
+    """The table is made by the first call, inside the first trace: it must not be that trace's tracer."""
+    jnp = jax.numpy
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", x64)
+    try:
+        s = ls.warmup(ls.cosine(0.1, 1e-5, steps=900), steps=100)
+        sched = lo.schedule(s)
+        opt = optax.sgd(learning_rate=sched)  # the README's line, with plain SGD so the update reads the lr
+        want = (lambda t: s(t)) if x64 else (lambda t: float(np.float32(s(t))))
+
+        @jax.jit
+        def step(params, state, x):
+            grads = jax.grad(lambda p: jnp.sum(x @ p["w"]))(params)  # d/dw = column sums of x
+            updates, state = opt.update(grads, state, params)
+            return optax.apply_updates(params, updates), state
+
+        params = {"w": jnp.zeros(3)}
+        state = opt.init(params)
+        moved = []
+        for rows in (4, 4, 2):  # a full batch traced, reused, then a smaller last batch traced again
+            new, state = step(params, state, jnp.ones((rows, 3)))
+            moved.append(float(params["w"][0] - new["w"][0]) / rows)  # the lr of that update
+            params = new
+        np.testing.assert_allclose(moved, [want(1), want(2), want(3)], rtol=1e-6 if not x64 else 1e-15)
+        assert float(sched(5)) == want(6)  # an eager call that logs the lr
+        other = jax.jit(lambda c: sched(c) * 2)  # another jitted function using the same schedule
+        assert float(other(jnp.int32(7))) == 2 * want(8)
+        assert not isinstance(next(iter(sched._tables.values())), jax.core.Tracer)
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
 def test_prints_compares_pickles_and_refuses_what_never_settles(jax):
     lr = lo.schedule(S)
     assert repr(lr) == "lrsched.optax.schedule(warmup(cosine(0.1, 0.0001, steps=90), steps=10), steps=100)"

@@ -40,3 +40,24 @@ _KERAS_NAMES = {
 __all__ = [*mirrors.__all__, "schedule", "find_lr"]
 
 __getattr__ = loader(__name__, _KERAS_NAMES)
+
+
+def import_keras():
+    """``import keras``, with an error that says what to set or install when Keras's backend cannot be imported.
+
+    Keras 3 imports its backend when it is imported: TensorFlow unless ``KERAS_BACKEND`` names another
+    ("jax", "torch" or "numpy"), and nothing installs TensorFlow for you.
+    """
+    import os
+
+    try:
+        import keras
+    except ImportError as error:
+        backend = os.environ.get("KERAS_BACKEND")
+        said = f"KERAS_BACKEND={backend!r}" if backend else "KERAS_BACKEND is not set, so Keras's default"
+        raise ImportError(
+            f"lrsched.keras needs Keras 3 and its backend, and importing keras failed ({error}). {said} "
+            "backend is used: set KERAS_BACKEND to a backend that is installed (jax, torch or tensorflow) "
+            "before keras is first imported, or install it (pip install keras jax)"
+        ) from error
+    return keras

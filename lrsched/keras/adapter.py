@@ -15,11 +15,15 @@ s(k + 1).
 
 from __future__ import annotations
 
-import keras
+import contextlib
+import importlib
 
 from .. import _validate as v
 from ..schedule import Schedule
 from ..serialize import from_dict
+from . import import_keras
+
+keras = import_keras()
 
 __all__ = ["KerasSchedule", "schedule"]
 
@@ -39,8 +43,9 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.schedule, self.steps, self._table = schedule, v.horizon(schedule, steps), None
 
     def __call__(self, step):
-        if self._table is None:
-            self._table = keras.ops.convert_to_tensor(self.schedule.values(self.steps), dtype="float32")
+        if self._table is None:  # made outside any trace, so that a second trace or an eager call can read it
+            with _outside_traces():
+                self._table = keras.ops.convert_to_tensor(self.schedule.values(self.steps), dtype="float32")
         index = v.table_index("step", step, self.steps)  # step k gives s(k + 1): the table's index k
         if index is not None:
             return keras.ops.take(self._table, index)
@@ -56,6 +61,21 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __repr__(self):
         return f"lrsched.keras.schedule({self.schedule!r}, steps={self.steps})"
+
+
+def _outside_traces():
+    """A context in which the backend makes concrete tensors, even inside a traced train step.
+
+    The table is made on the first call, which Keras may make inside ``jax.jit`` or a ``tf.function``; a tensor
+    made there belongs to that trace, and keeping it breaks every later call. JAX evaluates eagerly under
+    ``ensure_compile_time_eval``, TensorFlow under ``init_scope``; torch and NumPy do not trace.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return importlib.import_module("jax").ensure_compile_time_eval()
+    if backend == "tensorflow":
+        return importlib.import_module("tensorflow").init_scope()
+    return contextlib.nullcontext()
 
 
 def schedule(s: Schedule, steps: int | None = None) -> KerasSchedule:

@@ -7,11 +7,13 @@ training step touches back as it was.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 from .. import _validate as v
 from ..lr_range import MIN_SCORE, LRSuggestion, RangeTest
+from . import import_keras
+
+keras = import_keras()
 
 __all__ = ["find_lr"]
 

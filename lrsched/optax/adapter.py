@@ -22,7 +22,11 @@ class OptaxSchedule:
 
     Unlike an optax closure it prints, compares and pickles (as its schedule
     and horizon). Its table of values is made on the first call, once per
-    precision (float64 under ``jax_enable_x64``, else float32), and kept.
+    precision (float64 under ``jax_enable_x64``, else float32), and kept. The
+    table is made outside any trace (``jax.ensure_compile_time_eval``): when the
+    first call comes inside ``jax.jit``, the kept table is still a concrete
+    array, so a second trace, an eager call and another jitted function that
+    use the same schedule all read the same values.
     """
 
     __slots__ = ("__weakref__", "_tables", "schedule", "steps")  # jax.jit keeps a weak reference
@@ -36,7 +40,9 @@ class OptaxSchedule:
         x64 = bool(jax.config.jax_enable_x64)
         table = self._tables.get(x64)
         if table is None:  # the exact values over the horizon, made once (float64 under x64, else float32)
-            table = self._tables[x64] = jnp.asarray(self.schedule.values(self.steps))
+            with jax.ensure_compile_time_eval():  # a concrete array even when the first call is being traced
+                table = jnp.asarray(self.schedule.values(self.steps))
+            self._tables[x64] = table
         index = v.table_index("count", count, self.steps)  # count c gives s(c + 1): the table's index c
         if index is not None:
             return table[index]
