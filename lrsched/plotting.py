@@ -81,8 +81,8 @@ def plot(
         raise ValueError(f"labels must be a list of {len(items)} names, got {labels!r}")
     log = v.flag("log", log)
     spe = None if steps_per_epoch is None else v.count("steps_per_epoch", steps_per_epoch)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.5))
+    if ax is None:  # constrained layout: the labels stay inside the figure when it is saved
+        _, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
     for s, label in zip(items, labels):
         values = evaluate_range(s, s._program or s._compile(), float(start), n - start + 1)
         t, y = envelope(values, start, max_points)

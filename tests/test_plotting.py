@@ -96,3 +96,15 @@ def test_plot_into_given_axes_and_many_boundaries_unmarked():
 def test_bad_plot_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("epochs", [None, 500])
+def test_a_saved_plot_keeps_its_axis_labels_inside_the_figure(tmp_path, epochs):
+    ax = ls.plot(ls.warmup(ls.cosine(0.1, 0.0, steps=900), steps=100), 1000, steps_per_epoch=epochs)
+    ax.figure.savefig(tmp_path / "s.png")  # the draw that lays the figure out, as a user saves it
+    figure = ax.figure.bbox
+    renderer = ax.figure.canvas.get_renderer()
+    for label in (ax.xaxis.label, ax.yaxis.label):
+        box = label.get_window_extent(renderer)
+        assert figure.x0 <= box.x0 and box.x1 <= figure.x1 and figure.y0 <= box.y0 and box.y1 <= figure.y1, label
+    plt.close(ax.figure)
