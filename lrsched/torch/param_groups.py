@@ -264,5 +264,5 @@ def adopt_group(scheduler, i: int) -> None:
             "the others do (relative=False); for its own lr times the schedule, make the scheduler with "
             "relative=True",
             UserWarning,
-            stacklevel=6,
+            stacklevel=7,  # the optimizer.step() after add_param_group (its step hook, through torch's wrapper)
         )
