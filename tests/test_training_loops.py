@@ -18,6 +18,7 @@ schedule is written out by hand in numpy (:func:`expected_lr`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import types
 import warnings
@@ -317,6 +318,50 @@ def test_accelerated_scheduler_stepping_once_per_process(fresh_accelerate_state,
     assert_params(p, multiples, expected_lr(updates(n)))
     assert sched.last_epoch == n
     assert_close(wrapped.get_last_lr(), expected_lr([n + 1]))
+
+
+@pytest.mark.parametrize(
+    ("processes", "total", "warns"),
+    [(2, 12, True), (2, 6, False), (2, 13, False), (1, 12, False)],
+    ids=[
+        "2 processes, total of the unsharded loader",
+        "2 processes, total of the prepared loader",
+        "2 processes, another total",
+        "1 process",
+    ],
+)
+def test_a_run_ending_at_total_over_num_processes_under_accelerate_says_why(
+    fresh_accelerate_state, monkeypatch, processes, total, warns
+):
+    """accelerate's AcceleratedScheduler on N processes, a run of 6 updates, total=12: the schedule was bound to
+    the unsharded loader's count (2 x 6), and every rank stopped halfway through it. When the scheduler goes (here
+    dropped; at exit in a script), a TimeWarning says so and how to count total; not for any other total, nor on
+    one process."""
+    from accelerate import scheduler as accelerate_scheduler
+
+    monkeypatch.setattr(
+        accelerate_scheduler, "AcceleratorState", lambda: types.SimpleNamespace(num_processes=processes)
+    )
+    p, opt = sgd()
+    opt.step_was_skipped = False
+    sched = lt.scheduler(opt, lr=ls.cosine(0.1, 0.0, steps=ls.total), total=total)
+    wrapped = accelerate_scheduler.AcceleratedScheduler(sched, opt, split_batches=False)
+    with no_warnings():
+        for _ in range(6):
+            backward(p)
+            opt.step()
+            opt.zero_grad()
+            wrapped.step()
+    assert sched.last_epoch == 6
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del sched, wrapped
+        gc.collect()
+    said = [str(w.message) for w in caught if issubclass(w.category, ls.TimeWarning)]
+    assert len(caught) == len(said) == (1 if warns else 0), said
+    if warns:
+        assert said[0].startswith("lrsched: the run ended after 6 updates, exactly 1/2 of total=12")
+        assert "accelerator.num_processes" in said[0]
 
 
 def test_accelerator_prepare_with_gradient_accumulation(fresh_accelerate_state):

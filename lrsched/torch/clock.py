@@ -17,6 +17,7 @@ This module imports torch.
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 import weakref
 
@@ -124,14 +125,25 @@ class Watch:
       counter moved) while no ``optimizer.step()`` ran the hooks: the clock
       counts none of them, so the lr stays where it is.
 
+    - A total counted on the unsharded loader under accelerate: when
+      accelerate's ``AcceleratedScheduler`` steps the scheduler N > 1 times per
+      update (N processes, ``split_batches=False``), a run that ends (the
+      scheduler dropped, or the interpreter exiting) after exactly total / N
+      updates had its ``total=`` counted on the loader before ``prepare``
+      sharded it: said then. Only that exact case, the symptom itself: from
+      the numbers alone, a total of E unsharded epochs and one of N E sharded
+      epochs look the same while the run goes on.
+
     Cheap: per call, one in-place version counter read per param group (its
-    first trainable parameter) and a few comparisons.
+    first trainable parameter) and a few comparisons; the caller is looked at
+    once, at the first ``scheduler.step()`` after construction.
     """
 
     def __init__(self):
         self.warned: set[str] = set()
         self._idle, self._saw_gradient = 0, False
         self._calls, self._version, self._bypassed = -1, None, 0
+        self._processes, self._updates = None, 0
 
     def on_step(self, scheduler) -> None:
         """After the scheduler counted ``scheduler.step()`` (its ``_step_count``)."""
@@ -140,6 +152,24 @@ class Watch:
         clock = scheduler._clock
         if "bypass" not in self.warned and clock is not None:
             self._bypass(scheduler.optimizer, clock.calls, scheduler.last_epoch)
+        if self._processes is None and scheduler._step_count > 1:  # the first call after torch's constructor's
+            self._processes = accelerate_processes(sys._getframe(2))  # who called scheduler.step()
+            if self._processes > 1 and scheduler.total is not None:
+                weakref.finalize(scheduler, self._ended, scheduler.total)
+        self._updates = scheduler.last_epoch
+
+    def _ended(self, total: int) -> None:
+        n, done = self._processes, self._updates
+        if done > 0 and done * n == total:
+            warnings.warn(
+                f"lrsched: the run ended after {done} updates, exactly 1/{n} of total={total}: accelerate's "
+                f"AcceleratedScheduler ran on {n} processes, each doing 1/{n} of the batches, and the schedules "
+                f"were bound to {total} updates, so every rank stopped at update {done} of them (a total counted "
+                "with len(loader) before accelerator.prepare sharded the loader?). Count total= from the prepared "
+                "loader, or divide by accelerator.num_processes",
+                TimeWarning,
+                stacklevel=2,
+            )
 
     def _preview(self, optimizer) -> None:
         self._idle += 1
@@ -173,6 +203,19 @@ class Watch:
                     stacklevel=4,
                 )
         self._calls, self._version = calls, version
+
+
+def accelerate_processes(frame) -> int:
+    """N when ``frame`` is accelerate's ``AcceleratedScheduler.step`` stepping the scheduler N times per update
+    (``split_batches=False``, ``step_with_optimizer=True``), else 1. accelerate is never imported here."""
+    module = sys.modules.get("accelerate.scheduler")
+    wrapper = getattr(module, "AcceleratedScheduler", None)
+    if wrapper is None or frame is None or frame.f_code is not wrapper.step.__code__:
+        return 1
+    outer = frame.f_locals.get("self")
+    if getattr(outer, "split_batches", True) or not getattr(outer, "step_with_optimizer", False):
+        return 1
+    return int(module.AcceleratorState().num_processes)
 
 
 def parameters_version(optimizer) -> int:
