@@ -222,9 +222,10 @@ def parameters_version(optimizer) -> int:
     """The sum of the in-place version counters of each param group's first trainable parameter."""
     total = 0
     for g in optimizer.param_groups:
-        p = next((p for p in g["params"] if p.requires_grad), None)
-        if p is not None:
-            total += p._version
+        for p in g["params"]:
+            if p.requires_grad:
+                total += p._version
+                break
     return total
 
 
