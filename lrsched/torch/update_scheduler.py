@@ -52,9 +52,16 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     momentum or weight_decay, beta1 outside [0, 1)) is refused with ValueError
     by that ``optimizer.step()``.
 
+    A param group added later (``optimizer.add_param_group``, unfreezing a
+    backbone) follows the schedules given for all groups: its own lr times
+    them when ``relative``, else their values (a warning says so if it was
+    added with an lr of its own); where a key's schedules were given as a
+    list, one per group, it is refused by name at the next step. Removing
+    param groups is refused by name.
+
     ``state_dict()`` holds plain JSON types (``torch.load(weights_only=True)``
     reads it), and a run resumed at any k continues exactly, in either load
-    order. A checkpoint whose schedules differ from those in code: the code's
+    order (after an added group: into an optimizer built with it). A checkpoint whose schedules differ from those in code: the code's
     are used, with a warning naming the first t where they differ.
 
     Example:
