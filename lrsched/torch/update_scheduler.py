@@ -61,8 +61,9 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     ``state_dict()`` holds plain JSON types (``torch.load(weights_only=True)``
     reads it), and a run resumed at any k continues exactly, in either load
-    order (after an added group: into an optimizer built with it). A checkpoint whose schedules differ from those in code: the code's
-    are used, with a warning naming the first t where they differ.
+    order (after an added group: into an optimizer built with it). A
+    checkpoint whose schedules differ from those in code: the code's are
+    used, with a warning naming the first t where they differ.
 
     Example:
         >>> import torch
