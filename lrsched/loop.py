@@ -25,6 +25,7 @@ To resume after update k, start the iterator where the run stopped:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 
 from . import _validate as v
@@ -36,15 +37,21 @@ _CHUNK = 4096
 def iterate(schedule: Schedule, n: int | None = None, start: int = 1) -> Iterator[tuple[int, float]]:
     """Yield ``(t, schedule(t))`` for t = start, start + 1, ... (n pairs, or for ever).
 
-    Values are computed a few thousand at a time by the vectorised engine,
-    so a long loop pays about what ``s.values(n)`` costs.
+    t is 1-indexed, as everywhere in lrsched: the first update is t = 1, and
+    ``start`` (at least 1) is the first update of this loop (after update k:
+    ``start=k + 1``). Values are computed a few thousand at a time by the
+    vectorised engine, so a long loop pays about what ``s.values(n)`` costs.
 
     >>> list(iterate(linear(1.0, 0.0, 4), 2, start=3))
     [(3, 0.25), (4, 0.0)]
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
-    start = v.count("start", start, minimum=0)
+    if isinstance(start, numbers.Integral) and not isinstance(start, bool) and start == 0:
+        raise ValueError(
+            "start must be >= 1, got 0: t is 1-indexed (the first update is t = 1; after update k, start=k + 1)"
+        )
+    start = v.count("start", start, minimum=1)
     n = None if n is None else v.count("n", n, minimum=0)
     return _pairs(schedule, n, start)
 
@@ -66,10 +73,12 @@ def _pairs(schedule, n, start):
 def set_lr(optimizer, lr: float) -> None:
     """Set the learning rate of every param group of an optimizer-like object.
 
-    Understands ``param_groups`` (torch and look-alikes), ``set_learning_rate``
-    (MXNet) and a plain ``lr`` or ``learning_rate`` attribute.
+    Understands ``param_groups`` (torch and look-alikes; a tensor lr stays the
+    same tensor), ``set_learning_rate`` (MXNet) and a plain ``lr`` or
+    ``learning_rate`` attribute. ``lr`` must be finite and >= 0, as torch's
+    optimizers require.
     """
-    lr = v.real("lr", lr)
+    lr = v.nonnegative("lr", lr)
     groups = getattr(optimizer, "param_groups", None)
     if groups is not None:
         for g in groups:

@@ -62,6 +62,7 @@ are refused.
 
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
 import sys
@@ -72,7 +73,7 @@ import numpy as np
 from . import _validate as v
 from .schedule import Schedule
 
-__all__ = ["Plateau", "PlateauState", "PlateauTracker", "plateau", "plateau_tracker"]
+__all__ = ["Plateau", "PlateauState", "PlateauTracker", "SyncError", "plateau", "plateau_tracker"]
 
 
 def _metric(value) -> float:
@@ -116,7 +117,9 @@ class PlateauState:
         try:
             best = float(self.best)
         except OverflowError:
-            raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)} (beyond the float range)") from None
+            raise ValueError(
+                f"best must be a number or +-inf, got {v.show(self.best)} (beyond the float range)"
+            ) from None
         if math.isnan(best):
             raise ValueError(f"best must be a number or +-inf, got {v.show(self.best)}")
         for name in ("bad_epochs", "cooldown_left", "reports"):  # plain ints and floats: JSON, equality
@@ -344,10 +347,26 @@ def plateau(
     >>> rule.mode, rule.patience, rule.factor
     ('max', 5, 0.1)
     """
-    return Plateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps, absolute, torch_threshold)
+    return Plateau(
+        mode, factor, patience, threshold, threshold_mode, cooldown, min_scale, eps, absolute, torch_threshold
+    )
 
 
-def ranks_mean(metric) -> float:
+#: seconds a synced ``report`` waits for every rank's report before it raises :class:`SyncError` (torch's own
+#: collectives wait for the process group's timeout: 30 minutes with gloo, 10 with NCCL)
+SYNC_TIMEOUT = 300.0
+
+
+class SyncError(RuntimeError):
+    """A synced ``report`` (``sync=True``) found that the ranks do not report together (see :func:`ranks_mean`)."""
+
+
+def sync_timeout_seconds(timeout) -> float | None:
+    """``sync_timeout``, checked: seconds > 0, or None (wait as long as the process group does)."""
+    return None if timeout is None else v.positive("sync_timeout", timeout)
+
+
+def ranks_mean(metric, index: int = 0, timeout: float | None = SYNC_TIMEOUT, what: str = "report") -> float:
     """``metric`` averaged over the processes of ``torch.distributed``'s default group, when it is initialized.
 
     One decision per run: every rank reports its own validation loss, and a
@@ -355,16 +374,49 @@ def ranks_mean(metric) -> float:
     Lightning run one process per device). Without torch, or outside a
     process group, the metric itself. A NaN on any rank makes the mean NaN:
     a bad epoch everywhere.
+
+    One collective, an all-gather of ``[metric, index]`` (``index``: the
+    report's number, which must be the same on every rank), waited for at
+    most ``timeout`` seconds. :class:`SyncError` (naming ``what``) when a rank
+    does not take part in time, or takes part with another index: each rank
+    then stops with a message, instead of waiting for the process group's
+    timeout or pairing a report with another collective.
     """
     x = _metric(metric)
     torch = sys.modules.get("torch")
     dist = getattr(torch, "distributed", None)
     if dist is None or not (dist.is_available() and dist.is_initialized()):
         return x
-    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-    total = torch.tensor([x], dtype=torch.float64, device=device)
-    dist.all_reduce(total)
-    return float(total.item()) / dist.get_world_size()
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+    mine = torch.tensor([x, float(index)], dtype=torch.float64, device=device)
+    parts = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    work = dist.all_gather(parts, mine, async_op=True)
+    try:
+        work.wait() if timeout is None else work.wait(timeout=datetime.timedelta(seconds=timeout))
+    except RuntimeError as e:
+        raise SyncError(_not_in_time(what, index, timeout, dist.get_rank(), e)) from None
+    gathered = torch.stack(parts).cpu().tolist()
+    indices = [int(i) for _, i in gathered]
+    if len(set(indices)) > 1:
+        at = ", ".join(f"rank {r} at {what} {i}" for r, i in enumerate(indices))
+        raise SyncError(
+            f"lrsched: {what} with sync=True averages the metric over the ranks, and the ranks are at different "
+            f"{what}s ({at}): every rank must call {what} the same number of times, in the same order (once per "
+            "epoch, each with its own metric), from the same state (a resumed run loads the same checkpoint on "
+            "every rank); sync=False decides on each rank's own metric"
+        )
+    return sum(m for m, _ in gathered) / len(gathered)
+
+
+def _not_in_time(what: str, index: int, timeout, rank: int, error: Exception) -> str:
+    waited = f"waited {timeout:g} s" if timeout is not None else "waited the process group's timeout"
+    return (
+        f"lrsched: {what} {index} on rank {rank} {waited} for the other ranks' {what} ({error}): with sync=True "
+        f"(the default) every rank must call {what}, once per epoch and in the same order, each with its own "
+        f"metric, since the decision is taken on the ranks' mean. Validating on rank 0 only? Report on every "
+        "rank (the others with their own metric, or rank 0's broadcast), or use sync=False on every rank; "
+        "sync_timeout= sets this wait"
+    )
 
 
 class PlateauTracker:
@@ -372,7 +424,9 @@ class PlateauTracker:
 
     ``sync`` (default True): under ``torch.distributed``, each report is the
     mean of the ranks' metrics (:func:`ranks_mean`), so that every rank
-    takes the same decision; every rank must then call ``report``.
+    takes the same decision; every rank must then call ``report`` (see
+    :meth:`report`). ``sync_timeout``: the seconds a report waits for the
+    other ranks' (default :data:`SYNC_TIMEOUT`; None: the process group's).
 
     >>> tracker = plateau_tracker(constant(0.1), plateau(factor=0.5, patience=0))
     >>> tracker.lr(1)
@@ -384,7 +438,14 @@ class PlateauTracker:
     0.5
     """
 
-    def __init__(self, schedule: Schedule, rule: Plateau, state: PlateauState | None = None, sync: bool = True):
+    def __init__(
+        self,
+        schedule: Schedule,
+        rule: Plateau,
+        state: PlateauState | None = None,
+        sync: bool = True,
+        sync_timeout: float | None = SYNC_TIMEOUT,
+    ):
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
         if not isinstance(rule, Plateau):
@@ -392,6 +453,7 @@ class PlateauTracker:
         if state is not None and not isinstance(state, PlateauState):
             raise TypeError(f"state must be a PlateauState (or None), got {v.show(state)}")
         self.schedule, self.rule, self.sync = schedule, rule, v.flag("sync", sync)
+        self.sync_timeout = sync_timeout_seconds(sync_timeout)
         self.state = rule.init() if state is None else state
 
     def lr(self, t) -> float:
@@ -399,10 +461,21 @@ class PlateauTracker:
 
     def report(self, metric, t=None) -> None:
         """One metric (averaged over the ranks when ``sync``); ``t`` (the next update) is needed by an
-        ``absolute`` rule."""
+        ``absolute`` rule.
+
+        With ``sync=True`` (the default) under ``torch.distributed``, every
+        rank must call ``report``: the same number of times, in the same order
+        (once per epoch), each with its own metric, from the same state. A
+        rank that does not report within ``sync_timeout`` seconds, or ranks at
+        different reports, raise :class:`SyncError` on the ranks that did,
+        naming what to do. Validating on rank 0 only: report on every rank
+        anyway (the others with their own metric, or with rank 0's broadcast),
+        or use ``sync=False`` on every rank.
+        """
         if self.rule.absolute and t is None:
             raise ValueError("an absolute rule decides on the current lr: give report(metric, t=next update)")
-        metric = ranks_mean(metric) if self.sync else metric
+        if self.sync:
+            metric = ranks_mean(metric, self.state.reports, self.sync_timeout)
         self.state = self.rule.update(self.state, metric, None if t is None else self.schedule(t))
 
     def state_dict(self) -> dict:
@@ -415,7 +488,11 @@ class PlateauTracker:
 
 
 def plateau_tracker(
-    schedule: Schedule, rule: Plateau, state: PlateauState | None = None, sync: bool = True
+    schedule: Schedule,
+    rule: Plateau,
+    state: PlateauState | None = None,
+    sync: bool = True,
+    sync_timeout: float | None = SYNC_TIMEOUT,
 ) -> PlateauTracker:
     """A :class:`PlateauTracker` (the schedule and rule are values; the tracker holds the state)."""
-    return PlateauTracker(schedule, rule, state, sync)
+    return PlateauTracker(schedule, rule, state, sync, sync_timeout)

@@ -29,13 +29,17 @@ replay of torch's rule (:func:`reference_scales`).
 2. accelerate, 2 processes: ``AcceleratedScheduler`` steps the scheduler twice per
    update; the k-th update still uses s(k).
 3. reduce-on-plateau with ranks whose metrics disagree: ``sync`` (the default)
-   takes one decision per run, on the ranks' mean.
+   takes one decision per run, on the ranks' mean; a rank that does not report
+   (validation on rank 0 only), or ranks at different reports, stop with
+   ``SyncError`` naming lrsched, report and what every rank must do, after
+   ``sync_timeout``, not the process group's timeout.
 4. Lightning, ``Trainer(strategy="ddp", accelerator="cpu", devices=2)``: opt-in
    (``LRSCHED_TEST_LIGHTNING_DDP=1``), as its launch alone takes about 20 s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib.util
 import json
@@ -119,10 +123,8 @@ def _kill(procs) -> None:
     """Kill what we launched: each rank's own process group (start_new_session), by its id."""
     for p in procs:
         if p.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     for p in procs:
         p.wait()
 
@@ -211,6 +213,7 @@ def ranks(tmp_path_factory):
         {"job": "ddp", "key": "ddp whole", "first": 1, "last": N},
         {"job": "ddp", "key": "ddp run 1", "first": 1, "last": K, "save": str(out / "checkpoint.pt")},
         {"job": "plateau", "key": "plateau"},
+        {"job": "plateau_sync_errors", "key": "plateau sync errors"},
         {"job": "find_lr", "key": "find_lr"},
     ]
     results = launch(out, jobs)
@@ -398,6 +401,35 @@ def test_plateau_tracker_one_decision_per_run(ranks, name, sync):
         assert rank0["lr"] != rank1["lr"]
 
 
+SYNC_TIMEOUT = 1.0  # seconds rank 0's lone report waits (the process group's own timeout: GLOO_TIMEOUT)
+
+
+def test_a_report_on_rank_0_only_stops_with_a_named_error_after_sync_timeout(ranks):
+    """Validation on rank 0 only: rank 0's plateau_lr(..., sync_timeout=1).report(metric) raises SyncError naming
+    lrsched, report and what every rank must do, after its sync_timeout, while the process group's timeout is 60 s
+    (the launch's watchdog, 120 s, fails the test if it hangs instead). Rank 1 then makes the report it owed, which
+    completes the collective, so that the launch's later jobs pair up: its report is the ranks' mean."""
+    rank0, rank1 = job(ranks, "plateau sync errors")
+    message = rank0["alone"]
+    assert message.startswith("SyncError: lrsched: report 0 on rank 0 waited 1 s for the other ranks' report")
+    assert "every rank must call report" in message and "sync=False" in message and "sync_timeout=" in message
+    assert rank0["alone scale"] == 1.0  # nothing decided
+    assert rank1["alone"] == "reported late"
+    assert rank1["late mean"] == pytest.approx((0.5 + 2.5) / 2, rel=1e-15)
+
+
+def test_ranks_at_different_reports_both_stop_with_a_named_error(ranks):
+    """Rank 1 made one report more than rank 0 (an extra one, unsynced): their next synced reports pair up with
+    different indices, and each rank raises SyncError naming both (before: rank 0's report was averaged with
+    whatever rank 1 reduced next)."""
+    for r in job(ranks, "plateau sync errors"):
+        message = r["uneven"]
+        assert message.startswith("SyncError: lrsched: report with sync=True averages the metric over the ranks")
+        assert "rank 0 at report 1, rank 1 at report 2" in message
+        assert "every rank must call report the same number of times" in message
+        assert r["uneven reports"] == (1 if r["rank"] == 0 else 2)  # the state is left as it was
+
+
 # ---------------------------------------------------------------- 4: Lightning
 
 PL_SAMPLES, PL_BATCH, PL_ACCUMULATE, PL_STEPS = 20, 2, 2, 7
@@ -583,6 +615,45 @@ def _plateau_job() -> dict:
     return result
 
 
+def _plateau_sync_errors_job() -> dict:
+    """Rank 0 reports alone (rank 1 reports after rank 0 has raised, told by a file in the launch's directory);
+    then two trackers whose report counts differ by one report synced together."""
+    from lrsched.plateau import ranks_mean
+
+    rank = _group()
+    result = {"rank": rank}
+    p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    sched = lt.plateau_lr(torch.optim.SGD([p], lr=123.0), S, ls.plateau(**RULE), sync_timeout=SYNC_TIMEOUT)
+    told = Path("rank 0 raised")
+    if rank == 0:
+        result["alone"] = _raised(sched.report, 0.5)
+        result["alone scale"] = sched.plateau.scale
+        told.write_text("")
+    else:
+        deadline = time.monotonic() + LAUNCH_TIMEOUT
+        while not told.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        result["alone"] = "reported late"
+        result["late mean"] = ranks_mean(2.5, index=0)  # report 0, late: completes rank 0's collective
+    tracker = ls.plateau_tracker(S, ls.plateau(**RULE))
+    tracker.report(1.0)
+    if rank == 1:  # one report more, on rank 1 only (unsynced)
+        tracker.sync = False
+        tracker.report(1.0)
+        tracker.sync = True
+    result["uneven"] = _raised(tracker.report, 0.9)
+    result["uneven reports"] = tracker.state.reports
+    return result
+
+
+def _raised(report, metric) -> str:
+    try:
+        report(metric)
+    except Exception as e:  # the test reads which error, and its message
+        return f"{type(e).__name__}: {e}"
+    return "no error"
+
+
 def _lightning_job() -> dict:
     import lightning.pytorch as pl
 
@@ -659,6 +730,7 @@ JOBS = {
     "ddp": _ddp_job,
     "accelerate": _accelerate_job,
     "plateau": _plateau_job,
+    "plateau_sync_errors": _plateau_sync_errors_job,
     "find_lr": _find_lr_job,
     "lightning": _lightning_job,
 }

@@ -185,13 +185,36 @@ BAD = [
     (lambda: ls.PlateauState.from_dict({"best": "x"}), TypeError, "best must be a real number"),
     (lambda: ls.PlateauState.from_dict({"best": 1.0, "mood": 2}), ValueError, "unknown plateau state field 'mood'"),
     (lambda: ls.PlateauState(best=math.nan), ValueError, "best must be a number or"),
+    (lambda: ls.plateau_tracker(ls.constant(1), ls.plateau(), sync_timeout=0), ValueError, "sync_timeout must be > 0"),
+    (lambda: ls.plateau_tracker(ls.constant(1), ls.plateau(), sync_timeout=math.nan), ValueError, "sync_timeout must"),
+    (lambda: ls.plateau_tracker(ls.constant(1), ls.plateau(), sync_timeout="5"), TypeError, "sync_timeout must"),
+    (lambda: _plateau_lr(sync_timeout=-1.0), ValueError, r"sync_timeout must be > 0, got -1\.0"),
 ]
+
+
+def _plateau_lr(**kwargs):
+    return lt.plateau_lr(
+        torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), ls.constant(1), ls.plateau(), **kwargs
+    )
 
 
 @pytest.mark.parametrize(("build", "error", "message"), BAD, ids=[m for _, _, m in BAD])
 def test_bad_input(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_a_synced_report_outside_a_process_group_is_the_rank_s_own_metric():
+    """sync=True (the default) with torch.distributed not initialized: no collective, the metric itself; the
+    wait can be unbounded (sync_timeout=None)."""
+    assert not torch.distributed.is_initialized()
+    from lrsched.plateau import ranks_mean
+
+    assert ranks_mean(0.25, index=7, timeout=None) == 0.25
+    tracker = ls.plateau_tracker(ls.constant(1.0), ls.plateau(factor=0.5, patience=0), sync_timeout=None)
+    tracker.report(1.0)
+    tracker.report(2.0)
+    assert tracker.state.scale == 0.5 and tracker.sync_timeout is None
 
 
 def test_metric_accepts_numpy_and_torch_scalars():

@@ -202,7 +202,9 @@ def test_torch_warns_once_when_the_run_passes_its_total():
     opt, p = _sgd_and_param(torch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sch = lt.scheduler(opt, lr=ls.warmup(ls.cosine(0.1, 0, steps=T - 5), steps=5), total=20)  # kept: it steers while it exists
+        sch = lt.scheduler(  # noqa: F841
+            opt, lr=ls.warmup(ls.cosine(0.1, 0, steps=T - 5), steps=5), total=20
+        )  # kept: it steers while it exists
         _updates(torch, opt, p, 20)  # up to the total: no warning
     with pytest.warns(ls.TimeWarning, match=r"update 21\b.*\b20\b") as record:
         _updates(torch, opt, p, 1)
@@ -615,3 +617,26 @@ def test_torch_plateau_lr_resumes_exactly():
         np.testing.assert_array_equal(head + tail, full)
     assert isinstance(sched, lt.PlateauLR)
     assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
+
+
+# ---------------------------------------------------------------- the lazily loaded names, listed
+
+
+def test_dir_lists_the_lazily_loaded_names_without_loading_them():
+    """dir() (tab completion) of lrsched.torch, lrsched.optax and lrsched.keras lists the names whose module
+    imports the framework, and listing them imports no framework (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json, lrsched.torch as t, lrsched.optax as o, lrsched.keras as k\n"
+        "print(json.dumps({'dirs': [dir(m) for m in (t, o, k)], "
+        "'loaded': [m for m in ('torch', 'jax', 'optax', 'keras') if m in sys.modules]}))"
+    )
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    torch_dir, optax_dir, keras_dir = (set(d) for d in out["dirs"])
+    assert {"scheduler", "Scheduler", "plateau_lr", "lambda_lr", "find_lr", "adapter", "one_cycle_lr"} <= torch_dir
+    assert {"schedule", "find_lr", "OptaxSchedule", "warmup_cosine_decay_schedule"} <= optax_dir
+    assert {"schedule", "find_lr", "KerasSchedule", "CosineDecay"} <= keras_dir
+    assert out["loaded"] == []
+    assert set(lt.__all__) <= set(dir(lt))

@@ -18,6 +18,7 @@ schedule is written out by hand in numpy (:func:`expected_lr`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import types
 import warnings
@@ -319,6 +320,50 @@ def test_accelerated_scheduler_stepping_once_per_process(fresh_accelerate_state,
     assert_close(wrapped.get_last_lr(), expected_lr([n + 1]))
 
 
+@pytest.mark.parametrize(
+    ("processes", "total", "warns"),
+    [(2, 12, True), (2, 6, False), (2, 13, False), (1, 12, False)],
+    ids=[
+        "2 processes, total of the unsharded loader",
+        "2 processes, total of the prepared loader",
+        "2 processes, another total",
+        "1 process",
+    ],
+)
+def test_a_run_ending_at_total_over_num_processes_under_accelerate_says_why(
+    fresh_accelerate_state, monkeypatch, processes, total, warns
+):
+    """accelerate's AcceleratedScheduler on N processes, a run of 6 updates, total=12: the schedule was bound to
+    the unsharded loader's count (2 x 6), and every rank stopped halfway through it. When the scheduler goes (here
+    dropped; at exit in a script), a TimeWarning says so and how to count total; not for any other total, nor on
+    one process."""
+    from accelerate import scheduler as accelerate_scheduler
+
+    monkeypatch.setattr(
+        accelerate_scheduler, "AcceleratorState", lambda: types.SimpleNamespace(num_processes=processes)
+    )
+    p, opt = sgd()
+    opt.step_was_skipped = False
+    sched = lt.scheduler(opt, lr=ls.cosine(0.1, 0.0, steps=ls.total), total=total)
+    wrapped = accelerate_scheduler.AcceleratedScheduler(sched, opt, split_batches=False)
+    with no_warnings():
+        for _ in range(6):
+            backward(p)
+            opt.step()
+            opt.zero_grad()
+            wrapped.step()
+    assert sched.last_epoch == 6
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del sched, wrapped
+        gc.collect()
+    said = [str(w.message) for w in caught if issubclass(w.category, ls.TimeWarning)]
+    assert len(caught) == len(said) == (1 if warns else 0), said
+    if warns:
+        assert said[0].startswith("lrsched: the run ended after 6 updates, exactly 1/2 of total=12")
+        assert "accelerator.num_processes" in said[0]
+
+
 def test_accelerator_prepare_with_gradient_accumulation(fresh_accelerate_state):
     """A whole Accelerator(cpu=True) in one process, gradient_accumulation_steps=2, scheduler.step() after every
     micro-batch as accelerate's docs write it: 5 batches an epoch sync on batches 2, 4 and 5
@@ -431,6 +476,9 @@ def test_hugging_face_trainer_with_accumulation(tmp_path, fresh_accelerate_state
     (step + 1) == steps_in_epoch``; ``if do_sync_step: ... self.optimizer.step() ... if not
     self.accelerator.optimizer_step_was_skipped: ... self.lr_scheduler.step()`` (the scheduler given is not
     prepared by accelerate): one scheduler.step() per update, 3 updates an epoch.
+
+    Its log (``logging_steps=1``) reads ``get_last_lr()`` after ``scheduler.step()``: the lr logged with update k
+    is s(k + 1), the next update's, as with torch's own schedulers (next test).
     """
     pytest.importorskip("accelerate", reason="the Hugging Face Trainer needs accelerate")
     transformers = pytest.importorskip("transformers", reason="transformers is optional: the loop it drives is tested")
@@ -466,7 +514,8 @@ def test_hugging_face_trainer_with_accumulation(tmp_path, fresh_accelerate_state
         report_to=[],
         use_cpu=True,
         save_strategy="no",
-        logging_strategy="no",
+        logging_strategy="steps",
+        logging_steps=1,
         disable_tqdm=True,
         dataloader_pin_memory=False,
     )
@@ -478,6 +527,28 @@ def test_hugging_face_trainer_with_accumulation(tmp_path, fresh_accelerate_state
     assert_close(seen.lr, expected_lr(updates(n)))
     assert sched.last_epoch == n
     assert_close(sched.get_last_lr(), expected_lr([n + 1]))
+    logged = {h["step"]: h["learning_rate"] for h in trainer.state.log_history if "learning_rate" in h}
+    assert sorted(logged) == list(updates(n))
+    assert_close([logged[k] for k in updates(n)], expected_lr(updates(n, start=2)))  # update k logs s(k + 1)
+
+
+def test_get_last_lr_after_scheduler_step_is_the_next_updates_lr_as_in_torch():
+    """torch's own schedulers: after optimizer.step(); scheduler.step(), get_last_lr() is the lr the next update
+    will use (torch's LambdaLR, read by a step pre-hook); ours is the same: after update k, s(k + 1)."""
+    factor = lambda e: (e + 1) / 10  # noqa: E731
+    for make in (lambda o: torch.optim.lr_scheduler.LambdaLR(o, factor), lambda o: lt.scheduler(o, lr=S)):
+        p, opt = sgd()
+        with no_warnings():
+            sched = make(opt)
+            seen, reported = Updates(opt), []
+            for _ in range(6):
+                backward(p)
+                opt.step()
+                opt.zero_grad()
+                sched.step()
+                reported.append(sched.get_last_lr()[0])
+        assert reported[:-1] == list(seen.lr[1:])  # what the next update used, to the bit
+    assert_close(reported, expected_lr(updates(6, start=2)))
 
 
 # ---------------------------------------------------------------- 8: resume
@@ -619,7 +690,165 @@ def test_grad_scaler_skipping_its_first_updates_does_not_warn(micro_batches, ski
     assert sched.last_epoch == n
 
 
-# ---------------------------------------------------------------- 10: reduce-on-plateau
+def test_updates_that_bypass_the_step_hooks_are_named_once():
+    """A wrapper calling the optimizer's step function around its hooks (``type(opt).step.__wrapped__``): the
+    clock counts none of those updates, so every one uses s(1) (the parameters, replayed in numpy, say so);
+    from the third scheduler.step() after such an update, a TimeWarning names the cause, once."""
+    p, opt = sgd()
+    sched = lt.scheduler(opt, lr=S)
+    unhooked = type(opt).step.__wrapped__
+    n, warned_at = 8, []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(1, n + 1):
+            backward(p)
+            unhooked(opt)
+            opt.zero_grad()
+            sched.step()
+            warned_at += [k] * len(caught)
+            caught.clear()
+    assert warned_at == [3], warned_at
+    assert sched.last_epoch == 0
+    assert_params(p, [1] * n, expected_lr([1] * n))  # every update used s(1), and the parameters moved
+
+
+def test_parameters_changed_around_real_updates_do_not_warn():
+    """No false alarm: a weight clip after every real update (WGAN), scheduler.step() after every micro-batch,
+    and a checkpoint's weights copied in once with no update in between."""
+    p, opt = sgd()
+    with no_warnings():
+        sched = lt.scheduler(opt, lr=S)
+        seen = Updates(opt)
+        for k in range(1, 7):
+            for micro in range(ACCUMULATE):
+                backward(p)
+                if micro == ACCUMULATE - 1:
+                    opt.step()
+                    opt.zero_grad()
+                    with torch.no_grad():
+                        p.clamp_(-10.0, 10.0)
+                sched.step()
+            if k == 3:
+                with torch.no_grad():
+                    p.copy_(p.detach().clone())
+                sched.step()
+    assert_close(seen.lr, expected_lr(updates(6)))
+
+
+# ---------------------------------------------------------------- 10: param groups added or removed under a scheduler
+
+
+def two_groups(head_lr=0.1, backbone_lr=0.01):
+    """A head (float64, in the optimizer from the start) and a frozen backbone's parameter (added later)."""
+    head = torch.nn.Parameter(torch.tensor([1.0, -1.0, 0.25], dtype=torch.float64))
+    backbone = torch.nn.Parameter(torch.tensor([0.5, 2.0, -3.0], dtype=torch.float64))
+    return head, backbone, {"params": [backbone], "lr": backbone_lr}
+
+
+def train_two(head, backbone, opt, sched, ks, unfreeze_after=None, seen=None):
+    """Updates ks, each followed by scheduler.step(); the backbone's group is added after update unfreeze_after."""
+    for k in ks:
+        c = torch.tensor(C, dtype=torch.float64)
+        ((head * c).sum() + (backbone * c).sum() * (len(opt.param_groups) > 1)).backward()
+        opt.step()
+        opt.zero_grad()
+        sched.step()
+        if k == unfreeze_after:
+            opt.add_param_group(unfreeze_after_group(backbone))
+
+
+def unfreeze_after_group(backbone):
+    return {"params": [backbone], "lr": 0.01}
+
+
+def flat(rows) -> list:
+    return [x for row in rows for x in row]
+
+
+def lrs_of_both_groups(opt):
+    seen = []
+    opt.register_step_pre_hook(lambda o, a, kw: seen.append([float(g["lr"]) for g in o.param_groups]))
+    return seen
+
+
+@pytest.mark.parametrize("order", ["optimizer loaded first", "scheduler loaded first"])
+def test_a_group_added_mid_run_follows_its_own_lr_times_the_schedule_and_resumes(order, tmp_path):
+    """relative=True, the head's lr 0.1; after update 3 a backbone group is added with lr 0.01 (unfreezing): from
+    update 4 on it uses 0.01 * s(k), the head 0.1 * s(k). A checkpoint after update 6 (read back with
+    weights_only=True) resumes into an optimizer rebuilt with both groups, in either load order, and updates 7..10
+    use what the uninterrupted run's do; the parameters end where that run's do, to the bit."""
+    head, backbone, _ = two_groups()
+    opt = torch.optim.SGD([head], lr=0.1)
+    with no_warnings():
+        sched = lt.scheduler(opt, lr=S, relative=True)
+        seen = lrs_of_both_groups(opt)
+        train_two(head, backbone, opt, sched, range(1, 7), unfreeze_after=3)
+    want = [[0.1 * x] for x in expected_lr(updates(3))] + [[0.1 * x, 0.01 * x] for x in expected_lr(updates(3, 4))]
+    assert_close(flat(seen), flat(want))
+    assert [len(x) for x in seen] == [1, 1, 1, 2, 2, 2]
+    path = tmp_path / "checkpoint.pt"
+    torch.save(
+        {"head": head, "backbone": backbone, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, path
+    )
+    with no_warnings():
+        train_two(head, backbone, opt, sched, range(7, 11))
+    checkpoint = torch.load(path, weights_only=True)
+    head2 = torch.nn.Parameter(checkpoint["head"].detach().clone())
+    backbone2 = torch.nn.Parameter(checkpoint["backbone"].detach().clone())
+    opt2 = torch.optim.SGD([{"params": [head2]}, {"params": [backbone2], "lr": 0.01}], lr=0.1)
+    with no_warnings():
+        sched2 = lt.scheduler(opt2, lr=S, relative=True)
+        loads = [(opt2.load_state_dict, "optimizer"), (sched2.load_state_dict, "scheduler")]
+        for load, key in loads if order == "optimizer loaded first" else loads[::-1]:
+            load(checkpoint[key])
+        seen2 = lrs_of_both_groups(opt2)
+        train_two(head2, backbone2, opt2, sched2, range(7, 11))
+    assert seen2 == seen[6:]  # bit for bit
+    assert_close(flat(seen2), flat([0.1 * x, 0.01 * x] for x in expected_lr(updates(4, 7))))
+    assert torch.equal(head2, head) and torch.equal(backbone2, backbone)
+    assert sched2.last_epoch == sched.last_epoch == 10
+
+
+def test_a_group_added_to_an_absolute_scheduler_follows_the_schedule_and_says_so():
+    """relative=False: the lr is s(k) in every group, the added one too; it was added with an lr of its own, which
+    the schedule overrides: a warning says so and points to relative=True."""
+    head, backbone, group = two_groups()
+    opt = torch.optim.SGD([head], lr=0.1)
+    sched = lt.scheduler(opt, lr=S)
+    seen = lrs_of_both_groups(opt)
+    train_two(head, backbone, opt, sched, range(1, 3))
+    opt.add_param_group(group)
+    with pytest.warns(UserWarning, match=r"param group 1, added with lr=0\.01.*relative=True"):
+        train_two(head, backbone, opt, sched, range(3, 5))
+    assert_close(flat(seen), [*expected_lr(updates(2)), *np.repeat(expected_lr(updates(2, 3)), 2)])
+
+
+def test_groups_removed_or_added_where_no_schedule_fits_are_named():
+    """param_groups.clear() under a scheduler is a ValueError naming it (not an IndexError from the hook); a group
+    added where the lr was given per group has no schedule: named, with the two ways out."""
+    head, _, group = two_groups()
+    opt = torch.optim.SGD([head], lr=0.1)
+    sched = lt.scheduler(opt, lr=S)
+    opt.param_groups.clear()
+    for call in (opt.step, sched.step):
+        with pytest.raises(
+            ValueError, match=r"0 param groups, and Scheduler was made for 1: param groups were removed"
+        ):
+            call()
+    opt = torch.optim.SGD([head], lr=0.1)
+    sched = lt.scheduler(opt, lr=[S])
+    opt.add_param_group(group)
+    with pytest.raises(ValueError, match=r"param group 1 was added .* lr was given as a list.*relative=True"):
+        opt.step()
+    opt = torch.optim.SGD([head], lr=0.1)
+    sched = lt.lambda_lr(opt, S)
+    opt.add_param_group(group)
+    for call in (opt.step, sched.step):
+        with pytest.raises(ValueError, match=r"lambda_lr was made for 1 param groups and the optimizer has 2"):
+            call()
+
+
+# ---------------------------------------------------------------- 11: reduce-on-plateau
 
 
 def test_plateau_lr_under_accumulation_stepping_every_micro_batch():

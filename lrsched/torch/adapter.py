@@ -16,12 +16,12 @@ names the adapter's public spellings; each lives in a module of its own:
 and the parts they share:
 
 - :mod:`lrsched.torch.clock`: the clock. The optimizer's own step hooks
-  (``_Clock``) count the updates that really happen: the k-th
+  (``Clock``) count the updates that really happen: the k-th
   ``optimizer.step()`` that runs uses s(k), whether ``scheduler.step()`` is
   called once per update, once per micro-batch, n times per update
   (accelerate), or never, and an update that a GradScaler skips (it does not
   call ``optimizer.step()``) does not advance t. ``last_epoch`` is the number
-  of updates done, e, and the next update is t = e + 1 (``_t``, the one place
+  of updates done, e, and the next update is t = e + 1 (``next_t``, the one place
   that converts). ``scheduler.step()`` only refreshes what torch's API
   reports (``get_last_lr()``). ``paused`` lets a range test run its own
   updates.

@@ -2,7 +2,9 @@
 
 A resumed run follows the code: when a checkpoint's schedules differ from
 those in code, the code's are used, with a warning naming the first t where
-they differ (:func:`_keep_code_schedule`), so that a change is never silent.
+they differ (:func:`keep_code_schedule`), so that a change is never silent.
+:func:`scheduler_state` and :func:`load_scheduler_state` are the state dict
+of :class:`~lrsched.torch.update_scheduler.Scheduler`.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from ..schedule import Schedule
 from ..serialize import from_dict, to_dict
 
 
-def _config_or_none(schedule):
+def config_or_none(schedule):
     try:
         return to_dict(schedule)
     except TypeError:  # function(...) schedules stay as constructed
         return None
 
 
-def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
+def keep_code_schedule(schedule: Schedule, saved) -> Schedule:
     """The schedule in code, when a checkpoint brings ``saved`` (a config, or None) for it.
 
     A resumed run follows the code: a run extended from 300 to 600 updates, or
@@ -31,13 +33,13 @@ def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
     differs, a warning names the first t where the two give different values
     (or says that they differ only in form), so that a change is never silent.
     """
-    if saved is None or saved == _config_or_none(schedule):
+    if saved is None or saved == config_or_none(schedule):
         return schedule
     try:
         theirs = from_dict(saved)
     except (TypeError, ValueError) as e:
         raise ValueError(f"the checkpoint's schedule is not a valid lrsched config: {e}") from None
-    t = _first_difference(schedule, theirs)
+    t = first_difference(schedule, theirs)
     where = f"from t = {t} on" if t is not None else "in form only (the same values up to t = 10**7)"
     warnings.warn(
         f"lrsched: the checkpoint's schedule {theirs!r} differs from the one in code {schedule!r} {where}; "
@@ -48,7 +50,7 @@ def _keep_code_schedule(schedule: Schedule, saved) -> Schedule:
     return schedule
 
 
-def _first_difference(a: Schedule, b: Schedule, horizon: int = 10**7) -> int | None:
+def first_difference(a: Schedule, b: Schedule, horizon: int = 10**7) -> int | None:
     """The first update t (1-indexed) where ``a`` and ``b`` give different values, up to ``horizon``."""
     if a._symbols or b._symbols:
         return 1
@@ -64,7 +66,7 @@ def _first_difference(a: Schedule, b: Schedule, horizon: int = 10**7) -> int | N
     return None
 
 
-def _keep_code_schedules(code: dict, saved) -> None:
+def keep_code_schedules(code: dict, saved) -> None:
     """Compare every key's schedules in code with a checkpoint's (a warning for each that differs)."""
     if isinstance(saved, list):  # an lr-only checkpoint of an earlier version
         saved = {"lr": saved}
@@ -92,10 +94,10 @@ def _keep_code_schedules(code: dict, saved) -> None:
                 )
             for s, config in zip(code[key], configs):
                 if s is not None:
-                    _keep_code_schedule(s, config)
+                    keep_code_schedule(s, config)
 
 
-def _field(state, name: str, check):
+def field(state, name: str, check):
     """``state[name]`` through ``check``, or ValueError naming the field of a state dict that is not ours."""
     if not isinstance(state, dict):
         raise ValueError(f"not an lrsched scheduler state: expected a dict, got {v.show(state)}")
@@ -107,7 +109,42 @@ def _field(state, name: str, check):
         raise ValueError(f"scheduler state: {e}") from None
 
 
-def _finite_list(name, values):
+def finite_list(name, values):
     if not isinstance(values, list):
         raise TypeError(f"{name} must be a list of numbers, got {v.show(values)}")
     return [v.real(f"{name}[{i}]", x) for i, x in enumerate(values)]
+
+
+# ---------------------------------------------------------------- the Scheduler's state dict
+
+
+def scheduler_state(scheduler) -> dict:
+    """The state dict of a :class:`~lrsched.torch.update_scheduler.Scheduler`: plain JSON types only."""
+    return {
+        "last_epoch": scheduler.last_epoch,
+        "_step_count": scheduler._step_count,
+        "base_lrs": [float(b) for b in scheduler.base_lrs],
+        "_last_lr": [float(x) for x in scheduler._last_lr],
+        "relative": scheduler.relative,
+        "schedules": {
+            key: [None if s is None else config_or_none(s) for s in row] for key, row in scheduler.schedules.items()
+        },
+    }
+
+
+def load_scheduler_state(scheduler, state) -> None:
+    """Check ``state`` field by field against the scheduler (its optimizer's param groups, ``relative``, the
+    schedules in code, which are kept), then set the count of updates done and the base lrs."""
+    updates = field(state, "last_epoch", lambda n, x: v.whole(n, x, 0))
+    step_count = field(state, "_step_count", lambda n, x: v.whole(n, x, 0))
+    base_lrs = field(state, "base_lrs", finite_list)
+    groups = len(scheduler.optimizer.param_groups)
+    if len(base_lrs) != groups:
+        raise ValueError(
+            f"scheduler state: base_lrs has {len(base_lrs)} entries for {groups} param groups: give the optimizer "
+            "the checkpoint's param groups (those added with add_param_group during the run too) before loading"
+        )
+    if field(state, "relative", v.flag) != scheduler.relative:
+        raise ValueError(f"scheduler state: relative={state['relative']!r}, and the code has {scheduler.relative!r}")
+    keep_code_schedules(scheduler.schedules, field(state, "schedules", lambda n, x: x))
+    scheduler.last_epoch, scheduler._step_count, scheduler.base_lrs = updates, step_count, base_lrs

@@ -4,7 +4,12 @@ The k-th ``optimizer.step()`` that runs uses s(k), whether
 ``scheduler.step()`` is called once per update, once per micro-batch, n
 times per update (accelerate), or never, and an update that a GradScaler
 skips does not advance t. ``last_epoch`` is the number of updates done, e,
-and the next update is t = e + 1 (:func:`_t`, the one place that converts).
+and the next update is t = e + 1 (:func:`next_t`, the one place that converts).
+
+The clock cannot count an update that runs around the optimizer's step hooks
+(a wrapper calling ``type(opt).step.__wrapped__``, or a library calling the
+step function itself): :class:`Watch` sees the parameters change with no
+``optimizer.step()`` counted and warns, as it warns of a preview loop.
 
 This module imports torch.
 """
@@ -12,25 +17,33 @@ This module imports torch.
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 import weakref
 
 import torch
 
+from ..symbols import TimeWarning
 
-def _t(updates: int) -> int:
+#: scheduler.step() calls with no optimizer update and no gradient anywhere before the preview warning
+PREVIEW_STEPS = 20
+#: scheduler.step() calls in a row, each after the parameters changed with no optimizer.step() run, before a warning
+BYPASS_STEPS = 3
+
+
+def next_t(updates: int) -> int:
     """The update that comes after ``updates`` updates (torch's ``last_epoch`` e): t = e + 1."""
     return updates + 1
 
 
-def _skipped(optimizer) -> bool:
+def skipped(optimizer) -> bool:
     """Whether the ``optimizer.step()`` that just ran skipped its update: a GradScaler calls a fused optimizer's
     step with ``found_inf`` set (the optimizer then leaves the parameters), instead of not calling it."""
     found = getattr(optimizer, "found_inf", None)
     return isinstance(found, torch.Tensor) and bool(found.item())
 
 
-class _Clock:
+class Clock:
     """The optimizer's step hooks of one scheduler: the one place where real updates are counted.
 
     Before each ``optimizer.step()`` that runs, the scheduler writes the values
@@ -45,7 +58,7 @@ class _Clock:
     def __init__(self, scheduler):
         self._scheduler = weakref.ref(scheduler)
         opt = scheduler.optimizer
-        for other in _clocks(opt):
+        for other in clocks(opt):
             live = other._scheduler()
             shared = sorted(set(live.schedules) & set(scheduler.schedules)) if live is not None else []
             if shared:
@@ -55,17 +68,19 @@ class _Clock:
                     UserWarning,
                     stacklevel=5,
                 )
+        self.calls = 0  # optimizer.step() calls that ran the hooks, skipped updates too (read by Watch)
         self._handles = (opt.register_step_pre_hook(self._before), opt.register_step_post_hook(self._after))
         weakref.finalize(scheduler, self.detach)  # a dropped scheduler takes its hooks with it
 
     def _before(self, optimizer, args, kwargs):
+        self.calls += 1
         s = self._scheduler()
         if s is not None:
             s._before_update()
 
     def _after(self, optimizer, args, kwargs):
         s = self._scheduler()
-        if s is not None and not _skipped(optimizer):
+        if s is not None and not skipped(optimizer):
             s._on_update()
 
     def detach(self) -> None:
@@ -74,12 +89,12 @@ class _Clock:
             h.remove()
 
 
-def _clocks(optimizer) -> list:
+def clocks(optimizer) -> list:
     """The live clocks of lrsched schedulers on ``optimizer``."""
     found = []
     for hook in optimizer._optimizer_step_pre_hooks.values():
         clock = getattr(hook, "__self__", None)
-        if isinstance(clock, _Clock) and clock._scheduler() is not None:
+        if isinstance(clock, Clock) and clock._scheduler() is not None:
             found.append(clock)
     return found
 
@@ -89,7 +104,7 @@ def paused(optimizer):
     """No lrsched scheduler counts ``optimizer``'s updates or writes its values inside (a range test's updates)."""
     held = []
     for table in (optimizer._optimizer_step_pre_hooks, optimizer._optimizer_step_post_hooks):
-        hooks = {k: h for k, h in table.items() if isinstance(getattr(h, "__self__", None), _Clock)}
+        hooks = {k: h for k, h in table.items() if isinstance(getattr(h, "__self__", None), Clock)}
         for k in hooks:
             del table[k]
         held.append((table, hooks))
@@ -98,3 +113,121 @@ def paused(optimizer):
     finally:
         for table, hooks in held:
             table.update(hooks)
+
+
+class Watch:
+    """What the ``scheduler.step()`` calls of one scheduler show about the loop, each said once.
+
+    - A preview loop: ``scheduler.step()`` called :data:`PREVIEW_STEPS` times
+      with no update and no gradient anywhere: the lr stays at s(1).
+    - Updates that bypass the step hooks: :data:`BYPASS_STEPS` calls in a row,
+      each after the parameters changed (a parameter's in-place version
+      counter moved) while no ``optimizer.step()`` ran the hooks: the clock
+      counts none of them, so the lr stays where it is.
+
+    - A total counted on the unsharded loader under accelerate: when
+      accelerate's ``AcceleratedScheduler`` steps the scheduler N > 1 times per
+      update (N processes, ``split_batches=False``), a run that ends (the
+      scheduler dropped, or the interpreter exiting) after exactly total / N
+      updates had its ``total=`` counted on the loader before ``prepare``
+      sharded it: said then. Only that exact case, the symptom itself: from
+      the numbers alone, a total of E unsharded epochs and one of N E sharded
+      epochs look the same while the run goes on.
+
+    Cheap: per call, one in-place version counter read per param group (its
+    first trainable parameter) and a few comparisons; the caller is looked at
+    once, at the first ``scheduler.step()`` after construction.
+    """
+
+    def __init__(self):
+        self.warned: set[str] = set()
+        self._idle, self._saw_gradient = 0, False
+        self._calls, self._version, self._bypassed = -1, None, 0
+        self._processes, self._updates = None, 0
+
+    def on_step(self, scheduler) -> None:
+        """After the scheduler counted ``scheduler.step()`` (its ``_step_count``)."""
+        if "preview" not in self.warned and scheduler.last_epoch == 0 and scheduler._step_count > 1:
+            self._preview(scheduler.optimizer)
+        clock = scheduler._clock
+        if "bypass" not in self.warned and clock is not None:
+            self._bypass(scheduler.optimizer, clock.calls, scheduler.last_epoch)
+        if self._processes is None and scheduler._step_count > 1:  # the first call after torch's constructor's
+            self._processes = accelerate_processes(sys._getframe(2))  # who called scheduler.step()
+            if self._processes > 1 and scheduler.total is not None:
+                weakref.finalize(scheduler, self._ended, scheduler.total)
+        self._updates = scheduler.last_epoch
+
+    def _ended(self, total: int) -> None:
+        n, done = self._processes, self._updates
+        if done > 0 and done * n == total:
+            warnings.warn(
+                f"lrsched: the run ended after {done} updates, exactly 1/{n} of total={total}: accelerate's "
+                f"AcceleratedScheduler ran on {n} processes, each doing 1/{n} of the batches, and the schedules "
+                f"were bound to {total} updates, so every rank stopped at update {done} of them (a total counted "
+                "with len(loader) before accelerator.prepare sharded the loader?). Count total= from the prepared "
+                "loader, or divide by accelerator.num_processes",
+                TimeWarning,
+                stacklevel=2,
+            )
+
+    def _preview(self, optimizer) -> None:
+        self._idle += 1
+        self._saw_gradient = self._saw_gradient or any_gradient(optimizer)  # a skipped update, not a preview
+        if self._idle >= PREVIEW_STEPS and not self._saw_gradient:
+            self.warned.add("preview")
+            warnings.warn(
+                f"lrsched: scheduler.step() was called {self._idle} times and the optimizer has made "
+                "no update: the schedule follows optimizer updates, so the lr stays at s(1). To preview a "
+                "schedule, use s.values(n) or lrsched.plot(s, n)",
+                TimeWarning,
+                stacklevel=4,
+            )
+
+    def _bypass(self, optimizer, calls: int, updates: int) -> None:
+        version = parameters_version(optimizer)
+        if calls != self._calls:
+            self._bypassed = 0
+        elif version != self._version:
+            self._bypassed += 1
+            if self._bypassed >= BYPASS_STEPS:
+                self.warned.add("bypass")
+                warnings.warn(
+                    f"lrsched: the parameters changed before {self._bypassed} scheduler.step() calls in a row "
+                    "with no optimizer.step() run through the optimizer's step hooks, which are lrsched's clock: "
+                    f"these updates were not counted, and the lr stays at s({next_t(updates)}). Something calls "
+                    "the optimizer's step function around its hooks (type(opt).step.__wrapped__, or a library "
+                    "that does): call optimizer.step() itself, or use lrsched.torch.lambda_lr, which counts "
+                    "scheduler.step() calls",
+                    TimeWarning,
+                    stacklevel=4,
+                )
+        self._calls, self._version = calls, version
+
+
+def accelerate_processes(frame) -> int:
+    """N when ``frame`` is accelerate's ``AcceleratedScheduler.step`` stepping the scheduler N times per update
+    (``split_batches=False``, ``step_with_optimizer=True``), else 1. accelerate is never imported here."""
+    module = sys.modules.get("accelerate.scheduler")
+    wrapper = getattr(module, "AcceleratedScheduler", None)
+    if wrapper is None or frame is None or frame.f_code is not wrapper.step.__code__:
+        return 1
+    outer = frame.f_locals.get("self")
+    if getattr(outer, "split_batches", True) or not getattr(outer, "step_with_optimizer", False):
+        return 1
+    return int(module.AcceleratorState().num_processes)
+
+
+def parameters_version(optimizer) -> int:
+    """The sum of the in-place version counters of each param group's first trainable parameter."""
+    total = 0
+    for g in optimizer.param_groups:
+        for p in g["params"]:
+            if p.requires_grad:
+                total += p._version
+                break
+    return total
+
+
+def any_gradient(optimizer) -> bool:
+    return any(p.grad is not None for g in optimizer.param_groups for p in g["params"])

@@ -17,9 +17,9 @@ import torch
 from .. import _validate as v
 from ..schedule import Schedule
 from ..symbols import check_run_length
-from .checkpoints import _config_or_none, _field, _finite_list, _keep_code_schedule
-from .clock import _t
-from .param_groups import _initial_lrs, _optimizer, _per_group, _problem, _run, _start, _write
+from .checkpoints import config_or_none, field, finite_list, keep_code_schedule
+from .clock import next_t
+from .param_groups import arguments, initial_lrs, refusal, write
 
 __all__ = ["LambdaLR", "ScheduleFactor", "lambda_lr"]
 
@@ -37,7 +37,7 @@ class ScheduleFactor:
     __slots__ = ("__dict__", "_schedule")
 
     def __init__(self, schedule: Schedule):
-        self.config = _config_or_none(schedule)  # None for a function(...) schedule: kept as given
+        self.config = config_or_none(schedule)  # None for a function(...) schedule: kept as given
         self._schedule = schedule
 
     @property
@@ -46,11 +46,11 @@ class ScheduleFactor:
 
     def restore(self) -> None:
         """After torch loaded a checkpoint's config into ``__dict__``: keep the code's schedule, warn if they differ."""
-        saved, self.config = self.__dict__.get("config"), _config_or_none(self._schedule)
-        _keep_code_schedule(self._schedule, saved)
+        saved, self.config = self.__dict__.get("config"), config_or_none(self._schedule)
+        keep_code_schedule(self._schedule, saved)
 
     def __call__(self, epoch: int) -> float:
-        return self._schedule(_t(epoch))
+        return self._schedule(next_t(epoch))
 
     def __repr__(self) -> str:
         return f"ScheduleFactor({self._schedule!r})"
@@ -65,8 +65,10 @@ class _Guard:
 
     def _before(self, optimizer, args, kwargs):
         s = self._scheduler()
-        if s is not None and s._problem is not None:
-            raise ValueError(s._problem)
+        if s is not None:
+            s._same_groups()
+            if s._problem is not None:
+                raise ValueError(s._problem)
 
 
 class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
@@ -108,17 +110,12 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
     """
 
     def __init__(self, optimizer, schedule, relative=False, last_epoch=-1, total=None, epoch=None):
-        opt = _optimizer(optimizer)
-        run = _run(total, epoch)
-        schedules = _per_group(opt, "lr", schedule, "schedule", run)
-        if any(s is None for s in schedules):
-            raise TypeError("schedule must give a schedule for every param group")
-        relative = v.flag("relative", relative)
-        updates = _start("last_epoch", last_epoch)
-        _initial_lrs(opt.param_groups, updates, relative)
-        if total is not None:
+        args = arguments(optimizer, {"lr": schedule}, relative, last_epoch, total, epoch, "schedule", every_group=True)
+        opt, schedules, relative, updates = args.optimizer, args.schedules["lr"], args.relative, args.updates
+        initial_lrs(opt.param_groups, updates, relative)
+        if args.total is not None:
             for s in schedules:
-                check_run_length(s, run["total"])
+                check_run_length(s, args.total)
         self._problem = None
         super().__init__(opt, [ScheduleFactor(s) for s in schedules], last_epoch=updates - 1 if updates else -1)
         self._guard = _Guard(self)
@@ -129,26 +126,38 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
     def step(self, epoch=None):
         if epoch is not None:
             raise TypeError(f"LambdaLR.step() counts updates and takes no argument, got {epoch!r}")
+        self._same_groups()
         super().step()
         self._check()
 
+    def _same_groups(self) -> None:
+        """torch's LambdaLR schedules the param groups it was made with: a group added or removed is refused."""
+        n, had = len(self.optimizer.param_groups), len(self.lr_lambdas)
+        if n != had:
+            change = "added (optimizer.add_param_group)" if n > had else "removed"
+            raise ValueError(
+                f"lrsched: lambda_lr was made for {had} param groups and the optimizer has {n}: a group was {change} "
+                "under it. lambda_lr keeps torch's LambdaLR, which schedules only the groups it was made with; "
+                "lrsched.torch.scheduler schedules a group added later"
+            )
+
     def _check(self):
-        t, groups, problem = _t(self.last_epoch), self.optimizer.param_groups, None
+        t, groups, problem = next_t(self.last_epoch), self.optimizer.param_groups, None
         for i, (g, f) in enumerate(zip(groups, self.lr_lambdas)):
-            problem = problem or _problem(t, i, ("lr", None), float(g["lr"]), f.schedule)
+            problem = problem or refusal(t, i, ("lr", None), float(g["lr"]), f.schedule)
         self._problem = problem
 
     def _set(self):
         """The groups' lrs now, outside ``step``: base_lr * factor for the next update."""
         for g, b, f in zip(self.optimizer.param_groups, self.base_lrs, self.lr_lambdas):
-            _write(g, ("lr", None), b * f(self.last_epoch))
+            write(g, ("lr", None), b * f(self.last_epoch))
         self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
         self._check()
 
     def load_state_dict(self, state_dict):
-        last = _field(state_dict, "last_epoch", lambda n, x: v.whole(n, x, -1))
-        _field(state_dict, "base_lrs", _finite_list)
-        lambdas = _field(state_dict, "lr_lambdas", lambda n, x: x)
+        last = field(state_dict, "last_epoch", lambda n, x: v.whole(n, x, -1))
+        field(state_dict, "base_lrs", finite_list)
+        lambdas = field(state_dict, "lr_lambdas", lambda n, x: x)
         if not isinstance(lambdas, list) or len(lambdas) != len(self.lr_lambdas):
             raise ValueError(f"scheduler state: lr_lambdas must be a list of {len(self.lr_lambdas)} entries")
         super().load_state_dict({**state_dict, "last_epoch": last})
@@ -158,7 +167,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
 
     def state_dict(self):
         state = super().state_dict()
-        for key in ("_guard", "_problem"):
+        for key in ("_guard", "refusal"):
             state.pop(key, None)
         return state
 

@@ -15,7 +15,7 @@ from .. import _validate as v
 from ..lr_range import MIN_SCORE, Batches, LRSuggestion, RangeTest
 from ..plateau import ranks_mean
 from .clock import paused
-from .param_groups import _write
+from .param_groups import write
 
 __all__ = ["find_lr"]
 
@@ -103,11 +103,11 @@ def _sweep(model, optimizer, loss_fn, step_fn, feed: Batches, run: RangeTest, sy
         for k in range(1, run.steps + 1):
             lr = run.lr(k)
             for g in optimizer.param_groups:
-                _write(g, ("lr", None), lr)
+                write(g, ("lr", None), lr)
             batch = feed.next()
             optimizer.zero_grad()
             loss = _loss(model, loss_fn, step_fn, batch)
-            if run.record(lr, ranks_mean(loss) if sync else loss):  # one curve for every rank
+            if run.record(lr, ranks_mean(loss, k, what="find_lr step") if sync else loss):  # one curve, every rank
                 return  # diverged: recorded, never stepped
             optimizer.step()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,13 +24,13 @@ from ..symbols import bind_run
 # ---------------------------------------------------------------- param-group keys
 
 
-def _is_number(x) -> bool:
+def is_number(x) -> bool:
     if isinstance(x, torch.Tensor):  # one floating value, as torch's capturable lr
         return x.numel() == 1 and x.is_floating_point()
     return v._is_real(x)
 
 
-def _slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
+def key_slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
     """Where ``key`` lives in param group i: ``(key, None)``, or ``("betas", 0)`` for momentum in Adam-like groups.
 
     ``momentum`` sets a group's ``momentum`` if it has one and its ``betas[0]``
@@ -40,11 +42,11 @@ def _slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
             return ("betas", 0)
         raise ValueError(f"momentum: {name}'s param group {i} has neither 'momentum' nor 'betas' to schedule")
     if key not in group:
-        numeric = sorted(k for k, x in group.items() if _is_number(x) and k != "initial_lr")
+        numeric = sorted(k for k, x in group.items() if is_number(x) and k != "initial_lr")
         close = difflib.get_close_matches(key, numeric, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"its numeric keys are {', '.join(numeric)}"
         raise ValueError(f"{key}: {name}'s param groups have no key {key!r}; {hint}")
-    if not _is_number(group[key]):
+    if not is_number(group[key]):
         hint = " (momentum= schedules betas[0])" if key == "betas" else ""
         raise ValueError(
             f"{key}: {name}'s param group {i} holds {v.show(group[key])}, not a number: "
@@ -53,7 +55,7 @@ def _slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
     return (key, None)
 
 
-def _write(group, slot, x: float) -> None:
+def write(group, slot, x: float) -> None:
     key, index = slot
     held = group[key] if index is None else group[key][index]
     if isinstance(held, torch.Tensor):  # a tensor stays the same tensor (capturable and fused optimizers)
@@ -64,7 +66,7 @@ def _write(group, slot, x: float) -> None:
         group[key] = (*group[key][:index], x, *group[key][index + 1 :])
 
 
-def _allowed(slot, x: float) -> str | None:
+def allowed(slot, x: float) -> str | None:
     """Why an update may not use ``x`` in ``slot`` (torch's optimizers refuse it at construction), or None."""
     key = slot[0]
     if not math.isfinite(x):
@@ -76,9 +78,9 @@ def _allowed(slot, x: float) -> str | None:
     return None
 
 
-def _problem(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
+def refusal(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
     """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may."""
-    why = _allowed(slot, x)
+    why = allowed(slot, x)
     if why is None:
         return None
     what = "beta1" if slot == ("betas", 0) else slot[0]
@@ -86,7 +88,7 @@ def _problem(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
 
 
 #: torch scheduler arguments that are not param-group keys: named when given to scheduler()
-_TORCH_ARGUMENTS = {
+TORCH_ARGUMENTS = {
     "verbose": "lrsched schedulers print nothing; remove it",
     "epoch": "epoch= is the number of updates per epoch, a keyword of its own",
     "T_max": "T_max belongs in the schedule: cosine(peak, end, steps=T_max)",
@@ -99,7 +101,7 @@ _TORCH_ARGUMENTS = {
 }
 
 
-def _per_group(optimizer, key: str, value, name: str | None = None, run: dict | None = None) -> list:
+def per_group(optimizer, key: str, value, name: str | None = None, run: dict | None = None) -> list:
     """``value`` for ``key`` as one schedule (or None: left alone) per param group, checked against the groups.
 
     A number is a constant schedule; a list or tuple gives one entry per group.
@@ -125,11 +127,11 @@ def _per_group(optimizer, key: str, value, name: str | None = None, run: dict | 
         raise ValueError(f"{name} gives no schedule for any param group")
     for i, s in enumerate(schedules):
         if s is not None:
-            _slot(optimizer, key, i)
+            key_slot(optimizer, key, i)
     return schedules
 
 
-def _optimizer(optimizer) -> torch.optim.Optimizer:
+def inner_optimizer(optimizer) -> torch.optim.Optimizer:
     """The torch optimizer whose updates are counted: a wrapper's (accelerate's AcceleratedOptimizer) inner one."""
     while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
         optimizer = optimizer.optimizer
@@ -138,7 +140,7 @@ def _optimizer(optimizer) -> torch.optim.Optimizer:
     return optimizer
 
 
-def _start(name: str, last_epoch) -> int:
+def updates_done(name: str, last_epoch) -> int:
     """Updates already done for a scheduler built with ``last_epoch`` (-1 or 0: a fresh start)."""
     if isinstance(last_epoch, (bool, np.bool_)) or not isinstance(last_epoch, (int, np.integer)):
         raise TypeError(f"{name} must be an integer >= -1, got {v.show(last_epoch)}")
@@ -147,9 +149,12 @@ def _start(name: str, last_epoch) -> int:
     return max(int(last_epoch), 0)
 
 
-def _initial_lrs(groups, updates: int, relative: bool) -> None:
-    """Each group's ``initial_lr``, which relative mode scales: on a resume it must come from the optimizer's state."""
-    for i, g in enumerate(groups):
+def initial_lrs(groups, updates: int, relative: bool, first: int = 0) -> None:
+    """Each group's ``initial_lr``, which relative mode scales: on a resume it must come from the optimizer's state.
+
+    ``first``: the index of ``groups[0]`` among the optimizer's param groups (for messages).
+    """
+    for i, g in enumerate(groups, first):
         if "initial_lr" not in g:
             if relative and updates > 0:
                 raise ValueError(
@@ -166,7 +171,7 @@ def _initial_lrs(groups, updates: int, relative: bool) -> None:
                 )
 
 
-def _run(total, epoch) -> dict:
+def run_symbols(total, epoch) -> dict:
     """The run's symbols, checked: ``total`` a count of updates, ``epoch`` updates per epoch."""
     run = {}
     if total is not None:
@@ -174,3 +179,90 @@ def _run(total, epoch) -> dict:
     if epoch is not None:
         run["epoch"] = v.positive("epoch", epoch)
     return run
+
+
+# ---------------------------------------------------------------- the constructors' arguments
+
+
+@dataclass(frozen=True)
+class Arguments:
+    """The arguments the torch schedulers share, checked (:func:`arguments`).
+
+    ``schedules``: {key: [schedule or None, one per param group]};
+    ``shared``: {key: the schedule given for every group (one value, not a
+    list), or None}, which a param group added later follows; ``updates``:
+    the updates already done (from ``last_epoch``); ``total``: the run's
+    total, or None.
+    """
+
+    optimizer: torch.optim.Optimizer
+    schedules: dict
+    shared: dict
+    relative: bool
+    updates: int
+    total: int | None
+
+
+def arguments(optimizer, given: dict, relative, last_epoch, total, epoch, name=None, every_group=False) -> Arguments:
+    """The shared constructor arguments of ``Scheduler``, ``PlateauLR`` and ``LambdaLR``, checked in one place.
+
+    ``given``: {key: what the caller gave (None: not scheduled)}; ``name``:
+    the argument's name in messages (the key by default); ``every_group``:
+    each param group needs a schedule (LambdaLR and PlateauLR).
+    """
+    opt = inner_optimizer(optimizer)
+    run = run_symbols(total, epoch)
+    schedules = {key: per_group(opt, key, x, name, run) for key, x in given.items() if x is not None}
+    if every_group and any(s is None for row in schedules.values() for s in row):
+        raise TypeError(f"{name or 'schedule'} must give a schedule for every param group")
+    shared = {key: None if isinstance(given[key], (list, tuple)) else row[0] for key, row in schedules.items()}
+    relative = v.flag("relative", relative)
+    updates = updates_done("last_epoch", last_epoch)
+    return Arguments(opt, schedules, shared, relative, updates, run.get("total"))
+
+
+# ---------------------------------------------------------------- param groups added (or removed) under a scheduler
+
+
+def follow_groups(scheduler) -> None:
+    """The optimizer's param groups changed in number under ``scheduler`` (a ``Scheduler``): schedule each group
+    added with ``optimizer.add_param_group`` (:func:`adopt_group`); refuse a removal, by name."""
+    groups, had = scheduler.optimizer.param_groups, len(scheduler.base_lrs)
+    if len(groups) < had:
+        raise ValueError(
+            f"lrsched: the optimizer has {len(groups)} param groups, and {type(scheduler).__name__} was made for "
+            f"{had}: param groups were removed (optimizer.param_groups.clear(), del or pop) under the scheduler; "
+            "make a new optimizer and a new scheduler for it instead"
+        )
+    for i in range(had, len(groups)):
+        adopt_group(scheduler, i)
+    scheduler._next = None
+
+
+def adopt_group(scheduler, i: int) -> None:
+    """Param group i, added after ``scheduler`` was made: it follows the schedules given for all groups (one value,
+    not a list; relative: its own lr times them), or is refused by name."""
+    opt, group = scheduler.optimizer, scheduler.optimizer.param_groups[i]
+    for key in scheduler.schedules:
+        if scheduler._shared[key] is None:
+            raise ValueError(
+                f"lrsched: param group {i} was added (optimizer.add_param_group) after the scheduler was made, and "
+                f"{key} was given as a list, one schedule per param group: none is for the new group. Add the "
+                f"group before making the scheduler, or give one {key} schedule for all groups (relative=True: "
+                "each group's own lr times it)"
+            )
+        key_slot(opt, key, i)  # a key the new group lacks is named
+    lr = float(group["lr"])
+    initial_lrs([group], 0, scheduler.relative, first=i)
+    for key, row in scheduler.schedules.items():
+        row.append(scheduler._shared[key])
+        scheduler._slots[key].append(key_slot(opt, key, i))
+    scheduler.base_lrs.append(group["initial_lr"])
+    if not scheduler.relative and "lr" in scheduler.schedules and lr != float(opt.defaults.get("lr", lr)):
+        warnings.warn(
+            f"lrsched: param group {i}, added with lr={lr!r}, follows the lr schedule given for all groups, as "
+            "the others do (relative=False); for its own lr times the schedule, make the scheduler with "
+            "relative=True",
+            UserWarning,
+            stacklevel=7,  # the optimizer.step() after add_param_group (its step hook, through torch's wrapper)
+        )

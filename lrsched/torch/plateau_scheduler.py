@@ -13,10 +13,10 @@ import warnings
 import torch  # noqa: F401  (a torch scheduler: its base class imports torch too)
 
 from .. import _validate as v
-from ..plateau import Plateau, PlateauState, ranks_mean
-from .checkpoints import _field
-from .clock import _t
-from .param_groups import _optimizer, _per_group, _run, _start
+from ..plateau import SYNC_TIMEOUT, Plateau, PlateauState, ranks_mean, sync_timeout_seconds
+from .checkpoints import field
+from .clock import next_t
+from .param_groups import arguments
 from .update_scheduler import Scheduler
 
 __all__ = ["PlateauLR", "plateau_lr"]
@@ -35,9 +35,11 @@ class PlateauLR(Scheduler):
     ``load_state_dict`` resumes exactly.
 
     ``sync`` (default True): under ``torch.distributed`` (DDP, accelerate,
-    Lightning), ``report`` decides on the mean of the ranks' metrics, all-reduced
+    Lightning), ``report`` decides on the mean of the ranks' metrics, gathered
     over the default group, so every rank takes the same decision (every rank
-    must call ``report``); False decides on each rank's own metric.
+    must call ``report``: see :meth:`report`); False decides on each rank's
+    own metric. ``sync_timeout``: the seconds a report waits for the other
+    ranks' (default 300; None: as long as the process group's timeout).
 
     Example:
         >>> import torch
@@ -54,24 +56,29 @@ class PlateauLR(Scheduler):
     """
 
     def __init__(
-        self, optimizer, schedule, rule: Plateau, relative=False, last_epoch=-1, total=None, epoch=None, sync=True
+        self,
+        optimizer,
+        schedule,
+        rule: Plateau,
+        relative=False,
+        last_epoch=-1,
+        total=None,
+        epoch=None,
+        sync=True,
+        sync_timeout=SYNC_TIMEOUT,
     ):
-        opt = _optimizer(optimizer)
-        self.sync = v.flag("sync", sync)
+        args = arguments(optimizer, {"lr": schedule}, relative, last_epoch, total, epoch, "schedule", every_group=True)
+        self.sync, self.sync_timeout = v.flag("sync", sync), sync_timeout_seconds(sync_timeout)
         if not isinstance(rule, Plateau):
             raise TypeError(f"rule must be an lrsched plateau rule, got {v.show(rule)}")
-        run = _run(total, epoch)
-        schedules = _per_group(opt, "lr", schedule, "schedule", run)
-        if any(s is None for s in schedules):
-            raise TypeError("schedule must give a schedule for every param group")
-        relative = v.flag("relative", relative)
-        if rule.absolute and (relative or any(s != schedules[0] for s in schedules)):
+        schedules = args.schedules["lr"]
+        if rule.absolute and (args.relative or any(s != schedules[0] for s in schedules)):
             raise ValueError(
                 "an absolute plateau rule decides on one current lr: give one schedule for every param group "
                 "and relative=False"
             )
         self.rule, self.plateau = rule, rule.init()
-        self._setup(opt, {"lr": schedules}, relative, _start("last_epoch", last_epoch), run.get("total"))
+        self._setup(args)
 
     def _lr_scale(self) -> float:
         return self.plateau.scale
@@ -83,9 +90,22 @@ class PlateauLR(Scheduler):
         )
 
     def report(self, metric) -> None:
-        """One metric (once per epoch; the ranks' mean when ``sync``): may lower the scale from the next update on."""
-        base = self.schedules["lr"][0](_t(self.last_epoch)) if self.rule.absolute else None
-        self.plateau = self.rule.update(self.plateau, ranks_mean(metric) if self.sync else metric, base)
+        """One metric (once per epoch; the ranks' mean when ``sync``): may lower the scale from the next update on.
+
+        With ``sync=True`` (the default) under ``torch.distributed``, every
+        rank must call ``report``: the same number of times, in the same order
+        (once per epoch), each with its own metric, from the same state (a
+        resumed run loads one checkpoint on every rank). A rank that does not
+        report within ``sync_timeout`` seconds, or ranks at different reports,
+        raise :class:`lrsched.plateau.SyncError` on the ranks that did, naming
+        what to do. Validating on rank 0 only: report on every rank anyway (the
+        others with their own metric, or with rank 0's broadcast), or use
+        ``sync=False`` on every rank.
+        """
+        if self.sync:
+            metric = ranks_mean(metric, self.plateau.reports, self.sync_timeout)
+        base = self.schedules["lr"][0](next_t(self.last_epoch)) if self.rule.absolute else None
+        self.plateau = self.rule.update(self.plateau, metric, base)
         self._refresh()
 
     def state_dict(self):
@@ -93,8 +113,8 @@ class PlateauLR(Scheduler):
 
     def load_state_dict(self, state):
         try:
-            plateau = PlateauState.from_dict(_field(state, "plateau", lambda n, x: x))
-            saved = _field(state, "rule", lambda n, x: x)
+            plateau = PlateauState.from_dict(field(state, "plateau", lambda n, x: x))
+            saved = field(state, "rule", lambda n, x: x)
             rule = Plateau.from_dict({"torch_threshold": self.rule.torch_threshold, **saved})  # older: no such key
         except (TypeError, ValueError) as e:
             raise ValueError(f"scheduler state: {e}") from None

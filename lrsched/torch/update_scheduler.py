@@ -15,16 +15,12 @@ import warnings
 
 import torch
 
-from .. import _validate as v
 from ..symbols import TimeWarning, check_run_length
-from .checkpoints import _config_or_none, _field, _finite_list, _keep_code_schedules
-from .clock import _Clock, _t
-from .param_groups import _TORCH_ARGUMENTS, _initial_lrs, _optimizer, _per_group, _problem, _run, _slot, _start, _write
+from .checkpoints import load_scheduler_state, scheduler_state
+from .clock import Clock, Watch, next_t
+from .param_groups import TORCH_ARGUMENTS, Arguments, arguments, follow_groups, initial_lrs, key_slot, refusal, write
 
 __all__ = ["Scheduler", "scheduler"]
-
-#: scheduler.step() calls with no optimizer update and no gradient anywhere before the preview warning
-PREVIEW_STEPS = 20
 
 
 class Scheduler(torch.optim.lr_scheduler.LRScheduler):
@@ -56,10 +52,18 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     momentum or weight_decay, beta1 outside [0, 1)) is refused with ValueError
     by that ``optimizer.step()``.
 
+    A param group added later (``optimizer.add_param_group``, unfreezing a
+    backbone) follows the schedules given for all groups: its own lr times
+    them when ``relative``, else their values (a warning says so if it was
+    added with an lr of its own); where a key's schedules were given as a
+    list, one per group, it is refused by name at the next step. Removing
+    param groups is refused by name.
+
     ``state_dict()`` holds plain JSON types (``torch.load(weights_only=True)``
     reads it), and a run resumed at any k continues exactly, in either load
-    order. A checkpoint whose schedules differ from those in code: the code's
-    are used, with a warning naming the first t where they differ.
+    order (after an added group: into an optimizer built with it). A
+    checkpoint whose schedules differ from those in code: the code's are
+    used, with a warning naming the first t where they differ.
 
     Example:
         >>> import torch
@@ -89,35 +93,32 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         **other_group_keys,
     ):
         for key in other_group_keys:
-            if key in _TORCH_ARGUMENTS:
-                raise TypeError(f"scheduler() got {key}=: it is not a param-group key; {_TORCH_ARGUMENTS[key]}")
-        opt = _optimizer(optimizer)
-        run = _run(total, epoch)
+            if key in TORCH_ARGUMENTS:
+                raise TypeError(f"scheduler() got {key}=: it is not a param-group key; {TORCH_ARGUMENTS[key]}")
         given = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **other_group_keys}
-        schedules = {key: _per_group(opt, key, x, run=run) for key, x in given.items() if x is not None}
-        if not schedules:
+        if all(x is None for x in given.values()):
             raise ValueError(
                 "scheduler() needs at least one schedule: lr=, momentum=, weight_decay= or another param-group key"
             )
-        self._setup(opt, schedules, v.flag("relative", relative), _start("last_epoch", last_epoch), run.get("total"))
+        self._setup(arguments(optimizer, given, relative, last_epoch, total, epoch))
 
-    def _setup(self, optimizer, schedules: dict, relative: bool, updates: int, total) -> None:
-        """``schedules``: {key: [schedule or None per param group]}, checked; ``updates``: how many are done."""
-        self.schedules, self.relative, self.total = schedules, relative, total
+    def _setup(self, args: Arguments) -> None:
+        """The scheduler on ``args`` (checked by :func:`~lrsched.torch.param_groups.arguments`)."""
+        optimizer = args.optimizer
+        self.schedules, self.relative, self.total, self._shared = args.schedules, args.relative, args.total, args.shared
         self._slots = {
-            key: [None if s is None else _slot(optimizer, key, i) for i, s in enumerate(per_group)]
-            for key, per_group in schedules.items()
+            key: [None if s is None else key_slot(optimizer, key, i) for i, s in enumerate(row)]
+            for key, row in args.schedules.items()
         }
-        self._next, self._problem = None, None
-        self._idle_steps, self._warned, self._saw_gradient = 0, set(), False
-        _initial_lrs(optimizer.param_groups, updates, relative)
+        self._next, self._problem, self._warned, self._watch = None, None, set(), Watch()
+        initial_lrs(optimizer.param_groups, args.updates, args.relative)
         self.optimizer, self._clock = optimizer, None
-        self._clock = _Clock(self)
-        super().__init__(optimizer, updates)  # torch's set-up: last_epoch (the one count of updates), then our step()
-        if total is not None:
-            for s in schedules.get("lr", []):
+        self._clock = Clock(self)
+        super().__init__(optimizer, args.updates)  # torch's set-up: last_epoch (the count of updates), then step()
+        if args.total is not None:
+            for s in args.schedules.get("lr", []):
                 if s is not None:
-                    check_run_length(s, total)
+                    check_run_length(s, args.total)
 
     # ------------------------------------------------ values of the next update
 
@@ -127,28 +128,30 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     def _values(self, t: int) -> list:
         """Every scheduled (group, slot, value, schedule) of update t."""
         out = []
-        for key, per_group in self.schedules.items():
-            for i, (s, slot) in enumerate(zip(per_group, self._slots[key])):
+        for key, row in self.schedules.items():
+            for i, (s, where) in enumerate(zip(row, self._slots[key])):
                 if s is None:
                     continue
                 x = s(t)
                 if key == "lr":
                     base = float(self.base_lrs[i]) if self.relative else 1.0
                     x = base * x * self._lr_scale()
-                out.append((i, slot, x, s))
+                out.append((i, where, x, s))
         return out
 
     def _apply(self) -> None:
         """Write the values of the next update into the param groups (computed once per update)."""
-        t = _t(self.last_epoch)
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.base_lrs):
+            follow_groups(self)
+        t = next_t(self.last_epoch)
         if self._next is None or self._next[0] != t:
             values = self._values(t)
-            problem = next((p for i, slot, x, s in values if (p := _problem(t, i, slot, x, s))), None)
+            problem = next((p for i, where, x, s in values if (p := refusal(t, i, where, x, s))), None)
             self._next, self._problem = (t, values), problem
-        groups = self.optimizer.param_groups
         if self._clock is not None:  # a closed scheduler writes nothing
-            for i, slot, x, _ in self._next[1]:
-                _write(groups[i], slot, x)
+            for i, where, x, _ in self._next[1]:
+                write(groups[i], where, x)
         self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
 
     def _refresh(self) -> None:
@@ -180,30 +183,21 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     def get_lr(self):
         """The lrs of the next update."""
-        t, groups = _t(self.last_epoch), self.optimizer.param_groups
-        lrs = [g["lr"] for g in groups]
-        for i, slot, x, _ in self._values(t):
-            if slot == ("lr", None):
+        if len(self.optimizer.param_groups) != len(self.base_lrs):
+            follow_groups(self)
+        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        for i, where, x, _ in self._values(next_t(self.last_epoch)):
+            if where == ("lr", None):
                 lrs[i] = x
         return lrs
 
     def step(self, epoch=None):
-        """Refresh ``get_last_lr()``; the clock itself counts ``optimizer.step()`` (call this as torch's loops do)."""
+        """Refresh ``get_last_lr()``, the lrs of the next update; the clock itself counts ``optimizer.step()``
+        (call this as torch's loops do)."""
         if epoch is not None:
             raise TypeError(self._no_epoch(epoch))
         self._step_count += 1
-        if self.last_epoch == 0 and self._step_count > 1 and "preview" not in self._warned:
-            self._idle_steps += 1
-            self._saw_gradient = self._saw_gradient or self._any_gradient()  # a skipped update, not a preview
-            if self._idle_steps >= PREVIEW_STEPS and not self._saw_gradient:
-                self._warned.add("preview")
-                warnings.warn(
-                    f"lrsched: scheduler.step() was called {self._idle_steps} times and the optimizer has made "
-                    "no update: the schedule follows optimizer updates, so the lr stays at s(1). To preview a "
-                    "schedule, use s.values(n) or lrsched.plot(s, n)",
-                    TimeWarning,
-                    stacklevel=2,
-                )
+        self._watch.on_step(self)
         self._apply()
 
     def close(self) -> None:
@@ -212,38 +206,18 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
             self._clock.detach()
             self._clock = None
 
-    def _any_gradient(self) -> bool:
-        return any(p.grad is not None for g in self.optimizer.param_groups for p in g["params"])
-
     def _no_epoch(self, epoch) -> str:
         return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
 
     def state_dict(self):
-        return {
-            "last_epoch": self.last_epoch,
-            "_step_count": self._step_count,
-            "base_lrs": [float(b) for b in self.base_lrs],
-            "_last_lr": [float(x) for x in self._last_lr],
-            "relative": self.relative,
-            "schedules": {
-                key: [None if s is None else _config_or_none(s) for s in per_group]
-                for key, per_group in self.schedules.items()
-            },
-        }
+        if len(self.optimizer.param_groups) != len(self.base_lrs):
+            follow_groups(self)
+        return scheduler_state(self)
 
     def load_state_dict(self, state):
-        updates = _field(state, "last_epoch", lambda n, x: v.whole(n, x, 0))
-        step_count = _field(state, "_step_count", lambda n, x: v.whole(n, x, 0))
-        base_lrs = _field(state, "base_lrs", _finite_list)
-        if len(base_lrs) != len(self.optimizer.param_groups):
-            raise ValueError(
-                f"scheduler state: base_lrs has {len(base_lrs)} entries for "
-                f"{len(self.optimizer.param_groups)} param groups"
-            )
-        if _field(state, "relative", v.flag) != self.relative:
-            raise ValueError(f"scheduler state: relative={state['relative']!r}, and the code has {self.relative!r}")
-        _keep_code_schedules(self.schedules, _field(state, "schedules", lambda n, x: x))
-        self.last_epoch, self._step_count, self.base_lrs = updates, step_count, base_lrs
+        if len(self.optimizer.param_groups) > len(self.base_lrs):
+            follow_groups(self)  # a group added in code before the load, as the run added it
+        load_scheduler_state(self, state)
         self._refresh()  # the next update, from the code's schedules
 
     def __getstate__(self):  # torch.save(scheduler): the hooks stay with the optimizer
@@ -253,15 +227,15 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._clock = _Clock(self)
+        self._clock = Clock(self)
 
     def __repr__(self):
-        keys = ", ".join(f"{k}={_shown(per_group)}" for k, per_group in self.schedules.items())
+        keys = ", ".join(f"{k}={_shown(row)}" for k, row in self.schedules.items())
         return f"{type(self).__name__}({keys}, last_epoch={self.last_epoch})"
 
 
-def _shown(per_group) -> str:
-    return repr(per_group[0]) if all(s is per_group[0] for s in per_group) else repr(per_group)
+def _shown(row) -> str:
+    return repr(row[0]) if all(s is row[0] for s in row) else repr(row)
 
 
 #: the public spelling: the class is its own constructor
