@@ -20,7 +20,7 @@ from .algebra import Add, Clip, Div, Function, Maximum, Minimum, Mul, PerEpoch, 
 from .combinators import Cooldown, Cycle, Extend, Join, Warmup
 from .loop import iterate, set_lr
 from .lr_range import LRSuggestion, range_test, suggest_lr
-from .plateau import Plateau, PlateauState, plateau, plateau_tracker
+from .plateau import Plateau, PlateauState, SyncError, plateau, plateau_tracker
 from .primitives import (
     Constant,
     Cosine,
@@ -121,6 +121,7 @@ __all__ = [
     "Plateau",
     "PlateauState",
     "Schedule",
+    "SyncError",
     "TimeWarning",
     "compile_kernels",
     "constant",
