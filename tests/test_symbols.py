@@ -233,7 +233,10 @@ def test_bind_equals_the_schedule_written_with_numbers(unbound, bindings, number
     bound = s.bind(**bindings)
     assert_same(bound, numbers(), n)
     assert not bound._symbols
-    assert bound.bind(**bindings) is bound  # nothing left to bind
+    assert bound.bind(**bindings) is bound  # the same numbers again: nothing left to bind
+    other = {k: x + 1 for k, x in bindings.items()}
+    with pytest.raises(ValueError, match=r"bind\(.*is bound already, with .*not bound again"):
+        bound.bind(**other)  # other numbers would be ignored: refused, naming the symbol and both numbers
 
 
 def test_bound_values_match_the_formula():
