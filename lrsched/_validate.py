@@ -31,7 +31,10 @@ def show(value) -> str:
         return f"<{kind} of {len(value)}: {head}, ...>"
     if isinstance(value, int) and value.bit_length() > 600:  # past 10**180; str() refuses past 4300 digits
         return f"<an int of {value.bit_length()} bits, about 10**{int(value.bit_length() * 0.30103)}>"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # lists inside lists, thousands deep
+        return f"<a {type(value).__name__} nested too deeply to show>"
     return text if len(text) <= SHOW_MAX else text[: SHOW_MAX - 3] + "..."
 
 

@@ -8,7 +8,7 @@
 
 Prints the schedule's summary and a terminal plot; ``-o`` also writes a PNG
 (matplotlib). Expressions are the constructor calls a repr prints, read by
-:func:`lrsched.parse.parse` (never ``eval``-ed); the symbols ``total`` and
+:func:`lrsched.parsing.parse` (never ``eval``-ed); the symbols ``total`` and
 ``epoch`` they hold are bound by ``--total`` and ``--steps-per-epoch``. A bad
 config or expression exits with status 2 and says why; output cut short by
 its reader (``| head``) ends the program quietly, with status 141 as a
@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from .parse import parse
+from .parsing import parse
 from .schedule import Schedule
 
 __all__ = ["main", "parse", "terminal_plot"]

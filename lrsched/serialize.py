@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 
 from . import _validate as v
 from .layout import MAX_DEPTH
-from .parse import parse_expr
+from .parsing import parse_expr
 from .symbols import DURATIONS, Expr, refuse_misplaced
 from .value import MAX_NODES, RECIPES, REGISTRY, REQUIRED
 from .value import Value as Schedule
@@ -69,7 +69,7 @@ def from_dict(config) -> Schedule:
     if FORMAT_KEY not in config:
         if "type" in config:  # a bare node, as YAML and Hydra configs hold one
             _check_size(config)
-            return _decode(config, "schedule", 1)
+            return _decode(config, "schedule", 1, {})
         raise ValueError(
             f"not an lrsched config: no {FORMAT_KEY!r} version key and no 'type' in {sorted(map(str, config))!r}"
         )
@@ -83,7 +83,7 @@ def from_dict(config) -> Schedule:
     if "schedule" not in config:
         raise ValueError("config has no 'schedule'")
     _check_size(config["schedule"])
-    return _decode(config["schedule"], "schedule", 1)
+    return _decode(config["schedule"], "schedule", 1, {})
 
 
 #: how deep a config's objects and lists may nest: each level of schedules is an object, or a list and an object
@@ -179,7 +179,17 @@ def _read(f, value, where: str, depth: int = 0):
     return value
 
 
-def _decode(node, path: str, depth: int) -> Schedule:
+def _decode(node, path: str, depth: int, built: dict) -> Schedule:
+    """The schedule of one node; a node met again (a YAML alias) is the schedule already built from it."""
+    known = built.get(id(node))
+    if known is not None:
+        return known[1]
+    schedule = _decode_node(node, path, depth, built)
+    built[id(node)] = (node, schedule)  # the node kept alive with it, so that its id is not reused
+    return schedule
+
+
+def _decode_node(node, path: str, depth: int, built: dict) -> Schedule:
     if depth > MAX_DEPTH:
         raise ValueError(f"{path}: schedules nest deeper than {MAX_DEPTH} levels")
     if not isinstance(node, Mapping):
@@ -213,11 +223,11 @@ def _decode(node, path: str, depth: int) -> Schedule:
             continue
         value = node[f.name]
         if f.nested == "one":
-            value = _decode(value, where, depth + 1)
+            value = _decode(value, where, depth + 1, built)
         elif f.nested == "many":
             if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
                 raise TypeError(f"{where} must be a list, got {type(value).__name__}")
-            value = [_decode(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(value)]
+            value = [_decode(x, f"{where}[{i}]", depth + 1, built) for i, x in enumerate(value)]
         else:
             value = _read(f, value, where)
         kwargs[f.name] = value

@@ -14,7 +14,7 @@ its repr shows the symbols, it round-trips through ``to_dict`` / JSON (as
 expression strings, ``"0.05 * total"``), and evaluating it raises ValueError
 naming the symbol. Binding (``s.bind(total=..., epoch=...)``, the adapters'
 ``total=``) and the run-length checks live in :mod:`lrsched.binding`; reading
-expressions from text in :mod:`lrsched.parse`. An expression is evaluated
+expressions from text in :mod:`lrsched.parsing`. An expression is evaluated
 exactly as written, so binding gives the same floats as writing the numbers in
 the same expression.
 """
@@ -333,7 +333,7 @@ def unbound_message(schedule, missing) -> str:
 
 #: names that lived here before binding and parsing had modules of their own (modules not yet moved import them)
 _MOVED = {"TimeWarning": "binding", "check_run_length": "binding", "bind_run": "binding",
-          "check_bindings": "binding", "parse_expr": "parse"}  # fmt: skip
+          "check_bindings": "binding", "parse_expr": "parsing"}  # fmt: skip
 
 
 def __getattr__(name):
