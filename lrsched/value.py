@@ -35,9 +35,11 @@ from .layout import MAX_DEPTH
 from .symbols import DURATIONS, expr_size, hold, refuse_misplaced, substitute, symbols_in, try_bindings
 
 #: the most nodes a schedule may have, shared parts counted each time they appear (the expressions in its
-#: parameters too): far beyond any real schedule (hundreds of nodes), and what printing, serializing and
-#: laying out for the kernel do in about a second
-MAX_NODES = 100_000
+#: parameters too): far beyond any real schedule (tens to hundreds of nodes). Printing, serializing and laying
+#: out plain nodes take about a second at 100,000; a warmup or a cooldown is laid out in time that grows with
+#: the whole program laid out before it (lrsched.engine.Encoder.value_at), so 10,000 warmups take about 20 s:
+#: the cap keeps that bounded
+MAX_NODES = 10_000
 
 #: every kind of schedule by name (filled as the classes are declared)
 REGISTRY: dict[str, type[Value]] = {}

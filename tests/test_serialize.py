@@ -279,12 +279,15 @@ def test_a_config_that_would_build_too_many_nodes_is_refused_before_it_is_built(
 
 
 def test_a_schedule_past_the_cap_is_refused_as_it_is_built():
-    s = ls.constant(1.0)
-    for _ in range(15):  # 2**16 - 1 = 65535 nodes
-        s = s + s
-    assert s._size == 2**16 - 1
-    with pytest.raises(ValueError, match=r"add\(\): the schedule would have 131071 nodes.*MAX_NODES"):
+    s, doublings = ls.constant(1.0), 0
+    while 2 ** (doublings + 2) - 1 <= MAX_NODES:  # s + s has 2 ** (doublings + 2) - 1 nodes
+        s, doublings = s + s, doublings + 1
+    assert s._size == 2 ** (doublings + 1) - 1
+    with pytest.raises(
+        ValueError, match=rf"add\(\): the schedule would have {2 ** (doublings + 2) - 1} nodes.*MAX_NODES"
+    ):
         s + s
+    assert s(1) == 2.0**doublings
 
 
 def test_former_hangs_are_refused_in_bounded_time():
