@@ -105,7 +105,7 @@ def _size(node, memo: dict, depth: int) -> int:
         return known
     if depth > _MAX_NESTING:  # decoding refuses it sooner, by its own depth rule: nothing below is built
         return 1
-    items = _mapping(node, "config").values() if isinstance(node, Mapping) else node
+    items = _mapping(node, "config").values() if isinstance(node, Mapping) else _sequence(node, "config")
     size = 1
     for x in items:
         size += _size(x, memo, depth + 1)
@@ -173,7 +173,7 @@ def _read(f, value, where: str, depth: int = 0):
             pass
         return value
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and depth < 2:
-        return [_read(f, x, f"{where}[{i}]", depth + 1) for i, x in enumerate(value)]
+        return [_read(f, x, f"{where}[{i}]", depth + 1) for i, x in enumerate(_sequence(value, where))]
     if isinstance(value, Mapping):
         raise TypeError(f"{where} must be a number or a list, got an object")
     return value
@@ -227,7 +227,7 @@ def _decode_node(node, path: str, depth: int, built: dict) -> Schedule:
         elif f.nested == "many":
             if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
                 raise TypeError(f"{where} must be a list, got {type(value).__name__}")
-            value = [_decode(x, f"{where}[{i}]", depth + 1, built) for i, x in enumerate(value)]
+            value = [_decode(x, f"{where}[{i}]", depth + 1, built) for i, x in enumerate(_sequence(value, where))]
         else:
             value = _read(f, value, where)
         kwargs[f.name] = value
@@ -235,6 +235,14 @@ def _decode_node(node, path: str, depth: int, built: dict) -> Schedule:
         return cls(**kwargs)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{path}: {e}") from None
+
+
+def _sequence(node, path: str) -> list:
+    """A Sequence as a list; a config library's own error (OmegaConf's missing ``???`` item) as ValueError."""
+    try:
+        return list(node)
+    except Exception as e:
+        raise ValueError(f"{path}: cannot read the config: {type(e).__name__}: {e}") from None
 
 
 def _mapping(node, path: str) -> dict:

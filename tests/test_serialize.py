@@ -245,6 +245,9 @@ def test_omegaconf_missing_value_is_a_clean_error():
     cfg = omegaconf.OmegaConf.create("type: cosine\nstart: ???\nend: 0\nsteps: 10\n")
     with pytest.raises((TypeError, ValueError), match="start"):  # was: omegaconf.errors.MissingMandatoryValue
         ls.from_dict(cfg)
+    listed = omegaconf.OmegaConf.create({"type": "multistep", "start": 1, "milestones": [10, "???"], "factor": 0.1})
+    with pytest.raises(ValueError, match=r"cannot read the config: MissingMandatoryValue: Missing value at index 1"):
+        ls.from_dict(listed)  # an item of a list: was omegaconf.errors.MissingMandatoryValue too
 
 
 # ---------------------------------------------------------------- shared parts (YAML aliases) and size
