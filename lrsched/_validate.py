@@ -31,8 +31,26 @@ def show(value) -> str:
         return f"<{kind} of {len(value)}: {head}, ...>"
     if isinstance(value, int) and value.bit_length() > 600:  # past 10**180; str() refuses past 4300 digits
         return f"<an int of {value.bit_length()} bits, about 10**{int(value.bit_length() * 0.30103)}>"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # lists inside lists, thousands deep
+        return f"<a {type(value).__name__} nested too deeply to show>"
     return text if len(text) <= SHOW_MAX else text[: SHOW_MAX - 3] + "..."
+
+
+def did_you_mean(name, options, *, cutoff: float = 0.6, otherwise: str = "") -> str:
+    """The hint after an unknown name: ``"; did you mean 'x'?"`` with the closest of ``options``, else
+    ``"; " + otherwise`` (or nothing). The one place every "did you mean" of the package is made.
+
+    >>> did_you_mean("totl", ["total", "epoch"]), did_you_mean("zz", ["a", "b"], otherwise="the names are a, b")
+    ("; did you mean 'total'?", '; the names are a, b')
+    """
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(x) for x in options], n=1, cutoff=cutoff)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; {otherwise}" if otherwise else ""
 
 
 def _is_real(value) -> bool:

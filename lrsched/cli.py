@@ -1,156 +1,36 @@
-"""``python -m lrsched``: preview a schedule from a JSON config or an expression.
+"""``python -m lrsched``: preview a schedule from a JSON or YAML config or an expression.
 
     python -m lrsched schedule.json                 # a config written by to_json
+    python -m lrsched schedule.yaml                 # a config as people write them (needs PyYAML)
     python -m lrsched -e "warmup(cosine(0.1, 1e-5, steps=9000), steps=1000)"
     python -m lrsched -e "sgdr(0.1, 1000, period_mult=2)" -n 20000 --log -o sgdr.png
     python -m lrsched --compile                     # compile and cache the kernel now (Docker images, CI)
 
 Prints the schedule's summary and a terminal plot; ``-o`` also writes a PNG
-(matplotlib). Expressions are the constructor calls a repr prints; they are
-parsed, never ``eval``-ed: only lrsched's constructors, recipes and framework
-mirrors, numbers, strings, lists, ``+ - * /`` and the methods ``clip``,
-``shift``, ``stretch``, ``warp`` and ``per_epoch`` are understood, and the
-symbols ``total`` and ``epoch``, bound by ``--total`` and ``--steps-per-epoch``.
-A bad config or expression exits with status 2 and says why.
+(matplotlib). Expressions are the constructor calls a repr prints, read by
+:func:`lrsched.parsing.parse` (never ``eval``-ed); the symbols ``total`` and
+``epoch`` they hold are bound by ``--total`` and ``--steps-per-epoch``. A bad
+config or expression exits with status 2 and says why; output cut short by
+its reader (``| head``) ends the program quietly, with status 141 as a
+SIGPIPE would.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import difflib
-import inspect
 import json
 import os
 import sys
 
 import numpy as np
 
-from . import _validate as v
-from .schedule import REGISTRY, Schedule
-from .symbols import SYMBOLS, Expr, check_bindings
+from .parsing import parse
+from .schedule import Schedule
 
-_METHODS = {"clip", "shift", "stretch", "per_epoch", "warp"}
-_MAX_DEPTH = 64
-_MAX_TEXT = 100_000
+__all__ = ["main", "parse", "terminal_plot"]
+
 _MAX_CONFIG = 10_000_000  # bytes of a config file
-
-
-def _makes_a_schedule(fn) -> bool:
-    """Whether ``fn`` is annotated to return a schedule (a mirror, not an adapter or a plateau rule)."""
-    try:
-        return inspect.signature(fn).return_annotation in ("Schedule", Schedule)
-    except (TypeError, ValueError):
-        return False
-
-
-def _callables() -> dict[str, object]:
-    """The names an expression may call: the kinds, the recipes, and each framework's mirrors
-    (``lrsched.<framework>.mirrors``, or the flat module), none of which imports its framework."""
-    import importlib
-
-    from lrsched import recipes
-
-    names = {
-        kind: REGISTRY[kind] for kind in REGISTRY if kind not in {"add", "sub", "mul", "div", "function"} | _METHODS
-    }
-    names.update({name: getattr(recipes, name) for name in recipes.__all__})
-    for prefix in ("torch", "mxnet", "optax", "transformers", "timm", "keras"):
-        module = importlib.import_module(f"lrsched.{prefix}")
-        home = getattr(module, "mirrors", module)
-        names.update({f"{prefix}.{n}": getattr(home, n) for n in home.__all__ if _makes_a_schedule(getattr(home, n))})
-    return names
-
-
-def parse(text: str, **bindings) -> Schedule:
-    """The schedule an expression describes, without evaluating any Python; bound to ``bindings``.
-
-    The names ``total`` and ``epoch`` are the symbols of :mod:`lrsched.symbols`.
-
-    >>> parse("0.5 * warmup(cosine(0.1, 1e-05, steps=9000), steps=1000) + 0.0001")
-    0.5 * warmup(cosine(0.1, 1e-05, steps=9000), steps=1000) + 0.0001
-    >>> parse("torch.step_lr(0.1, 30)")
-    step(0.1, every=30, factor=0.1)
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"expression must be a str, got {type(text).__name__}")
-    if len(text) > _MAX_TEXT:
-        raise ValueError(f"expression is longer than {_MAX_TEXT} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as e:
-        raise ValueError(f"not an expression: {e.msg} (column {e.offset})") from None
-    except (RecursionError, MemoryError):
-        raise ValueError("expression nests too deeply") from None
-    bindings = check_bindings(bindings)
-    try:
-        value = _Interpreter(_callables()).run(tree.body, 0)
-    except RecursionError:
-        raise ValueError("expression nests too deeply") from None
-    if not isinstance(value, Schedule):
-        raise ValueError(f"the expression gives {v.show(value)}, not a schedule")
-    return value.bind(**bindings)
-
-
-class _Interpreter:
-    def __init__(self, names):
-        self.names = names
-
-    def run(self, node, depth):
-        if depth > _MAX_DEPTH:
-            raise ValueError(f"expression nests deeper than {_MAX_DEPTH} levels")
-        d = depth + 1
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id in SYMBOLS:
-                return Expr("sym", (node.id,))
-            close = difflib.get_close_matches(node.id, [*SYMBOLS, *self.names], n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; the symbols are {', '.join(SYMBOLS)}"
-            raise ValueError(f"unknown name {node.id!r}{hint}")
-        if isinstance(node, (ast.List, ast.Tuple)):
-            items = [self.run(x, d) for x in node.elts]
-            return items if isinstance(node, ast.List) else tuple(items)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = self.run(node.operand, d)
-            return -operand if isinstance(node.op, ast.USub) else +operand
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-            left, right = self.run(node.left, d), self.run(node.right, d)
-            if not (isinstance(left, Schedule) or isinstance(right, Schedule)) and not all(
-                isinstance(x, (int, float, Expr)) and not isinstance(x, bool) for x in (left, right)
-            ):
-                raise ValueError("arithmetic needs numbers or schedules")
-            op = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__"}[type(node.op)]
-            result = getattr(left, op)(right)
-            if result is NotImplemented:
-                result = getattr(right, "__r" + op[2:])(left)
-            if result is NotImplemented:
-                raise ValueError(f"cannot combine {left!r} and {right!r}")
-            return result
-        if isinstance(node, ast.Call):
-            fn = self._function(node.func, d)
-            args = [self.run(a, d) for a in node.args]
-            if any(k.arg is None for k in node.keywords):
-                raise ValueError("**keywords are not allowed")
-            kwargs = {k.arg: self.run(k.value, d) for k in node.keywords}
-            return fn(*args, **kwargs)
-        raise ValueError(f"not allowed in a schedule expression: {ast.unparse(node)!r}")
-
-    def _function(self, func, depth):
-        if isinstance(func, ast.Name) and func.id in self.names:
-            return self.names[func.id]
-        if isinstance(func, ast.Attribute):
-            if isinstance(func.value, ast.Name) and f"{func.value.id}.{func.attr}" in self.names:
-                return self.names[f"{func.value.id}.{func.attr}"]
-            if func.attr in _METHODS:
-                target = self.run(func.value, depth)
-                if isinstance(target, Schedule):
-                    return getattr(target, func.attr)
-        name = ast.unparse(func)
-        known = [*self.names, *(f"s.{m}" for m in sorted(_METHODS))]
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown function {name!r}{hint}")
+_FLAGS = {"total": "--total N", "epoch": "--steps-per-epoch N"}
 
 
 # ---------------------------------------------------------------- terminal plot
@@ -183,12 +63,23 @@ def terminal_plot(values: np.ndarray, width: int = 72, height: int = 8, last: in
 
 
 def main(argv=None) -> int:
+    """The command line; returns the exit status (0, 2 for bad input, 141 when the output's reader has gone)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `| head` stopped reading: no message, and nothing more to write at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
+
+
+def _main(argv) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m lrsched",
         description="Preview a learning-rate schedule: its summary, a terminal plot and optionally a PNG.",
     )
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("config", nargs="?", help="a JSON config (the format of to_json), or - for standard input")
+    src.add_argument("config", nargs="?", help="a JSON or YAML config (YAML needs PyYAML), or - for standard input")
     src.add_argument("-e", "--expr", help="an expression such as 'warmup(cosine(0.1, 0, steps=900), steps=100)'")
     src.add_argument(
         "--compile",
@@ -208,13 +99,11 @@ def main(argv=None) -> int:
         return 0
     try:
         schedule = _load(args)
-        schedule = schedule.bind(total=args.total, epoch=args.steps_per_epoch)
+        given = {"total": args.total, "epoch": args.steps_per_epoch}  # each bound if the schedule holds it
+        schedule = schedule.bind(**{k: x for k, x in given.items() if k in schedule._symbols})
         if schedule._symbols:
-            flags = {"total": "--total N", "epoch": "--steps-per-epoch N"}
             names = sorted(schedule._symbols)
-            raise ValueError(
-                f"{schedule!r} uses {', '.join(names)}: give {' and '.join(flags[n] for n in names)}"
-            )
+            raise ValueError(f"{schedule!r} uses {', '.join(names)}: give {' and '.join(_FLAGS[n] for n in names)}")
         n = args.n
         if n is None:
             total = schedule.length()
@@ -231,6 +120,9 @@ def main(argv=None) -> int:
         if args.output:
             _png(schedule, n, args)
             print(f"\nwrote {args.output}")
+        sys.stdout.flush()  # a reader gone shows here, inside main, and not at exit
+    except BrokenPipeError:
+        raise
     except (ValueError, TypeError, OSError, MemoryError, RecursionError) as e:
         print(f"lrsched: error: {str(e) or type(e).__name__}", file=sys.stderr)
         return 2
@@ -247,8 +139,6 @@ def _preview_values(schedule: Schedule, n: int) -> np.ndarray:
 
 
 def _load(args) -> Schedule:
-    from .serialize import from_json
-
     if args.expr is not None:
         return parse(args.expr)
     if args.config == "-":
@@ -269,10 +159,31 @@ def _load(args) -> Schedule:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise ValueError(f"{args.config}: not UTF-8 text, not a schedule config") from None
+    return _from_text(text, "standard input" if args.config == "-" else args.config)
+
+
+def _from_text(text: str, where: str) -> Schedule:
+    """A config's text as JSON, or else as YAML (when PyYAML is installed)."""
+    from .serialize import from_dict, from_json
+
     try:
         return from_json(text)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{args.config}: not JSON: {e}") from None
+        not_json = f"not JSON ({e})"
+    try:
+        import yaml
+    except ImportError:
+        raise ValueError(
+            f"{where}: {not_json}; for a YAML config install PyYAML (pip install pyyaml, or 'lrsched[config]')"
+        ) from None
+    try:
+        config = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as e:
+        detail = "it nests too deeply" if isinstance(e, RecursionError) else str(e).replace("\n", " ")
+        raise ValueError(f"{where}: {not_json}, and not YAML: {detail}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: {not_json}, and as YAML it is a {type(config).__name__}, not a config")
+    return from_dict(config)
 
 
 def _png(schedule, n, args) -> None:

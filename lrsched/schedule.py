@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from . import analysis, engine, serialize
+from . import analysis, binding, engine, serialize
 from .layout import MAX_DEPTH
-from .symbols import check_bindings, substitute, symbols_in
 from .value import REGISTRY, REQUIRED, Field, Value, format_number, format_value
 
 _set = object.__setattr__
@@ -104,11 +103,13 @@ class Schedule(Value):
     # ------------------------------------------------------------ symbols
 
     def bind(self, **symbols) -> Schedule:
-        """This schedule with the symbols ``total`` and ``epoch`` replaced by numbers (see :mod:`lrsched.symbols`).
+        """This schedule with the symbols ``total`` and ``epoch`` replaced by numbers (see :mod:`lrsched.binding`).
 
         The result is built through the constructors, so it is checked as if
         written with the numbers, and equal to that schedule; an error names the
-        parameter, its expression and the binding. Symbols not given stay.
+        parameter, its expression and the binding. Symbols not given stay; a
+        symbol given that the schedule does not hold is refused (a bound
+        schedule is not bound again).
 
         >>> from lrsched import total
         >>> s = warmup(cosine(0.1, 0.0, steps=total - 0.1 * total), steps=0.1 * total)
@@ -117,29 +118,11 @@ class Schedule(Value):
         >>> s.bind(total=1000)
         warmup(cosine(0.1, 0, steps=900), steps=100)
         """
-        bindings = check_bindings(symbols)
-        return self._bind(bindings) if bindings else self
+        return binding.bind(self, symbols)
 
     def _bind(self, bindings: dict) -> Schedule:
-        if self._symbols.isdisjoint(bindings):
-            return self
-        kwargs, written = {}, []
-        for f in self.fields:
-            x = getattr(self, f.attr)
-            if f.nested == "one":
-                x = x._bind(bindings)
-            elif f.nested == "many":
-                x = [c._bind(bindings) for c in x]
-            elif symbols_in(x):
-                written.append((f.name, x))
-                x = substitute(x, bindings)
-            kwargs[f.name] = x
-        try:
-            return type(self)(**kwargs)
-        except (TypeError, ValueError) as e:
-            given = ", ".join(f"{k}={v.show(x)}" for k, x in sorted(bindings.items()))
-            where = "; ".join(f"{name} = {format_value(x)}" for name, x in written)
-            raise type(e)(f"{e} (binding {given}{': ' + where if where else ''})") from None
+        """This schedule with ``bindings`` (checked) substituted: its fields, rebuilt (a kind may override)."""
+        return binding.bind_fields(self, bindings)
 
     def _compile(self):
         program = engine.compile_program(self)

@@ -17,7 +17,10 @@ Configs as people write them load too: a bare node (``{"type": "cosine", ...}``,
 no version wrapper), any Mapping (an OmegaConf ``DictConfig``), numbers that
 YAML 1.1 leaves as strings (``"3e-4"``), and durations in the symbols
 ``total`` and ``epoch`` (``"0.05 * total"``, see :mod:`lrsched.symbols`), which
-an unbound schedule also writes.
+an unbound schedule also writes. A config whose parts are shared (YAML aliases,
+one dict put in several places) is sized first, each shared part counted
+where it appears but looked at once: one that would build more than
+:data:`lrsched.value.MAX_NODES` nodes is refused before any is built.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from . import _validate as v
 from .layout import MAX_DEPTH
-from .symbols import Expr, parse_expr
-from .value import RECIPES, REGISTRY, REQUIRED
+from .parsing import parse_expr
+from .symbols import DURATIONS, Expr, refuse_misplaced
+from .value import MAX_NODES, RECIPES, REGISTRY, REQUIRED
 from .value import Value as Schedule
 
 FORMAT_KEY = "lrsched"
@@ -63,19 +68,54 @@ def from_dict(config) -> Schedule:
     config = _mapping(config, "config")
     if FORMAT_KEY not in config:
         if "type" in config:  # a bare node, as YAML and Hydra configs hold one
-            return _decode(config, "schedule", 1)
+            _check_size(config)
+            return _decode(config, "schedule", 1, {})
         raise ValueError(
             f"not an lrsched config: no {FORMAT_KEY!r} version key and no 'type' in {sorted(map(str, config))!r}"
         )
     version = config[FORMAT_KEY]
     if type(version) is not int or version != VERSION:
         raise ValueError(f"unsupported lrsched config version {version!r} (this is version {VERSION})")
-    extra = set(config) - {FORMAT_KEY, "schedule"}
+    extra = sorted(map(str, set(config) - {FORMAT_KEY, "schedule"}))
     if extra:
-        raise ValueError(f"unknown top-level key {sorted(extra)[0]!r} in config")
+        hint = v.did_you_mean(extra[0], ["schedule"], otherwise="the keys are 'lrsched' and 'schedule'")
+        raise ValueError(f"unknown top-level key {extra[0]!r} in config{hint}")
     if "schedule" not in config:
         raise ValueError("config has no 'schedule'")
-    return _decode(config["schedule"], "schedule", 1)
+    _check_size(config["schedule"])
+    return _decode(config["schedule"], "schedule", 1, {})
+
+
+#: how deep a config's objects and lists may nest: each level of schedules is an object, or a list and an object
+_MAX_NESTING = 2 * MAX_DEPTH + 4
+
+
+def _check_size(config) -> None:
+    """Refuse a config that would build more than MAX_NODES nodes, before building any (see the module's doc)."""
+    _size(config, {}, 0)
+
+
+def _size(node, memo: dict, depth: int) -> int:
+    """The objects and lists under ``node``, each shared one counted where it appears and walked once (memo by
+    identity); stops as soon as the count passes MAX_NODES, so the walk itself is bounded too."""
+    if not isinstance(node, Mapping) and (not isinstance(node, Sequence) or isinstance(node, (str, bytes))):
+        return 0
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if depth > _MAX_NESTING:  # decoding refuses it sooner, by its own depth rule: nothing below is built
+        return 1
+    items = _mapping(node, "config").values() if isinstance(node, Mapping) else _sequence(node, "config")
+    size = 1
+    for x in items:
+        size += _size(x, memo, depth + 1)
+        if size > MAX_NODES:
+            raise ValueError(
+                f"the config would build more than {MAX_NODES} nodes (lrsched.value.MAX_NODES), its shared parts "
+                "(YAML aliases) counted each time they appear"
+            )
+    memo[id(node)] = size
+    return size
 
 
 def from_json(text) -> Schedule:
@@ -117,9 +157,10 @@ def _plain(value):
     return value
 
 
-def _read(f, value, where: str):
+def _read(f, value, where: str, depth: int = 0):
     """A plain field's value from a config: strings that a numeric field refuses are read as numbers
-    or durations in ``total`` / ``epoch``; lists of them too."""
+    or durations in ``total`` / ``epoch``; lists of them too (and lists of pairs; deeper lists are left to the
+    field's check, which refuses them)."""
     if isinstance(value, str):
         try:
             f.check(f.name, value)
@@ -131,14 +172,24 @@ def _read(f, value, where: str):
         except ValueError:  # a string field given a wrong string: its constructor says so
             pass
         return value
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [_read(f, x, f"{where}[{i}]") for i, x in enumerate(value)]
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and depth < 2:
+        return [_read(f, x, f"{where}[{i}]", depth + 1) for i, x in enumerate(_sequence(value, where))]
     if isinstance(value, Mapping):
         raise TypeError(f"{where} must be a number or a list, got an object")
     return value
 
 
-def _decode(node, path: str, depth: int) -> Schedule:
+def _decode(node, path: str, depth: int, built: dict) -> Schedule:
+    """The schedule of one node; a node met again (a YAML alias) is the schedule already built from it."""
+    known = built.get(id(node))
+    if known is not None:
+        return known[1]
+    schedule = _decode_node(node, path, depth, built)
+    built[id(node)] = (node, schedule)  # the node kept alive with it, so that its id is not reused
+    return schedule
+
+
+def _decode_node(node, path: str, depth: int, built: dict) -> Schedule:
     if depth > MAX_DEPTH:
         raise ValueError(f"{path}: schedules nest deeper than {MAX_DEPTH} levels")
     if not isinstance(node, Mapping):
@@ -149,11 +200,8 @@ def _decode(node, path: str, depth: int) -> Schedule:
         return _decode_recipe(RECIPES[kind], node, path)
     cls = REGISTRY.get(kind) if isinstance(kind, str) and kind != "recipe" else None
     if cls is None:
-        import difflib
-
-        close = difflib.get_close_matches(str(kind), [*REGISTRY, *RECIPES], n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"{path}: unknown schedule type {kind!r}{hint}")
+        hint = v.did_you_mean(kind, [*REGISTRY, *RECIPES])
+        raise ValueError(f"{path}: unknown schedule type {v.show(kind)}{hint}")
     if kind == "function":
         raise ValueError(f"{path}: a 'function' schedule cannot be loaded from a config")
     renamed = cls.renamed
@@ -161,10 +209,11 @@ def _decode(node, path: str, depth: int) -> Schedule:
         if old in node and new in node:
             raise ValueError(f"{path}: both {old!r} and {new!r} for {kind!r} ({old!r} is the former name of {new!r})")
     node = {renamed.get(key, key): value for key, value in node.items()}
-    names = {f.name for f in cls.fields}
+    names = [f.name for f in cls.fields]
     for key in node:
         if key != "type" and key not in names:
-            raise ValueError(f"{path}: unknown field {key!r} for {kind!r}")
+            hint = v.did_you_mean(key, names, cutoff=0.5, otherwise=f"its fields are {', '.join(names)}")
+            raise ValueError(f"{path}: unknown field {v.show(key)} for {kind!r}{hint}")
     kwargs = {}
     for f in cls.fields:
         where = f"{path}.{f.name}"
@@ -174,11 +223,11 @@ def _decode(node, path: str, depth: int) -> Schedule:
             continue
         value = node[f.name]
         if f.nested == "one":
-            value = _decode(value, where, depth + 1)
+            value = _decode(value, where, depth + 1, built)
         elif f.nested == "many":
             if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
                 raise TypeError(f"{where} must be a list, got {type(value).__name__}")
-            value = [_decode(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(value)]
+            value = [_decode(x, f"{where}[{i}]", depth + 1, built) for i, x in enumerate(_sequence(value, where))]
         else:
             value = _read(f, value, where)
         kwargs[f.name] = value
@@ -186,6 +235,14 @@ def _decode(node, path: str, depth: int) -> Schedule:
         return cls(**kwargs)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{path}: {e}") from None
+
+
+def _sequence(node, path: str) -> list:
+    """A Sequence as a list; a config library's own error (OmegaConf's missing ``???`` item) as ValueError."""
+    try:
+        return list(node)
+    except Exception as e:
+        raise ValueError(f"{path}: cannot read the config: {type(e).__name__}: {e}") from None
 
 
 def _mapping(node, path: str) -> dict:
@@ -211,11 +268,8 @@ def _decode_recipe(fn, node: dict, path: str):
             continue
         where = f"{path}.{key}"
         if key not in params:
-            import difflib
-
-            close = difflib.get_close_matches(str(key), list(params), n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; its parameters are {', '.join(params)}"
-            raise ValueError(f"{path}: unknown field {key!r} for {node['type']!r}{hint}")
+            hint = v.did_you_mean(key, params, cutoff=0.5, otherwise=f"its parameters are {', '.join(params)}")
+            raise ValueError(f"{path}: unknown field {v.show(key)} for {node['type']!r}{hint}")
         if isinstance(value, str) and params[key].annotation not in ("str", str):
             try:
                 value = parse_expr(value)
@@ -223,6 +277,7 @@ def _decode_recipe(fn, node: dict, path: str):
                 raise ValueError(f"{where}: {e}") from None
         elif isinstance(value, (Mapping, Sequence)) and not isinstance(value, str):
             raise TypeError(f"{where} must be a number or a string, got {type(value).__name__}")
+        refuse_misplaced(f"{path}: ", key, value, DURATIONS.get(key, False))
         kwargs[key] = value
     try:
         return fn(**kwargs)

@@ -1,40 +1,46 @@
-r"""Durations written before the run's length is known: the symbols ``total`` and ``epoch``.
+r"""Durations written before the run's length is known: the symbols ``total`` and ``epoch``, and their expressions.
 
 ``total`` is the run's number of optimizer updates and ``epoch`` the number of
-updates per epoch. Either goes wherever a number goes in a schedule's
-parameters, alone or in arithmetic with numbers::
+updates per epoch. Either goes wherever a duration goes in a schedule's
+parameters (a length, a boundary, a period, a milestone, ``at``, ``every``:
+see :data:`DURATIONS`), alone or in arithmetic with numbers::
 
     s = warmup(cosine(3e-4, 0.0, steps=total - 0.05 * total), steps=0.05 * total)
     s.bind(total=10_000)  # an ordinary schedule, equal to the one written with numbers
 
-A schedule that holds a symbol is *unbound*: its repr shows the symbols, it
-round-trips through ``to_dict`` / JSON (as expression strings, ``"0.05 * total"``),
-and evaluating it raises ValueError naming the symbol. ``s.bind(total=...,
-epoch=...)`` substitutes and builds the schedule through its constructors, so
-every check applies to the bound values; an error names the parameter, its
-expression and the binding. ``lrsched.torch.scheduler(..., total=N, epoch=M)``
-binds, and checks the schedule's length against the run (:func:`check_run_length`).
-An expression is evaluated exactly as written, so binding gives the same
-floats as writing the numbers in the same expression.
+A symbol where no duration goes (a learning rate, a factor, a flag) is refused
+at once, naming the parameter. A schedule that holds a symbol is *unbound*:
+its repr shows the symbols, it round-trips through ``to_dict`` / JSON (as
+expression strings, ``"0.05 * total"``), and evaluating it raises ValueError
+naming the symbol. Binding (``s.bind(total=..., epoch=...)``, the adapters'
+``total=``) and the run-length checks live in :mod:`lrsched.binding`; reading
+expressions from text in :mod:`lrsched.parsing`. An expression is evaluated
+exactly as written, so binding gives the same floats as writing the numbers in
+the same expression.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
-import warnings
-
 from . import _validate as v
 
-__all__ = ["SYMBOLS", "Expr", "TimeWarning", "epoch", "total"]
-
-
-class TimeWarning(UserWarning):
-    """A schedule's length or clock does not match the run (see :func:`check_run_length`); filter it by category."""
-
+__all__ = ["DURATIONS", "MAX_EXPR_DEPTH", "MAX_EXPR_NODES", "SYMBOLS", "Expr", "epoch", "total"]
 
 #: the symbols and what each stands for
 SYMBOLS = {"total": "the run's number of optimizer updates", "epoch": "the number of updates per epoch"}
+
+#: the parameters that take a duration (so may hold ``total`` and ``epoch``), by name, for the kinds and the
+#: recipes: True for a number or a list of them, ``"times"`` for (t, value) pairs whose t alone is a duration.
+#: A kind's :class:`lrsched.value.Field` may say otherwise with ``duration=``.
+DURATIONS: dict[str, bool | str] = dict.fromkeys(
+    ("steps", "warmup_steps", "decay_steps", "every", "boundaries", "milestones", "period", "half_period", "at", "k",
+     "span", "steps_per_epoch", "scale", "limit"),
+    True,
+) | {"points": "times"}  # fmt: skip
+
+#: the deepest and the largest expression accepted (sharing counted each time it appears): far beyond a duration
+#: anyone writes, small enough that printing, comparing and binding one stays instant
+MAX_EXPR_DEPTH = 100
+MAX_EXPR_NODES = 10_000
 
 _OPS = {"+": (1, lambda a, b: a + b), "-": (1, lambda a, b: a - b), "*": (2, lambda a, b: a * b),
         "/": (2, lambda a, b: a / b)}  # fmt: skip
@@ -53,19 +59,33 @@ class Expr:
 
     Immutable and hashable, equal by structure; ``repr`` is the Python
     expression. It is not a number: comparing it or converting it with
-    ``float()`` raises TypeError (bind the schedule first).
+    ``float()`` raises TypeError (bind the schedule first). One deeper than
+    :data:`MAX_EXPR_DEPTH` levels or larger than :data:`MAX_EXPR_NODES` nodes
+    is refused (ValueError).
     """
 
-    __slots__ = ("_args", "_op", "symbols")
+    __slots__ = ("_args", "_height", "_op", "_size", "symbols")
 
     def __init__(self, op: str, args: tuple):
         object.__setattr__(self, "_op", op)  # "sym" (args: name,), "neg" (a,) or a binary operator (a, b)
         object.__setattr__(self, "_args", args)
         found = frozenset([args[0]]) if op == "sym" else frozenset()
+        size, height = 1, 1
         for a in args:
             if isinstance(a, Expr):
                 found |= a.symbols
+                size += a._size
+                height = max(height, a._height + 1)
+        if height > MAX_EXPR_DEPTH:
+            raise ValueError(f"the expression nests deeper than {MAX_EXPR_DEPTH} levels (MAX_EXPR_DEPTH)")
+        if size > MAX_EXPR_NODES:
+            raise ValueError(
+                f"the expression has {size} terms, its shared parts counted each time they appear: "
+                f"more than {MAX_EXPR_NODES} (MAX_EXPR_NODES)"
+            )
         object.__setattr__(self, "symbols", found)
+        object.__setattr__(self, "_size", size)
+        object.__setattr__(self, "_height", height)
 
     def __setattr__(self, name, value):
         raise AttributeError("expressions are immutable")
@@ -162,6 +182,8 @@ class Expr:
             return _OPS[self._op][1](a, b)
         except ZeroDivisionError:
             raise ValueError(f"{self!r} divides by zero with {_shown(bindings)}") from None
+        except OverflowError:  # an int binding times a float: the float arithmetic gives inf instead
+            raise ValueError(f"{self!r} is beyond the float range with {_shown(bindings)}") from None
 
     def _text(self, outer: int = 0, right: bool = False) -> str:
         if self._op == "sym":
@@ -198,17 +220,67 @@ epoch = Expr("sym", ("epoch",))
 
 # ---------------------------------------------------------------- values holding symbols
 
+#: how deep into lists a parameter's value is searched for symbols (a list of pairs is two levels); anything
+#: deeper is not a duration, and the parameter's own check refuses it
+_LIST_DEPTH = 3
 
-def symbols_in(value) -> frozenset:
+
+def symbols_in(value, _depth: int = 0) -> frozenset:
     """The symbols in a parameter's value (an expression, or a list or tuple holding some)."""
     if isinstance(value, Expr):
         return value.symbols
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) and _depth < _LIST_DEPTH:
         found: frozenset = frozenset()
         for x in value:
-            found |= symbols_in(x)
+            found |= symbols_in(x, _depth + 1)
         return found
     return frozenset()
+
+
+def expr_size(value, _depth: int = 0) -> int:
+    """The nodes of the expressions in a parameter's value (0 for plain numbers)."""
+    if isinstance(value, Expr):
+        return value._size
+    if isinstance(value, (list, tuple)) and _depth < _LIST_DEPTH:
+        return sum(expr_size(x, _depth + 1) for x in value)
+    return 0
+
+
+def misplaced(name: str, value, duration) -> str | None:
+    """Where in ``value`` a symbol stands that parameter ``name`` cannot take, or None.
+
+    ``duration`` is the parameter's declaration (see :data:`DURATIONS`): True
+    takes symbols anywhere, ``"times"`` in the first item of each pair only,
+    False nowhere.
+    """
+    if duration is True or not symbols_in(value):
+        return None
+    if duration == "times" and isinstance(value, (list, tuple)):
+        for i, pair in enumerate(value):
+            if isinstance(pair, (list, tuple)):
+                for j, x in enumerate(pair[1:], 1):
+                    if symbols_in(x):
+                        return f"{name}[{i}][{j}]"
+            elif symbols_in(pair):
+                return f"{name}[{i}]"
+        return None
+    return name
+
+
+def refuse_misplaced(where: str, name: str, value, duration) -> None:
+    """TypeError if ``value`` holds a symbol where parameter ``name`` takes no duration (``where``: the caller)."""
+    at = misplaced(name, value, duration)
+    if at is not None:
+        raise TypeError(
+            f"{where}{name}={_written(value)}: {at} does not take a duration (total and epoch go only where a "
+            "number of updates goes: lengths, boundaries, periods, milestones, at, every)"
+        )
+
+
+def _written(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_written(x) for x in value) + "]"
+    return str(value) if isinstance(value, Expr) else v.show(value)
 
 
 def hold(name: str, value):
@@ -246,138 +318,27 @@ def substitute(value, bindings: dict):
     return value
 
 
-def check_bindings(bindings: dict) -> dict:
-    """The bindings of :meth:`Schedule.bind`, checked: known symbols, ``total`` a count, ``epoch`` > 0."""
-    out = {}
-    for name, x in bindings.items():
-        if name not in SYMBOLS:
-            close = difflib.get_close_matches(name, list(SYMBOLS), n=1, cutoff=0.5)
-            hint = f"did you mean {close[0]!r}?" if close else f"the symbols are {', '.join(SYMBOLS)}"
-            raise ValueError(f"unknown symbol {name!r}: {hint}")
-        if x is None:
-            continue
-        out[name] = v.count(name, x) if name == "total" else v.positive(name, x)
-    return out
-
-
 def unbound_message(schedule, missing) -> str:
+    """Why an unbound schedule cannot be evaluated, and how to bind it (the same words for every adapter)."""
     names = sorted(missing)
     how = ", ".join(f"{n}=..." for n in names)
     what = "; ".join(f"{n} is {SYMBOLS[n]}" for n in names)
     return (
         f"{schedule!r} uses the unbound symbol{'s' if len(names) > 1 else ''} {', '.join(names)} ({what}): "
-        f"bind it first with s.bind({how}), or give lrsched.torch.scheduler(..., {how})"
+        f"bind it first with s.bind({how})"
     )
 
 
-def bind_run(name: str, schedule, run: dict):
-    """``schedule`` bound to an adapter's run (``{"total": N, "epoch": M}``); an unbound symbol left is refused."""
-    if not schedule._symbols:
-        return schedule
-    bound = schedule.bind(**{k: x for k, x in run.items() if k in schedule._symbols})
-    if bound._symbols:
-        names = sorted(bound._symbols)
-        raise ValueError(
-            f"{name}: {schedule!r} uses {', '.join(names)} ({'; '.join(SYMBOLS[n] for n in names)}): "
-            f"give {', '.join(f'{n}=' for n in names)} to the scheduler"
-        )
-    return bound
+# ---------------------------------------------------------------- former homes
+
+#: names that lived here before binding and parsing had modules of their own (modules not yet moved import them)
+_MOVED = {"TimeWarning": "binding", "check_run_length": "binding", "bind_run": "binding",
+          "check_bindings": "binding", "parse_expr": "parsing"}  # fmt: skip
 
 
-# ---------------------------------------------------------------- length checks
+def __getattr__(name):
+    if name in _MOVED:
+        import importlib
 
-
-def check_run_length(schedule, total: int) -> list[str]:
-    """Warn (:class:`TimeWarning`) when ``schedule`` does not fit a run of ``total`` updates; the messages.
-
-    Two mismatches are caught, both for a schedule that settles (``length()``
-    is not None):
-
-    * it reaches a final value below its peak before half of the run: its
-      durations were probably written in epochs, or from another dataloader's
-      length, where updates were meant;
-    * it has not reached its final value by the end of the run.
-
-    Not caught: a schedule that never settles (an exponential, a cycle without
-    limit), one that settles at its peak (a warmup followed by a constant), and
-    one whose last change falls anywhere in the second half of the run (a
-    multistep with a late milestone).
-    """
-    end = schedule.length()
-    found = []
-    if end is None:
-        return found
-    if end > total:
-        found.append(
-            f"lrsched: {schedule!r} settles at t = {v.show(end)}, after the run's last update ({total}): "
-            "the run ends before the schedule does"
-        )
-    elif end < total / 2 and end >= 1:
-        facts = schedule.summary(max(int(math.ceil(end)), 1))
-        final = schedule(end)
-        if final < facts.max:
-            found.append(
-                f"lrsched: {schedule!r} reaches its final value {final!r} at t = {v.show(end)}, before half of "
-                f"the run ({total} updates), below its peak {facts.max!r}: were its durations written in epochs, "
-                "or taken from another dataloader, where updates were meant?"
-            )
-    for text in found:
-        warnings.warn(text, TimeWarning, stacklevel=4)
-    return found
-
-
-# ---------------------------------------------------------------- reading durations from text
-
-#: the longest duration text read from a config
-_MAX_TEXT = 1000
-
-
-def parse_expr(text: str):
-    """A number or a duration from text (``"3e-4"``, ``"0.05 * total"``, ``"30 * epoch"``), never ``eval``-ed.
-
-    Numbers, the symbols, ``+ - * /`` and parentheses are allowed; an unknown
-    name is refused with the closest symbol.
-
-    >>> parse_expr("3e-4"), parse_expr("total - 500")
-    (0.0003, total - 500)
-    """
-    import ast
-
-    if not isinstance(text, str):
-        raise TypeError(f"expected a number or a duration as text, got {v.show(text)}")
-    if len(text) > _MAX_TEXT:
-        raise ValueError(f"{text[:40]!r}...: longer than {_MAX_TEXT} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, RecursionError, MemoryError):
-        raise ValueError(f"{text!r} is not a number or a duration in total and epoch") from None
-    return _read_node(tree.body, text, 0)
-
-
-def _read_node(node, text: str, depth: int):
-    import ast
-
-    if depth > 100:
-        raise ValueError(f"{text[:40]!r}: nests too deeply")
-    if isinstance(node, ast.Constant) and v._is_real(node.value):
-        return v.real(repr(text), node.value)
-    if isinstance(node, ast.Name):
-        if node.id in SYMBOLS:
-            return Expr("sym", (node.id,))
-        close = difflib.get_close_matches(node.id, list(SYMBOLS), n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}?" if close else f"the symbols are {', '.join(SYMBOLS)}"
-        raise ValueError(f"unknown symbol {node.id!r} in {text!r}: {hint}")
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        x = _read_node(node.operand, text, depth + 1)
-        return -x if isinstance(node.op, ast.USub) else x
-    ops = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-    if isinstance(node, ast.BinOp) and type(node.op) in ops:
-        a, b = _read_node(node.left, text, depth + 1), _read_node(node.right, text, depth + 1)
-        op = ops[type(node.op)]
-        if isinstance(a, Expr) or isinstance(b, Expr):
-            return Expr(op, (a, b))
-        try:
-            return v.real(repr(text), _OPS[op][1](a, b))
-        except ZeroDivisionError:
-            raise ValueError(f"{text!r} divides by zero") from None
-    raise ValueError(f"{text!r} is not a number or a duration in total and epoch")
+        return getattr(importlib.import_module(f"lrsched.{_MOVED[name]}"), name)
+    raise AttributeError(f"module 'lrsched.symbols' has no attribute {name!r}")

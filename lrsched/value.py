@@ -15,18 +15,31 @@ A kind of schedule is declared once, as a subclass of :class:`lrsched.schedule.S
 This module gives every kind, from that declaration alone: construction and
 validation, immutability, equality and hashing by value, pickling and the repr
 (Python that rebuilds the value). It depends on nothing else in lrsched but
-the checks, so the engine, the analysis and serialization can build on it and
-:mod:`lrsched.schedule` on them, without import cycles.
+the checks and the symbols, so the engine, the analysis and serialization can
+build on it and :mod:`lrsched.schedule` on them, without import cycles.
+
+Every value knows its size at construction, from its kids: the number of
+nodes with shared parts counted each time they appear, as printing,
+serializing and laying it out for the kernel walk it. Past
+:data:`MAX_NODES` it is refused (``s = s + s`` thirty times would be 2**31
+nodes), as is nesting past :data:`lrsched.layout.MAX_DEPTH`.
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import _validate as v
 from .layout import MAX_DEPTH
-from .symbols import hold, substitute, symbols_in, try_bindings
+from .symbols import DURATIONS, expr_size, hold, refuse_misplaced, substitute, symbols_in, try_bindings
+
+#: the most nodes a schedule may have, shared parts counted each time they appear (the expressions in its
+#: parameters too): far beyond any real schedule (tens to hundreds of nodes). Printing, serializing and laying
+#: out plain nodes take about a second at 100,000; a warmup or a cooldown is laid out in time that grows with
+#: the whole program laid out before it (lrsched.engine.Encoder.value_at), so 10,000 warmups take about 20 s:
+#: the cap keeps that bounded
+MAX_NODES = 10_000
 
 #: every kind of schedule by name (filled as the classes are declared)
 REGISTRY: dict[str, type[Value]] = {}
@@ -56,12 +69,19 @@ class Field:
 
     A value holding the symbols ``total`` or ``epoch`` (see :mod:`lrsched.symbols`)
     is kept as written and checked when the schedule is bound, unless
-    ``symbolic`` says that ``check`` takes such values itself.
+    ``symbolic`` says that ``check`` takes such values itself. ``duration``
+    says whether the parameter takes a duration, so may hold symbols: True,
+    ``"times"`` ((t, value) pairs whose t alone is a duration) or False; by
+    default, what :data:`lrsched.symbols.DURATIONS` says of its name. A symbol
+    in a field that takes no duration is refused by name (``start=total`` is
+    a learning rate of 10,000 once bound, never what was meant).
     """
 
-    __slots__ = ("attr", "check", "default", "keyword", "name", "nested", "symbolic")
+    __slots__ = ("attr", "check", "default", "duration", "keyword", "name", "nested", "symbolic")
 
-    def __init__(self, name, check, default=REQUIRED, *, keyword=False, nested=None, attr=None, symbolic=False):
+    def __init__(
+        self, name, check, default=REQUIRED, *, keyword=False, nested=None, attr=None, symbolic=False, duration=None
+    ):
         self.name = name
         self.check = check
         self.default = default
@@ -69,6 +89,7 @@ class Field:
         self.nested = nested
         self.attr = attr or name
         self.symbolic = symbolic
+        self.duration = DURATIONS.get(name, False) if duration is None else duration
 
     def __repr__(self) -> str:
         return f"Field({self.name!r})"
@@ -81,8 +102,7 @@ def _check_names(fields, kwargs, renamed) -> None:
         if key in renamed:
             raise TypeError(f"got an unexpected parameter {key!r}; it is now called {renamed[key]!r}")
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; the parameters are {', '.join(names)}"
+            hint = v.did_you_mean(key, names, cutoff=0.5, otherwise=f"the parameters are {', '.join(names)}")
             raise TypeError(f"got an unexpected parameter {key!r}{hint}")
 
 
@@ -126,7 +146,7 @@ class Value(metaclass=_ScheduleType):
     ``s.values(n)`` is ``s`` at t = 1 .. n.
     """
 
-    __slots__ = ("_hash", "_height", "_program", "_symbols")
+    __slots__ = ("_bound", "_hash", "_height", "_program", "_size", "_symbols")
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     kind: ClassVar[str] = ""
@@ -142,6 +162,7 @@ class Value(metaclass=_ScheduleType):
         if npos > len(fields):
             raise TypeError(f"{self.kind}() takes at most {len(fields)} arguments, got {npos}")
         symbols: frozenset = frozenset()
+        size = 1
         try:
             if kwargs:
                 _check_names(fields, kwargs, self.renamed)
@@ -160,6 +181,7 @@ class Value(metaclass=_ScheduleType):
                     continue
                 found = symbols_in(raw) if f.nested is None else frozenset()
                 if found and not f.symbolic:
+                    refuse_misplaced("", name, raw, f.duration)
                     value = hold(name, raw)  # checked when bound; now, that a number may go there at all
                     try:
                         try_bindings(lambda b, f=f, value=value: f.check(f.name, substitute(value, b)))
@@ -170,14 +192,23 @@ class Value(metaclass=_ScheduleType):
                 else:
                     value = f.check(name, raw)
                 symbols |= found
+                if found:
+                    size += expr_size(value)
                 _set(self, f.attr, value)
             for c in self.children():
                 symbols |= c._symbols
+                size += c._size
+            if size > MAX_NODES:
+                raise ValueError(
+                    f"the schedule would have {size} nodes, its shared parts counted each time they appear: "
+                    f"more than {MAX_NODES} (lrsched.value.MAX_NODES)"
+                )
             if not symbols:
                 self._check()
         except (TypeError, ValueError) as e:
             raise type(e)(f"{self.kind}(): {e}") from None
         _set(self, "_symbols", symbols)
+        _set(self, "_size", size)
         height = 1
         for c in self.children():
             if c._height >= height:
@@ -187,6 +218,7 @@ class Value(metaclass=_ScheduleType):
         _set(self, "_height", height)
         _set(self, "_program", None)
         _set(self, "_hash", None)
+        _set(self, "_bound", None)  # the bindings that made it, set by lrsched.binding.bind (not part of its value)
 
     def _check(self) -> None:
         """Checks across fields, after each field's own check (kinds override)."""

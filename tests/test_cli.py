@@ -41,6 +41,39 @@ def test_config_file_and_stdin(tmp_path, capsys, monkeypatch):
     assert "t = 1 .. 50" in capsys.readouterr().out
 
 
+README_YAML = """# schedule.yaml
+type: warmup_cosine
+peak: 3e-4            # YAML 1.1 reads this as a string; lrsched reads it as the number
+steps: total
+warmup_steps: 0.05 * total
+"""
+
+
+def test_yaml_config_file(tmp_path, capsys):
+    """The README's config section is YAML: the CLI reads it (with PyYAML) and binds --total."""
+    pytest.importorskip("yaml", reason="installed with lrsched[config]")
+    path = tmp_path / "schedule.yaml"
+    path.write_text(README_YAML)
+    assert main([str(path), "--total", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("warmup(cosine(0.0003, 0, steps=950), steps=50)\n")  # 1000 - 0.05 * 1000, 0.05 * 1000
+    path.write_text("type: constant\nvalue: [1, {oops")
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not JSON (" in err and "and not YAML:" in err and "Traceback" not in err
+    path.write_text("- 1\n- 2\n")
+    assert main([str(path)]) == 2
+    assert "as YAML it is a list, not a config" in capsys.readouterr().err
+
+
+def test_yaml_without_pyyaml_says_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml raises ImportError
+    path = tmp_path / "schedule.yaml"
+    path.write_text(README_YAML)
+    assert main([str(path), "--total", "1000"]) == 2
+    assert "for a YAML config install PyYAML (pip install pyyaml" in capsys.readouterr().err
+
+
 def test_png(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="installed by the README test command")
     out = tmp_path / "s.png"
@@ -204,6 +237,20 @@ def test_cli_as_a_program():
     )  # fmt: skip
     assert bad.returncode == 2
     assert "total" in bad.stderr and "Traceback" not in bad.stderr
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before the first line (as `| head -0`): every write is a broken pipe
+    try:
+        cut = subprocess.run(
+            [sys.executable, "-m", "lrsched", "-e", "cosine(0.1, 0, steps=100)"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert cut.returncode == 141, cut.stderr  # as a program killed by SIGPIPE, and quiet
+    assert cut.stderr == ""
 
 
 # ---------------------------------------------------------------- previews that must finish in bounded time and memory

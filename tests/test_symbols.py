@@ -1,4 +1,6 @@
-"""Durations in the run's length: the symbols ``total`` and ``epoch``, binding, configs, cooldown and extend.
+"""Durations in the run's length: the symbols ``total`` and ``epoch``, binding, parsing, cooldown and extend.
+
+Configs, with and without symbols, are tested in test_serialize.py.
 
 Expected values come from formulas written here in numpy (independent of the
 engine), or from the same schedule written with numbers.
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import json
 import pickle
-import types
+import re
 
 import numpy as np
 import pytest
@@ -233,7 +235,10 @@ def test_bind_equals_the_schedule_written_with_numbers(unbound, bindings, number
     bound = s.bind(**bindings)
     assert_same(bound, numbers(), n)
     assert not bound._symbols
-    assert bound.bind(**bindings) is bound  # nothing left to bind
+    assert bound.bind(**bindings) is bound  # the same numbers again: nothing left to bind
+    other = {k: x + 1 for k, x in bindings.items()}
+    with pytest.raises(ValueError, match=r"bind\(.*is bound already, with .*not bound again"):
+        bound.bind(**other)  # other numbers would be ignored: refused, naming the symbol and both numbers
 
 
 def test_bound_values_match_the_formula():
@@ -329,6 +334,7 @@ def test_evaluating_unbound_says_which_symbol_and_how_to_bind(s, use):
         assert name in str(info.value)
     for name in {"total", "epoch"} - s._symbols:
         assert f"{name}=" not in str(info.value)
+    assert "torch" not in str(info.value)  # the same words whatever adapter runs it
 
 
 def test_unbound_is_not_equal_to_bound():
@@ -449,7 +455,8 @@ def test_symbols_where_no_number_goes_are_refused_at_once():
         ls.warmup(ls.constant(1.0), steps=10, shape=T)
     with pytest.raises(TypeError, match="milestones"):
         ls.multistep(1.0, [[T]], factor=0.1)
-    with pytest.raises(TypeError, match="decay must be one of .*for any run: steps, decay hold total"):
+    either = "decay(=total: decay does not take| must be one of .*for any run: steps, decay)"  # recipes.py edit
+    with pytest.raises(TypeError, match=either):
         ls.wsd(1.0, T, 0, 10, decay=T)
     with pytest.raises(ValueError, match=r"boundaries=\[total - total\]: for any run, boundaries\[0\] must be > 0"):
         ls.join([ls.constant(1.0), ls.constant(0.5)], boundaries=[T - T])
@@ -514,196 +521,131 @@ def test_parse_refuses_hostile_text(text, message):
         ls.parse(text, total=10)
 
 
+VALUE_POSITIONS = [
+    (lambda: ls.constant(T), "value"),
+    (lambda: ls.cosine(0.001 * T, 0, steps=T), "start"),
+    (lambda: ls.linear(1, E, steps=10), "end"),
+    (lambda: ls.exponential(1.0, factor=1 / T), "factor"),
+    (lambda: ls.step(1.0, every=E, factor=0.5, minimum=1 / T), "minimum"),
+    (lambda: ls.piecewise([10], [1, T]), "values"),
+    (lambda: ls.interpolate([(0, 1), (10, T)]), "points"),
+    (lambda: ls.warmup(ls.constant(1.0), steps=10, start=E), "start"),
+    (lambda: ls.cooldown(ls.constant(1.0), at=0.8 * T, steps=0.2 * T, to=1 / T), "to"),
+    (lambda: ls.constant(1.0).clip(low=1 / T), "low"),
+    (lambda: ls.cycle(ls.constant(1.0), period=E, decay=1 / E), "decay"),
+    (lambda: ls.constant(1.0).warp(power=T, span=T), "power"),
+]
+
+
+@pytest.mark.parametrize(("build", "name"), VALUE_POSITIONS, ids=lambda x: x if isinstance(x, str) else "")
+def test_a_symbol_in_a_value_position_is_refused_naming_the_parameter(build, name):
+    """``peak: total`` was a learning rate of 10,000 once bound: only lengths, boundaries, periods, milestones,
+    ``at`` and ``every`` take total and epoch, as each Field declares (its ``duration``)."""
+    with pytest.raises(TypeError, match=rf"{name}=.*: {name}(\[1\]\[1\]|\[1\])? does not take a duration"):
+        build()
+
+
+def test_every_duration_parameter_takes_a_symbol_and_binds_to_the_number():
+    pairs = [
+        (ls.linear(1, 0, steps=T), ls.linear(1, 0, steps=100)),
+        (ls.exponential(1.0, 0.5, every=E, staircase=True), ls.exponential(1.0, 0.5, every=10, staircase=True)),
+        (ls.inverse_sqrt(1.0, scale=E), ls.inverse_sqrt(1.0, scale=10)),
+        (ls.piecewise([T / 2], [1, 0.5]), ls.piecewise([50], [1, 0.5])),
+        (ls.interpolate([(0, 1), (T, 0)]), ls.interpolate([(0, 1), (100, 0)])),
+        (ls.constant(1.0).shift(E).clip(high=1), ls.constant(1.0).shift(10).clip(high=1)),
+        (ls.linear(0, 1, 4).warp(2, span=T), ls.linear(0, 1, 4).warp(2, span=100)),
+        (ls.step(1, every=1, factor=0.5).per_epoch(E), ls.step(1, every=1, factor=0.5).per_epoch(10)),
+        (ls.cycle(ls.linear(1, 0, E), E, limit=T / E), ls.cycle(ls.linear(1, 0, 10), 10, limit=10)),
+        (ls.cooldown(ls.constant(1.0), at=T - E, steps=E), ls.cooldown(ls.constant(1.0), at=90, steps=10)),
+    ]
+    for unbound, numbers in pairs:
+        assert unbound.bind(total=100, epoch=10) == numbers
+    assert ls.interpolate([(0, 1), (T, 0)]).bind(total=100)(50) == 0.5  # halfway from 1 to 0
+
+
+@pytest.mark.xfail(strict=True, reason="needs lrsched/recipes.py to call symbols.refuse_misplaced (config report)")
+def test_a_symbol_in_a_recipe_value_position_is_refused_in_python():
+    with pytest.raises(TypeError, match="peak=total: peak does not take a duration"):
+        ls.warmup_cosine(T, steps=T, warmup_steps=10)
+
+
+def test_a_symbol_in_a_recipe_value_position_is_refused_in_text():
+    with pytest.raises(TypeError, match=r"warmup_cosine\(\): peak=total: peak does not take a duration"):
+        ls.parse("warmup_cosine(total, steps=total, warmup_steps=10)")
+    with pytest.raises(TypeError, match="d_model=total / 3: d_model does not take a duration"):
+        ls.parse("noam(total / 3, warmup_steps=100)")
+
+
+def test_the_unbound_message_names_no_adapter():
+    """optax and Keras users were sent to lrsched.torch.scheduler: the message says how to bind, for any adapter."""
+    with pytest.raises(ValueError, match=r"uses the unbound symbol total .*: bind it first with s.bind\(total=...\)$"):
+        ls.cosine(0.1, 0, steps=T)(1)
+
+
+def test_expressions_past_their_depth_or_size_are_refused_not_a_recursion_error():
+    e = T
+    for _ in range(ls.symbols.MAX_EXPR_DEPTH - 1):
+        e = e + 1
+    assert e.value({"total": 1}) == ls.symbols.MAX_EXPR_DEPTH  # total + 1 + 1 + ...: 99 ones
+    with pytest.raises(ValueError, match="nests deeper than 100 levels"):
+        e + 1
+    d = T
+    for _ in range(12):  # 2**13 - 1 = 8191 nodes
+        d = d + d
+    assert d.value({"total": 3}) == 3 * 2**12
+    with pytest.raises(ValueError, match="16383 terms.*MAX_EXPR_NODES"):
+        d + d
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("constant(0x" + "f" * 300 + " / 1)", "finite"),  # was OverflowError
+        ("constant(" + "9" * 400 + ")", "finite"),
+        ("constant(99999999999999999999 * 99999999999999999999)", None),  # 1e40: read as floats, exactly
+        ("constant(1e308 * 10)", "finite"),
+        ("constant(1 / 0)", "divides by zero"),
+        ("constant(" + "1 + " * 70 + "1)", "nests deeper than 64"),
+        ("torch.step_lr(0.1, 0x" + "f" * 300 + ")", "finite"),
+        ("torch.multiplicative_lr(1.0, constant(1))", "lr_lambda=constant(1) is a schedule where a Python callable"),
+        ("torch.cyclic_lr(0.1, 1.0, 2, scale_fn=linear(1, 0, 5))", "scale_fn=linear(1, 0, 5) is a schedule where"),
+    ],
+    ids=lambda x: x[:40] if isinstance(x, str) else "",
+)
+def test_parse_refuses_by_name_what_raised_or_ran_python(text, message):
+    if message is None:
+        assert ls.parse(text) == ls.constant(1e40)
+        return
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ls.parse(text)
+
+
+def test_parse_still_reads_a_number_where_a_mirror_takes_a_callable():
+    s = ls.parse("torch.multiplicative_lr(1.0, 0.5)")
+    assert [s(t) for t in (1, 2, 3)] == [1.0, 0.5, 0.25]  # 0.5 ** (t - 1)
+
+
+def test_one_reader_for_durations_and_schedules():
+    """The config's durations and the CLI's expressions are read by the same reader, with the same limits."""
+    from lrsched import parsing as reader
+
+    deep = "1 + " * 70 + "1"
+    for read in (lambda: reader.parse_expr(deep), lambda: reader.parse(f"constant({deep})")):
+        with pytest.raises(ValueError, match=f"nests deeper than {reader.MAX_DEPTH} levels"):
+            read()
+    long = "1" + " + 1" * reader.MAX_TEXT
+    for read in (lambda: reader.parse_expr(long), lambda: reader.parse(f"constant({long})")):
+        with pytest.raises(ValueError, match=f"longer than {reader.MAX_TEXT} characters"):
+            read()
+    assert reader.parse_expr("0.05 * total") == 0.05 * T
+    assert ls.parse("cosine(0.1, 0, steps=0.05 * total)").steps == reader.parse_expr("0.05 * total")
+
+
 def test_parse_bindings_are_checked():
     with pytest.raises(ValueError, match="did you mean 'total'"):
         ls.parse("cosine(0.1, 0, steps=total)", totl=10)
     with pytest.raises(TypeError):
         ls.parse(b"cosine(0.1, 0, steps=total)", total=10)
-
-
-# ---------------------------------------------------------------- configs
-
-
-def cosine_node(**kw):
-    return {"type": "cosine", "start": 0.1, "end": 0.0, "steps": 100, **kw}
-
-
-def test_from_dict_reads_a_bare_node_and_any_mapping():
-    want = ls.cosine(0.1, 0.0, steps=100)
-    assert ls.from_dict(cosine_node()) == want
-    assert ls.from_dict(types.MappingProxyType(cosine_node())) == want
-    assert ls.from_dict({"lrsched": 1, "schedule": types.MappingProxyType(cosine_node())}) == want
-    with pytest.raises(ValueError, match="type"):
-        ls.from_dict({"start": 0.1})
-    with pytest.raises(TypeError):
-        ls.from_dict([cosine_node()])
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [("3e-4", 3e-4), ("1E-3", 1e-3), ("  0.25 ", 0.25), ("-1e-2", -1e-2), ("+2", 2.0), ("1/8", 0.125), ("7", 7.0)],
-)
-def test_number_strings_are_read_strictly_as_numbers(text, value):
-    assert ls.from_dict(cosine_node(start=text)) == ls.cosine(value, 0.0, steps=100)
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["0.1x", "", "nan", "inf", "1e999", "True", "None", "[1]", "1j", "2**3", "x", "__import__('os')", "total()",
-     "0.1 0.2", "1+" * 600 + "1", "-" * 900 + "1"],  # fmt: skip
-    ids=lambda x: x[:30],
-)
-def test_garbage_number_strings_are_refused_naming_the_field(text):
-    with pytest.raises(ValueError, match=r"schedule\.start"):
-        ls.from_dict(cosine_node(start=text))
-
-
-def test_garbage_in_a_recipe_config_is_refused_naming_the_field():
-    config = {"type": "warmup_cosine", "peak": "3e-4x", "steps": 1000, "warmup_steps": 50}
-    with pytest.raises(ValueError, match="peak"):
-        ls.from_dict(config)
-
-
-@pytest.mark.parametrize(
-    ("value", "error"),
-    [(True, TypeError), (None, TypeError), ([100], TypeError), ([[100]], TypeError), ({"a": 1}, TypeError),
-     (b"100", TypeError), (float("nan"), ValueError), (10**400, ValueError)],  # fmt: skip
-    ids=repr,
-)
-def test_hostile_values_in_a_config_are_refused_naming_the_field(value, error):
-    with pytest.raises(error, match="steps"):
-        ls.from_dict(cosine_node(steps=value))
-
-
-def test_duration_strings_in_configs():
-    s = ls.from_dict(
-        {
-            "type": "warmup",
-            "schedule": cosine_node(start="3e-4", steps="total - 0.05 * total"),
-            "steps": "0.05 * total",
-        }
-    )
-    assert s == ls.warmup(ls.cosine(3e-4, 0.0, steps=T - 0.05 * T), steps=0.05 * T)
-    assert_same(s.bind(total=4_000), ls.warmup(ls.cosine(3e-4, 0.0, steps=4_000 - 0.05 * 4_000), steps=200), 4_100)
-    m = ls.from_dict({"type": "multistep", "start": "0.1", "milestones": ["30 * epoch", "60*epoch"], "factor": "0.1"})
-    assert m.bind(epoch=10) == ls.multistep(0.1, [300, 600], factor=0.1)
-    with pytest.raises(ValueError, match=r"steps.*did you mean 'total'"):
-        ls.from_dict(cosine_node(steps="0.05 * totl"))
-
-
-def test_recipes_are_named_in_configs():
-    config = {"type": "warmup_cosine", "peak": "3e-4", "steps": "total", "warmup_steps": "0.05 * total"}
-    s = ls.from_dict(config)
-    assert s == ls.warmup_cosine(3e-4, steps=T, warmup_steps=0.05 * T)
-    assert_same(s.bind(total=10_000), ls.warmup_cosine(3e-4, steps=10_000, warmup_steps=500), 10_100)
-    assert ls.from_dict({"lrsched": 1, "schedule": config}) == s
-    w = ls.from_dict({"type": "wsd", "peak": 1, "steps": "total", "warmup_steps": 0, "decay_steps": "0.2 * total",
-                      "decay": "1-sqrt"})  # fmt: skip
-    assert w.bind(total=100) == ls.wsd(1, steps=100, warmup_steps=0, decay_steps=20, decay="1-sqrt")
-    with pytest.raises(ValueError, match="did you mean 'warmup_steps'"):
-        ls.from_dict({"type": "warmup_cosine", "peak": 1, "steps": 100, "warmup_step": 5})
-    with pytest.raises(TypeError, match="peak"):
-        ls.from_dict({"type": "warmup_cosine", "peak": [1], "steps": 100, "warmup_steps": 5})
-
-
-YAML_TEXT = """
-trainer:
-  max_steps: 10000
-optim:
-  lr: 3e-4            # YAML 1.1 reads this as a string
-  schedule:
-    type: join
-    schedules:
-      - type: warmup
-        schedule: {type: cosine, start: 3e-4, end: 1e-5, steps: total - 0.05 * total - 0.2 * total}
-        steps: 0.05 * total
-      - {type: multistep, start: 1e-5, milestones: [2 * epoch, 4 * epoch], factor: 0.5}
-    boundaries: [0.8 * total]
-  recipe: {type: warmup_cosine, peak: 3e-4, steps: total, warmup_steps: 0.05 * total}
-"""
-
-
-def expected_yaml_schedule(total, epoch):
-    return ls.join(
-        [
-            ls.warmup(ls.cosine(3e-4, 1e-5, steps=total - 0.05 * total - 0.2 * total), steps=0.05 * total),
-            ls.multistep(1e-5, [2 * epoch, 4 * epoch], factor=0.5),
-        ],
-        boundaries=[0.8 * total],
-    )
-
-
-def test_yaml_config():
-    yaml = pytest.importorskip("yaml", reason="installed with lrsched[config]")
-    config = yaml.safe_load(YAML_TEXT)
-    assert config["optim"]["lr"] == "3e-4"  # the YAML 1.1 string the loader must read as a number
-    s = ls.from_dict(config["optim"]["schedule"])
-    assert s == expected_yaml_schedule(T, E)
-    assert_same(s.bind(total=10_000, epoch=250), expected_yaml_schedule(10_000, 250), 10_200)
-    r = ls.from_dict(config["optim"]["recipe"]).bind(total=config["trainer"]["max_steps"])
-    assert_same(r, ls.warmup_cosine(3e-4, steps=10_000, warmup_steps=500), 10_100)
-    t = np.arange(0, 10_101, dtype=float)
-    assert_close(r(t), np_warmup_cosine(t, 3e-4, 10_000, 500))
-
-
-OMEGA_TEXT = """
-trainer:
-  max_steps: 2000
-  steps_per_epoch: 50
-optim:
-  peak: 3e-4
-  schedule:
-    type: join
-    schedules:
-      - type: warmup
-        schedule: {type: cosine, start: "${optim.peak}", end: 0, steps: 0.75 * total}
-        steps: 0.05 * total
-      - type: multistep
-        start: 1e-6
-        milestones: [10 * epoch, "${trainer.steps_per_epoch}"]
-        factor: 0.1
-    boundaries: [0.8 * total]
-  recipe:
-    type: warmup_cosine
-    peak: ${..peak}
-    steps: total
-    warmup_steps: 0.05 * total
-"""
-
-
-def test_omegaconf_config_with_interpolation():
-    omegaconf = pytest.importorskip("omegaconf", reason="installed with lrsched[config]")
-    cfg = omegaconf.OmegaConf.create(OMEGA_TEXT)
-    assert isinstance(cfg.optim.schedule.schedules[1].milestones, omegaconf.ListConfig)
-    s = ls.from_dict(cfg.optim.schedule)
-    want = ls.join(
-        [
-            ls.warmup(ls.cosine(3e-4, 0.0, steps=0.75 * T), steps=0.05 * T),
-            ls.multistep(1e-6, [10 * E, 50], factor=0.1),
-        ],
-        boundaries=[0.8 * T],
-    )
-    assert s == want
-    bound = s.bind(total=cfg.trainer.max_steps, epoch=cfg.trainer.steps_per_epoch / 25)
-    numbers = ls.join(
-        [
-            ls.warmup(ls.cosine(3e-4, 0.0, steps=0.75 * 2000), steps=0.05 * 2000),
-            ls.multistep(1e-6, [10 * 2.0, 50], factor=0.1),
-        ],
-        boundaries=[0.8 * 2000],
-    )
-    assert_same(bound, numbers, 2_100)
-    r = ls.from_dict(cfg.optim.recipe)  # ${..peak}: a relative interpolation, resolved by OmegaConf
-    assert_same(r.bind(total=cfg.trainer.max_steps), ls.warmup_cosine(3e-4, steps=2000, warmup_steps=100), 2_100)
-    wrapped = omegaconf.OmegaConf.create({"lrsched": 1, "schedule": {"type": "constant", "value": "1e-3"}})
-    assert ls.from_dict(wrapped) == ls.constant(1e-3)
-
-
-def test_omegaconf_missing_value_is_a_clean_error():
-    omegaconf = pytest.importorskip("omegaconf", reason="installed with lrsched[config]")
-    cfg = omegaconf.OmegaConf.create("type: cosine\nstart: ???\nend: 0\nsteps: 10\n")
-    with pytest.raises((TypeError, ValueError), match="start"):  # was: omegaconf.errors.MissingMandatoryValue
-        ls.from_dict(cfg)
 
 
 # ---------------------------------------------------------------- no warmup
