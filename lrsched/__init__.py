@@ -17,9 +17,11 @@ from __future__ import annotations
 
 # the classes stay importable (isinstance); the public spelling of each kind is the lowercase one below
 from .algebra import Add, Clip, Div, Function, Maximum, Minimum, Mul, PerEpoch, Shift, Stretch, Sub, Warp  # noqa: F401
+from .binding import TimeWarning
 from .combinators import Cooldown, Cycle, Extend, Join, Warmup
 from .loop import iterate, set_lr
 from .lr_range import LRSuggestion, range_test, suggest_lr
+from .parsing import parse
 from .plateau import Plateau, PlateauState, SyncError, plateau, plateau_tracker
 from .primitives import (
     Constant,
@@ -40,7 +42,7 @@ from .primitives import (
 from .recipes import exp_range, flat_cos, noam, one_cycle, sgdr, triangular, triangular2, warmup_cosine, wsd
 from .schedule import REGISTRY, Schedule
 from .serialize import from_dict, from_json
-from .symbols import TimeWarning, epoch, total
+from .symbols import epoch, total
 
 __version__ = "0.1.0"
 
@@ -67,20 +69,6 @@ extend = Extend
 minimum = Minimum
 maximum = Maximum
 function = Function
-
-def parse(text: str, **bindings) -> Schedule:
-    """The schedule an expression describes (the CLI's parser; nothing is ``eval``-ed), bound to ``bindings``.
-
-    The symbols ``total`` and ``epoch`` may appear wherever a duration goes;
-    without bindings for them the schedule is unbound (see :meth:`Schedule.bind`).
-
-    >>> parse("warmup(cosine(0.1, 0, steps=total - 500), steps=500)", total=10_000)
-    warmup(cosine(0.1, 0, steps=9500), steps=500)
-    """
-    import importlib
-
-    return importlib.import_module(".cli", __name__).parse(text, **bindings)  # cli reads this package's names
-
 
 def compile_kernels() -> str:
     """Compile the evaluation kernel now and cache it on disk; returns where (``python -m lrsched --compile``).

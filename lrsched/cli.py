@@ -198,6 +198,5 @@ def _png(schedule, n, args) -> None:
 
     ax = plot(schedule, n, log=args.log, steps_per_epoch=args.steps_per_epoch)
     ax.set_title(repr(schedule) if len(repr(schedule)) < 90 else repr(schedule)[:87] + "...", fontsize="small")
-    ax.figure.tight_layout()
     ax.figure.savefig(args.output, dpi=120)
     plt.close(ax.figure)
