@@ -75,6 +75,8 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
     if stop is None:
         if total is None:
             raise ValueError(f"{schedule!r} never settles: give stop (or it settles beyond the float range)")
+        if not total < v.MAX_COUNT:
+            raise ValueError(f"{schedule!r} settles at t = {total!r}, past {v.MAX_COUNT} updates: give stop")
         stop = max(int(math.ceil(total)) + 1, start)
     stop = v.count("stop", stop, minimum=start)
     prog = schedule._program or schedule._compile()
@@ -94,7 +96,8 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
         ts = np.unique(np.round(np.linspace(start, stop, CHUNK)))
         values = schedule(ts)
         facts.add_sample(ts, values)
-        area = float(np.mean(values)) * n
+        with np.errstate(over="ignore"):  # lrs near the float maximum: their sum is inf, said as such
+            area = float(np.mean(values)) * n
     return Summary(
         start=start,
         stop=stop,
@@ -164,7 +167,8 @@ class _Facts:
         """values at t0, t0 + 1, ...; after the first chunk, values[0] repeats the previous chunk's last."""
         skip = 1 if self._tail else 0
         self._extremes(values[skip:], np.arange(t0 + skip, t0 + values.size))
-        self.area += float(values[skip:].sum())
+        with np.errstate(over="ignore"):  # lrs near the float maximum: their sum is inf, said as such
+            self.area += float(values[skip:].sum())
         self._merge(_monotone(values, t0))
 
     def add_sample(self, ts: np.ndarray, values: np.ndarray) -> None:

@@ -20,7 +20,7 @@ from typing import ClassVar
 from . import _validate as v
 from . import layout
 from .schedule import Field, Schedule
-from .structure import Onset, multiples
+from .structure import drop, drops, multiples
 
 
 class Leaf(Schedule):
@@ -259,11 +259,11 @@ class _Decay(Leaf):
         k = (math.log(bound) - math.log(start)) / math.log(factor)  # no overflow: b / s may leave the range
         if not p["staircase"]:
             return p["every"] * k
-        return Onset(p["every"] * math.ceil(k) + 1.0) if math.isfinite(k) else math.inf
+        return drop(math.ceil(k), p["every"]) if math.isfinite(k) else math.inf
 
     def _breaks(self, stop):
         p = self._kernel_values()
-        out = multiples(p["every"], stop, onset=1.0) if p["staircase"] else set()
+        out = drops(p["every"], stop) if p["staircase"] else set()
         clamped = self._clamped_at()
         return out if clamped is None else out | {clamped}
 
@@ -543,7 +543,7 @@ class InverseTime(Leaf):
     )
 
     def _breaks(self, stop):
-        return multiples(self.every, stop, onset=1.0) if self.staircase else set()
+        return drops(self.every, stop) if self.staircase else set()
 
     def _settles(self):
         return 0.0 if self.rate == 0 else None

@@ -102,20 +102,38 @@ def _one_call(stop: float):
 # ---------------------------------------------------------------- helpers for the kinds' structure
 
 
-def multiples(step: float, stop: float, onset: float | None = None) -> set[float]:
-    """{step * j : j = 1 .. stop / step}, refused (ValueError) beyond the cap.
-
-    With ``onset`` the breaks are the onsets step * j + onset (a staircase
-    drops from t = j m + 1 on: ``multiples(m, stop, onset=1)``).
-    """
+def _how_many(step: float, stop: float) -> int:
+    """How many multiples of step lie in (0, stop], counted against the cap (ValueError beyond it)."""
     count = stop / step
     if not count <= MAX_BOUNDARIES:
         _charge(MAX_BOUNDARIES + 1, stop)
-    n = int(count)
-    _charge(n, stop)
-    if onset is None:
-        return {step * j for j in range(1, n + 1)}
-    return {Onset(step * j + onset) for j in range(1, n + 1)}
+    _charge(int(count), stop)
+    return int(count)
+
+
+def multiples(step: float, stop: float) -> set[float]:
+    """{step * j : j = 1 .. stop / step}, refused (ValueError) beyond the cap."""
+    return {step * j for j in range(1, _how_many(step, stop) + 1)}
+
+
+def drop(j: int, every: float) -> Onset:
+    """Where a staircase floor((t - 1) / m) reaches j: the onset j m + 1, as the kernel's arithmetic decides.
+
+    Near a whole t the rounding of j m decides which update drops first: that t is tried with the
+    kernel's own floor((t - 1) / m), so the boundary is the kernel's to the update.
+    """
+    c = every * j + 1.0
+    if not math.isfinite(c):
+        return Onset(c)
+    w = round(c)
+    if abs(c - w) <= 1e-9 * max(1.0, abs(c)):
+        return Onset(float(w)) if math.floor((w - 1.0) / every) >= j else Onset(math.nextafter(float(w), math.inf))
+    return Onset(c)
+
+
+def drops(every: float, stop: float) -> set[float]:
+    """The drops of a staircase of step ``every`` up to ``stop`` (see :func:`drop`), capped as multiples."""
+    return {drop(j, every) for j in range(1, _how_many(every, stop) + 1)}
 
 
 def breaks_of(schedule: Schedule, stop: float) -> set[float]:
@@ -196,6 +214,8 @@ def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: floa
         if not s1 > s0:  # the cycles left are shorter than float resolution: no more boundaries
             break
         i, s0 = i + 1, s1
+    if zero_based and i == limit and s0 < stop:  # held from u = S_limit on: t >= S_limit + 1
+        out.add(Onset(s0 + 1.0))
     return out
 
 

@@ -500,3 +500,34 @@ def test_extend_refusals():
         ls.extend(old, new, at=0)
     with pytest.raises(ValueError, match="total"):
         ls.extend(old, ls.cosine(1.0, 0.0, steps=ls.total), at=50).bind(total=40)
+
+
+# ---------------------------------------------------------------- issue 23: no no-op pieces in what prints
+
+
+def test_exact_identities_are_dropped_by_the_arithmetic():
+    """s * 1, 1 * s, s / 1, s - 0, s + 0 and 0 + s are s: the same values bit for bit (x + 0 but for -0.0)."""
+    from lrsched.algebra import Add, Div, Mul, Sub
+
+    s = ls.cosine(0.1, 0.0, steps=30)
+    for built in (Mul.of(s, 1), Mul.of(1.0, s), Mul.of(ls.constant(1.0), s), Div.of(s, 1), Sub.of(s, 0), Add.of(s, 0)):
+        assert built is s
+    assert Add.of(0, Mul.of(1, s)) is s
+    t = np.arange(0, 40, dtype=float)
+    for keep in (Mul.of(s, 2), Sub.of(0, s), Div.of(1, s + 1), Add.of(s, 1e-300)):  # not identities: kept
+        assert isinstance(keep, (Mul, Sub, Div, Add))
+    np.testing.assert_array_equal(Sub.of(0, s)(t), -s(t))
+    assert ls.REGISTRY["mul"].of == Mul.of  # what the operators reach through the registry
+
+
+def test_a_clip_of_a_clip_is_one_clip_and_prints_only_its_bounds():
+    s = ls.linear(1.0, -1.0, 10)
+    assert repr(s.clip(low=0)) == "linear(1, -1, 10).clip(low=0)"
+    assert s.clip(low=0).clip(low=0) == s.clip(low=0)
+    both = s.clip(low=-0.5).clip(low=0, high=0.8).clip(high=0.5)
+    assert both == s.clip(low=0, high=0.5) and repr(both) == "linear(1, -1, 10).clip(low=0, high=0.5)"
+    t = np.arange(0, 12, dtype=float)
+    np.testing.assert_array_equal(both(t), np.clip(ref.linear(t, 1.0, -1.0, 10), 0, 0.5))
+    apart = s.clip(low=0, high=0.25).clip(low=0.5)  # ranges that do not meet: both kept, the outer wins
+    np.testing.assert_array_equal(apart(t), np.full(t.size, 0.5))
+    assert isinstance(apart.schedule, type(apart))
