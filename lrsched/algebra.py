@@ -189,8 +189,7 @@ class _Method(Schedule):
         text = repr(s)
         if s._precedence < 100:
             text = f"({text})"
-        given = ((f, getattr(self, f.attr)) for f in self.fields[1:])
-        args = ", ".join(f"{f.name}={format_value(x)}" for f, x in given if not (x is None and f.default is None))
+        args = ", ".join(f"{f.name}={format_value(getattr(self, f.attr))}" for f in self.fields[1:])
         return f"{text}.{self.kind}({args})"
 
 
@@ -201,6 +200,8 @@ class Clip(_Method):
 
     >>> linear(1.0, -1.0, 10).clip(low=0).clip(low=0, high=0.5)
     linear(1, -1, 10).clip(low=0, high=0.5)
+    >>> linear(1.0, -1.0, 10).clip(low=0).clip(low=0)
+    linear(1, -1, 10).clip(low=0, high=None)
     """
 
     kind = "clip"

@@ -224,9 +224,12 @@ class _Scan:
             if head.size and head[i] > self.peak:
                 self.peak, self.top = float(head[i]), lo + i
             both = ys if prev is None else np.concatenate(([prev], ys))
-            up = np.flatnonzero(both[1:] > both[:-1] + 1e-12 * np.maximum(np.abs(both[1:]), np.abs(both[:-1])))
-            if up.size:
-                self.rise = lo + int(up[-1]) - (0 if prev is None else 1)
+            up = both[1:] > both[:-1]
+            if up.any():  # a rise beyond rounding (a restart, a warmup), not one ulp of a flat stretch
+                up &= both[1:] - both[:-1] > 1e-12 * np.maximum(np.abs(both[1:]), np.abs(both[:-1]))
+                found = np.flatnonzero(up)
+                if found.size:
+                    self.rise = lo + int(found[-1]) - (0 if prev is None else 1)
             self.lows.append((lo, float(ys.min()), int(np.count_nonzero(ys >= x))))
             prev = ys[-1]
         self.final = float(prev)
