@@ -32,7 +32,6 @@ from .value import Value as Schedule
 
 #: the most boundaries one call of breakpoints() collects, over all its parts
 MAX_BOUNDARIES = 100_000
-_MAX_BOUNDARIES = MAX_BOUNDARIES  # the former name
 _COUNT: contextvars.ContextVar[list | None] = contextvars.ContextVar("lrsched_boundaries", default=None)
 
 

@@ -531,3 +531,14 @@ def test_a_clip_of_a_clip_is_one_clip():
     apart = s.clip(low=0, high=0.25).clip(low=0.5)  # ranges that do not meet: both kept, the outer wins
     np.testing.assert_array_equal(apart(t), np.full(t.size, 0.5))
     assert isinstance(apart.schedule, type(apart))
+
+
+def test_extend_past_the_new_plateau_continues_from_its_end():
+    """The run is still on its plateau at 790, where the new plan already decays (its plateau ends at 600):
+    tau0 is clamped to 600, and the new decay runs at the pace that ends it at 1200."""
+    old, new = ls.wsd(0.1, 1000, 100, 200), ls.wsd(0.1, 1200, 100, 600)
+    s = ls.extend(old, new, at=790)
+    t = np.arange(1, 1300, dtype=float)
+    clock = 600 + (t - 790) * (1200 - 600) / (1200 - 790)
+    want = np.where(t <= 790, np_wsd(t, 0.1, 1000, 100, 200), np_wsd(np.maximum(clock, 0), 0.1, 1200, 100, 600))
+    np.testing.assert_allclose(s(t), want, rtol=1e-12, atol=1e-16)
