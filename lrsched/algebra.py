@@ -13,9 +13,9 @@ from typing import ClassVar
 
 from . import _validate as v
 from . import layout
-from .analysis import UnknownStructure, breaks_of, latest, power, union_breaks
 from .primitives import Constant
 from .schedule import Field, Schedule, as_schedule, format_number, format_value
+from .structure import Onset, UnknownStructure, breaks_of, latest, moved, union_breaks
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -41,6 +41,27 @@ class _Binary(_Pair):
 
     __slots__ = ()
     symbol: ClassVar[str]
+    #: n with ``s <op> n`` exactly s at every t (s * 1, s / 1, s - 0, s + 0), and whether ``n <op> s`` is too
+    identity: ClassVar[float]
+    commutes: ClassVar[bool] = False
+
+    @classmethod
+    def of(cls, left, right) -> Schedule:
+        """``left <op> right``, or the schedule itself where the other operand is the op's identity.
+
+        Exact: x * 1, x / 1 and x - 0 are x bit for bit, x + 0 is x but for the sign of a zero (-0.0 + 0 is
+        0.0). So ``s * 1 + 0`` is ``s``, and the mirrors' reprs read without no-op pieces.
+
+        >>> from lrsched.algebra import Add, Mul
+        >>> s = linear(1.0, 0.0, 10)
+        >>> Add.of(Mul.of(s, 1), 0) is s, Mul.of(2, s)
+        (True, 2 * linear(1, 0, 10))
+        """
+        if _is_number(right, cls.identity):
+            return as_schedule("left", left)
+        if cls.commutes and _is_number(left, cls.identity):
+            return as_schedule("right", right)
+        return cls(left, right)
 
     def __repr__(self):
         left, right = self.left, self.right
@@ -48,6 +69,13 @@ class _Binary(_Pair):
         a = _operand(left, self._precedence, False, both_const)
         b = _operand(right, self._precedence, True, False)
         return f"{a} {self.symbol} {b}"
+
+
+def _is_number(x, n: float) -> bool:
+    """x is the number n, or constant(n) (not a symbol such as ``total``)."""
+    if isinstance(x, Constant):
+        x = x.value
+    return v._is_real(x) and x == n
 
 
 def _operand(s: Schedule, precedence: int, right: bool, keep_constant: bool) -> str:
@@ -67,6 +95,8 @@ class Add(_Binary):
     symbol = "+"
     op = layout.ADD
     _precedence = 10
+    identity = 0.0
+    commutes = True
 
 
 class Sub(_Binary):
@@ -77,6 +107,7 @@ class Sub(_Binary):
     symbol = "-"
     op = layout.SUB
     _precedence = 10
+    identity = 0.0
 
 
 class Mul(_Binary):
@@ -95,6 +126,8 @@ class Mul(_Binary):
     symbol = "*"
     op = layout.MUL
     _precedence = 20
+    identity = 1.0
+    commutes = True
 
 
 class Div(_Binary):
@@ -109,6 +142,7 @@ class Div(_Binary):
     symbol = "/"
     op = layout.DIV
     _precedence = 20
+    identity = 1.0
 
     def _check(self):
         if isinstance(self.right, Constant) and self.right.value == 0:
@@ -160,7 +194,15 @@ class _Method(Schedule):
 
 
 class Clip(_Method):
-    r""":math:`\eta(t) = \min(\max(s(t), \mathrm{low}), \mathrm{high})`; written ``s.clip(low, high)``."""
+    r""":math:`\eta(t) = \min(\max(s(t), \mathrm{low}), \mathrm{high})`; written ``s.clip(low, high)``.
+
+    A clip of a clip whose ranges overlap is one clip, to their intersection (exactly the same values):
+
+    >>> linear(1.0, -1.0, 10).clip(low=0).clip(low=0, high=0.5)
+    linear(1, -1, 10).clip(low=0, high=0.5)
+    >>> linear(1.0, -1.0, 10).clip(low=0).clip(low=0)
+    linear(1, -1, 10).clip(low=0, high=None)
+    """
 
     kind = "clip"
     fields = (
@@ -174,6 +216,14 @@ class Clip(_Method):
             raise ValueError("needs low, high or both")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"low={self.low!r} must not exceed high={self.high!r}")
+        inner = self.schedule
+        if isinstance(inner, Clip):  # clamping to [l1, h1] then [l2, h2] is clamping to their intersection
+            low = max((x for x in (inner.low, self.low) if x is not None), default=None)
+            high = min((x for x in (inner.high, self.high) if x is not None), default=None)
+            if low is None or high is None or low <= high:
+                self._set("schedule", inner.schedule)
+                self._set("low", low)
+                self._set("high", high)
 
     def _encode(self, enc):
         lo = -math.inf if self.low is None else self.low
@@ -198,11 +248,11 @@ class Shift(_Method):
 
     def _breaks(self, stop):
         k = self.k
-        return {b + k for b in breaks_of(self.schedule, stop - k)} | ({k} if k > 0 else set())
+        return {moved(b, b + k) for b in breaks_of(self.schedule, stop - k)} | ({k} if k > 0 else set())
 
     def _settles(self):
         inner = self.schedule._settles()
-        return None if inner is None else max(inner + self.k, 0.0)
+        return None if inner is None else moved(inner, max(inner + self.k, 0.0))
 
 
 class Stretch(_Method):
@@ -215,11 +265,11 @@ class Stretch(_Method):
         return enc.node(layout.STRETCH, {"factor": self.factor}, (self.schedule,))
 
     def _breaks(self, stop):
-        return {b * self.factor for b in breaks_of(self.schedule, stop / self.factor)}
+        return {moved(b, b * self.factor) for b in breaks_of(self.schedule, stop / self.factor)}
 
     def _settles(self):
         inner = self.schedule._settles()
-        return None if inner is None else inner * self.factor
+        return None if inner is None else moved(inner, inner * self.factor)
 
 
 class Warp(_Method):
@@ -238,12 +288,12 @@ class Warp(_Method):
 
     def _breaks(self, stop):  # the kid's time b is reached at t = span (b / span) ** (1 / power)
         k, span = self.power, self.span
-        inner = breaks_of(self.schedule, span * power(stop / span, k))
-        return {span * power(b / span, 1 / k) for b in inner}
+        inner = breaks_of(self.schedule, span * v.power(stop / span, k))
+        return {moved(b, span * v.power(b / span, 1 / k)) for b in inner}
 
     def _settles(self):
         inner = self.schedule._settles()
-        return None if inner is None else self.span * power(inner / self.span, 1 / self.power)
+        return None if inner is None else moved(inner, self.span * v.power(inner / self.span, 1 / self.power))
 
 
 class PerEpoch(_Method):
@@ -260,12 +310,24 @@ class PerEpoch(_Method):
         return enc.node(layout.PER_EPOCH, {"steps_per_epoch": self.steps_per_epoch}, (self.schedule,))
 
     def _breaks(self, stop):
-        e = self.steps_per_epoch  # epoch ceil(t / E) <= b exactly while t <= floor(b) E
-        return {math.floor(b) * e for b in breaks_of(self.schedule, math.floor(stop / e) + 1)}
+        e = self.steps_per_epoch
+        if not stop / e < 2.0**53:  # no whole epoch up there tells two updates apart: the kid's breaks as they are
+            return {b * e for b in breaks_of(self.schedule, stop / e)}
+        return {_epoch_end(b) * e for b in breaks_of(self.schedule, math.floor(stop / e) + 1)}
 
     def _settles(self):
         inner = self.schedule._settles()
-        return None if inner is None else math.floor(inner) * self.steps_per_epoch
+        if inner is None or not math.isfinite(inner):
+            return inner
+        return _epoch_end(inner) * self.steps_per_epoch
+
+
+def _epoch_end(b: float) -> float:
+    """The last epoch e of the old phase: e <= b for a break after b, e < c for an onset c.
+
+    Epoch ceil(t / E) <= e exactly while t <= e E, so the update boundary is e E.
+    """
+    return float(math.ceil(b) - 1 if type(b) is Onset else math.floor(b))
 
 
 # ---------------------------------------------------------------- escape hatch

@@ -1,12 +1,9 @@
-"""Introspection: where a schedule changes phase, where it settles, and a summary.
+"""Summaries of a schedule: extremes, area, jumps and monotone stretches, and a readable description.
 
-Structure (breakpoints, length) belongs to each kind: every schedule says
-where its own phases break (``_breaks(stop)``, in its own time) and where it
-settles (``_settles()``), and a combinator asks its kids with the helpers
-below (:func:`breaks_of`, :func:`joined_breaks`, ...). So a kind's structure
-is declared next to its formula, and nothing here reads the kernel's
-program back. Values (min, max, area, jumps, monotone stretches) come from
-evaluating the whole range at once, exactly as ``s.values(n)`` does.
+They are computed from the values (the whole range evaluated a chunk at a
+time, exactly as ``s.values(n)`` does) and from the structure each kind
+declares (:mod:`lrsched.structure`: ``length`` and ``breakpoints``, which
+this module re-exports).
 """
 
 from __future__ import annotations
@@ -17,145 +14,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validate as v
-from .engine import cycle_start, evaluate_range
-from .symbols import unbound_message
+from .engine import evaluate_range
+from .structure import UnknownStructure, breakpoints, checked, length
 from .value import Value as Schedule
 
-_MAX_BOUNDARIES = 100_000
+__all__ = ["Description", "Jump", "Summary", "UnknownStructure", "breakpoints", "describe", "length", "summary"]
+
 #: values evaluated at a time by summary(): memory stays bounded (32 MB) at any range
 CHUNK = 1 << 22
 #: ranges longer than this are summarised from an even sample of this many updates (and say so)
 EXACT_MAX = 1 << 30
 #: monotone stretches kept by summary() (the rest are counted)
 _MAX_STRETCHES = 10_000
-
-
-class UnknownStructure(ValueError):
-    """A ``function(...)`` schedule: where it breaks cannot be known."""
-
-
-# ---------------------------------------------------------------- helpers for the kinds' structure
-
-
-def power(x: float, k: float) -> float:
-    """x ** k for x >= 0, inf where it overflows (Python raises; the kernel's arithmetic gives inf)."""
-    try:
-        return x**k
-    except OverflowError:
-        return math.inf
-
-
-def multiples(step: float, stop: float) -> set[float]:
-    """{step * j : j = 1 .. stop / step}, refused (ValueError) when there are more than the cap."""
-    count = stop / step
-    if not count <= _MAX_BOUNDARIES:
-        raise ValueError(f"more than {_MAX_BOUNDARIES} boundaries below stop={stop!r}; ask for a shorter range")
-    return {step * j for j in range(1, int(count) + 1)}
-
-
-def breaks_of(schedule: Schedule, stop: float) -> set[float]:
-    """The times in (0, stop] where ``schedule`` changes phase, in its own time."""
-    if not stop > 0:
-        return set()
-    return {b for b in schedule._breaks(stop) if 0 < b <= stop}
-
-
-def union_breaks(schedules, stop: float) -> set[float]:
-    """Breaks of schedules that all see the same t (arithmetic, clip, minimum, maximum)."""
-    out: set[float] = set()
-    for s in schedules:
-        out |= breaks_of(s, stop)
-    return out
-
-
-def latest(found) -> float | None:
-    """Where schedules seen at the same t have all settled (None if one never does)."""
-    found = list(found)
-    return None if any(x is None for x in found) else max(found)
-
-
-def joined_breaks(boundaries, phases, stop: float) -> set[float]:
-    """Breaks of phases run one after another (phase i sees t - b_i); a phase given as None has none inside."""
-    begins = [0.0, *boundaries]
-    out: set[float] = set()
-    for i, phase in enumerate(phases):
-        begin = begins[i]
-        if begin > stop:
-            break
-        if i:
-            out.add(begin)
-        last = i + 1 == len(begins)
-        end = stop if last else begins[i + 1]
-        if phase is not None:
-            out.update(begin + b for b in breaks_of(phase, end - begin) if last or begin + b < end)
-    return out
-
-
-def joined_settles(boundaries, last: Schedule | None) -> float | None:
-    """Where phases run one after another settle: the last boundary plus where the last phase settles."""
-    inner = 0.0 if last is None else last._settles()
-    return None if inner is None else (boundaries[-1] if boundaries else 0.0) + inner
-
-
-def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: float) -> set[float]:
-    """Restarts and each cycle's own breaks (the kid's, scaled to the cycle's length) up to ``stop``."""
-    inner = breaks_of(schedule, period)
-    if zero_based:  # the first update of a cycle sees 0, and none sees P: that is the next cycle's start
-        inner = {b for b in inner if b < period}
-    out: set[float] = set()
-    i, s0 = 0, 0.0
-    while (limit is None or i < limit) and s0 < stop:
-        if i >= _MAX_BOUNDARIES:
-            raise ValueError(f"more than {_MAX_BOUNDARIES} cycles below stop={stop!r}; ask for a shorter range")
-        s1 = cycle_start(i + 1, period, mult)
-        if i:
-            out.add(s0)
-        out.update(s0 + (1 if zero_based else 0) + b * (s1 - s0) / period for b in inner)
-        if not s1 > s0:  # the cycles left are shorter than float resolution: no more boundaries
-            break
-        i, s0 = i + 1, s1
-    return out
-
-
-# ---------------------------------------------------------------- public
-
-
-def _checked(schedule) -> Schedule:
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
-    if schedule._symbols:
-        raise ValueError(unbound_message(schedule, schedule._symbols))
-    return schedule
-
-
-def length(schedule: Schedule) -> float | None:
-    """The iteration after which ``schedule`` is constant, read from its structure.
-
-    Over whole iterations: s(t) is the same for every whole t > L (a
-    staircase that settles at L still has its old value at t = L + 0.5, as
-    updates never see). None when it never settles (an exponential without end, an unbounded cycle,
-    a function). For clips, minima and maxima it is where the parts settle,
-    which may be later than where the clipped value stops changing.
-    """
-    found = _checked(schedule)._settles()
-    return None if found is None else float(found)
-
-
-def breakpoints(schedule: Schedule, stop: float | None = None) -> list[float]:
-    """The iterations b at which the composition changes phase, up to ``stop``.
-
-    A boundary b means: t <= b is the old phase, t > b the new one (join
-    boundaries, warmup ends, cycle restarts, staircase drops, phase ends).
-    ``stop`` defaults to the schedule's length; a schedule that never settles
-    needs one. Unknown for ``function`` schedules (ValueError).
-    """
-    _checked(schedule)
-    if stop is None:
-        stop = length(schedule)
-        if stop is None:
-            raise ValueError(f"{schedule!r} never settles: give stop")
-    stop = v.nonnegative("stop", stop)
-    return sorted(float(b) for b in breaks_of(schedule, stop))
 
 
 @dataclass(frozen=True)
@@ -199,12 +69,14 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
     ``monotone`` the stretches (first t, last t, "increasing" | "decreasing" |
     "constant") over whole iterations.
     """
-    _checked(schedule)
+    checked(schedule)
     start = v.count("start", start, minimum=0)
     total = length(schedule) if schedule.kind != "function" else None
     if stop is None:
         if total is None:
-            raise ValueError(f"{schedule!r} never settles: give stop")
+            raise ValueError(f"{schedule!r} never settles: give stop (or it settles beyond the float range)")
+        if not total < v.MAX_COUNT:
+            raise ValueError(f"{schedule!r} settles at t = {total!r}, past {v.MAX_COUNT} updates: give stop")
         stop = max(int(math.ceil(total)) + 1, start)
     stop = v.count("stop", stop, minimum=start)
     prog = schedule._program or schedule._compile()
@@ -224,7 +96,8 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
         ts = np.unique(np.round(np.linspace(start, stop, CHUNK)))
         values = schedule(ts)
         facts.add_sample(ts, values)
-        area = float(np.mean(values)) * n
+        with np.errstate(over="ignore"):  # lrs near the float maximum: their sum is inf, said as such
+            area = float(np.mean(values)) * n
     return Summary(
         start=start,
         stop=stop,
@@ -294,7 +167,8 @@ class _Facts:
         """values at t0, t0 + 1, ...; after the first chunk, values[0] repeats the previous chunk's last."""
         skip = 1 if self._tail else 0
         self._extremes(values[skip:], np.arange(t0 + skip, t0 + values.size))
-        self.area += float(values[skip:].sum())
+        with np.errstate(over="ignore"):  # lrs near the float maximum: their sum is inf, said as such
+            self.area += float(values[skip:].sum())
         self._merge(_monotone(values, t0))
 
     def add_sample(self, ts: np.ndarray, values: np.ndarray) -> None:
@@ -343,8 +217,17 @@ def _monotone(values: np.ndarray, start: int) -> list[tuple[int, int, str]]:
     return out
 
 
-def describe(schedule: Schedule, stop: int | None = None) -> str:
-    """A readable summary of :func:`summary`.
+class Description(str):
+    """The text :func:`describe` returns: a str whose repr is the text, so a REPL shows it as lines."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def describe(schedule: Schedule, stop: int | None = None) -> Description:
+    """A readable summary of :func:`summary` (a :class:`Description`: a str that a REPL shows as lines).
 
     >>> print(describe(warmup(cosine(0.1, 0.0, steps=90), steps=10)))  # doctest: +ELLIPSIS
     warmup(cosine(0.1, 0, steps=90), steps=10)
@@ -378,7 +261,7 @@ def describe(schedule: Schedule, stop: int | None = None) -> str:
     stretches = ", ".join(f"{kind} t = {a} .. {b}" for a, b, kind in s.monotone[:8])
     more = f", ... ({s.stretches} stretches)" if s.stretches > 8 else ""
     lines.append(f"  {stretches}{more}")
-    return "\n".join(lines)
+    return Description("\n".join(lines))
 
 
 def _num(x: float) -> str:

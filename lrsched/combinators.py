@@ -16,10 +16,10 @@ import numpy as np
 from . import _validate as v
 from . import layout
 from .algebra import Shift, Stretch
-from .analysis import cycle_breaks, joined_breaks, joined_settles
 from .engine import cycle_start
-from .primitives import Constant, Cosine, Ease, Geometric, Linear
+from .primitives import Cosine, Ease, Geometric, Linear
 from .schedule import Field, Schedule, as_schedule, as_schedules
+from .structure import Onset, cycle_breaks, joined_breaks, joined_settles
 
 # ---------------------------------------------------------------- sequencing
 
@@ -146,6 +146,15 @@ _COOLDOWN_SHAPES = {
     "cosine": lambda x, to, n: Cosine(x, to, steps=n),
     "sqrt": lambda x, to, n: Ease(x, to, steps=n, power=0.5),
 }
+#: other spellings of a shape, read as the one printed: wsd's decay="1-sqrt" is the cooldown's "sqrt"
+SHAPE_ALIASES = {"1-sqrt": "sqrt"}
+
+
+def decay_shape(name: str, value) -> str:
+    """A cooldown or WSD decay shape, "linear", "cosine" or "sqrt" ("1-sqrt" is read as "sqrt")."""
+    if isinstance(value, str) and value in SHAPE_ALIASES:
+        return SHAPE_ALIASES[value]
+    return v.choice(name, value, (*_COOLDOWN_SHAPES, *SHAPE_ALIASES))
 
 
 class Cooldown(Schedule):
@@ -156,7 +165,7 @@ class Cooldown(Schedule):
 
     where a = ``at``, n = ``steps``, c = ``to``, and g(p) is 1 - p
     (``"linear"``), (1 + cos(pi p)) / 2 (``"cosine"``) or 1 - sqrt(p)
-    (``"sqrt"``, the cooldown of Hägele et al. 2024). It is the decay branch of
+    (``"sqrt"``, also spelled ``"1-sqrt"``: the cooldown of Hägele et al. 2024). It is the decay branch of
     warmup-stable-decay taken from any checkpoint: a run saved at update a
     continues on ``cooldown(s, at=a, steps=n)`` without a jump.
 
@@ -172,7 +181,7 @@ class Cooldown(Schedule):
         Field("at", v.nonnegative, keyword=True),
         Field("steps", v.positive, keyword=True),
         Field("to", v.real, 0.0),
-        Field("shape", lambda n, x: v.choice(n, x, tuple(_COOLDOWN_SHAPES)), "linear"),
+        Field("shape", decay_shape, "linear"),
     )
 
     def _encode(self, enc):
@@ -191,8 +200,58 @@ class Cooldown(Schedule):
 
 
 #: extend reads the new plan in chunks of this many updates, and plans of at most _EXTEND_MAX updates
-_CHUNK = 1 << 16
-_EXTEND_MAX = 1 << 31
+_CHUNK = 1 << 20
+_EXTEND_MAX = 1 << 22
+
+
+class _Scan:
+    """One pass over new(0), new(1), ..., new(last + 1), a chunk at a time: what Extend needs of the values.
+
+    ``peak``/``top``: the largest value over t = 0 .. last and the first whole t where it is; ``rise``: the
+    last whole t whose next value is higher (-1: none); ``lows``/``highs``: per chunk (its first t), the
+    smallest value and how many values are >= x; ``final``: new(last + 1), the value after the plan settles.
+    """
+
+    def __init__(self, new: Schedule, last: int, x: float):
+        self.new, self.x = new, x
+        self.peak, self.top, self.rise = -math.inf, 0, -1
+        self.lows: list[tuple[int, float, int]] = []
+        prev = None
+        for lo in range(0, last + 2, _CHUNK):
+            ys = self.values(lo, min(lo + _CHUNK, last + 2))
+            head = ys if lo + ys.size <= last + 1 else ys[:-1]  # the peak is over 0 .. last
+            i = int(np.argmax(head)) if head.size else 0
+            if head.size and head[i] > self.peak:
+                self.peak, self.top = float(head[i]), lo + i
+            both = ys if prev is None else np.concatenate(([prev], ys))
+            up = both[1:] > both[:-1]
+            if up.any():  # a rise beyond rounding (a restart, a warmup), not one ulp of a flat stretch
+                up &= both[1:] - both[:-1] > 1e-12 * np.maximum(np.abs(both[1:]), np.abs(both[:-1]))
+                found = np.flatnonzero(up)
+                if found.size:
+                    self.rise = lo + int(found[-1]) - (0 if prev is None else 1)
+            self.lows.append((lo, float(ys.min()), int(np.count_nonzero(ys >= x))))
+            prev = ys[-1]
+        self.final = float(prev)
+
+    def values(self, lo: int, hi: int) -> np.ndarray:
+        return self.new(np.arange(lo, hi, dtype=np.float64))
+
+    def first_at_most(self, start: int) -> int:
+        """The first whole t >= start where new <= x (it exists: new ends at final <= x)."""
+        for lo, low, _ in self.lows:
+            if lo + _CHUNK > start and low <= self.x:
+                first = max(lo, start)
+                below = np.flatnonzero(self.values(first, lo + _CHUNK) <= self.x)
+                if below.size:
+                    return first + int(below[0])
+        raise RuntimeError("new does not come down to old(at)")  # pragma: no cover - final <= x is checked
+
+    def plateau_end(self, k: int) -> int:
+        """The last whole t of the stretch from k on where new == x (new does not rise after k: values >= x)."""
+        lo = k - k % _CHUNK
+        count = int(np.count_nonzero(self.values(k, lo + _CHUNK) >= self.x))
+        return k - 1 + count + sum(n for start, _, n in self.lows if start > lo)
 
 
 class Extend(Schedule):
@@ -202,18 +261,31 @@ class Extend(Schedule):
         n\big(\tau_0 + (t - a)\,\frac{L - \tau_0}{L - a}\big) & t > a \end{cases}
 
     where o = ``old``, n = ``new``, a = ``at``, L = ``new.length()`` (where
-    the new plan settles: its end), P the first whole t in [0, L] where n is
-    largest (t = 0 counts: a constant lr continued on a fresh cosine starts at
-    its top), and :math:`\tau_0 \in [P, L]` the first point at or after the
-    peak where n comes down to o(a). The past is kept exactly; at a the value is o(a)
-    (no jump); then the new plan's own decay, from the point where it has
-    the run's current lr, runs at the pace that makes it end at L, the new
-    total, with n's final value. Where n decays, the continuation decays.
+    the new plan settles: its end) and :math:`\tau_0` the point of n that
+    continues the run. Let P be the first whole t in [0, L] where n is
+    largest (t = 0 counts: a constant lr continued on a fresh cosine starts
+    at its top) and :math:`[\tau_a, \tau_b]` the first stretch at or after P
+    where n comes down to o(a) (:math:`\tau_a` where it gets there;
+    :math:`\tau_b` the last whole t it holds o(a), a plateau; or
+    :math:`\tau_b = \tau_a`). Then :math:`\tau_0` is a clamped into it:
+    :math:`\tau_0 = \min(\max(a, \tau_a), \tau_b)`, and :math:`\tau_0 = a`
+    wherever n(a) = o(a) on that stretch or before P (still warming up on
+    the same ramp). So the past is kept exactly; at a the value is o(a) (no
+    jump); a run on a plateau (WSD's stable phase) stays on it until the new
+    plan's own decay, and extending by the same plan is the plan itself (the
+    rate is 1: bit for bit at whole a); elsewhere the new plan's decay, from
+    the point where it has the run's lr, runs at the pace that makes it end
+    at L with n's final value.
 
-    Refused: a ``new`` that never settles, settles by ``at``, or settles after
-    2**31 updates; an o(a) above n's peak or below its final value (no point
-    of n continues it); and a ``new`` that jumps over o(a) (a step decay:
-    there is no point where it equals o(a)).
+    Refused, each by name: a ``new`` that never settles, settles by ``at``,
+    or settles after 2**22 updates (extend reads every update of the plan:
+    write longer plans in coarser units and ``stretch`` the result); an
+    o(a) above n's peak or below its final value, or equal to its final
+    value (the run has finished its decay: the continuation would hold it
+    flat; re-warm up, or branch a ``cooldown`` from an earlier update); a
+    ``new`` that jumps over o(a) (a step decay: no point of it equals o(a));
+    and a ``new`` that rises again after :math:`\tau_0` (restarts: the
+    continuation would jump), all over whole t.
 
     Example:
         >>> old = cosine(1.0, 0.0, steps=100)
@@ -221,10 +293,13 @@ class Extend(Schedule):
         >>> s = extend(old, new, at=50)
         >>> s(50) == old(50), round(s(51), 6), s(200)  # s(51) = new(100 + 2/3): new is 0.5 at 100
         (True, 0.494764, 0.0)
+        >>> plan = wsd(0.1, steps=1000, warmup_steps=100, decay_steps=200)
+        >>> extend(plan, plan, at=500)(850) == plan(850)  # on the plateau: continue from at
+        True
     """
 
     kind = "extend"
-    __slots__ = ("at", "new", "old", "_plan")  # the fields, and the continuation found once by _check
+    __slots__ = ("_plan", "at", "new", "old")  # the fields, and the continuation found once by _check
     fields = (
         Field("old", as_schedule, nested="one"),
         Field("new", as_schedule, nested="one"),
@@ -235,62 +310,74 @@ class Extend(Schedule):
         self._set("_plan", self._continuation())
 
     def _continuation(self) -> tuple[float, float, float]:
-        """(tau_0, L, o(a)), or ValueError saying why no continuation exists.
-
-        P is the first whole t in [0, L] where n is largest; tau_0 lies in
-        (k - 1, k] for the first whole k >= P with n(k) <= o(a), found by
-        bisection there (n is evaluated in chunks: memory stays small).
-        """
-        old, new, a = self.old, self.new, self.at
+        """(tau_0, L, o(a)), or ValueError saying why no continuation exists (one pass over new)."""
+        new, a = self.new, self.at
         end = new.length()
         if end is None:
             raise ValueError(f"new never settles ({new!r}): extend needs the new plan's end")
         if end <= a:
             raise ValueError(f"new settles at t = {end!r}, not after at={a!r}: nothing is left to continue")
         if end > _EXTEND_MAX:
-            raise ValueError(f"new settles at t = {end!r}; extend reads plans of at most {_EXTEND_MAX} updates")
-        x, last, final = old(a), int(math.ceil(end)), new(end + 1.0)
-        peak, top = -math.inf, 0
-        for lo in range(0, last + 1, _CHUNK):
-            ys = new(np.arange(lo, min(lo + _CHUNK, last + 1), dtype=np.float64))
-            i = int(np.argmax(ys))
-            if ys[i] > peak:
-                peak, top = float(ys[i]), lo + i
-        if x > peak:
-            raise ValueError(f"old(at) = {x!r} is above new's peak {peak!r}: no point of new continues it")
-        if x < final:
-            raise ValueError(f"old(at) = {x!r} is below new's final value {final!r}: no point of new continues it")
-        k = None
-        for lo in range(top, last + 2, _CHUNK):
-            below = np.flatnonzero(new(np.arange(lo, min(lo + _CHUNK, last + 2), dtype=np.float64)) <= x)
-            if below.size:
-                k = lo + int(below[0])
-                break
-        if k is None or k == top:
-            return float(top), float(end), x
-        lo_t, hi_t = float(k - 1), float(k)  # new(lo_t) > x >= new(hi_t)
-        while True:
-            mid = 0.5 * (lo_t + hi_t)
-            if not lo_t < mid < hi_t:
-                break
-            if new(mid) <= x:
-                hi_t = mid
-            else:
-                lo_t = mid
-        y = new(hi_t)
-        if abs(y - x) > 1e-9 * max(abs(x), abs(peak)):
             raise ValueError(
-                f"new jumps over old(at) = {x!r} near t = {hi_t!r} (from {new(lo_t)!r} to {y!r}): "
-                "no point of new continues it without a jump"
+                f"new settles at t = {end!r}; extend reads plans of at most {_EXTEND_MAX} updates "
+                "(write both plans in coarser units, e.g. per 10 updates, and .stretch(10) the result)"
             )
-        return hi_t, float(end), x
+        x = self.old(a)
+        scan = _Scan(new, int(math.ceil(end)), x)
+        if x > scan.peak:
+            raise ValueError(f"old(at) = {x!r} is above new's peak {scan.peak!r}: no point of new continues it")
+        if x < scan.final:
+            raise ValueError(f"old(at) = {x!r} is below new's final value {scan.final!r}: no point of new continues it")
+        if x == scan.final:
+            raise ValueError(
+                f"old(at) = {x!r} is already new's final value: at={a!r} is at or after the end of old's decay, "
+                f"and the continuation would hold that lr flat up to t = {end!r}; to train on, re-warm up "
+                "(join old with a warmup) or branch a cooldown from an earlier update (cooldown(..., at=...))"
+            )
+        if a < scan.top and new(a) == x:  # still on new's own ramp: carry on along it
+            tau0, k = a, scan.top
+        else:
+            tau0, k = self._point(scan, x)
+        if scan.rise >= k:
+            t = scan.rise + 1
+            raise ValueError(
+                f"new rises again after the point that continues the run (t = {tau0!r}): last at t = {t}, "
+                f"new({t}) = {new(t)!r} > new({t - 1}) = {new(t - 1)!r} (a restart); the continuation would jump there"
+            )
+        return tau0, float(end), x
+
+    def _point(self, scan: _Scan, x: float) -> tuple[float, int]:
+        """(tau_0, k): a clamped into the first stretch after the peak where new holds x; k its first whole t."""
+        new, a = self.new, self.at
+        k = scan.first_at_most(scan.top)
+        tau_a = float(k)
+        if k > scan.top:  # new(k - 1) > x >= new(k): where it gets to x, by bisection
+            lo_t = float(k - 1)
+            while True:
+                mid = 0.5 * (lo_t + tau_a)
+                if not lo_t < mid < tau_a:
+                    break
+                if new(mid) <= x:
+                    tau_a = mid
+                else:
+                    lo_t = mid
+            y = new(tau_a)
+            if abs(y - x) > 1e-9 * max(abs(x), abs(scan.peak)):
+                raise ValueError(
+                    f"new jumps over old(at) = {x!r} near t = {tau_a!r} (from {new(lo_t)!r} to {y!r}): "
+                    "no point of new continues it without a jump"
+                )
+        tau_b = float(scan.plateau_end(k)) if new(k) == x else tau_a
+        if tau_a <= a < max(tau_b + 1.0, float(k)) and new(a) == x:
+            return a, k  # the run is where new has its lr: carry on from there
+        return min(max(a, tau_a), tau_b), k
 
     def _tail(self) -> Schedule:
         """What runs after ``at``: new(tau0 + rate * u) at u = t - at."""
         tau0, end, _ = self._plan
         rate = (end - tau0) / (end - self.at)
-        if rate <= 0:
-            return Constant(self.new(end))
+        if rate == 1.0:  # the same pace: new(u + tau0), exactly new(t) where tau0 = at
+            return Shift(self.new, -tau0)
         return Shift(Stretch(self.new, 1.0 / rate), -tau0 / rate)
 
     def _encode(self, enc):
@@ -375,4 +462,7 @@ class Cycle(Schedule):
     def _settles(self):
         if self.schedule._settles() == 0.0 and self.decay == 1.0:  # the same constant in every cycle
             return 0.0
-        return None if self.limit is None else cycle_start(self.limit, self.period, self.period_mult)
+        if self.limit is None:
+            return None
+        end = cycle_start(self.limit, self.period, self.period_mult)
+        return Onset(end + 1.0) if self.zero_based else end  # zero-based: u = t - 1 held from S_limit on

@@ -19,8 +19,8 @@ from typing import ClassVar
 
 from . import _validate as v
 from . import layout
-from .analysis import multiples
 from .schedule import Field, Schedule
+from .structure import drop, drops, multiples
 
 
 class Leaf(Schedule):
@@ -246,18 +246,24 @@ class _Decay(Leaf):
     __slots__ = ()
 
     def _clamped_at(self) -> float | None:
-        """When the value reaches its clamp (None: never)."""
+        """When the value reaches its clamp (None: never); a staircase's is the onset of its last drop.
+
+        Continuous: s f^(t/m) reaches the bound b at t = m k, k = log(b / s) / log(f). Staircase: the
+        exponent floor((t - 1) / m) reaches ceil(k) from t = m ceil(k) + 1 on.
+        """
         p = self._kernel_values()
         start, factor = p["start"], p["factor"]
         bound = p["low"] if factor < 1 else p["high"]
         if factor == 1 or not math.isfinite(bound) or start <= 0 or bound <= 0:
             return None
-        k = math.log(bound / start) / math.log(factor)
-        return p["every"] * (math.ceil(k) if p["staircase"] else k)
+        k = (math.log(bound) - math.log(start)) / math.log(factor)  # no overflow: b / s may leave the range
+        if not p["staircase"]:
+            return p["every"] * k
+        return drop(math.ceil(k), p["every"]) if math.isfinite(k) else math.inf
 
     def _breaks(self, stop):
         p = self._kernel_values()
-        out = multiples(p["every"], stop) if p["staircase"] else set()
+        out = drops(p["every"], stop) if p["staircase"] else set()
         clamped = self._clamped_at()
         return out if clamped is None else out | {clamped}
 
@@ -411,10 +417,7 @@ class Multistep(Schedule):
 
     def _check(self):
         v.increasing("milestones", self.milestones, strict=False)
-        try:
-            last = self.start * self.factor ** len(self.milestones)
-        except OverflowError:
-            last = math.inf
+        last = self.start * v.power(self.factor, len(self.milestones))
         if not math.isfinite(last):
             raise ValueError(
                 f"factor={self.factor!r} over {len(self.milestones)} milestones leaves the float range "
@@ -540,7 +543,7 @@ class InverseTime(Leaf):
     )
 
     def _breaks(self, stop):
-        return multiples(self.every, stop) if self.staircase else set()
+        return drops(self.every, stop) if self.staircase else set()
 
     def _settles(self):
         return 0.0 if self.rate == 0 else None

@@ -16,8 +16,8 @@ import functools
 import inspect
 
 from . import _validate as v
-from .combinators import Cycle, Join, Warmup
-from .primitives import Constant, Cosine, Ease, Exponential, InverseSqrt, Linear
+from .combinators import Cooldown, Cycle, Join, Warmup, decay_shape
+from .primitives import Constant, Cosine, Exponential, InverseSqrt, Linear
 from .schedule import Field, Schedule, format_value
 from .symbols import substitute, symbols_in, try_bindings
 from .value import RECIPES
@@ -190,9 +190,19 @@ def wsd(
 ) -> Schedule:
     r"""Warmup-stable-decay (Hu et al. 2024, MiniCPM; Hägele et al. 2024): linear
     warmup to ``peak``, hold it, then decay to ``end`` over the last
-    ``decay_steps``: ``"linear"``, ``"cosine"`` or ``"1-sqrt"`` (:math:`1 - \sqrt{p}`).
+    ``decay_steps``: ``"linear"``, ``"cosine"`` or ``"1-sqrt"`` (:math:`1 - \sqrt{p}`; also
+    spelled ``"sqrt"``, as :func:`lrsched.cooldown` does). It is a warmup to a constant, cooled down:
+
+    .. math:: \eta(t) = \begin{cases} s + (\hat\eta - s)\, t / W & t \le W \\
+        \hat\eta & W < t \le N - D \\
+        e + (\hat\eta - e)\, g\big(\min(t - N + D, D) / D\big) & t > N - D \end{cases}
+
+    with g(p) = 1 - p, (1 + cos(pi p)) / 2 or 1 - sqrt(p), N = ``steps``, W =
+    ``warmup_steps``, D = ``decay_steps``.
 
     >>> s = wsd(1.0, steps=100, warmup_steps=10, decay_steps=20, decay="1-sqrt")
+    >>> s
+    cooldown(warmup(constant(1), steps=10), at=80, steps=20, shape='sqrt')
     >>> s(10), s(80), s(85), s(100)
     (1.0, 1.0, 0.5, 0.0)
     """
@@ -204,17 +214,9 @@ def wsd(
     peak, end, start = v.real("peak", peak), v.real("end", end), v.real("start", start)
     if w + d > n:
         raise ValueError(f"warmup_steps + decay_steps = {w + d!r} exceed steps={n!r}")
-    shape = v.choice("decay", decay, ("linear", "cosine", "1-sqrt"))
-    tail = {
-        "linear": Linear(peak, end, d),
-        "cosine": Cosine(peak, end, steps=d),
-        "1-sqrt": Ease(peak, end, steps=d, power=0.5),
-    }[shape]
-    phases, bounds = ([Linear(start, peak, w)], [w]) if w > 0 else ([], [])
-    if n - d > w:
-        phases.append(Constant(peak))
-        bounds.append(n - d)
-    return Join([*phases, tail], bounds) if phases else tail
+    shape = decay_shape("decay", decay)
+    stable = Warmup(Constant(peak), steps=w, start=start) if w > 0 else Constant(peak)
+    return Cooldown(stable, at=n - d, steps=d, to=end, shape=shape)
 
 
 @_deferred

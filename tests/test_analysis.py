@@ -210,11 +210,141 @@ def test_structure_and_jumps_at_the_edges_of_whole_iterations():
     s = ls.piecewise([2.5], [1.0, 0.1]).per_epoch(7)
     assert s.breakpoints() == [14.0] and s.length() == 14.0 and (s(14), s(15)) == (1.0, 0.1)
     assert [j.t for j in s.summary(30).jumps] == [14.0]
-    # a zero-based cycle never reaches its kid's end: no break there, none past its length
+    # a zero-based cycle never reaches its kid's end: no break there, none past its length; the hold after
+    # the last cycle is one (u = t - 1 >= 12: shifted by a fraction, an update sees the last cycle change there)
     z = ls.cycle(ls.linear(1, 0, 4), 4, zero_based=True, limit=3)
-    assert (z.length(), z.breakpoints(20)) == (12.0, [4.0, 8.0])
+    assert (z.length(), z.breakpoints(20)) == (12.0, [4.0, 8.0, 12.0])
     assert np.all(z(np.arange(13.0, 30.0)) == z(12))
     # a shift that moves a warped kid's window below 0 has no breaks there (was a complex number)
     assert ls.cosine(1, 0, steps=64).warp(0.5, 100).shift(50).breakpoints(20) == []
     # a cooldown at 0 never uses its schedule, so a function(...) there does not hide the structure
     assert ls.cooldown(ls.function(math.sqrt), at=0, steps=10).breakpoints() == [10.0]
+
+
+# ---------------------------------------------------------------- issue 23: whole iterations, one cap, huge times
+
+
+def _quarter(r, lo, hi):
+    return float(round(r.uniform(lo, hi) * 4) / 4)  # exact in binary: the sample's arithmetic is exact
+
+
+def _staircase(r):
+    k = r.randint(5)
+    if k == 0:
+        return ls.step(1.0, every=_quarter(r, 0.5, 30), factor=0.5, minimum=float(r.choice([0.0, 0.01, 0.1])))
+    if k == 1:
+        return ls.exponential(1.0, 0.7, every=_quarter(r, 0.5, 30), staircase=True, end=0.05)
+    if k == 2:
+        bs = sorted({_quarter(r, 0, 200) for _ in range(r.randint(1, 4))})
+        return ls.piecewise(bs, [1.0 / (i + 1) for i in range(len(bs) + 1)])
+    if k == 3:
+        return ls.multistep(1.0, sorted(_quarter(r, 0, 200) for _ in range(r.randint(1, 4))), factor=0.5)
+    return ls.inverse_time(1.0, rate=0.5, every=_quarter(r, 0.5, 30), staircase=True)
+
+
+def _piecewise_constant(r, depth):
+    """A random composition whose value changes only at its boundaries (staircases, shifted, cycled, ...)."""
+    if depth == 0 or r.rand() < 0.3:
+        return _staircase(r)
+    k, kid = r.randint(6), _piecewise_constant(r, depth - 1)
+    if k == 0:
+        return kid.shift(_quarter(r, -20, 40))
+    if k == 1:
+        return kid.stretch(_quarter(r, 0.25, 3))
+    if k == 2:
+        return kid.per_epoch(int(r.randint(1, 5)))
+    if k == 3:
+        zero = bool(r.rand() < 0.7)
+        return ls.cycle(
+            kid, _quarter(r, 2, 80), period_mult=float(r.choice([1.0, 1.5])), limit=r.randint(1, 6), zero_based=zero
+        )
+    if k == 4:
+        return ls.join([kid, _piecewise_constant(r, depth - 1)], boundaries=[_quarter(r, 1, 150)])
+    return kid * 0.5 + _piecewise_constant(r, depth - 1)
+
+
+def test_length_and_breakpoints_agree_with_brute_force_evaluation():
+    """issue 23: every update t where s(t) != s(t + 1) is a boundary (floor(b) = t), and none is after the length.
+    A seeded sample of fractional staircases and zero-based cycles under fractional shifts and stretches."""
+    n = 400
+    for seed in range(300):
+        s = _piecewise_constant(np.random.RandomState(seed), 3)
+        v = s(np.arange(0, n + 1, dtype=float))
+        changes = set(np.flatnonzero(v[1:-1] != v[2:]) + 1)  # t = 1 .. n - 1
+        bounds = {math.floor(b) for b in s.breakpoints(n)}
+        assert changes <= bounds, (seed, s, sorted(changes - bounds))
+        end = s.length()
+        assert end is None or not changes or max(changes) <= end, (seed, s, end)
+
+
+def test_a_staircase_with_a_fractional_step_drops_where_its_formula_says():
+    """issue 23: step(1, every=10.5, factor=0.5, minimum=0.01) changes value at 75 (floor((t - 1) / 10.5)): its
+    last drop is after update 74 (the length was 73.5); every 2-decimal step lands on the kernel's update."""
+    s = ls.step(1.0, every=10.5, factor=0.5, minimum=0.01)
+    t = np.arange(1, 200, dtype=float)
+    drops = [float(x) for x in t[:-1][np.diff(np.maximum(0.5 ** np.floor((t - 1) / 10.5), 0.01)) != 0]]
+    assert drops == [11, 21, 32, 42, 53, 63, 74]
+    assert s.breakpoints() == drops and s.length() == 74.0
+    for every in (0.1, 0.3, 0.7, 1.34, 4.65, 9.15, 24.26, 28.02):  # j * every rounds onto or off a whole t
+        s = ls.inverse_time(1.0, rate=0.5, every=every, staircase=True)
+        v = s(t)
+        assert s.breakpoints(198) == [float(x) for x in t[:-1][v[:-1] != v[1:]]], every
+
+
+def test_zero_based_cycles_hold_from_the_update_their_last_cycle_ends():
+    # u = t - 1 in [0, 4.5), [4.5, 9), [9, 13.5); held from u = 13.5: the kid's drop at 2 is seen at u >= S_i + 2
+    s = ls.cycle(ls.piecewise([2], [1.0, 0.5]), 4.5, limit=3, zero_based=True)
+    u = np.arange(0, 40, dtype=float)
+    i = np.minimum(np.floor(u / 4.5), 2)
+    x = np.where(u < 13.5, u - 4.5 * i, 13 - 9)  # held: the last whole u below 13.5 is 13, 4 into cycle 2
+    want = np.where(x > 2, 0.5, 1.0)
+    assert np.array_equal(s(u + 1), want)
+    changes = [float(t) for t in (u + 1)[:-1][want[:-1] != want[1:]]]
+    assert set(changes) <= {math.floor(b) for b in s.breakpoints(30)}
+    assert s.length() >= max(changes)
+    stretched = s.stretch(1.5)
+    v = stretched(np.arange(1, 60, dtype=float))
+    assert max(np.flatnonzero(v[:-1] != v[1:]) + 1) <= stretched.length()
+
+
+def test_the_boundary_cap_is_per_call():
+    """issue 23: 169 cycles of a 16,900-drop staircase were each under the cap, and together 4 GiB."""
+    s = ls.cycle(ls.step(1e-5, every=0.01, factor=0.1), 169)
+    with pytest.raises(ValueError, match=r"more than 100000 boundaries below stop=1000000.0"):
+        s.breakpoints(1e6)
+    assert s.breakpoints(169 * 3) == [float(t) for t in range(1, 169 * 3 + 1)]  # 16,800 drops a cycle: every t
+    assert "phase boundaries" not in ls.step(1.0, every=0.001, factor=0.999).describe(200_000)  # too many: none
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        ls.cooldown(ls.constant(1.0), at=1.7e308, steps=1e308),
+        ls.join([ls.constant(1.0), ls.linear(1, 0, 1e308)], boundaries=[1.7e308]),
+        ls.step(1e308, every=1e300, factor=0.5, minimum=1e-300),
+        ls.step(1.0, every=1e308, factor=0.5, minimum=0.1).per_epoch(2**53),
+        ls.linear(1, 0, 1e308).warp(2, 1e308),
+        ls.cycle(ls.linear(1, 0, 1e300), 1e308, limit=3, zero_based=True),
+    ],
+    ids=repr,
+)
+def test_huge_times_give_numbers_or_errors_by_name(s):
+    """issue 23: lengths and boundaries past the float range are None or refused by name, never OverflowError."""
+    end = s.length()
+    assert end is None or math.isfinite(end)
+    for call in (lambda: s.breakpoints(1e308), s.breakpoints, s.describe, lambda: s.describe(100)):
+        try:
+            call()
+        except ValueError as e:
+            message = str(e)
+        else:
+            message = "give stop"
+        assert "give stop" in message or "boundaries" in message, message
+    assert ls.cooldown(ls.constant(1.0), at=1.7e308, steps=1e308).length() is None
+
+
+def test_describe_reads_as_lines_at_the_prompt_and_is_a_str():
+    text = ls.warmup(C, steps=10).describe()
+    assert isinstance(text, str) and text.splitlines()[0] == "warmup(cosine(0.1, 0, steps=90), steps=10)"
+    assert repr(text) == str(text) and "\\n" not in repr(text)
+    assert text + "!" == str(text) + "!" and type(text + "!") is str

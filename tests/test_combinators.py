@@ -280,3 +280,265 @@ def test_former_keywords_and_division_by_zero_are_named():
         ls.minimum(a=1.0, b=2.0)
     with pytest.raises(ValueError, match=r"^div\(\): right=0: division by constant\(0\)$"):
         ls.linear(1, 0, 10) / 0
+
+
+# ---------------------------------------------------------------- cooldown (moved here from test_symbols.py)
+
+
+def np_cooldown(t, f, at, n, to, shape):
+    t = np.asarray(t, dtype=float)
+    x = float(f(np.array([float(at)]))[0])
+    p = np.minimum(np.maximum(t - at, 0.0), n) / n
+    g = {"linear": 1.0 - p, "cosine": (1.0 + np.cos(np.pi * p)) / 2.0, "sqrt": 1.0 - np.sqrt(p)}[shape]
+    return np.where(t <= at, f(t), to + (x - to) * g)
+
+
+def cooldown_base(t):
+    return ref.join(
+        np.asarray(t, dtype=float),
+        [lambda u: ref.linear(u, 0.0, 1.0, 20), lambda u: ref.cosine(u, 1.0, 0.1, 180)],
+        [20],
+    )
+
+
+@pytest.mark.parametrize("shape", ["linear", "cosine", "sqrt", "1-sqrt"])
+@pytest.mark.parametrize(("at", "n", "to"), [(60, 40, 0.0), (37.5, 25, 0.05), (10, 300, 0.0), (0, 30, 0.2)])
+def test_cooldown_matches_its_formula(shape, at, n, to):
+    s = ls.cooldown(ls.warmup(ls.cosine(1.0, 0.1, steps=180), steps=20), at=at, steps=n, to=to, shape=shape)
+    t = np.concatenate([np.arange(0, 400, dtype=float), [at, at + 0.5, at + n, at + n + 1e6]])
+    close(s(t), np_cooldown(t, cooldown_base, at, n, to, "sqrt" if shape == "1-sqrt" else shape), scale=1.0)
+    assert s(at + n) == pytest.approx(to, abs=1e-15)
+    assert s.length() == pytest.approx(at + n)
+
+
+def test_cooldown_docstring_example_and_defaults():
+    s = ls.cooldown(ls.constant(1.0), at=100, steps=10, shape="1-sqrt")
+    assert s(100) == 1.0 and s(110) == 0.0 and s(200) == 0.0
+    assert s(102) == pytest.approx(1 - np.sqrt(0.2), rel=1e-15)
+    d = ls.cooldown(ls.constant(0.5), at=5, steps=10)  # to=0, linear
+    t = np.arange(1, 20, dtype=float)
+    close(d(t), np.where(t <= 5, 0.5, 0.5 * (1 - np.minimum(t - 5, 10) / 10)))
+    assert ls.from_json(s.to_json()) == s
+    assert ls.parse(repr(s)) == s
+
+
+def test_cooldown_refusals():
+    c = ls.constant(1.0)
+    with pytest.raises(ValueError, match="at"):
+        ls.cooldown(c, at=-1, steps=10)
+    with pytest.raises(ValueError, match="steps"):
+        ls.cooldown(c, at=1, steps=0)
+    with pytest.raises(ValueError, match="shape"):
+        ls.cooldown(c, at=1, steps=3, shape="exp")
+    with pytest.raises(TypeError, match="at"):
+        ls.cooldown(c, at=True, steps=3)
+    with pytest.raises(TypeError, match="at"):
+        ls.cooldown(c, at="5", steps=3)
+    with pytest.raises(ValueError, match=r"steps.*total"):
+        ls.cooldown(c, at=0.8 * ls.total, steps=ls.total - ls.total).bind(total=100)
+
+
+# ---------------------------------------------------------------- extend (moved here from test_symbols.py)
+
+
+def bisect_down(f, lo, hi, x, iters=200):
+    """The point in [lo, hi] where a decreasing f comes down to x: f(lo) > x >= f(hi)."""
+    if f(lo) <= x:
+        return lo
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:
+            break
+        if f(mid) <= x:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def np_extend(t, old_f, new_f, at, peak_t, end):
+    """Extend's docstring formula where new has no plateau at old(at): tau0 by bisection after the peak."""
+    t = np.asarray(t, dtype=float)
+    x = float(old_f(np.array([float(at)]))[0])
+    tau0 = bisect_down(lambda u: float(new_f(np.array([u]))[0]), float(peak_t), float(end), x)
+    clock = tau0 + (t - at) * (end - tau0) / (end - at)
+    return np.where(t <= at, old_f(t), new_f(np.maximum(clock, 0.0))), tau0
+
+
+def np_wsd(t, peak, n, w, d):
+    """Warmup-stable-decay written out: 0 -> peak over w, peak up to n - d, then linear to 0 over d."""
+    t = np.asarray(t, dtype=float)
+    return np.where(t <= w, peak * t / w, np.where(t <= n - d, peak, peak * (1 - np.minimum(t - (n - d), d) / d)))
+
+
+def test_extend_matches_its_formula():
+    old = ls.cosine(1.0, 0.0, steps=100)
+    new = ls.warmup(ls.cosine(1.0, 0.0, steps=180), steps=20)
+
+    def old_f(t):
+        return ref.cosine(t, 1.0, 0.0, 100)
+
+    def new_f(t):
+        return ref.join(t, [lambda u: ref.linear(u, 0.0, 1.0, 20), lambda u: ref.cosine(u, 1.0, 0.0, 180)], [20])
+
+    for at in (50, 30.5, 75):
+        s = ls.extend(old, new, at=at)
+        t = np.concatenate([np.arange(0, 260, dtype=float), [at, at + 1e-3]])
+        want, tau0 = np_extend(t, old_f, new_f, at, peak_t=20, end=200)
+        np.testing.assert_allclose(s(t), want, rtol=1e-9, atol=1e-12)
+        assert s(at) == old(at)  # the past is kept exactly: no jump
+        assert s(200) == pytest.approx(0.0, abs=1e-15) and s(1e6) == pytest.approx(0.0, abs=1e-15)
+        assert s.length() == pytest.approx(200.0)
+    _, tau0 = np_extend(np.array([0.0]), old_f, new_f, 50, peak_t=20, end=200)
+    assert tau0 == pytest.approx(110.0)  # new comes down to old(50) = 0.5 at 20 + 90
+
+
+def test_extend_docstring_example():
+    old, new = ls.cosine(1.0, 0.0, steps=100), ls.cosine(1.0, 0.0, steps=200)
+    s = ls.extend(old, new, at=50)
+    t = np.arange(1, 230, dtype=float)
+    want, tau0 = np_extend(
+        t, lambda u: ref.cosine(u, 1.0, 0.0, 100), lambda u: ref.cosine(u, 1.0, 0.0, 200), 50, 0, 200
+    )
+    assert tau0 == pytest.approx(100.0)
+    np.testing.assert_allclose(s(t), want, rtol=1e-9, atol=1e-12)
+    assert ls.from_json(s.to_json()) == s
+    assert ls.extend(old, ls.cosine(1.0, 0.0, steps=ls.total), at=50).bind(total=200) == s
+
+
+@pytest.mark.parametrize("at", [300, 700, 799, 800, 250.25])
+def test_extend_on_a_plateau_continues_from_at(at):
+    """issue 23: WSD's own use case. The run is on the stable phase, and so is the longer plan: it stays there
+    until the longer plan's decay (1600 .. 2000), not a replay of the plateau squeezed into what is left."""
+    old, new = ls.wsd(0.1, 1000, 100, 200), ls.wsd(0.1, 2000, 100, 400)
+    s = ls.extend(old, new, at=at)
+    t = np.arange(1, 2100, dtype=float)
+    want = np.where(t <= at, np_wsd(t, 0.1, 1000, 100, 200), np_wsd(t, 0.1, 2000, 100, 400))
+    np.testing.assert_allclose(s(t), want, rtol=1e-13, atol=1e-16)
+    assert s(1700) == pytest.approx(0.075, rel=1e-13)  # was 0.1: the decay started at 1727
+    assert s.length() == 2000.0
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        ls.wsd(0.1, 1000, 100, 200),
+        ls.wsd(0.1, 1000, 100, 200, decay="1-sqrt"),
+        ls.warmup_cosine(0.1, 1000, 100),
+        ls.one_cycle(0.1, 1000),
+        ls.cosine(1.0, 0.0, steps=1000),
+        ls.join(
+            [ls.constant(0.1), ls.linear(0.1, 0.01, 300), ls.constant(0.01), ls.linear(0.01, 0.0, 100)], [200, 500, 900]
+        ),
+    ],
+    ids=repr,
+)
+def test_extending_by_the_same_plan_is_the_plan_bit_for_bit(plan):
+    t = np.arange(0, 1100, dtype=float)
+    for at in (1, 50, 99, 100, 101, 350, 500, 850, 950, 990):
+        if plan(at) == plan.values(1100)[-1]:  # a finished decay: refused (below)
+            continue
+        np.testing.assert_array_equal(ls.extend(plan, plan, at=at)(t), plan(t), err_msg=f"at={at}")
+
+
+def test_extend_refuses_a_new_plan_that_rises_again():
+    """issue 23: a restart after the continuation point would be a jump in the continued run."""
+    old = ls.cosine(1.0, 0.0, steps=100)
+    for new in (
+        ls.cycle(ls.cosine(1.0, 0.0, steps=100), 100, limit=3),
+        ls.sgdr(1.0, 50, limit=4),
+        ls.join([ls.linear(1.0, 0.2, 50), ls.linear(0.8, 0.0, 50)], boundaries=[50]),
+        ls.join([ls.linear(1.0, 0.2, 30), ls.constant(0.8), ls.linear(0.3, 0.0, 20)], boundaries=[30, 100]),
+    ):
+        with pytest.raises(ValueError, match="rises again"):
+            ls.extend(old, new, at=30)
+    # a rise before the point where new comes down to old(at) is no jump: 0.1 is reached only after it
+    new = ls.join([ls.linear(1.0, 0.5, 50), ls.linear(0.8, 0.0, 50)], boundaries=[50])
+    s = ls.extend(ls.constant(0.1), new, at=10)
+    tau0 = 50 + 50 * (0.8 - 0.1) / 0.8
+    t = np.arange(1, 120, dtype=float)
+    want = np.where(t <= 10, 0.1, ref.linear(np.maximum(tau0 + (t - 10) * (100 - tau0) / 90 - 50, 0), 0.8, 0.0, 50))
+    np.testing.assert_allclose(s(t), want, rtol=1e-9, atol=1e-12)
+
+
+def test_extend_refuses_a_finished_decay_naming_what_to_do():
+    """issue 23: a cosine to 0, extended by 50% at its end, would hold lr 0 for 5,000 updates."""
+    old, new = ls.cosine(1.0, 0.0, steps=10_000), ls.cosine(1.0, 0.0, steps=15_000)
+    for at in (10_000, 12_000):
+        with pytest.raises(ValueError, match=r"final value.*re-warm up.*cooldown"):
+            ls.extend(old, new, at=at)
+
+
+def test_extend_reads_plans_up_to_its_cap_and_refuses_longer_ones_at_once():
+    from lrsched import combinators
+
+    cap = combinators._EXTEND_MAX
+    with pytest.raises(ValueError, match=r"at most 4194304 updates.*stretch"):
+        ls.extend(ls.constant(0.5), ls.cosine(1.0, 0.0, steps=2**31), at=10)
+    s = ls.extend(ls.constant(0.5), ls.cosine(1.0, 0.0, steps=cap), at=10)
+    assert s(11) == pytest.approx(0.5, rel=1e-5) and s(cap) == 0.0
+
+
+def test_extend_refusals():
+    old = ls.cosine(1.0, 0.0, steps=100)
+    new = ls.cosine(1.0, 0.0, steps=200)
+    with pytest.raises(ValueError, match="never settles"):
+        ls.extend(old, ls.exponential(1.0, 0.99), at=50)
+    with pytest.raises(ValueError, match="never settles"):
+        ls.extend(old, ls.sgdr(1.0, 50), at=30)
+    with pytest.raises(ValueError, match="settles"):
+        ls.extend(old, ls.cosine(1.0, 0.0, steps=40), at=50)
+    with pytest.raises(ValueError, match="settles"):
+        ls.extend(old, ls.cosine(1.0, 0.0, steps=50), at=50)
+    with pytest.raises(ValueError, match="above"):
+        ls.extend(ls.constant(2.0), new, at=50)
+    with pytest.raises(ValueError, match="below"):
+        ls.extend(ls.constant(-1.0), new, at=50)
+    with pytest.raises(ValueError, match="jump"):
+        ls.extend(old, ls.multistep(1.0, [100, 150], factor=0.1), at=50)
+    with pytest.raises(ValueError, match="at"):
+        ls.extend(old, new, at=0)
+    with pytest.raises(ValueError, match="total"):
+        ls.extend(old, ls.cosine(1.0, 0.0, steps=ls.total), at=50).bind(total=40)
+
+
+# ---------------------------------------------------------------- issue 23: no no-op pieces in what prints
+
+
+def test_exact_identities_are_dropped_by_the_arithmetic():
+    """s * 1, 1 * s, s / 1, s - 0, s + 0 and 0 + s are s: the same values bit for bit (x + 0 but for -0.0)."""
+    from lrsched.algebra import Add, Div, Mul, Sub
+
+    s = ls.cosine(0.1, 0.0, steps=30)
+    for built in (Mul.of(s, 1), Mul.of(1.0, s), Mul.of(ls.constant(1.0), s), Div.of(s, 1), Sub.of(s, 0), Add.of(s, 0)):
+        assert built is s
+    assert Add.of(0, Mul.of(1, s)) is s
+    t = np.arange(0, 40, dtype=float)
+    for keep in (Mul.of(s, 2), Sub.of(0, s), Div.of(1, s + 1), Add.of(s, 1e-300)):  # not identities: kept
+        assert isinstance(keep, (Mul, Sub, Div, Add))
+    np.testing.assert_array_equal(Sub.of(0, s)(t), -s(t))
+    assert ls.REGISTRY["mul"].of == Mul.of  # what the operators reach through the registry
+
+
+def test_a_clip_of_a_clip_is_one_clip():
+    s = ls.linear(1.0, -1.0, 10)
+    assert repr(s.clip(low=0).clip(low=0)) == "linear(1, -1, 10).clip(low=0, high=None)"
+    assert s.clip(low=0).clip(low=0) == s.clip(low=0)
+    both = s.clip(low=-0.5).clip(low=0, high=0.8).clip(high=0.5)
+    assert both == s.clip(low=0, high=0.5) and repr(both) == "linear(1, -1, 10).clip(low=0, high=0.5)"
+    t = np.arange(0, 12, dtype=float)
+    np.testing.assert_array_equal(both(t), np.clip(ref.linear(t, 1.0, -1.0, 10), 0, 0.5))
+    apart = s.clip(low=0, high=0.25).clip(low=0.5)  # ranges that do not meet: both kept, the outer wins
+    np.testing.assert_array_equal(apart(t), np.full(t.size, 0.5))
+    assert isinstance(apart.schedule, type(apart))
+
+
+def test_extend_past_the_new_plateau_continues_from_its_end():
+    """The run is still on its plateau at 790, where the new plan already decays (its plateau ends at 600):
+    tau0 is clamped to 600, and the new decay runs at the pace that ends it at 1200."""
+    old, new = ls.wsd(0.1, 1000, 100, 200), ls.wsd(0.1, 1200, 100, 600)
+    s = ls.extend(old, new, at=790)
+    t = np.arange(1, 1300, dtype=float)
+    clock = 600 + (t - 790) * (1200 - 600) / (1200 - 790)
+    want = np.where(t <= 790, np_wsd(t, 0.1, 1000, 100, 200), np_wsd(np.maximum(clock, 0), 0.1, 1200, 100, 600))
+    np.testing.assert_allclose(s(t), want, rtol=1e-12, atol=1e-16)

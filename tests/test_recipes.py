@@ -103,3 +103,33 @@ def test_a_recipe_with_symbols_names_a_bad_argument_too():
         ls.sgdr(1.0, period=ls.total / 10, period_mult="x")
     with pytest.raises(ValueError, match=r"^period must be > 0, got -100.0 \(binding total=100: period = total - 200"):
         ls.sgdr(1.0, period=ls.total - 200).bind(total=100)
+
+
+def test_wsd_and_cooldown_take_both_spellings_of_the_sqrt_decay_and_print_one():
+    """issue 23: wsd(decay="1-sqrt") and cooldown(shape="sqrt") refused each other's spelling; a bound 1-sqrt
+    decay printed as ease(..., power=0.5). Both read as "sqrt", and wsd prints as the cooldown it is."""
+    for spelling in ("1-sqrt", "sqrt"):
+        w = ls.wsd(1.0, steps=100, warmup_steps=10, decay_steps=20, decay=spelling)
+        assert repr(w) == "cooldown(warmup(constant(1), steps=10), at=80, steps=20, shape='sqrt')"
+        c = ls.cooldown(ls.constant(1.0), at=80, steps=20, shape=spelling)
+        assert c == ls.cooldown(ls.constant(1.0), at=80, steps=20, shape="sqrt") and c.shape == "sqrt"
+        t = np.arange(0, 130, dtype=float)
+        want = np.where(t <= 10, t / 10, np.where(t <= 80, 1.0, 1 - np.sqrt(np.clip(t - 80, 0, 20) / 20)))
+        close(w(t), want)
+        assert (
+            ls.from_dict(
+                {
+                    "type": "cooldown",
+                    "schedule": {"type": "constant", "value": 1},
+                    "at": 80,
+                    "steps": 20,
+                    "shape": spelling,
+                }
+            )
+            == c
+        )
+        recipe = {"type": "wsd", "peak": 1, "steps": 100, "warmup_steps": 10, "decay_steps": 20, "decay": spelling}
+        assert ls.from_dict(recipe) == w
+    assert repr(ls.wsd(1.0, 100, 0, 30, end=0.1)) == "cooldown(constant(1), at=70, steps=30, to=0.1)"
+    with pytest.raises(ValueError, match="shape must be one of"):
+        ls.cooldown(ls.constant(1.0), at=1, steps=3, shape="2-sqrt")
