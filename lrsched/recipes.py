@@ -19,7 +19,7 @@ from . import _validate as v
 from .combinators import Cooldown, Cycle, Join, Warmup, decay_shape
 from .primitives import Constant, Cosine, Exponential, InverseSqrt, Linear
 from .schedule import Field, Schedule, format_value
-from .symbols import substitute, symbols_in, try_bindings
+from .symbols import DURATIONS, refuse_misplaced, substitute, symbols_in, try_bindings
 from .value import RECIPES
 
 __all__ = ["exp_range", "flat_cos", "noam", "one_cycle", "sgdr", "triangular", "triangular2", "warmup_cosine", "wsd"]
@@ -68,17 +68,16 @@ def _deferred(fn):
         try:
             call = sig.bind(*args, **kwargs)
         except TypeError as e:
-            import difflib
-
             names = list(sig.parameters)
             for key in kwargs:
                 if key not in names:
-                    close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
-                    hint = f"; did you mean {close[0]!r}?" if close else f"; the parameters are {', '.join(names)}"
+                    hint = v.did_you_mean(key, names, cutoff=0.5, otherwise=f"the parameters are {', '.join(names)}")
                     raise TypeError(f"{fn.__name__}() got an unexpected parameter {key!r}{hint}") from None
             raise TypeError(f"{fn.__name__}(): {e}") from None
         if not symbols_in(tuple(call.arguments.values())):
             return fn(*args, **kwargs)
+        for key, x in call.arguments.items():  # a symbol where no duration goes (peak=total): refused by name
+            refuse_misplaced(f"{fn.__name__}(): ", key, x, DURATIONS.get(key, False))
         held = ", ".join(k for k, x in call.arguments.items() if symbols_in(x))
         try:  # that numbers may go there at all; their values are checked when bound
             try_bindings(lambda b: fn(**{k: substitute(x, b) for k, x in call.arguments.items()}))

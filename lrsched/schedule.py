@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from . import analysis, binding, engine, serialize
+from . import analysis, binding, engine, serialize, structure
 from .layout import MAX_DEPTH
 from .value import REGISTRY, REQUIRED, Field, Value, format_number, format_value
 
@@ -65,12 +65,12 @@ class Schedule(Value):
     # ------------------------------------------------------------ introspection
 
     def length(self) -> float | None:
-        """The iteration after which the schedule is constant (None: never); see :mod:`lrsched.analysis`.
+        """The iteration after which the schedule is constant (None: never); see :mod:`lrsched.structure`.
 
         >>> warmup(cosine(0.1, 0.0, steps=90), steps=10).length()
         100.0
         """
-        return analysis.length(self)
+        return structure.length(self)
 
     def breakpoints(self, stop: float | None = None) -> list[float]:
         """Where the composition changes phase, up to ``stop`` (default: its length).
@@ -78,12 +78,12 @@ class Schedule(Value):
         >>> join([constant(1), linear(1, 0, 10)], boundaries=[5]).breakpoints()
         [5.0, 15.0]
         """
-        return analysis.breakpoints(self, stop)
+        return structure.breakpoints(self, stop)
 
     def _breaks(self, stop: float) -> set[float]:
         """Where this schedule changes phase, in its own time, up to ``stop`` (each kind declares it).
 
-        :func:`lrsched.analysis.breaks_of` keeps the times in (0, stop]; a
+        :func:`lrsched.structure.breaks_of` keeps the times in (0, stop]; a
         combinator asks its kids through it, in the time each kid sees.
         """
         raise NotImplementedError(f"{type(self).__name__} does not declare where its phases break (_breaks)")
@@ -219,7 +219,7 @@ class Schedule(Value):
 def _arith(op: str, a, b):
     if not (isinstance(a, Schedule) or v._is_real(a)) or not (isinstance(b, Schedule) or v._is_real(b)):
         return NotImplemented
-    return REGISTRY[op](a, b)
+    return REGISTRY[op].of(a, b)
 
 
 # ---------------------------------------------------------------- field checks

@@ -10,7 +10,7 @@ A kind of schedule is declared once, as a subclass of :class:`lrsched.schedule.S
 * ``_encode``: how the engine lays it out for the numba kernel (a leaf
   opcode, or a lowering into other schedules);
 * ``_breaks`` and ``_settles``: its structure, where its phases change and
-  where it settles (:mod:`lrsched.analysis` asks each kind).
+  where it settles (:mod:`lrsched.structure` asks each kind).
 
 This module gives every kind, from that declaration alone: construction and
 validation, immutability, equality and hashing by value, pickling and the repr

@@ -273,24 +273,35 @@ def evaluate(s, t):
     raise NotImplementedError(f"no reference for {k!r}")
 
 
-def extend_point(s, grid: int = 4096):
-    """(tau_0, L) of an ``extend``: where ``new`` first comes down to old(at) after its peak, and its end.
+def extend_point(s):
+    """(tau_0, L) of an ``extend``: ``at`` clamped into the first stretch after new's peak where new is old(at).
 
-    L is read from ``new.length()`` (the analysis, tested on its own); the peak
-    from a dense grid and tau_0 by bisection on the reference formula.
+    L is read from ``new.length()`` (the analysis, tested on its own); the peak P is the first whole t where new
+    is largest; tau_a, where new first comes down to old(at) at or after P, by bisection on the reference
+    formula; tau_b, the last whole t of a plateau at old(at) that starts there (else tau_a). A run still on
+    new's own warmup ramp (at before P, new(at) = old(at)) continues from at.
     """
+    at = float(s.at)
     end = s.new.length()
-    x = float(evaluate(s.old, np.array([s.at]))[0])
-    ts = np.arange(1.0, math.ceil(end) + 1.0)
-    ys = evaluate(s.new, ts)
-    lo, hi = float(ts[int(np.argmax(ys))]), float(end)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if float(evaluate(s.new, np.array([mid]))[0]) <= x:
-            hi = mid
-        else:
-            lo = mid
-    return hi, end
+    x = float(evaluate(s.old, np.array([at]))[0])
+    here = float(evaluate(s.new, np.array([at]))[0])
+    ys = evaluate(s.new, np.arange(0.0, math.ceil(end) + 2.0))
+    top = int(np.argmax(ys[:-1]))
+    if at < top and here == x:
+        return at, end
+    k = top + int(np.flatnonzero(ys[top:] <= x)[0])
+    lo, hi = float(k - 1), float(k)
+    if k > top:
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if float(evaluate(s.new, np.array([mid]))[0]) <= x:
+                hi = mid
+            else:
+                lo = mid
+    else:
+        hi = float(top)
+    tau_b = float(k - 1 + int(np.argmin(ys[k:] == x))) if ys[k] == x else hi
+    return min(max(at, hi), tau_b), end
 
 
 #: every kind :func:`evaluate` knows
