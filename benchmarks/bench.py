@@ -34,6 +34,8 @@ import lrsched as ls
 from lrsched import engine
 
 W, PEAK, FLOOR = 1000, 0.1, 1e-5
+#: this checkout: fresh processes import lrsched from here (not from wherever it is installed)
+HERE = str(Path(__file__).resolve().parents[1])
 SLOW_MAX = 100_000
 
 
@@ -162,11 +164,14 @@ def lrsched_interpreted(n: int) -> np.ndarray:
 
 
 def fresh_process_seconds(code: str, repeat: int, cwd=None) -> float:
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd)  # make sure the cache is warm
+    import os
+
+    env = {**os.environ, "PYTHONPATH": HERE}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=env)  # make sure the cache is warm
     runs = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd)
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=env)
         runs.append(time.perf_counter() - t0)
     return statistics.median(runs)
 
@@ -204,9 +209,7 @@ def empty_cache_seconds(code: str, repeat: int, source: str | None = None, cache
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "NUMBA_CACHE_DIR": cache or tmp}
-            if source:
-                env["PYTHONPATH"] = source
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache or tmp, "PYTHONPATH": source or HERE}
             out = subprocess.run(
                 [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env, cwd=tmp
             ).stdout
@@ -288,9 +291,7 @@ def _warm_cache(source: str | None, where: str) -> str:
     """Fill ``where`` with the compiled kernel of the lrsched in ``source`` (None: this checkout)."""
     import os
 
-    env = {**os.environ, "NUMBA_CACHE_DIR": where}
-    if source:
-        env["PYTHONPATH"] = source
+    env = {**os.environ, "NUMBA_CACHE_DIR": where, "PYTHONPATH": source or HERE}
     subprocess.run([sys.executable, "-m", "lrsched", "--compile"], check=True, capture_output=True, env=env)
     return where
 
@@ -388,7 +389,10 @@ v = s.values({n})
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(peak - base)
 """
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    import os
+
+    env = {**os.environ, "PYTHONPATH": HERE}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
     grown_kb = float(out.strip())
     # the probe array was freed before `base`, so growth beyond it is what evaluation adds
     return grown_kb / 1024, n * 8 / 2**20

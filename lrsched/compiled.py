@@ -148,7 +148,7 @@ def plan() -> tuple[str | None, bool, str | None]:
         why = f"NUMBA_CACHE_DIR={roots[0]} holds no cache of this kernel and cannot be written"
     else:
         why = "no writable cache directory (beside the package, the user's cache, a private temporary one)"
-    return None, False, f"lrsched: nothing is cached: {why}; the kernel is compiled in memory, every process"
+    return None, False, f"lrsched: nothing is cached: {why}"
 
 
 def cached() -> bool:
@@ -231,6 +231,8 @@ def _load(directory: str | None, read_only: bool, note: str | None) -> types.Mod
     global CACHE_DIR, READ_ONLY
     from .kernels._numba_cache import install
 
+    if note:
+        print(note, file=sys.stderr, flush=True)
     install(directory, content_key(), read_only)
     interpreter = _exec_package(cache=directory is not None)
     disp, args = interpreter.evaluate, _probe_args()
@@ -238,18 +240,14 @@ def _load(directory: str | None, read_only: bool, note: str | None) -> types.Mod
         return interpreter
     fresh = directory is None or not _in_cache(disp, args)
     if fresh and read_only:  # a read-only cache of another build: compile in memory
-        note = f"lrsched: the cache in {directory} (read-only) does not hold this kernel; compiling in memory"
+        print(f"lrsched: the read-only cache in {directory} does not hold this kernel", file=sys.stderr, flush=True)
         directory, read_only = None, False
         install(None, content_key(), False)
         interpreter = _exec_package(cache=False)
         disp = interpreter.evaluate
     if fresh:
-        where = f"then cached in {directory}" if directory else "not cached"
-        print(
-            f"{note + '; ' if note else 'lrsched: '}compiling the evaluation kernel ({COMPILE_SECONDS}), {where}...",
-            file=sys.stderr,
-            flush=True,
-        )
+        where = f"then cached in {directory}" if directory else "in memory: every process compiles it again"
+        print(f"lrsched: compiling the evaluation kernel ({COMPILE_SECONDS}), {where}...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     disp(*args)
     importlib.import_module(f"{PACKAGE}.cycles").cycle_start(2.0, 1.0, 2.0)
