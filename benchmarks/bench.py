@@ -292,7 +292,9 @@ def _warm_cache(source: str | None, where: str) -> str:
     import os
 
     env = {**os.environ, "NUMBA_CACHE_DIR": where, "PYTHONPATH": source or HERE}
-    subprocess.run([sys.executable, "-m", "lrsched", "--compile"], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "lrsched", "--compile"], check=True, capture_output=True, env=env, cwd=where
+    )  # cwd: not a directory holding another lrsched (python -m looks there first)
     return where
 
 
@@ -318,21 +320,27 @@ print(time.perf_counter() - t0)
 """
 
 
-def first_use(repeat: int, before: str | None) -> None:
+def first_use(repeat: int, before: str | None, only: str = "") -> None:
     """Issue 16's and 23's first-use table, fresh processes, medians; with --before, that checkout's figures too."""
     versions = [("after", None)] + ([("before", before)] if before else [])
     with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "after").mkdir()
+        Path(tmp, "before").mkdir()
         warm = {name: _warm_cache(src, str(Path(tmp, name))) for name, src in versions}
         head = "".join(f"{name:>10s}" for name, _ in versions)
         print(f"\nfirst use, fresh processes (medians of {repeat}; the clock starts after the import):")
         print(f"  {'case':56s}{head}   goal")
         for name, setup, body, goal, cache in FIRST_USE_CASES:
+            if only and only not in name:
+                continue
             code = f"import time, lrsched as ls\n{setup}\nt0 = time.perf_counter()\n{body}\n"
             code += "print(time.perf_counter() - t0)"
             secs = [empty_cache_seconds(code, repeat, src, warm[v] if cache == "warm" else None) for v, src in versions]
             cells = "".join(f"{x:9.3f}s" for x in secs)
             print(f"  {name:56s}{cells}   <= {goal:g} s  {_ok(secs[0] <= goal)}")
         for name, args, cache in WHOLE_PROCESS_CASES:
+            if only and only not in name:
+                continue
             code = WHOLE_PROCESS.format(args=args)
             n = 1 if "--compile" in args else repeat
             secs = [empty_cache_seconds(code, n, src, warm[v] if cache == "warm" else None) for v, src in versions]
@@ -404,6 +412,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=None)
     ap.add_argument("--before", help="another lrsched checkout (its parent directory) to time first use against")
     ap.add_argument("--first-use-only", action="store_true", help="only the first-use table")
+    ap.add_argument("--only", default="", help="with --first-use-only: the cases whose name holds this text")
     args = ap.parse_args()
     sizes = [1_000, 100_000, 1_000_000] if args.quick else [1_000, 100_000, 10_000_000]
     repeat = args.repeat or (3 if args.quick else 7)
@@ -415,7 +424,7 @@ def main() -> None:
     )
     print(f"medians of {repeat} runs; ~ = extrapolated linearly from {SLOW_MAX:,} values\n")
     if args.first_use_only:
-        first_use(repeat, args.before)
+        first_use(repeat, args.before, args.only)
         return
     ls.compile_kernels()  # the steady state: the compiled tier (first use is measured on its own, below)
 

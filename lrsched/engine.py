@@ -264,6 +264,7 @@ class CompiledKernel(Kernel):
             except Exception:  # pragma: no cover - a numba without entry points
                 scalar = ranged
         self.evaluate, self._scalar = ranged, scalar
+        self._compiled = hasattr(module.evaluate, "overloads")
 
     def at(self, ip, fp, t: float) -> float:
         w = _scratch()
@@ -274,19 +275,42 @@ class CompiledKernel(Kernel):
                 raise
             return float(arrays.evaluate(ip, fp, np.array([t]))[0])
 
-    def call(self, program, out, t0, ranged, first=0, step=1, side=_NO_SIDE, work=_EMPTY, iwork=_EMPTY_INT, mode=0):
-        """The kernel's entry point (:func:`lrsched.kernels.interpreter.evaluate`): NaN if a value is not finite."""
+    def call(
+        self,
+        program: Program,
+        out: np.ndarray,
+        t0: float,
+        ranged: bool,
+        first: int = 0,
+        step: int = 1,
+        side: np.ndarray = _NO_SIDE,
+        work: np.ndarray = _EMPTY,
+        iwork: np.ndarray = _EMPTY_INT,
+        mode: int = 0,
+    ) -> float:
+        """The kernel's entry point, :func:`lrsched.kernels.interpreter.evaluate` (its arguments are explained
+        there), compiled: the first value computed, or NaN if a value is not finite."""
         return self.evaluate(program.ip, program.fp, out, t0, ranged, first, step, side, work, iwork, mode)
 
     def fill(self, program: Program, out, t0: float, ranged: bool) -> bool:
+        times = None if self._compiled or ranged else out.copy()
+        try:
+            y = self._fill(program, out, t0, ranged)
+        except _MATH_ERRORS as e:  # NUMBA_DISABLE_JIT: Python's math raises where the C library gives NaN or inf
+            if self._compiled or str(e).startswith("lrsched:"):
+                raise
+            if times is not None:
+                out[:] = times
+            return INTERPRETED.fill(program, out, t0, ranged)
+        return y - y == 0.0
+
+    def _fill(self, program: Program, out, t0: float, ranged: bool) -> float:
         n = out.size
         if program.functions:
-            y = self._with_functions(program, out, t0, ranged)
-        elif n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
-            y = self._threaded(program, out, t0, ranged, threads)
-        else:
-            y = self.call(program, out, t0, ranged)
-        return y - y == 0.0
+            return self._with_functions(program, out, t0, ranged)
+        if n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
+            return self._threaded(program, out, t0, ranged, threads)
+        return self.call(program, out, t0, ranged)
 
     def _threaded(self, program: Program, out, t0: float, ranged: bool, threads: int) -> float:
         """Blocks dealt round-robin to ``threads`` threads (this one included); NaN if any value is not finite."""
