@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's lrsched, not an installed one
 import lrsched as ls
 from lrsched import engine
 
