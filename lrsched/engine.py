@@ -156,6 +156,12 @@ def cycle_start(i, period, mult) -> float:
         return float(kernels.cycle_start(np.float64(i), np.float64(period), np.float64(mult)))
 
 
+def cycle_starts(i, period, mult) -> np.ndarray:
+    """:func:`cycle_start` of every whole i >= 0 in an array at once (the same bits; for walks over many cycles)."""
+    with np.errstate(all="ignore"):
+        return arrays.cycle_starts(np.asarray(i, dtype=np.float64), float(period), float(mult))
+
+
 def compile_program(schedule) -> Program:
     if schedule._symbols:
         from .symbols import unbound_message

@@ -124,6 +124,16 @@ def test_any_t_returns_a_value_in_range(watchdog, period, mult, t, zero_based, l
     assert s(np.array([t]))[0] == y
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=SUPPRESS)
+@given(cycles(), st.lists(st.one_of(st.integers(0, 300), st.integers(0, 10**18)), min_size=1, max_size=30))
+def test_cycle_starts_of_many_cycles_at_once_are_the_kernels(c, indices):
+    period, mult = c[0], c[1]
+    i = np.array(sorted(indices), dtype=float)
+    want = [engine.cycle_start(float(k), period, mult) for k in i]
+    np.testing.assert_array_equal(engine.cycle_starts(i, period, mult), want)
+    np.testing.assert_array_equal(engine.cycle_starts(i[::-1], period, mult), want[::-1])
+
+
 def test_the_first_restart_of_sgdr_for_every_round_period(watchdog):
     # S(1) is the period itself: 1000 * (1.2 - 1) / (1.2 - 1) once rounded below 1000
     for period in (250, 500, 1000, 2000, *range(1, 300)):
