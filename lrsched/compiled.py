@@ -121,10 +121,11 @@ def _roots() -> tuple[list[str], bool]:
 
 
 def _is_ready(directory: str) -> bool:
+    """Whether ``directory`` holds a complete cache: ``ready`` names numba's index of the entry point, there."""
     try:
         with open(os.path.join(directory, "ready")) as f:
             index = f.read().strip()
-        return bool(index) and os.path.exists(index)
+        return bool(index) and os.path.exists(os.path.join(directory, os.path.basename(index)))
     except OSError:
         return False
 
@@ -260,7 +261,8 @@ def _load(directory: str | None, read_only: bool, note: str | None) -> types.Mod
 
 
 def _write_ready(directory: str, disp) -> None:
-    """Mark the cache complete: ``ready`` names numba's index file of the entry point."""
+    """Mark the cache complete: ``ready`` names numba's index file of the entry point (relative: the directory
+    may be moved, a CI cache restored elsewhere)."""
     try:
         index = disp._cache._cache_file._index_path
     except AttributeError:  # pragma: no cover - a numba that keeps its cache elsewhere: never marked ready
@@ -270,7 +272,7 @@ def _write_ready(directory: str, disp) -> None:
     try:
         tmp = os.path.join(directory, f"ready.{os.getpid()}")
         with open(tmp, "w") as f:
-            f.write(index)
+            f.write(os.path.basename(index))
         os.replace(tmp, os.path.join(directory, "ready"))
     except OSError:
         pass
