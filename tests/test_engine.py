@@ -387,6 +387,26 @@ def test_both_tiers_give_the_same_bits(compiled_kernel, s, ts, t0):
         np.testing.assert_array_equal(np.array(one), got[1][2], err_msg=repr(s))
 
 
+def test_every_leaf_kind_has_an_array_formula():
+    """A leaf without one still evaluates (its kernel formula, per value), but a million values would crawl."""
+    from lrsched import layout
+
+    declared = {op for op in layout.PARAMS if op < layout.JOIN} - {layout.CONST, layout.FUNCTION}
+    assert set(arrays._LEAVES) == declared
+
+
+def test_a_leaf_without_an_array_formula_runs_its_kernel_formula(monkeypatch):
+    s = ls.cycle(ls.tanh(1.0, 0.1, steps=50, lb=-4, ub=2), 60, period_mult=1.5) * ls.poly(1, 0.5, steps=900, power=2)
+    want = s.values(1000)
+    monkeypatch.delitem(arrays._LEAVES, ls.tanh(1, 0, steps=1).op)
+    monkeypatch.delitem(arrays._LEAVES, ls.poly(1, 0, steps=1).op)
+    np.testing.assert_array_equal(s.values(1000), want)
+    p = ls.cosine(0, 3e-4, steps=126, periodic=True)
+    monkeypatch.delitem(arrays._LEAVES, p.op)
+    with pytest.raises(ValueError, match=r"not finite at t=1\.7976931348623157e\+308"):
+        p(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 1.7976931348623157e308]))
+
+
 def test_a_math_error_is_reported_by_t_in_both_tiers(compiled_kernel, monkeypatch):
     # cos(pi * t / 126) of a t near the float range: Python's math raises, the C library gives NaN
     s = ls.cosine(0, 3e-4, steps=126, periodic=True)

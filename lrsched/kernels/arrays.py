@@ -16,6 +16,10 @@ cycle. It is the same arithmetic as :mod:`.leaves`, :mod:`.cycles` and
   every CPU. Where Python's ``math`` raises (``cos(inf)``, an overflow), the C
   library's own answer is taken (NaN, inf), as compiled code gets it.
 
+A leaf kind without an array formula here (a primitive just added, see the
+README) runs its formula from :mod:`.leaves` as Python, one value at a time:
+correct at once, and as fast as the others once it has one in ``_LEAVES``.
+
 A cycle over sorted times is walked one cycle at a time, as the compiled
 kernel does; over unsorted times, or over more cycles than
 :data:`SEGMENT_WALK_MAX`, every time finds its cycle on its own (the
@@ -35,6 +39,7 @@ import numpy as np
 
 from .. import layout as L
 from . import cycles as _scalar
+from . import leaves
 
 #: a cycle over sorted times that spans more cycles than this finds each time's cycle on arrays
 SEGMENT_WALK_MAX = 64
@@ -242,8 +247,25 @@ def _leaf(op, fp, f, t, functions):
         return _function(functions[int(fp[f])], t)
     formula = _LEAVES.get(op)
     if formula is None:
-        raise ValueError("lrsched: a program holds a leaf opcode the kernel does not know")
+        return _leaf_by_source(op, fp, f, t)
     return formula(t, *fp[f : f + len(L.PARAMS[op])].tolist())
+
+
+def _leaf_by_source(op, fp, f, t):
+    """A leaf without an array formula here (a primitive just added): the kernel source's own loop, run as
+    Python (:func:`lrsched.kernels.leaves.leaf`), the same bits; a value where Python's math raises is NaN."""
+    out, side, pos = np.empty(t.size), np.empty((2, 0)), np.zeros(1, dtype=np.int64)
+    try:
+        leaves.leaf(op, fp, f, t, 0, out, 0, t.size, side, pos, 0)
+    except (ValueError, OverflowError, ZeroDivisionError) as e:
+        if str(e).startswith("lrsched:"):
+            raise
+        for j in range(t.size):
+            try:
+                leaves.leaf(op, fp, f, t, j, out, j, 1, side, pos, 0)
+            except (ValueError, OverflowError, ZeroDivisionError):
+                out[j] = math.nan
+    return out
 
 
 # ---------------------------------------------------------------- the tree walk (kernels/interpreter.py)
