@@ -6,6 +6,8 @@ over the rest; 1-indexed t; float64 output. Every figure is the median of
 
     python benchmarks/bench.py            # the full table (about a minute)
     python benchmarks/bench.py --quick    # smaller sizes, fewer repeats
+    git -C /work/main archive main lrsched | tar -x -C /tmp/before   # another version, exported
+    python benchmarks/bench.py --first-use-only --before /tmp/before  # first use, both versions in one run
 
 Peers: the NumPy closed form (np.where), a pure-Python loop, torch's
 SequentialLR(LinearLR, CosineAnnealingLR) stepped (when torch is installed)
@@ -28,10 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's lrsched, not an installed one
 import lrsched as ls
 from lrsched import engine
 
 W, PEAK, FLOOR = 1000, 0.1, 1e-5
+#: this checkout: fresh processes import lrsched from here (not from wherever it is installed)
+HERE = str(Path(__file__).resolve().parents[1])
 SLOW_MAX = 100_000
 
 
@@ -152,12 +157,22 @@ def lrsched_serial(n: int) -> np.ndarray:
         engine.PARALLEL_MIN = old
 
 
+def lrsched_interpreted(n: int) -> np.ndarray:
+    """The interpreted tier (what a process uses before the compiled one pays for itself)."""
+    out = np.empty(n)
+    engine.INTERPRETED.fill(built(n)._program, out, 1.0, True)
+    return out
+
+
 def fresh_process_seconds(code: str, repeat: int, cwd=None) -> float:
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd)  # make sure the cache is warm
+    import os
+
+    env = {**os.environ, "PYTHONPATH": HERE}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=env)  # make sure the cache is warm
     runs = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd)
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=env)
         runs.append(time.perf_counter() - t0)
     return statistics.median(runs)
 
@@ -184,14 +199,18 @@ print(time.perf_counter() - t0)
 """
 
 
-def empty_cache_seconds(code: str, repeat: int) -> float:
-    """A fresh process with an empty numba cache (a new virtualenv, CI container or image): its own timing."""
+def empty_cache_seconds(code: str, repeat: int, source: str | None = None, cache: str | None = None) -> float:
+    """A fresh process with an empty numba cache (a new virtualenv, CI container or image): its own timing.
+
+    ``source``: the directory lrsched is imported from (another checkout: --before); ``cache``: a filled
+    NUMBA_CACHE_DIR to use instead of an empty one (a warm cache).
+    """
     import os
 
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "NUMBA_CACHE_DIR": tmp}
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache or tmp, "PYTHONPATH": source or HERE}
             out = subprocess.run(
                 [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env, cwd=tmp
             ).stdout
@@ -199,24 +218,37 @@ def empty_cache_seconds(code: str, repeat: int) -> float:
     return statistics.median(runs)
 
 
-# ---------------------------------------------------------------- first use (issue 16's table)
+WHOLE_PROCESS = """
+import subprocess, sys, time
+t0 = time.perf_counter()
+subprocess.run([sys.executable, *{args!r}], check=True, capture_output=True)
+print(time.perf_counter() - t0)
+"""
 
-#: each case runs in a fresh process with an empty numba cache; the clock starts after `import lrsched`
-#: (and after the setup line): (name, setup, body, goal in seconds)
+
+# ---------------------------------------------------------------- first use (issue 16's table, issue 23's goals)
+
+#: each case runs in a fresh process; the clock starts after `import lrsched` (and after the setup line):
+#: (name, setup, body, goal in seconds, cache: "empty" or "warm")
+WC = "s = ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000)"
+SGDR = "s = ls.sgdr(0.1, 1000, period_mult=1.5)"
 FIRST_USE_CASES = [
-    ("first value, warmup + cosine", "s = ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000)", "s(1)", 0.05),
-    ("first value, sgdr(0.1, 1000, period_mult=1.5)", "s = ls.sgdr(0.1, 1000, period_mult=1.5)", "s(1)", 0.05),
+    ("first value, warmup + cosine", WC, "s(1)", 0.05, "empty"),
+    ("first value, warmup + cosine, warm cache", WC, "s(1)", 0.05, "warm"),
+    ("first value, sgdr(0.1, 1000, period_mult=1.5)", SGDR, "s(1)", 0.05, "empty"),
     (
         "first value, timm CosineLRScheduler(cycle_mul=1.1)",
         "import lrsched.timm; s = lrsched.timm.CosineLRScheduler(0.1, t_initial=30, cycle_mul=1.1, cycle_limit=5)",
         "s(1)",
         0.05,
+        "empty",
     ),
     (
         "first value, torch OneCycleLR mirror",
         "import lrsched.torch; s = lrsched.torch.one_cycle_lr(0.1, total_steps=10_000)",
         "s(1)",
         0.05,
+        "empty",
     ),
     (
         "1,000 scalars + values(100_000), the 4 cases",
@@ -226,6 +258,7 @@ FIRST_USE_CASES = [
         "lrsched.torch.one_cycle_lr(0.1, total_steps=10_000)]",
         "for s in ss: [s(t) for t in range(1, 1001)]; s.values(100_000)",
         4 * 0.5,
+        "empty",
     ),
     (
         "plateau replay, 100 epochs x 1,000 steps",
@@ -233,14 +266,38 @@ FIRST_USE_CASES = [
         "m = np.linspace(1, 0.5, 100) + 0.01 * np.sin(np.arange(100))",
         "ls.plateau(patience=2).replay(s, m, steps_per_epoch=1_000)",
         0.5,
+        "empty",
     ),
+    ("warmup + cosine values(10**6)", WC, "s.values(10**6)", 1.0, "empty"),
+    ("sgdr(...).values(10**6)", SGDR, "s.values(10**6)", 1.0, "empty"),
+    ("sgdr(...).values(10**7), all included", SGDR, "s.values(10**7)", 3.0, "empty"),
     (
-        "sgdr(...).values(10**7), compile included",
-        "s = ls.sgdr(0.1, 1000, period_mult=1.5)",
-        "s.values(10**7)",
-        5.0,
+        "extend over a 2e6-update plan (read in chunks)",
+        "old = ls.cosine(0.1, 1e-5, steps=1_000_000); new = ls.warmup(ls.cosine(0.1, 1e-5, steps=2_000_000), steps=10)",
+        "ls.extend(old, new, at=500_000)(600_000)",
+        3.0,
+        "empty",
     ),
 ]
+
+#: whole processes (interpreter start and imports included): (name, command-line arguments, cache)
+WHOLE_PROCESS_CASES = [
+    ("CLI preview, warm cache", ["-m", "lrsched", "-e", "warmup(cosine(0.1, 1e-5, steps=9000), steps=1000)"], "warm"),
+    ("floor: python -c 'import numpy'", ["-c", "import numpy"], "warm"),
+    ("python -m lrsched --compile, empty cache", ["-m", "lrsched", "--compile"], "empty"),
+]
+
+
+def _warm_cache(source: str | None, where: str) -> str:
+    """Fill ``where`` with the compiled kernel of the lrsched in ``source`` (None: this checkout)."""
+    import os
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": where, "PYTHONPATH": source or HERE}
+    subprocess.run(
+        [sys.executable, "-m", "lrsched", "--compile"], check=True, capture_output=True, env=env, cwd=where
+    )  # cwd: not a directory holding another lrsched (python -m looks there first)
+    return where
+
 
 TORCH_LOOP = """
 import time, torch
@@ -264,17 +321,39 @@ print(time.perf_counter() - t0)
 """
 
 
-def first_use(repeat: int) -> None:
-    """Issue 16's table: each case in fresh processes with an empty numba cache, medians, next to the peers."""
-    print("\nfirst use, fresh processes with an empty numba cache (medians; the clock starts after the import):")
-    for name, setup, body, goal in FIRST_USE_CASES:
-        code = f"import time, lrsched as ls\n{setup}\nt0 = time.perf_counter()\n{body}\nprint(time.perf_counter() - t0)"
-        sec = empty_cache_seconds(code, repeat)
-        print(f"  {name:52s} {sec:8.3f} s   goal <= {goal:g} s  {_ok(sec <= goal)}")
+def first_use(repeat: int, before: str | None, only: str = "") -> None:
+    """Issue 16's and 23's first-use table, fresh processes, medians; with --before, that checkout's figures too."""
+    versions = [("after", None)] + ([("before", before)] if before else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "after").mkdir()
+        Path(tmp, "before").mkdir()
+        warm = {name: _warm_cache(src, str(Path(tmp, name))) for name, src in versions}
+        head = "".join(f"{name:>10s}" for name, _ in versions)
+        print(f"\nfirst use, fresh processes (medians of {repeat}; the clock starts after the import):")
+        print(f"  {'case':56s}{head}   goal")
+        for name, setup, body, goal, cache in FIRST_USE_CASES:
+            if only and only not in name:
+                continue
+            code = f"import time, lrsched as ls\n{setup}\nt0 = time.perf_counter()\n{body}\n"
+            code += "print(time.perf_counter() - t0)"
+            secs = [empty_cache_seconds(code, repeat, src, warm[v] if cache == "warm" else None) for v, src in versions]
+            cells = "".join(f"{x:9.3f}s" for x in secs)
+            print(f"  {name:56s}{cells}   <= {goal:g} s  {_ok(secs[0] <= goal)}")
+        for name, args, cache in WHOLE_PROCESS_CASES:
+            if only and only not in name:
+                continue
+            code = WHOLE_PROCESS.format(args=args)
+            n = 1 if "--compile" in args else repeat
+            secs = [empty_cache_seconds(code, n, src, warm[v] if cache == "warm" else None) for v, src in versions]
+            print(f"  {name:56s}" + "".join(f"{x:9.3f}s" for x in secs) + "   (whole process)")
     imp = empty_cache_seconds(
         "import time\nt0 = time.perf_counter()\nimport lrsched\nprint(time.perf_counter() - t0)", repeat
     )
-    print(f"  {'import lrsched':52s} {imp:8.3f} s   goal <= 0.3 s  {_ok(imp <= 0.3)}")
+    print(f"  {'import lrsched':56s}{imp:9.3f}s   <= 0.3 s  {_ok(imp <= 0.3)}")
+    _first_use_peers(repeat)
+
+
+def _first_use_peers(repeat: int) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -292,7 +371,7 @@ def first_use(repeat: int) -> None:
         )
         extra = ours - theirs
         print(
-            f"  {'lrsched.torch.scheduler, 100 updates, vs LambdaLR':52s} {extra:+8.3f} s   goal <= +0.3 s  "
+            f"  {'lrsched.torch.scheduler, 100 updates, vs LambdaLR':56s}{extra:+9.3f}s   <= +0.3 s  "
             f"{_ok(extra <= 0.3)}  (torch's LambdaLR: {theirs:.3f} s)"
         )
     try:
@@ -301,9 +380,9 @@ def first_use(repeat: int) -> None:
         print("  optax not installed: its first use is not measured")
     else:
         sec = empty_cache_seconds(OPTAX_FIRST, repeat)
-        print(f"  {'peer: optax first value (jax import and jit included)':52s} {sec:8.3f} s")
+        print(f"  {'peer: optax first value (jax import and jit included)':56s}{sec:9.3f}s")
     nfloor = empty_cache_seconds(NUMBA_FIRST, repeat)
-    print(f"  {'floor: numba import + compile one trivial kernel':52s} {nfloor:8.3f} s")
+    print(f"  {'floor: numba import + compile one trivial kernel':56s}{nfloor:9.3f}s")
 
 
 def peak_extra_memory(n: int) -> tuple[float, float]:
@@ -319,7 +398,10 @@ v = s.values({n})
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(peak - base)
 """
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    import os
+
+    env = {**os.environ, "PYTHONPATH": HERE}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
     grown_kb = float(out.strip())
     # the probe array was freed before `base`, so growth beyond it is what evaluation adds
     return grown_kb / 1024, n * 8 / 2**20
@@ -329,6 +411,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="sizes up to 1e6 and 3 repeats")
     ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--before", help="another lrsched checkout (its parent directory) to time first use against")
+    ap.add_argument("--first-use-only", action="store_true", help="only the first-use table")
+    ap.add_argument("--only", default="", help="with --first-use-only: the cases whose name holds this text")
     args = ap.parse_args()
     sizes = [1_000, 100_000, 1_000_000] if args.quick else [1_000, 100_000, 10_000_000]
     repeat = args.repeat or (3 if args.quick else 7)
@@ -339,6 +424,9 @@ def main() -> None:
         f"lrsched {ls.__version__}, numpy {np.__version__}, numba {numba.__version__}, threads {engine.num_threads()}"
     )
     print(f"medians of {repeat} runs; ~ = extrapolated linearly from {SLOW_MAX:,} values\n")
+    if args.first_use_only:
+        first_use(repeat, args.before, args.only)
+        return
     ls.compile_kernels()  # the steady state: the compiled tier (first use is measured on its own, below)
 
     # correctness first: every method computes the same curve
@@ -349,6 +437,7 @@ def main() -> None:
     methods = {
         "lrsched values(n)": lrsched_values,
         "lrsched, one thread": lrsched_serial,
+        "lrsched interpreted (NumPy arrays)": lrsched_interpreted,
         "NumPy closed form (np.where)": numpy_closed_form,
         "Python loop (np.fromiter)": python_loop,
     }
@@ -424,7 +513,7 @@ def main() -> None:
         f"+{fresh - floor:.3f} s  {_ok(fresh - floor <= 0.25)}  (the floor, import + one cached kernel: {floor:.3f} s)"
     )
 
-    first_use(3 if args.quick else 5)
+    first_use(3 if args.quick else 5, args.before)
 
     n_mem = sizes[-1]
     extra, out_mb = peak_extra_memory(n_mem)

@@ -1,24 +1,39 @@
 """Where evaluation happens.
 
 A schedule is laid out once as a :class:`Program` (the flat arrays described
-in :mod:`lrsched.layout`), cached on the schedule, and every evaluation, of
-one t or of ten million, runs the same compiled kernel,
-:func:`lrsched.kernels.evaluate`, on it. Laying out a new composition costs
-microseconds and compiles nothing: the kernel is generic, compiled once after
-install and cached on disk by numba.
+in :mod:`lrsched.layout`), cached on the schedule, and evaluated by one of two
+tiers of the same kernel, each a :class:`Kernel`:
 
-Long ranges are split into blocks dealt round-robin to Python threads running
-that kernel without the GIL: no OpenMP or TBB runtime, so evaluation works in
-forked children and from several threads at once.
+- interpreted (:data:`INTERPRETED`, the default): one value runs the kernel
+  source of :mod:`lrsched.kernels` as plain Python (microseconds, nothing
+  compiled, numba not imported); arrays and ranges run
+  :mod:`lrsched.kernels.arrays`, the same formulas as NumPy array operations
+  (a million values in a fraction of a second);
+- compiled (:class:`CompiledKernel`): the same source compiled by numba and
+  cached on disk (:mod:`lrsched.compiled`). It is loaded when the work asked
+  for pays for loading it (:func:`kernel_for`): a warm cache once a few
+  million values or some ten thousand scalar calls are asked for, an empty
+  one (a compile of several seconds) only for some fifty million values, or
+  when asked (:func:`compile_kernels`, ``python -m lrsched --compile``).
+  Chunked callers say how many values they will ask for in all
+  (:func:`expecting`). Long ranges are split into blocks dealt round-robin to
+  Python threads running the kernel without the GIL: no OpenMP or TBB runtime,
+  so it works in forked children and from several threads at once.
+
+Both tiers give the same bits. Laying out a new composition costs
+microseconds and compiles nothing: the kernel is generic.
 
 This module also checks the iterations it is given (numbers >= 0, finite)
 and the values it returns: a value that is not finite anywhere in the
-composition at t (a 0/0 inside a minimum, a 1/0 under a clip) raises
-ValueError naming t, whatever the order of the operands.
+composition at t (a 0/0 inside a minimum, a 1/0 under a clip, a cosine of
+an infinite phase) raises ValueError naming t, whatever the order of the
+operands and whichever tier computed it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import numbers
 import os
@@ -29,6 +44,7 @@ import numpy as np
 from . import compiled, kernels
 from . import layout as L
 from ._validate import show
+from .kernels import arrays
 
 #: ranges at least this long are evaluated on several threads
 PARALLEL_MIN = 1 << 16
@@ -124,17 +140,12 @@ class Program:
                 return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])
 
         else:
-            local, current = _SCALAR, _SCALAR_ENTRY
 
             def at(t):
-                try:
-                    w = local.work
-                except AttributeError:
-                    w = _scalar_scratch()
-                y = current[0](ip, fp, _EMPTY, t, True, 0, 1, _NO_SIDE, w[0], w[1], 0)
+                y = SCALAR.at(ip, fp, t)  # the tier that serves scalar calls now
                 if y - y == 0.0:
-                    return float(y)
-                return float(_run(schedule, self, np.array([t]), 0.0, 1)[0])  # raises, naming t
+                    return y
+                raise _not_finite(schedule, t, y)
 
         self.at = at
 
@@ -143,6 +154,12 @@ def cycle_start(i, period, mult) -> float:
     """S_i, where cycle i of a ``cycle`` starts, in the kernel's own arithmetic (see :class:`lrsched.Cycle`)."""
     with np.errstate(all="ignore"):
         return float(kernels.cycle_start(np.float64(i), np.float64(period), np.float64(mult)))
+
+
+def cycle_starts(i, period, mult) -> np.ndarray:
+    """:func:`cycle_start` of every whole i >= 0 in an array at once (the same bits; for walks over many cycles)."""
+    with np.errstate(all="ignore"):
+        return arrays.cycle_starts(np.asarray(i, dtype=np.float64), float(period), float(mult))
 
 
 def compile_program(schedule) -> Program:
@@ -155,82 +172,246 @@ def compile_program(schedule) -> Program:
 
 
 # ---------------------------------------------------------------- the two tiers
-#
-# One kernel source (lrsched.kernels), run two ways: as it is, plain Python over
-# NumPy (the interpreted tier: no compiler, a value at once), or compiled by numba
-# (lrsched.compiled: compiled once, then loaded from numba's on-disk cache). The
-# compiled tier serves every call once it is loaded, or when numba's cache
-# already holds it (a warm cache: its scalar calls are several times faster);
-# otherwise the first range longer than INTERPRETED_MAX loads, or compiles, it.
-# Both give the same bits.
 
-#: the longest range the interpreted tier evaluates while the compiled kernel is neither loaded nor cached
+#: ranges are evaluated by the interpreted tier this many values at a time (bounded temporaries)
+CHUNK = 1 << 16
+#: arrays up to this long run the kernel source one value at a time on the interpreted tier
+ONE_BY_ONE_MAX = 4
+#: a warm cache is loaded (numba imported: 0.5-0.9 s) once a request, or all requests so far, ask for this many values
+LOAD_MIN_VALUES = 3_000_000
+#: ... or once this many scalar calls have run interpreted (about 30 us each)
+LOAD_MIN_CALLS = 20_000
+#: an empty cache is compiled (5-10 s) only for a request of this many values, or this many in all so far
+COMPILE_MIN_VALUES = 50_000_000
+#: obsolete: tests/test_values.py uses it as "a long range"
 INTERPRETED_MAX = 100_000
 
 _EMPTY_INT = np.empty(0, dtype=np.int64)
-_SCALAR = threading.local()  # per thread: scratch for scalar calls, so that they allocate nothing
-_COMPILED: list = []  # [the compiled range entry] once the compiled tier is in use
+_SCRATCH = threading.local()  # per thread: scratch for scalar calls, so that they allocate nothing
+_EXPECTED = contextvars.ContextVar("lrsched_expected_values", default=0)
+_MATH_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
 
 
-def _scalar_scratch():
-    _SCALAR.work = kernels.scratch(L.MAX_DEPTH + 2, 1)
-    return _SCALAR.work
+def _scratch():
+    try:
+        return _SCRATCH.work
+    except AttributeError:
+        _SCRATCH.work = kernels.scratch(L.MAX_DEPTH + 2, 1)
+        return _SCRATCH.work
 
 
-def _interpreted(*args):
-    """The kernel source run as Python; IEEE results (inf, nan) as compiled code gives them, without warnings."""
-    with np.errstate(all="ignore"):
-        return kernels.evaluate(*args)
+class Kernel:
+    """A tier of the evaluation kernel: one value (:meth:`at`), or many in place (:meth:`fill`).
+
+    This base is the interpreted tier: the kernel source of :mod:`lrsched.kernels`
+    run as Python for a value, :mod:`lrsched.kernels.arrays` for arrays and ranges.
+    Neither raises for IEEE reasons: a value that is not finite is returned (NaN,
+    inf) for the engine to report by t.
+    """
+
+    name = "interpreted"
+
+    def __init__(self):
+        self.calls = 0  # scalar calls served (the warm cache is loaded after LOAD_MIN_CALLS)
+
+    def at(self, ip, fp, t: float) -> float:
+        """The value at t of a program without ``function`` leaves."""
+        self.calls += 1
+        if self.calls == LOAD_MIN_CALLS:
+            _maybe_switch(0)
+        w = _scratch()
+        try:
+            with np.errstate(all="ignore"):
+                return float(kernels.evaluate(ip, fp, _EMPTY, t, True, 0, 1, _NO_SIDE, w[0], w[1], 0))
+        except _MATH_ERRORS as e:  # Python's math raises where the C library returns NaN or inf
+            if str(e).startswith("lrsched:"):
+                raise
+            return float(arrays.evaluate(ip, fp, np.array([t]))[0])
+
+    def fill(self, program: Program, out, t0: float, ranged: bool) -> bool:
+        """``out`` (holding the times unless ``ranged``: then t0, t0 + 1, ...) filled with the values; all finite?"""
+        n, ok = out.size, True
+        if n <= ONE_BY_ONE_MAX and not program.functions:
+            for j in range(n):
+                out[j] = self.at(program.ip, program.fp, t0 + j if ranged else float(out[j]))
+            return bool(np.isfinite(out).all())
+        for lo in range(0, n, CHUNK):
+            hi = min(lo + CHUNK, n)
+            times = t0 + np.arange(lo, hi, dtype=np.float64) if ranged else out[lo:hi]
+            out[lo:hi] = arrays.evaluate(program.ip, program.fp, times, program.functions)
+            ok = ok and bool(np.isfinite(out[lo:hi]).all())
+        return ok
 
 
-def _first_scalar(*args):
-    """The first scalar call of the process: picks the tier (compiled if numba's cache holds it), then runs."""
-    if not _COMPILED and compiled.cached():
-        _use_compiled()
-    elif not _COMPILED:
-        _SCALAR_ENTRY[0] = _interpreted
-    return _SCALAR_ENTRY[0](*args)
-
-
-#: the kernel every scalar call runs (one list, read by every Program.at, switched when the compiled tier loads)
-_SCALAR_ENTRY: list = [_first_scalar]
-
-
-def _use_compiled():
-    """Load the compiled tier (compiling it once if numba's cache does not hold it) and switch every call to it.
+class CompiledKernel(Kernel):
+    """The kernel compiled by numba (:mod:`lrsched.compiled`): long ranges on several threads, without the GIL.
 
     Scalar calls go around numba's type dispatch where numba allows it (every
     call passes the types it was compiled for: about 200 ns saved a call);
     that raw entry point keeps the GIL, which a single value does not mind.
-    Ranges go through the dispatcher, which releases the GIL, so threads run at once.
+    Ranges go through the dispatcher, which releases the GIL.
     """
-    module = compiled.load()
-    ranged = module.evaluate
-    if not hasattr(ranged, "overloads"):  # NUMBA_DISABLE_JIT: the same plain Python
 
-        def plain(*args):
-            with np.errstate(all="ignore"):
-                return module.evaluate(*args)
+    name = "compiled"
 
-        ranged = scalar = plain
-    else:
-        try:
-            scalar = ranged.overloads[ranged.signatures[0]].entry_point
-        except Exception:  # pragma: no cover - a numba without entry points
+    def __init__(self, module):
+        super().__init__()
+        ranged = module.evaluate
+        if not hasattr(ranged, "overloads"):  # NUMBA_DISABLE_JIT: the same plain Python, IEEE results
+
+            def ranged(*args):
+                with np.errstate(all="ignore"):
+                    return module.evaluate(*args)
+
             scalar = ranged
-    _SCALAR_ENTRY[0] = scalar
-    if not _COMPILED:
-        _COMPILED.append(ranged)
-    return _COMPILED[0]
+        else:
+            try:
+                scalar = module.evaluate.overloads[module.evaluate.signatures[0]].entry_point
+            except Exception:  # pragma: no cover - a numba without entry points
+                scalar = ranged
+        self.evaluate, self._scalar = ranged, scalar
+        self._compiled = hasattr(module.evaluate, "overloads")
+
+    def at(self, ip, fp, t: float) -> float:
+        w = _scratch()
+        try:
+            return float(self._scalar(ip, fp, _EMPTY, t, True, 0, 1, _NO_SIDE, w[0], w[1], 0))
+        except _MATH_ERRORS as e:  # NUMBA_DISABLE_JIT runs the source as Python
+            if str(e).startswith("lrsched:"):
+                raise
+            return float(arrays.evaluate(ip, fp, np.array([t]))[0])
+
+    def call(
+        self,
+        program: Program,
+        out: np.ndarray,
+        t0: float,
+        ranged: bool,
+        first: int = 0,
+        step: int = 1,
+        side: np.ndarray = _NO_SIDE,
+        work: np.ndarray = _EMPTY,
+        iwork: np.ndarray = _EMPTY_INT,
+        mode: int = 0,
+    ) -> float:
+        """The kernel's entry point, :func:`lrsched.kernels.interpreter.evaluate` (its arguments are explained
+        there), compiled: the first value computed, or NaN if a value is not finite."""
+        return self.evaluate(program.ip, program.fp, out, t0, ranged, first, step, side, work, iwork, mode)
+
+    def fill(self, program: Program, out, t0: float, ranged: bool) -> bool:
+        times = None if self._compiled or ranged else out.copy()
+        try:
+            y = self._fill(program, out, t0, ranged)
+        except _MATH_ERRORS as e:  # NUMBA_DISABLE_JIT: Python's math raises where the C library gives NaN or inf
+            if self._compiled or str(e).startswith("lrsched:"):
+                raise
+            if times is not None:
+                out[:] = times
+            return INTERPRETED.fill(program, out, t0, ranged)
+        return y - y == 0.0
+
+    def _fill(self, program: Program, out, t0: float, ranged: bool) -> float:
+        n = out.size
+        if program.functions:
+            return self._with_functions(program, out, t0, ranged)
+        if n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
+            return self._threaded(program, out, t0, ranged, threads)
+        return self.call(program, out, t0, ranged)
+
+    def _threaded(self, program: Program, out, t0: float, ranged: bool, threads: int) -> float:
+        """Blocks dealt round-robin to ``threads`` threads (this one included); NaN if any value is not finite."""
+        found: list = [None] * threads
+
+        def work(k):
+            found[k] = self.call(program, out, t0, ranged, k, threads)
+
+        helpers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, threads)]
+        for th in helpers:
+            th.start()
+        work(0)
+        for th in helpers:
+            th.join()
+        if any(y is None for y in found):  # pragma: no cover - the kernel raises nothing
+            raise RuntimeError("lrsched: an evaluation thread did not finish")
+        return math.nan if any(y - y != 0.0 for y in found) else 1.0
+
+    def _with_functions(self, program: Program, out, t0: float, ranged: bool) -> float:
+        """Two passes: record where each ``function`` leaf is needed, call it, fill in."""
+        rows, fns = int(program.ip[2]), program.functions
+        work, iwork = kernels.scratch(rows, min(kernels.BLOCK, max(out.size, 1)))
+        side = np.empty((2, max(out.size, 1) * len(fns)))
+        times = out.copy()
+        self.call(program, out, t0, ranged, 0, 1, side, work, iwork, 1)
+        for j in range(int(iwork[rows * kernels.NCOL])):
+            side[0, j] = arrays.call_function(fns[int(side[1, j])], float(side[0, j]))
+        iwork[rows * kernels.NCOL] = 0
+        out[:] = times
+        return self.call(program, out, t0, ranged, 0, 1, side, work, iwork, 2)
 
 
-def _range_entry(n: int):
-    """The kernel for a range of n values: the compiled one when it is in use, cached, or n is long."""
+#: the interpreted tier (every process starts on it)
+INTERPRETED = Kernel()
+#: the tier that serves scalar calls now: INTERPRETED until the compiled tier is loaded
+SCALAR: Kernel = INTERPRETED
+_COMPILED: list = []  # [the CompiledKernel] once loaded (a list: read without a lock)
+_DONE = [0]  # values the interpreted tier has evaluated in ranges and arrays
+
+
+@contextlib.contextmanager
+def expecting(total: int):
+    """Calls made inside will ask for about ``total`` values in all: each picks its tier for that many.
+
+    For callers that read a long range in chunks (``extend``, ``summary``,
+    ``iterate``): without it each chunk would look short.
+
+    >>> import lrsched as ls
+    >>> with expecting(10_000):
+    ...     [float(ls.linear(1.0, 0.0, 4).values(4)[-1]) for _ in range(2)]
+    [0.0, 0.0]
+    """
+    token = _EXPECTED.set(max(int(total), _EXPECTED.get()))
+    try:
+        yield
+    finally:
+        _EXPECTED.reset(token)
+
+
+def kernel_for(n: int) -> Kernel:
+    """The tier for a request of n values: compiled when loaded, or when the work asked for pays for loading it."""
     if _COMPILED:
         return _COMPILED[0]
-    if n > INTERPRETED_MAX or compiled.cached():
-        return _use_compiled()
-    return _interpreted
+    _DONE[0] += n
+    return _maybe_switch(max(n, _EXPECTED.get())) or INTERPRETED
+
+
+def _maybe_switch(n: int) -> Kernel | None:
+    """Load the compiled tier if n values (or all the work so far) pay for it: a load on a warm cache,
+    a compile on an empty one (only if no other process is compiling: then stay interpreted)."""
+    work = max(n, _DONE[0])
+    if compiled.cached():
+        if work >= LOAD_MIN_VALUES or INTERPRETED.calls >= LOAD_MIN_CALLS:
+            return _use_compiled(wait=True)
+    elif work >= COMPILE_MIN_VALUES:
+        return _use_compiled(wait=False)
+    return None
+
+
+def _use_compiled(wait: bool = True) -> Kernel | None:
+    """Load the compiled tier (compiling it once if the cache does not hold it) and switch every call to it.
+
+    With ``wait=False``, None when another process is compiling it now (the caller stays interpreted).
+    """
+    global SCALAR
+    if _COMPILED:
+        return _COMPILED[0]
+    module = compiled.load(wait=wait)
+    if module is None:
+        return None
+    with compiled.LOCK:
+        if not _COMPILED:
+            _COMPILED.append(CompiledKernel(module))
+    SCALAR = _COMPILED[0]
+    return SCALAR
 
 
 def compile_kernels() -> str:
@@ -292,60 +473,13 @@ def evaluate_range(schedule, program: Program, t0: float, n: int) -> np.ndarray:
 def _run(schedule, program: Program, times, t0: float, n: int) -> np.ndarray:
     """``schedule`` at ``times`` (when not empty) or at t0, t0 + 1, ... (n values)."""
     ranged = times.size == 0
-    out = np.empty(n) if ranged else np.array(times, dtype=np.float64)  # the kernel works in place
+    out = np.empty(n) if ranged else np.array(times, dtype=np.float64)  # the kernels work in place
     if n == 0:
         return out
-    entry = _range_entry(n)
-    if program.functions:
-        y = _run_with_functions(entry, program, out, t0, ranged)
-    elif entry is not _interpreted and n >= PARALLEL_MIN and (threads := min(num_threads(), -(-n // 4096))) > 1:
-        y = _threaded(entry, program, out, t0, ranged, threads)
-    else:
-        y = entry(program.ip, program.fp, out, t0, ranged, 0, 1, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
-    if y - y != 0.0:
+    if not kernel_for(n).fill(program, out, t0, ranged):
         i = int(np.argmin(np.isfinite(out)))
         raise _not_finite(schedule, float(times[i]) if times.size else t0 + i, out[i])
     return out
-
-
-def _threaded(entry, program: Program, out, t0: float, ranged: bool, threads: int) -> float:
-    """Blocks dealt round-robin to ``threads`` threads (this one included); NaN if any value is not finite."""
-    found: list = [None] * threads
-
-    def work(k):
-        found[k] = entry(program.ip, program.fp, out, t0, ranged, k, threads, _NO_SIDE, _EMPTY, _EMPTY_INT, 0)
-
-    helpers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, threads)]
-    for th in helpers:
-        th.start()
-    work(0)
-    for th in helpers:
-        th.join()
-    if any(y is None for y in found):  # pragma: no cover - the kernel raises nothing
-        raise RuntimeError("lrsched: an evaluation thread did not finish")
-    return math.nan if any(y - y != 0.0 for y in found) else 1.0
-
-
-def _run_with_functions(entry, program: Program, out, t0: float, ranged: bool) -> float:
-    """Two passes: record where each ``function`` leaf is needed, call it, fill in."""
-    from .kernels import BLOCK, NCOL, scratch
-
-    ip, fp, fns = program.ip, program.fp, program.functions
-    rows = int(ip[2])
-    work, iwork = scratch(rows, min(BLOCK, max(out.size, 1)))
-    side = np.empty((2, max(out.size, 1) * len(fns)))
-    times = out.copy()
-    entry(ip, fp, out, t0, ranged, 0, 1, side, work, iwork, 1)
-    for j in range(int(iwork[rows * NCOL])):
-        fn = fns[int(side[1, j])]
-        t = float(side[0, j])
-        y = fn(t)
-        if isinstance(y, (bool, np.bool_)) or not isinstance(y, numbers.Real):
-            raise TypeError(f"function {fn!r} returned {show(y)} at t={t!r}: not a number")
-        side[0, j] = float(y)
-    iwork[rows * NCOL] = 0
-    out[:] = times
-    return entry(ip, fp, out, t0, ranged, 0, 1, side, work, iwork, 2)
 
 
 def _not_finite(schedule, t, y) -> ValueError:

@@ -12,14 +12,18 @@ arrays made by :mod:`lrsched.engine`.
     every node's kernel parameters, at the node's float offset, in the order
     :data:`PARAMS` gives (flags as 0.0 / 1.0; a join's are its boundaries).
 
-:data:`PARAMS` is the one place that names them. The encoder lays a kind's
-values out in that order (``Schedule._kernel_values`` returns them by name),
-and each kernel formula
-takes them as arguments of the same names in the same order (a test checks
-this). This module is plain Python: building schedules never imports numba.
+:data:`PARAMS` is the one place that names them. Each kind's ``_encode``
+passes its values by name (a leaf's ``Leaf._kernel_values`` in
+:mod:`lrsched.primitives`, to ``Encoder.leaf``; a node's to ``Encoder.node``),
+:func:`pack` lays them out in that order, and each leaf
+formula in :mod:`lrsched.kernels.leaves` takes them as arguments of the same
+names in the same order (tests/test_layout.py checks this);
+:mod:`lrsched.kernels.arrays` reads them in the same order. This module is
+plain Python: building schedules never imports numba.
 
-The numbers are frozen into numba's on-disk cache of :mod:`lrsched.kernels`,
-which is keyed on those files alone: change an opcode only together with them.
+The numbers are frozen into the compiled kernel, whose on-disk cache is keyed
+on the content of the kernel files and of this one
+(:func:`lrsched.compiled.content_key`): a changed opcode recompiles it.
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ import faulthandler
 import json
 import math
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -22,7 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lrsched as ls
-from lrsched import kernels
+from lrsched import compiled, engine
+from lrsched.kernels import arrays
 
 from . import reference as ref
 from .test_properties import schedules, times
@@ -82,7 +86,13 @@ def cycles(draw):
     return period, mult, limit, zero_based, decay
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=SUPPRESS)
+#: after a change to the engine or the kernels, run the full sample (300 cases; about 30 s):
+#: LRSCHED_FULL_GRID=1 python -m pytest -p no:cacheprovider tests/test_engine.py -k rounding_boundaries
+#: otherwise 40 cases, drawn afresh each run (hypothesis prints the seed of a failure to replay it)
+BOUNDARY_CASES = 300 if os.environ.get("LRSCHED_FULL_GRID") else 40
+
+
+@settings(max_examples=BOUNDARY_CASES, deadline=None, suppress_health_check=SUPPRESS, database=None)
 @given(cycles())
 def test_cycles_at_rounding_boundaries_match_the_exact_definition(watchdog, c):
     period, mult, limit, zero_based, decay = c
@@ -112,6 +122,16 @@ def test_any_t_returns_a_value_in_range(watchdog, period, mult, t, zero_based, l
     y = s(t)
     assert 0.0 <= y <= 1.0
     assert s(np.array([t]))[0] == y
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=SUPPRESS)
+@given(cycles(), st.lists(st.one_of(st.integers(0, 300), st.integers(0, 10**18)), min_size=1, max_size=30))
+def test_cycle_starts_of_many_cycles_at_once_are_the_kernels(c, indices):
+    period, mult = c[0], c[1]
+    i = np.array(sorted(indices), dtype=float)
+    want = [engine.cycle_start(float(k), period, mult) for k in i]
+    np.testing.assert_array_equal(engine.cycle_starts(i, period, mult), want)
+    np.testing.assert_array_equal(engine.cycle_starts(i[::-1], period, mult), want[::-1])
 
 
 def test_the_first_restart_of_sgdr_for_every_round_period(watchdog):
@@ -286,7 +306,7 @@ def test_threads_evaluate_long_ranges_at_once(watchdog):
         np.testing.assert_array_equal(r, want)
 
 
-def test_without_jit_scalars_are_python_floats_and_values_are_bit_identical():
+def test_without_jit_the_compiled_tier_runs_as_python_and_gives_the_same_bits(compiled_cache):
     schedules = [
         "ls.warmup(ls.cosine(0.1, 1e-5, steps=900), steps=100)",
         "ls.sgdr(0.1, 30, period_mult=1.1, decay=0.5) + ls.constant(1e-4)",
@@ -294,145 +314,314 @@ def test_without_jit_scalars_are_python_floats_and_values_are_bit_identical():
         "ls.minimum(ls.exponential(1.0, 0.9, every=3, staircase=True), ls.poly(1, 0, steps=50, power=2))",
     ]
     code = f"""
-    import json, lrsched as ls
-    out = []
-    for s in [{", ".join(schedules)}]:
-        y = s(7)
-        out.append([type(y).__name__, y.hex(), [v.hex() for v in s.values(300).tolist()]])
-    print(json.dumps(out))
+    import json, numpy as np, lrsched as ls
+    from lrsched import engine
+    ss = [{", ".join(schedules)}]
+    times = np.array([7.5, 3.0, 1e9 + 0.25, 1e300, 0.0, 31.0])
+
+    def run():
+        return [[type(s(7)).__name__, s(7).hex(), [v.hex() for v in [*s.values(300), *s(times)]]] for s in ss]
+
+    interpreted = run()
+    engine._use_compiled()
+    print(json.dumps([interpreted, run(), engine.SCALAR.name]))
     """
-    jit = run_python(code)
-    nojit = run_python(code, env={"NUMBA_DISABLE_JIT": "1"})
+    env = {"NUMBA_CACHE_DIR": str(compiled_cache[0])}
+    jit = run_python(code, env=env)
+    nojit = run_python(code, env={**env, "NUMBA_DISABLE_JIT": "1"})
     assert jit.returncode == 0 and nojit.returncode == 0, jit.stderr + nojit.stderr
     a, b = json.loads(jit.stdout.splitlines()[-1]), json.loads(nojit.stdout.splitlines()[-1])
-    assert [x[0] for x in b] == ["float"] * len(schedules)
-    assert a == b
-
-
-NO_CACHE = r"""
-import os, sys, tempfile
-os.environ.pop("NUMBA_CACHE_DIR", None)
-import numba.core.caching as caching
-keep = {keep}
-for cls in caching.CacheImpl._locator_classes:
-    if cls.__name__ not in keep:
-        cls.from_function = classmethod(lambda cls, py_func, py_file: None)
-tempfile.tempdir = sys.argv[1] if len(sys.argv) > 1 else {tmp!r}
-import lrsched as ls
-from lrsched import compiled, engine
-s = ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10)
-engine.compile_kernels()
-print(compiled.CACHE, compiled.CACHE_FALLBACK, s(5), s.values(100)[-1])
-"""
-
-
-@pytest.mark.slow
-def test_imports_and_evaluates_without_a_writable_cache(tmp_path):
-    # numba finds no place beside the package or in $HOME: cache in a private temporary directory
-    proc = run_python(NO_CACHE.format(keep={"UserProvidedCacheLocator"}, tmp=str(tmp_path)))
-    assert proc.returncode == 0, proc.stderr
-    cache, where, y5, last = proc.stdout.split()
-    assert (cache, float(y5), float(last)) == ("True", 0.05, 0.0)
-    assert where.startswith(str(tmp_path))
-    assert oct(os.stat(where).st_mode & 0o777) == "0o700"
-    # nowhere at all: compiled in memory, and said once on stderr
-    proc = run_python(NO_CACHE.format(keep=set(), tmp=str(tmp_path / "missing" / "dir")))
-    assert proc.returncode == 0, proc.stderr
-    cache, where, y5, last = proc.stdout.split()
-    assert (cache, where, float(y5), float(last)) == ("False", "None", 0.05, 0.0)
-    assert proc.stderr.count("compiled in memory") == 1, proc.stderr
+    assert a[2] == b[2] == "compiled" and "compil" not in jit.stderr
+    assert [x[0] for x in b[1]] == ["float"] * len(schedules)
+    assert a[0] == a[1] == b[0] == b[1]
 
 
 # ---------------------------------------------------------------- the two tiers
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(schedules, st.lists(times, min_size=1, max_size=20))
-def test_both_tiers_give_the_same_bits(s, ts):
-    """The kernel source run as Python and compiled by numba: scalars and ranges, every kind."""
-    from lrsched import compiled, engine
-
-    program = engine.compile_program(s)
-    ip, fp = program.ip, program.fp
-    fast = compiled.load().evaluate
-    side = np.empty((2, 3000 * max(len(program.functions), 1)))
-    if program.functions:
-        return  # functions run through the engine's two passes, tested with both tiers by the property tests
-    got = []
-    for kernel in (engine._interpreted, fast):
-        out = np.empty(3000)
-        kernel(ip, fp, out, 1.0, True, 0, 1, side, *kernels.scratch(int(ip[2]), 3000), 0)
-        at = []
-        for t in ts:
-            w = kernels.scratch(int(ip[2]), 1)
-            at.append(kernel(ip, fp, np.empty(0), float(t), True, 0, 1, side, *w, 0))
-        got.append((out, at))
-    np.testing.assert_array_equal(got[0][0], got[1][0])
-    np.testing.assert_array_equal(np.array(got[0][1]), np.array(got[1][1]))
+@pytest.fixture(scope="module")
+def compiled_kernel():
+    """The compiled tier in this process (its cache: beside the package, or NUMBA_CACHE_DIR)."""
+    return engine.CompiledKernel(compiled.load())
 
 
-FIRST_USE = """
-import sys
-import lrsched as ls
-from lrsched import engine
-schedules = [
-    ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000),
-    ls.sgdr(0.1, 1000, period_mult=1.5),
-    ls.triangular(0.1, 1.0, 50) * ls.exponential(1.0, 0.999),
-]
-for s in schedules:
-    s(1)
-    [s(t) for t in range(1, 1001)]
-    s.values(engine.INTERPRETED_MAX)
-print("numba" in sys.modules)
-schedules[0].values(engine.INTERPRETED_MAX + 1)
-print("numba" in sys.modules, len(engine._COMPILED[0].signatures))
-"""
-
-
-def test_values_and_short_ranges_compile_nothing_and_a_long_range_compiles_once(tmp_path):
-    env = {"NUMBA_CACHE_DIR": str(tmp_path)}  # an empty cache
-    out = run_python(FIRST_USE, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False", "True", "1"], out.stdout + out.stderr
-    assert out.stderr.count("compiling the evaluation kernel") == 1, out.stderr
-    # the next process finds the kernel in numba's cache: every call runs compiled, nothing is compiled again
-    warm = run_python(
-        "import lrsched as ls, sys\nfrom lrsched import engine\n"
-        "print(ls.constant(0.5)(3), bool(engine._COMPILED), 'numba' in sys.modules)",
-        env=env,
-    )
-    assert warm.stdout.split() == ["0.5", "True", "True"], warm.stdout + warm.stderr
-    assert "compiling" not in warm.stderr, warm.stderr
-
-
-def test_compile_ahead_fills_the_cache_from_the_command_line(tmp_path):
-    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+@pytest.fixture(scope="session")
+def compiled_cache(tmp_path_factory):
+    """One cache for every subprocess test: ``python -m lrsched --compile`` into an empty NUMBA_CACHE_DIR."""
+    where = tmp_path_factory.mktemp("numba-cache")
+    tree = compiled.SOURCE / "__pycache__"
+    before = sorted(os.listdir(tree)) if tree.exists() else []
     out = subprocess.run(
-        [sys.executable, "-m", "lrsched", "--compile"], capture_output=True, text=True, env={**os.environ, **env}
+        [sys.executable, "-m", "lrsched", "--compile"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(where)},
     )
     assert out.returncode == 0, out.stderr
-    assert str(tmp_path) in out.stdout
-    warm = run_python("import lrsched as ls\nfrom lrsched import compiled\nprint(compiled.cached())", env=env)
-    assert warm.stdout.split() == ["True"], warm.stdout + warm.stderr
-    # a cache numba would not read now (another NUMBA_CACHE_DIR) is not taken for one: the first value compiles nothing
-    other = run_python(
-        "import sys, lrsched as ls\nfrom lrsched import compiled\n"
-        "print(compiled.cached(), ls.constant(0.5)(1), 'numba' in sys.modules)",
-        env={"NUMBA_CACHE_DIR": str(tmp_path / "elsewhere")},
-    )
-    assert other.stdout.split() == ["False", "0.5", "False"], other.stdout + other.stderr
+    after = sorted(os.listdir(tree)) if tree.exists() else []
+    return where, out, before == after
 
 
-def test_an_unknown_opcode_fails_loudly_in_both_tiers():
-    from lrsched import compiled, engine
+wide_times = st.one_of(times, st.floats(0.0, 1e300), st.integers(0, 10**6).map(lambda x: x + 0.5))
 
+
+@settings(max_examples=150, deadline=None, suppress_health_check=SUPPRESS)
+@given(schedules, st.lists(wide_times, min_size=1, max_size=20), st.sampled_from([1.0, 0.5, 1e6 + 0.25]))
+def test_both_tiers_give_the_same_bits(compiled_kernel, s, ts, t0):
+    """Interpreted (the kernel source per value, NumPy arrays for more) and compiled: every kind, ranges from
+    whole and fractional starts, unsorted and huge times, function leaves; non-finite values too."""
+    program = engine.compile_program(s)
+    got = []
+    for kernel in (engine.INTERPRETED, compiled_kernel):
+        ranged, arr = np.empty(3000), np.array(ts)
+        kernel.fill(program, ranged, t0, True)
+        kernel.fill(program, arr, 0.0, False)
+        one = [kernel.at(program.ip, program.fp, float(t)) for t in ts] if not program.functions else []
+        got.append((ranged, arr, np.array(one)))
+    for a, b in zip(*got):
+        np.testing.assert_array_equal(a, b, err_msg=repr(s))
+    if not program.functions:  # the arrays tier on one value at a time too (the interpreted scalar runs the source)
+        one = [arrays.evaluate(program.ip, program.fp, np.array([t]))[0] for t in ts]
+        np.testing.assert_array_equal(np.array(one), got[1][2], err_msg=repr(s))
+
+
+def test_every_leaf_kind_has_an_array_formula():
+    """A leaf without one still evaluates (its kernel formula, per value), but a million values would crawl."""
+    from lrsched import layout
+
+    declared = {op for op in layout.PARAMS if op < layout.JOIN} - {layout.CONST, layout.FUNCTION}
+    assert set(arrays._LEAVES) == declared
+
+
+def test_a_leaf_without_an_array_formula_runs_its_kernel_formula(monkeypatch):
+    s = ls.cycle(ls.tanh(1.0, 0.1, steps=50, lb=-4, ub=2), 60, period_mult=1.5) * ls.poly(1, 0.5, steps=900, power=2)
+    want = s.values(1000)
+    monkeypatch.delitem(arrays._LEAVES, ls.tanh(1, 0, steps=1).op)
+    monkeypatch.delitem(arrays._LEAVES, ls.poly(1, 0, steps=1).op)
+    np.testing.assert_array_equal(s.values(1000), want)
+    p = ls.cosine(0, 3e-4, steps=126, periodic=True)
+    monkeypatch.delitem(arrays._LEAVES, p.op)
+    with pytest.raises(ValueError, match=r"not finite at t=1\.7976931348623157e\+308"):
+        p(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 1.7976931348623157e308]))
+
+
+def test_a_math_error_is_reported_by_t_in_both_tiers(compiled_kernel, monkeypatch):
+    # cos(pi * t / 126) of a t near the float range: Python's math raises, the C library gives NaN
+    s = ls.cosine(0, 3e-4, steps=126, periodic=True)
+    t = 1.7976931348623157e308
+    said = set()
+    for kernel in (engine.INTERPRETED, compiled_kernel):
+        monkeypatch.setattr(engine, "SCALAR", kernel)
+        monkeypatch.setattr(engine, "_COMPILED", [kernel] if kernel is compiled_kernel else [])
+        for call in (lambda: s(t), lambda: s(np.array([1.0, t])), lambda: s(np.array([1.0, 2.0, 3.0, 4.0, 5.0, t]))):
+            with pytest.raises(ValueError, match=r"is not finite at t=1\.7976931348623157e\+308 \(value nan\)") as e:
+                call()
+            said.add(str(e.value))
+    assert len(said) == 1, said
+
+
+def test_an_unknown_opcode_fails_loudly_in_both_tiers(compiled_kernel):
     program = engine.compile_program(ls.constant(1.0))
     ip = program.ip.copy()
     ip[4] = 19  # no leaf has this opcode
-    for kernel in (engine._interpreted, compiled.load().evaluate):
+    bad = engine.Program(ip, program.fp, (), ls.constant(1.0))
+    for run in (
+        lambda: engine.INTERPRETED.at(ip, program.fp, 1.0),
+        lambda: engine.INTERPRETED.fill(bad, np.empty(100), 1.0, True),
+        lambda: compiled_kernel.call(bad, np.empty(0), 1.0, True),
+    ):
         with pytest.raises(ValueError, match="opcode"):
-            kernel(ip, program.fp, np.empty(0), 1.0, True, 0, 1, np.empty((2, 0)), np.empty(0), np.empty(0, np.int64), 0)
+            run()
+
+
+FIRST_USE = """
+import json, sys
+import numpy as np
+import lrsched as ls
+from lrsched import engine
+out = {}
+s = ls.warmup(ls.cosine(0.1, 1e-5, steps=999_000), steps=1_000)
+out["first"] = s(1)
+out["v"] = s.values(10**6)[::9973].tolist()
+out["sgdr"] = ls.sgdr(0.1, 1000, period_mult=1.5).values(10**6)[::9973].tolist()
+out["tiny"] = ls.cycle(ls.linear(1.0, 0.0, 1.1), 1.1, zero_based=True).values(10**6)[::9973].tolist()
+out["scalars"] = [s(t) for t in (1, 500, 1000, 1001, 654321.5, 10**6)]
+m = np.linspace(1, 0.5, 100) + 0.01 * np.sin(np.arange(100))
+out["plateau"] = float(ls.plateau(patience=2).replay(s, m, steps_per_epoch=1_000)[-1])
+with engine.expecting(10**7):  # a chunked caller of ten million values: on an empty cache, still interpreted
+    s.values(1000)
+try:
+    ls.cosine(0, 3e-4, steps=126, periodic=True)(1.7976931348623157e308)
+except ValueError as e:
+    out["named"] = str(e)
+out["numba"] = "numba" in sys.modules
+out["tier"] = engine.SCALAR.name
+print(json.dumps(out))
+"""
+
+
+def test_first_use_compiles_nothing_and_gives_the_exact_values(tmp_path, compiled_kernel):
+    """An empty cache: a million values of three schedules, scalars and a plateau replay, without numba."""
+    proc = run_python(FIRST_USE, env={"NUMBA_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    assert (out["numba"], out["tier"], proc.stderr) == (False, "interpreted", "")
+    assert "is not finite at t=1.7976931348623157e+308 (value nan)" in out["named"]
+    assert list(tmp_path.iterdir()) == []  # nothing written in the cache
+    ts = np.arange(1.0, 10**6 + 1)[::9973]
+    cases = [
+        ("v", ls.warmup(ls.cosine(0.1, 1e-5, steps=999_000), steps=1_000)),
+        ("sgdr", ls.sgdr(0.1, 1000, period_mult=1.5)),
+        ("tiny", ls.cycle(ls.linear(1.0, 0.0, 1.1), 1.1, zero_based=True)),
+    ]
+    for key, s in cases:
+        np.testing.assert_allclose(out[key], ref.evaluate(s, ts), rtol=1e-12, atol=1e-18, err_msg=key)
+        program = engine.compile_program(s)
+        want = np.empty(10**6)
+        compiled_kernel.fill(program, want, 1.0, True)
+        np.testing.assert_array_equal(out[key], want[::9973], err_msg=key)  # the compiled tier's bits
+    s = cases[0][1]
+    want = ref.evaluate(s, np.array([1.0, 500.0, 1000.0, 1001.0, 654321.5, 1e6]))
+    np.testing.assert_allclose(out["scalars"], want, rtol=1e-12, atol=1e-18)
+    assert out["first"] == out["v"][0] and 0 < out["plateau"] < 0.1
+
+
+def test_compile_ahead_fills_the_cache_from_the_command_line(compiled_cache):
+    where, out, package_untouched = compiled_cache
+    assert str(where) in out.stdout
+    assert package_untouched  # nothing written beside the package when NUMBA_CACHE_DIR names another place
+    assert out.stderr.count("compiling the evaluation kernel") == 1, out.stderr
+    assert re.search(r"kernel compiled in \d+\.\d s", out.stderr), out.stderr
+    (key_dir,) = where.iterdir()
+    assert key_dir.name == f"lrsched-kernels-{compiled.content_key()}"
+    assert (key_dir / "ready").exists() and list(key_dir.glob("*.nbi"))
+
+
+WARM = """
+import json, os, sys
+import numpy as np
+import lrsched as ls
+from lrsched import compiled, engine
+if len(sys.argv) > 1:  # a read-only image: nothing may be written
+    compiled._writable = lambda path: False
+out = {"cached": compiled.cached()}
+s = ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000)
+out["first"] = s(5)
+short = s.values(1000)
+out["numba_before"] = "numba" in sys.modules
+with engine.expecting(engine.LOAD_MIN_VALUES):  # a chunked caller of millions of values: the cache is loaded
+    again = s.values(1000)
+out["numba_after"] = "numba" in sys.modules
+out["tier"] = engine.SCALAR.name
+out["same"] = bool(np.array_equal(short, again)) and s(5) == out["first"]
+out["signatures"] = len(engine._COMPILED[0].evaluate.signatures)
+out["where"], out["read_only"] = compiled.CACHE_DIR, compiled.READ_ONLY
+print(json.dumps(out))
+"""
+
+
+def test_a_warm_cache_loads_when_the_work_pays_and_a_read_only_one_is_read(compiled_cache, tmp_path):
+    where, _, _ = compiled_cache
+    (key_dir,) = where.iterdir()
+    before = {p.name: p.stat().st_mtime_ns for p in key_dir.iterdir()}
+    moved = tmp_path / "restored"  # a CI cache restored at another path
+    shutil.copytree(where, moved)
+    for args, root in (([], where), (["read-only"], where), (["read-only"], moved)):
+        proc = subprocess.run(
+            [sys.executable, "-c", WARM, *args],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            cwd=ROOT,
+            env={**os.environ, "NUMBA_CACHE_DIR": str(root)},
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout.splitlines()[-1])
+        assert out["cached"] and out["first"] == ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000)(5)
+        assert (out["numba_before"], out["numba_after"], out["tier"], out["same"]) == (False, True, "compiled", True)
+        assert (out["signatures"], out["where"], out["read_only"]) == (1, str(root / key_dir.name), bool(args))
+        assert "compil" not in proc.stderr, proc.stderr  # loaded, not compiled
+    assert {p.name: p.stat().st_mtime_ns for p in key_dir.iterdir()} == before
+
+
+def test_one_process_compiles_while_the_others_stay_interpreted(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    key_dir = tmp_path / f"lrsched-kernels-{compiled.content_key()}"
+    key_dir.mkdir()
+    code = (
+        "import sys, lrsched as ls\nfrom lrsched import compiled, engine\n"
+        "print(engine._use_compiled(wait=False), compiled.cached(), ls.constant(0.5).values(3)[0], "
+        "'numba' in sys.modules)"
+    )
+    with open(key_dir / "compile.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process is compiling into this cache
+        proc = run_python(code, env={"NUMBA_CACHE_DIR": str(tmp_path)})
+    assert proc.stdout.split() == ["None", "False", "0.5", "False"], proc.stdout + proc.stderr
+
+
+def test_where_the_cache_goes(tmp_path, monkeypatch):
+    key = f"lrsched-kernels-{compiled.content_key()}"
+    # NUMBA_CACHE_DIR names a file: nothing is cached (nowhere else is written), and the note names it
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "file"))
+    directory, _, note = compiled.plan()
+    assert directory is None and f"NUMBA_CACHE_DIR={tmp_path / 'file'}" in note and "nothing is cached" in note
+    # a read-only directory holding a complete cache is read; one holding none is not used
+    ro = tmp_path / "ro" / key
+    ro.mkdir(parents=True)
+    (ro / "evaluate.nbi").write_text("")
+    (ro / "ready").write_text(str(ro / "evaluate.nbi"))
+    monkeypatch.setattr(compiled, "_writable", lambda path: False)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "ro"))
+    assert compiled.plan() == (str(ro), True, None)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty"))
+    assert compiled.plan()[0] is None
+    # unnamed: beside the package, else the user's cache, else a private temporary directory
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setattr(compiled, "SOURCE", tmp_path / "site" / "lrsched" / "kernels")  # no cache beside it yet
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(compiled, "_writable", lambda path: not path.startswith(str(compiled.SOURCE)))
+    assert compiled.plan()[0] == str(tmp_path / "xdg" / "lrsched" / key)
+    monkeypatch.setattr(compiled, "_writable", lambda path: path.startswith(tempfile.gettempdir()))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    assert compiled.plan()[0] == os.path.join(compiled._private_dir(), key)
+    assert oct(os.stat(compiled._private_dir()).st_mode & 0o777) == "0o700"
+
+
+def test_the_cache_is_keyed_on_content_not_mtimes(tmp_path, monkeypatch):
+    src = tmp_path / "kernels"
+    shutil.copytree(compiled.SOURCE, src, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(compiled.SOURCE.parent / "layout.py", tmp_path / "layout.py")
+    monkeypatch.setattr(compiled, "SOURCE", src)
+
+    def key():
+        monkeypatch.setattr(compiled, "_KEY", [])
+        return compiled.content_key()
+
+    first = key()
+    for path in [*src.glob("*.py"), tmp_path / "layout.py"]:
+        os.utime(path, (1, 1))  # a checkout that changes nothing but mtimes
+    assert key() == first
+    (src / "cycles.py").write_text((src / "cycles.py").read_text() + "\n# a helper in another file changed\n")
+    assert key() != first
+
+
+def test_a_cache_directory_that_cannot_be_written_caches_nothing_and_says_so(tmp_path):
+    """Without numba's JIT (nothing compiles: cheap): the note, once, and no cache named or written."""
+    (tmp_path / "file").write_text("")
+    code = (
+        "import lrsched as ls\nfrom lrsched import compiled, engine\nprint(ls.compile_kernels())\n"
+        "print(compiled.CACHE_DIR, engine.SCALAR.name, "
+        "ls.warmup(ls.cosine(0.1, 0.0, steps=90), steps=10).values(100)[[4, -1]].tolist())"
+    )
+    proc = run_python(code, env={"NUMBA_CACHE_DIR": str(tmp_path / "file"), "NUMBA_DISABLE_JIT": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "None compiled [0.05, 0.0]"
+    assert proc.stderr.count(f"nothing is cached: NUMBA_CACHE_DIR={tmp_path / 'file'}") == 1, proc.stderr
+    assert "cached in" not in proc.stderr + proc.stdout and (tmp_path / "file").read_text() == ""
 
 
 @pytest.mark.parametrize("mult", [1e308, 5e307])
@@ -460,17 +649,14 @@ EDGES = [  # (schedule, t, the same point from a formula that stays in range)
 
 
 @pytest.mark.parametrize(("s", "t", "expected"), EDGES, ids=[repr(e[0]) for e in EDGES])
-def test_finite_values_at_the_ends_of_the_float_range_are_computed_not_refused(s, t, expected):
+def test_finite_values_at_the_ends_of_the_float_range_are_computed_not_refused(compiled_kernel, s, t, expected):
     """end - start overflows there (end / start for geometric); the value itself is in range, so it is given."""
-    from lrsched import compiled, engine
-
     program = engine.compile_program(s)
-    ip, fp = program.ip, program.fp
-    side = np.empty((2, 1))
-    for kernel in (engine._interpreted, compiled.load().evaluate):
-        w = kernels.scratch(int(ip[2]), 1)
-        got = kernel(ip, fp, np.empty(0), t, True, 0, 1, side, *w, 0)
-        assert got == pytest.approx(expected, rel=1e-12, abs=0), (kernel, got)
+    for kernel in (engine.INTERPRETED, compiled_kernel):
+        got = kernel.at(program.ip, program.fp, t)
+        assert got == pytest.approx(expected, rel=1e-12, abs=0), (kernel.name, got)
+    got = arrays.evaluate(program.ip, program.fp, np.array([t]))[0]
+    assert got == pytest.approx(expected, rel=1e-12, abs=0), ("arrays", got)
     assert s(t) == pytest.approx(expected, rel=1e-12, abs=0)
     assert s(np.array([t]))[0] == s(t)
     # where nothing overflows, the formula as written (the peers' order of operations) is kept to the bit

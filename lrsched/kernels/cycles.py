@@ -164,5 +164,3 @@ def _held(period, mult, limit, zero_based):
     s0 = cycle_start(i, period, mult)
     length = period if mult == 1.0 else cycle_start(i + 1.0, period, mult) - s0
     return i, _cycle_clock(u, s0, length, period, mult, True)
-
-

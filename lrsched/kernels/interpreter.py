@@ -213,8 +213,6 @@ def _combine(op, fp, f, kids, ip, d, B, V, fr):
     return d - 1
 
 
-
-
 @internal
 def _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode):
     """Evaluate the root at the sorted times T[0:m] into V[0:m]."""
@@ -321,6 +319,3 @@ def scratch(rows, block):
     """Scratch arrays for :func:`evaluate` (from Python; the same sizes it computes itself)."""
     nw, ni = scratch_sizes(rows, block)
     return np.empty(nw), np.zeros(ni, dtype=np.int64)
-
-
-
