@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validate as v
-from .engine import evaluate_range
+from .engine import evaluate_range, expecting
 from .structure import UnknownStructure, breakpoints, checked, length
 from .value import Value as Schedule
 
@@ -88,9 +88,11 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1) -> Summ
     jumps = _jumps(schedule, bounds)
     facts = _Facts()
     if n <= EXACT_MAX:  # every update, a chunk at a time (overlapping by one value, for the stretches)
-        for lo in range(start, stop + 1, CHUNK):
-            first = max(lo - 1, start)
-            facts.add(first, evaluate_range(schedule, prog, float(first), min(lo + CHUNK - 1, stop) - first + 1))
+        with expecting(n):  # the tier is chosen for the whole range, not per chunk
+            for lo in range(start, stop + 1, CHUNK):
+                first = max(lo - 1, start)
+                last = min(lo + CHUNK - 1, stop)
+                facts.add(first, evaluate_range(schedule, prog, float(first), last - first + 1))
         area = facts.area
     else:  # an even sample: the figures say so
         ts = np.unique(np.round(np.linspace(start, stop, CHUNK)))

@@ -93,9 +93,14 @@ def _main(argv) -> int:
     ap.add_argument("--total", type=int, help="the run's number of updates: binds the symbol total")
     args = ap.parse_args(argv)
     if args.compile:
+        from . import compiled
         from .engine import compile_kernels
 
-        print(f"lrsched: the evaluation kernel is compiled and cached in {compile_kernels()}")
+        where = compile_kernels()
+        if compiled.CACHE_DIR is None:  # a build step should notice a cache that was never written
+            print(f"lrsched: the evaluation kernel is compiled but {where}", file=sys.stderr)
+            return 1
+        print(f"lrsched: the evaluation kernel is compiled and cached in {where}")
         return 0
     try:
         schedule = _load(args)

@@ -16,7 +16,7 @@ import numpy as np
 from . import _validate as v
 from . import layout
 from .algebra import Shift, Stretch
-from .engine import cycle_start
+from .engine import cycle_start, expecting
 from .primitives import Cosine, Ease, Geometric, Linear
 from .schedule import Field, Schedule, as_schedule, as_schedules
 from .structure import Onset, cycle_breaks, joined_breaks, joined_settles
@@ -217,21 +217,22 @@ class _Scan:
         self.peak, self.top, self.rise = -math.inf, 0, -1
         self.lows: list[tuple[int, float, int]] = []
         prev = None
-        for lo in range(0, last + 2, _CHUNK):
-            ys = self.values(lo, min(lo + _CHUNK, last + 2))
-            head = ys if lo + ys.size <= last + 1 else ys[:-1]  # the peak is over 0 .. last
-            i = int(np.argmax(head)) if head.size else 0
-            if head.size and head[i] > self.peak:
-                self.peak, self.top = float(head[i]), lo + i
-            both = ys if prev is None else np.concatenate(([prev], ys))
-            up = both[1:] > both[:-1]
-            if up.any():  # a rise beyond rounding (a restart, a warmup), not one ulp of a flat stretch
-                up &= both[1:] - both[:-1] > 1e-12 * np.maximum(np.abs(both[1:]), np.abs(both[:-1]))
-                found = np.flatnonzero(up)
-                if found.size:
-                    self.rise = lo + int(found[-1]) - (0 if prev is None else 1)
-            self.lows.append((lo, float(ys.min()), int(np.count_nonzero(ys >= x))))
-            prev = ys[-1]
+        with expecting(last + 2):  # the tier is chosen for the whole plan, not per chunk
+            for lo in range(0, last + 2, _CHUNK):
+                ys = self.values(lo, min(lo + _CHUNK, last + 2))
+                head = ys if lo + ys.size <= last + 1 else ys[:-1]  # the peak is over 0 .. last
+                i = int(np.argmax(head)) if head.size else 0
+                if head.size and head[i] > self.peak:
+                    self.peak, self.top = float(head[i]), lo + i
+                both = ys if prev is None else np.concatenate(([prev], ys))
+                up = both[1:] > both[:-1]
+                if up.any():  # a rise beyond rounding (a restart, a warmup), not one ulp of a flat stretch
+                    up &= both[1:] - both[:-1] > 1e-12 * np.maximum(np.abs(both[1:]), np.abs(both[:-1]))
+                    found = np.flatnonzero(up)
+                    if found.size:
+                        self.rise = lo + int(found[-1]) - (0 if prev is None else 1)
+                self.lows.append((lo, float(ys.min()), int(np.count_nonzero(ys >= x))))
+                prev = ys[-1]
         self.final = float(prev)
 
     def values(self, lo: int, hi: int) -> np.ndarray:

@@ -183,8 +183,6 @@ LOAD_MIN_VALUES = 3_000_000
 LOAD_MIN_CALLS = 20_000
 #: an empty cache is compiled (5-10 s) only for a request of this many values, or this many in all so far
 COMPILE_MIN_VALUES = 50_000_000
-#: obsolete: tests/test_values.py uses it as "a long range"
-INTERPRETED_MAX = 100_000
 
 _EMPTY_INT = np.empty(0, dtype=np.int64)
 _SCRATCH = threading.local()  # per thread: scratch for scalar calls, so that they allocate nothing

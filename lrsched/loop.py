@@ -57,14 +57,15 @@ def iterate(schedule: Schedule, n: int | None = None, start: int = 1) -> Iterato
 
 
 def _pairs(schedule, n, start):
-    from .engine import evaluate_range
+    from .engine import evaluate_range, expecting
 
     program = schedule._program or schedule._compile()
     t = start
     end = None if n is None else start + n
     while end is None or t < end:
         m = _CHUNK if end is None else min(_CHUNK, end - t)
-        values = evaluate_range(schedule, program, float(t), m).tolist()
+        with expecting(0 if end is None else end - t):  # the tier chosen for the rest of the loop, not per chunk
+            values = evaluate_range(schedule, program, float(t), m).tolist()
         for j, lr in enumerate(values):
             yield t + j, lr
         t += m

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import pickle
 
 import numpy as np
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lrsched as ls
-from lrsched import engine
+from lrsched import compiled, engine
 
 from . import reference as ref
 
@@ -136,10 +137,23 @@ def test_ranges_match_arrays_and_parallel_matches_serial(s):
     np.testing.assert_array_equal(got, want)
     old = engine.PARALLEL_MIN
     try:
-        engine.PARALLEL_MIN = 1  # force the threaded kernel on a short range
-        np.testing.assert_array_equal(s.values(n), want)
+        for threshold in (old, 1):  # the compiled tier serial, then threaded on the same short range
+            engine.PARALLEL_MIN = threshold
+            np.testing.assert_array_equal(_compiled_values(s, n), want)
     finally:
         engine.PARALLEL_MIN = old
+
+
+@functools.cache
+def _compiled_kernel():
+    return engine.CompiledKernel(compiled.load())
+
+
+def _compiled_values(s, n):
+    """s at t = 1 .. n on the compiled tier (whichever tier this process is on), threaded where PARALLEL_MIN says."""
+    out = np.empty(n)
+    _compiled_kernel().fill(s._program or s._compile(), out, 1.0, True)
+    return out
 
 
 def _kinds(s):
@@ -171,11 +185,12 @@ def test_matches_the_recursive_reference(s, ts):
         assert s(t) == pytest.approx(y, rel=1e-9, abs=1e-15)
     n = 3000
     want = ref.evaluate(s, np.arange(1.0, n + 1))
+    np.testing.assert_allclose(s.values(n), want, rtol=1e-9, atol=1e-15, err_msg=repr(s))
     old = engine.PARALLEL_MIN
     try:
-        for threshold in (old, 1):  # serial, then the threaded path on the same range
+        for threshold in (old, 1):  # the compiled tier, serial, then threaded on the same range
             engine.PARALLEL_MIN = threshold
-            np.testing.assert_allclose(s.values(n), want, rtol=1e-9, atol=1e-15, err_msg=repr(s))
+            np.testing.assert_allclose(_compiled_values(s, n), want, rtol=1e-9, atol=1e-15, err_msg=repr(s))
     finally:
         engine.PARALLEL_MIN = old
 
