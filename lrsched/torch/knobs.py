@@ -302,6 +302,8 @@ def schedule_free_kind(optimizer) -> str | None:
         if "ScheduleFree" in cls.__name__ or module.split(".")[0] == "schedulefree":
             return f"{type(optimizer).__name__} is schedule-free: it averages its iterates in place of a decay"
     top = (type(optimizer).__module__ or "").split(".")[0]
+    if top == "heavyball" and "SF" in type(optimizer).__name__:
+        return f"{type(optimizer).__name__} is schedule-free: it averages its iterates in place of a decay"
     if top == "heavyball":
         steps = max((g.get("warmup_steps", 0) or 0 for g in optimizer.param_groups), default=0)
         if isinstance(steps, (int, float)) and steps > 0:
