@@ -142,45 +142,78 @@ class Units:
     the optimizer skipped (a GradScaler overflow) are dropped, as Megatron's
     ``train_step`` steps its scheduler only when ``update_successful``: a
     fused optimizer's skipped step drops them at once; a non-fused one, which
-    GradScaler does not step at all, is seen when the gradients were cleared
-    (``zero_grad()``, set to None by default) between two reports with no real
-    update in between.
+    GradScaler does not step at all, is seen at the next report, when a
+    backward ran since the units were reported and the gradients were then
+    cleared (``zero_grad()``, which sets them to None by default) with no real
+    update in between. (With ``zero_grad(set_to_none=False)`` such units are
+    credited to the next real update.)
     """
 
-    __slots__ = ("_grad", "_had_grad", "before_last", "done", "pending", "reports", "skipped", "unit")
+    __slots__ = (
+        "__weakref__",
+        "_backward",
+        "_grad",
+        "_hook",
+        "before_last",
+        "done",
+        "pending",
+        "reports",
+        "skipped",
+        "unit",
+    )
 
     def __init__(self, unit: str):
         self.unit = unit
         self.done, self.before_last, self.pending, self.skipped, self.reports = 0, 0, 0, 0, 0
-        self._grad, self._had_grad = None, False
+        self._grad, self._backward, self._hook = None, False, None
 
     def position(self) -> int:
         return 1 + self.done
 
+    def watch(self, optimizer) -> None:
+        """Note each backward into param group 0's first trainable parameter (a post-accumulate-grad hook)."""
+        p = first_trainable(optimizer)
+        if p is not None and self._hook is None:
+            self._hook = p.register_post_accumulate_grad_hook(BackwardSeen(self))
+
+    def close(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
     def consume(self, n: int, optimizer) -> None:
-        grad = first_grad(optimizer)
-        if self.pending and self._had_grad and (grad is None or grad is not self._grad()):
-            self.skipped += self.pending  # gradients cleared with no real update: that update was skipped
+        p = first_trainable(optimizer)
+        grad = None if p is None else p.grad
+        if self.pending and self._cleared(grad):
+            self.skipped += self.pending  # a backward, then the gradients cleared with no real update: skipped
             self.pending = 0
         self.pending += n
         self.reports += 1
-        self._had_grad = grad is not None
-        self._grad = weakref.ref(grad) if grad is not None else _none
+        self._backward = False
+        self._grad = weakref.ref(grad) if grad is not None else None
+
+    def _cleared(self, grad) -> bool:
+        """Whether the gradients were cleared since the last report (``grad``: the watched one now): the one seen
+        then is gone or replaced, or there was none, a backward ran, and there is none now."""
+        if self._grad is not None:
+            return grad is None or grad is not self._grad()
+        return grad is None and self._backward
 
     def on_update(self) -> None:
         self.before_last, self.done, self.pending = self.done, self.done + self.pending, 0
-        self._had_grad = False
+        self._grad, self._backward = None, False
 
     def on_skip(self) -> None:
-        self.skipped, self.pending, self._had_grad = self.skipped + self.pending, 0, False
+        self.skipped, self.pending = self.skipped + self.pending, 0
+        self._grad, self._backward = None, False
 
-    def __getstate__(self):  # pickled with the scheduler: the counts, not the gradient seen
+    def __getstate__(self):  # pickled with the scheduler: the counts, not the gradient seen or the hook
         return {"state": self.state(), "skipped": self.skipped, "reports": self.reports}
 
     def __setstate__(self, saved):
         self.unit, self.skipped, self.reports = saved["state"]["unit"], saved["skipped"], saved["reports"]
+        self._hook = None
         self.load(saved["state"])
-        self._grad = _none
 
     def state(self) -> dict:
         return {"unit": self.unit, "done": self.done, "before_last": self.before_last, "pending": self.pending}
@@ -196,11 +229,21 @@ class Units:
         if counts["before_last"] > counts["done"]:
             raise ValueError(f"scheduler state: units.before_last {counts['before_last']} > units.done")
         self.done, self.before_last, self.pending = counts["done"], counts["before_last"], counts["pending"]
-        self._had_grad = False
+        self._grad, self._backward = None, False
 
 
-def _none():
-    return None
+class BackwardSeen:
+    """The post-accumulate-grad hook of :class:`Units`: a backward reached the watched parameter."""
+
+    __slots__ = ("units",)
+
+    def __init__(self, units: Units):
+        self.units = weakref.ref(units)
+
+    def __call__(self, param) -> None:
+        units = self.units()
+        if units is not None:
+            units._backward = True
 
 
 def _count(name, x) -> int:
@@ -222,11 +265,11 @@ def units_reported(n) -> int:
         raise type(e)(f"{e} (the units of this batch or micro-batch, counted over every rank)") from None
 
 
-def first_grad(optimizer):
-    """The gradient of param group 0's first trainable parameter (None: none yet, or cleared)."""
+def first_trainable(optimizer):
+    """Param group 0's first trainable parameter, whose gradient the unit clock watches (None: none)."""
     for p in optimizer.param_groups[0]["params"]:
         if p.requires_grad:
-            return p.grad
+            return p
     return None
 
 
@@ -262,6 +305,11 @@ def ranks_disagree(n: int, unit: str) -> str | None:
 # ---------------------------------------------------------------- length checks in the clock's unit
 
 
+def shown(x: float) -> str:
+    """A position on a unit clock: 100, not 100.0."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
 def check_unit_length(schedule, total: int, unit: str) -> list[str]:
     """:func:`lrsched.symbols.check_run_length`'s two checks, said in ``unit`` (the run is ``total`` of them)."""
     end, found = schedule.length(), []
@@ -269,14 +317,14 @@ def check_unit_length(schedule, total: int, unit: str) -> list[str]:
         return found
     if end > total:
         found.append(
-            f"lrsched: {schedule!r} settles at {unit} {v.show(end)}, after the run's last ({total} {unit}): the run "
+            f"lrsched: {schedule!r} settles at {unit} {shown(end)}, after the run's last ({total} {unit}): the run "
             "ends before the schedule does"
         )
     elif 1 <= end < total / 2:
         top, final = peak(schedule, end), schedule(end)
         if final < top:
             found.append(
-                f"lrsched: {schedule!r} reaches its final value {final!r} at {unit} {v.show(end)}, before half of the "
+                f"lrsched: {schedule!r} reaches its final value {final!r} at {unit} {shown(end)}, before half of the "
                 f"run ({total} {unit}), below its peak {top!r}: were its durations written in updates or epochs, "
                 f"where {unit} were meant?"
             )
@@ -331,7 +379,7 @@ def schedule_free_warning(optimizer, schedules, total, unit: str) -> str | None:
         if s is not None and decays(s, horizon):
             text = (
                 f"lrsched: {why}, and the lr schedule {s!r} decays (it ends below its peak, by {unit} "
-                f"{v.show(s.length() or horizon)}): these optimizers are meant to run on a constant lr (a warmup "
+                f"{shown(s.length() or horizon)}): these optimizers are meant to run on a constant lr (a warmup "
                 "then a constant is fine). Drop the decay, or use a usual optimizer for a decaying schedule"
             )
             warnings.warn(text, ScheduleFreeWarning, stacklevel=5)

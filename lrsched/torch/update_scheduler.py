@@ -12,6 +12,7 @@ This module imports torch.
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import torch
 
@@ -139,6 +140,9 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         }
         one_key_per_slot(self._slots)
         self.unit, self._units = clock_unit(unit, args.updates)
+        if self._units is not None:
+            self._units.watch(optimizer)
+            weakref.finalize(self, self._units.close)  # a dropped scheduler takes its backward hook with it
         self._run, self._driven = args.run, {}
         keys = relative_keys if relative_keys is not None else frozenset({"lr"} if args.relative else ())
         self._next, self._problem, self._warned, self._watch = None, None, set(), Watch()
@@ -331,6 +335,8 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         if self._clock is not None:
             self._clock.detach()
             self._clock = None
+        if self._units is not None:
+            self._units.close()
 
     def _no_epoch(self, epoch) -> str:
         return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
@@ -354,6 +360,9 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._clock = Clock(self)
+        if self._units is not None:
+            self._units.watch(self.optimizer)
+            weakref.finalize(self, self._units.close)
 
     def __repr__(self):
         keys = ", ".join(f"{k}={_shown(row)}" for k, row in self.schedules.items())
