@@ -51,8 +51,9 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     """A real ``torch.optim.lr_scheduler.LRScheduler`` that sets each param-group key from its schedule.
 
     The k-th optimizer update that really happens uses ``s(k)``, to the bit,
-    for every key given: ``lr``, ``momentum``, ``weight_decay`` or any other
-    numeric param-group key (``eps``, Adam's ``betas`` as ``momentum``...).
+    for every key given: ``lr``, ``momentum``, ``weight_decay``, Adam's
+    ``betas=(b1, b2)`` or any other numeric param-group key (``eps``...), and
+    for any attribute of any object given to :meth:`drive`.
     The scheduler counts ``optimizer.step()`` itself, so this holds whether
     ``scheduler.step()`` is called once per update, once per micro-batch of a
     gradient accumulation, n times per update (accelerate), or never; an update
@@ -61,7 +62,18 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     that group alone).
 
     Args:
-        relative: the lr is each group's ``initial_lr`` times the schedule.
+        betas: ``(b1, b2)``, each a schedule, a number or None (left alone), or
+            a list with one per param group: Adam-like optimizers' betas, so
+            that beta2 alone can be scheduled (``momentum=`` still sets beta1).
+        relative: True: the lr is each group's ``initial_lr`` times the
+            schedule. A set of scheduled keys (``{"lr", "weight_decay"}``):
+            each of them is the group's own initial value times its schedule
+            (per-group multipliers such as Megatron's wd_mult, or muP's).
+        unit: None (the default) counts updates. A unit's name ("samples",
+            "tokens", any): the schedules are written in that unit, the loop
+            reports each batch's units with :meth:`consume`, and the k-th real
+            update reads its schedules at 1 + the units consumed by the real
+            updates before it (``total=`` is then in that unit too).
         last_epoch: the scheduler as it stands after this many updates (-1 or 0: fresh).
         total: the run's number of updates: binds the symbol ``lrsched.total`` in
             the schedules, and checks their length against the run (warnings of
