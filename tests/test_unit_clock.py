@@ -95,6 +95,8 @@ def test_a_constant_batch_gives_s_of_1_plus_k_minus_1_times_b():
     sched, seen = run([[8]] * 10)
     np.testing.assert_allclose(seen, unit_lr(1 + 8 * np.arange(10)), rtol=1e-12, atol=0)
     assert sched.units == 80
+    np.testing.assert_allclose(sched.get_last_lr(), unit_lr([81]), rtol=1e-12, atol=0)  # the next update's
+    np.testing.assert_allclose(sched.get_lr(), unit_lr([81]), rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("fused", [None, True], ids=["sgd", "fused sgd"])

@@ -328,7 +328,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         if len(self.optimizer.param_groups) != len(self.base_lrs):
             follow_groups(self)
         lrs = [g["lr"] for g in self.optimizer.param_groups]
-        for i, where, x, _ in self._values(next_t(self.last_epoch)):
+        for i, where, x, _ in self._values(self._position()):
             if where == ("lr", None):
                 lrs[i] = x
         return lrs
