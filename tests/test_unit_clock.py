@@ -277,6 +277,31 @@ def test_a_batch_ramp_killed_mid_ramp_and_resumed_in_a_new_process_is_bit_identi
     assert resumed["units"] == whole["units"] and resumed["params"] == whole["params"]
 
 
+class Holder:
+    """A plain object whose ``after`` is read right after each update and ``before`` inside it."""
+
+    before = after = -1.0
+
+
+def test_driven_attributes_follow_the_unit_clock_before_and_after_each_update():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = lt.scheduler(opt, lr=S, unit="samples")
+    h = Holder()
+    sched.drive(h, "before", S)
+    sched.drive(h, "after", S, after=True)
+    inside, after = [], []
+    opt.register_step_pre_hook(lambda o, a, k: inside.append(h.before))
+    for n in (5, 7, 11):
+        sched.consume(n)
+        opt.step()
+        after.append(h.after)
+    where = [1, 6, 13]  # 1 + the samples of the updates before each
+    np.testing.assert_allclose(inside, unit_lr(where), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(after, unit_lr(where), rtol=1e-12, atol=0)
+    assert h.before == float(unit_lr(24))
+
+
 def test_a_unit_scheduler_steps_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
