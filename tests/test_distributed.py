@@ -28,12 +28,15 @@ replay of torch's rule (:func:`reference_scales`).
    ``weights_only=True``) is bit-identical to an uninterrupted one.
 2. accelerate, 2 processes: ``AcceleratedScheduler`` steps the scheduler twice per
    update; the k-th update still uses s(k).
-3. reduce-on-plateau with ranks whose metrics disagree: ``sync`` (the default)
+3. a token clock: each rank reports the global count (the ranks agree, update
+   k at 1 + the tokens before it); each rank's own count is named at the first
+   ``consume``.
+4. reduce-on-plateau with ranks whose metrics disagree: ``sync`` (the default)
    takes one decision per run, on the ranks' mean; a rank that does not report
    (validation on rank 0 only), or ranks at different reports, stop with
    ``SyncError`` naming lrsched, report and what every rank must do, after
    ``sync_timeout``, not the process group's timeout.
-4. Lightning, ``Trainer(strategy="ddp", accelerator="cpu", devices=2)``: opt-in
+5. Lightning, ``Trainer(strategy="ddp", accelerator="cpu", devices=2)``: opt-in
    (``LRSCHED_TEST_LIGHTNING_DDP=1``), as its launch alone takes about 20 s.
 """
 
@@ -49,6 +52,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -215,6 +219,7 @@ def ranks(tmp_path_factory):
         {"job": "plateau", "key": "plateau"},
         {"job": "plateau_sync_errors", "key": "plateau sync errors"},
         {"job": "find_lr", "key": "find_lr"},
+        {"job": "units", "key": "units"},
     ]
     results = launch(out, jobs)
     for r in results:
@@ -239,6 +244,37 @@ def test_find_lr_under_ddp_reads_one_curve_on_every_rank(ranks):
     own = [r["own_first_loss"] for r in runs]
     assert own[0] != own[1]
     assert runs[0]["losses"][0] == pytest.approx((own[0] + own[1]) / 2, rel=1e-12)
+
+
+# ---------------------------------------------------------------- a token clock: n is the global count
+
+S_TOKENS = ls.warmup(ls.cosine(PEAK, 0.0, steps=200), steps=40)  # written in tokens
+UNIT_UPDATES = 10
+
+
+def tokens(rank: int, k: int) -> int:
+    """Rank ``rank``'s tokens in update k's batch: different on each rank, as counts of unpadded tokens are."""
+    return 3 + (k * (rank + 2)) % 5
+
+
+def expected_token_lr(u):
+    """S_TOKENS(u) written out: 0.1 u / 40 up to u = 40, then 0.05 (1 + cos(pi min(u - 40, 200) / 200))."""
+    u = np.asarray(u, dtype=np.float64)
+    return np.where(u <= 40, PEAK * u / 40, 0.5 * PEAK * (1 + np.cos(np.pi * np.minimum(u - 40, 200) / 200)))
+
+
+def test_a_token_clock_on_two_ranks_agrees_and_a_per_rank_count_is_said(ranks):
+    runs = job(ranks, "units")
+    per_update = [sum(tokens(r, k) for r in range(WORLD)) for k in range(1, UNIT_UPDATES + 1)]
+    where = 1 + np.concatenate([[0], np.cumsum(per_update)[:-1]])
+    for r in runs:
+        assert_close(r["lrs"], expected_token_lr(where))
+        assert r["units"] == sum(per_update)
+        assert r["warned"] == []  # every rank reported the same global n
+        assert len(r["own_warned"]) == 1
+        own = ", ".join(f"{tokens(q, 1)} on rank {q}" for q in range(WORLD))
+        assert f"consume(n) got n = {own}: n is the global count of tokens" in r["own_warned"][0]
+    assert runs[0]["lrs"] == runs[1]["lrs"] and runs[0]["params"] == runs[1]["params"]
 
 
 # ---------------------------------------------------------------- 1: DDP, and a resume in new processes
@@ -726,6 +762,39 @@ def _find_lr_job() -> dict:
     }
 
 
+def _units_job() -> dict:
+    """A DDP run on a token clock: each rank counts its own batch's tokens, the loop sums them over the ranks
+    (all_reduce) and reports the global count; then a scheduler fed each rank's own count, which its first
+    consume names."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    rank = _group()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1).double()
+    ddp = DistributedDataParallel(model)
+    opt = torch.optim.SGD(ddp.parameters(), lr=123.0)
+    sched = lt.scheduler(opt, lr=S_TOKENS, unit="tokens")
+    seen = _record(opt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(1, UNIT_UPDATES + 1):
+            n = torch.tensor([tokens(rank, k)])
+            torch.distributed.all_reduce(n)
+            sched.consume(int(n.item()))
+            x, y = _batch(rank, k)
+            ((ddp(x).squeeze(-1) - y) ** 2).mean().backward()
+            opt.step()
+            opt.zero_grad()
+            sched.step()
+    said = [str(w.message) for w in caught if issubclass(w.category, ls.TimeWarning)]
+    own = lt.scheduler(torch.optim.SGD(model.parameters(), lr=1.0), lr=S_TOKENS, unit="tokens")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        own.consume(tokens(rank, 1))  # each rank's own count: the ranks disagree
+    own_said = [str(w.message) for w in caught if issubclass(w.category, ls.TimeWarning)]
+    return {"lrs": seen, "units": sched.units, "warned": said, "own_warned": own_said, "params": _params(model)}
+
+
 JOBS = {
     "ddp": _ddp_job,
     "accelerate": _accelerate_job,
@@ -733,6 +802,7 @@ JOBS = {
     "plateau_sync_errors": _plateau_sync_errors_job,
     "find_lr": _find_lr_job,
     "lightning": _lightning_job,
+    "units": _units_job,
 }
 
 

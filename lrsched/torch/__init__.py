@@ -11,7 +11,9 @@
   :mod:`~lrsched.torch.lambda_scheduler`) is torch's own LambdaLR. What they
   share: :mod:`~lrsched.torch.param_groups` (param-group keys, values torch
   refuses, the constructor arguments) and :mod:`~lrsched.torch.checkpoints`
-  (state dicts, and a checkpoint's schedules against the code's).
+  (state dicts, and a checkpoint's schedules against the code's);
+  :mod:`~lrsched.torch.knobs` (attributes driven on the clock, the unit
+  clock in samples or tokens, and :class:`ScheduleFreeWarning`).
 - :mod:`lrsched.torch.lr_range` (imports torch): :func:`find_lr`, the
   learning-rate range test on a model, which puts the model and optimizer
   back as they were.
@@ -50,6 +52,7 @@ from .mirrors import (  # noqa: F401
 _TORCH_NAMES = {
     "adapter": (),  # re-exports the three schedulers below, under the name docs and users import
     "update_scheduler": ("Scheduler", "scheduler"),
+    "knobs": ("ScheduleFreeWarning",),
     "plateau_scheduler": ("PlateauLR", "plateau_lr"),
     "lambda_scheduler": ("LambdaLR", "ScheduleFactor", "lambda_lr"),
     "lr_range": ("find_lr",),

@@ -28,6 +28,10 @@ and the parts they share:
 - :mod:`lrsched.torch.param_groups`: where a key lives in a param group,
   writing a value, the values torch refuses, and the constructor arguments
   the schedulers share.
+- :mod:`lrsched.torch.knobs`: what the scheduler drives besides param-group
+  keys (``drive``: any attribute of any object), the unit clock
+  (``unit=``, ``consume(n)``), and the warning of a decaying schedule on a
+  schedule-free optimizer.
 - :mod:`lrsched.torch.checkpoints`: a state dict's fields checked, and a
   checkpoint's schedules compared with the code's (the code's are used, and
   a change is never silent).

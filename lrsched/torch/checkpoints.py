@@ -129,7 +129,61 @@ def scheduler_state(scheduler) -> dict:
         "schedules": {
             key: [None if s is None else config_or_none(s) for s in row] for key, row in scheduler.schedules.items()
         },
+        **knob_state(scheduler),
     }
+
+
+def knob_state(scheduler) -> dict:
+    """The state of what a scheduler drives besides the lr (present only when used, so that older checkpoints
+    and those of schedulers without them read the same): relative keys' bases, the unit clock, driven attributes."""
+    state = {}
+    if scheduler._bases:
+        state["bases"] = {key: [float(b) for b in row] for key, row in scheduler._bases.items()}
+    if scheduler._units is not None:
+        state["units"] = scheduler._units.state()
+    if scheduler._driven:
+        state["driven"] = {
+            label: {"after": d.after, "schedule": config_or_none(d.schedule)} for label, d in scheduler._driven.items()
+        }
+    return state
+
+
+def load_knob_state(scheduler, state: dict) -> None:
+    """Check the checkpoint's relative keys, unit clock and driven attributes against the code's, and load them."""
+    code, saved = sorted(scheduler._bases), sorted(state.get("bases") or {})
+    if code != saved:
+        raise ValueError(f"scheduler state: relative scales {saved or 'no key'} besides the lr, and the code {code}")
+    for key in code:
+        row = finite_list(f"bases[{key!r}]", state["bases"][key])
+        if len(row) != len(scheduler._bases[key]):
+            raise ValueError(f"scheduler state: bases[{key!r}] has {len(row)} entries for {len(scheduler._bases[key])}")
+        scheduler._bases[key] = row
+    units = state.get("units")
+    if (units is None) != (scheduler._units is None):
+        theirs = "updates" if units is None else f"{units.get('unit') if isinstance(units, dict) else units!r}"
+        raise ValueError(
+            f"scheduler state: the checkpoint's clock counts {theirs}, and the code's counts "
+            f"{scheduler.unit or 'updates'} (unit=): resume with the clock the run was made with"
+        )
+    if units is not None:
+        scheduler._units.load(units)
+    driven = state.get("driven") or {}
+    if not isinstance(driven, dict):
+        raise ValueError(f"scheduler state: driven must be a dict, got {v.show(driven)}")
+    for label in sorted(set(driven) | set(scheduler._driven)):
+        if label not in scheduler._driven:
+            warnings.warn(
+                f"lrsched: the checkpoint also drives {label}, the code does not (drive it before loading): it stays "
+                "as it is",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif label not in driven:
+            warnings.warn(
+                f"lrsched: the checkpoint does not drive {label}; the code's schedule is used", UserWarning, 4
+            )
+        elif isinstance(driven[label], dict):
+            keep_code_schedule(scheduler._driven[label].schedule, driven[label].get("schedule"))
 
 
 def load_scheduler_state(scheduler, state) -> None:
@@ -147,4 +201,5 @@ def load_scheduler_state(scheduler, state) -> None:
     if field(state, "relative", v.flag) != scheduler.relative:
         raise ValueError(f"scheduler state: relative={state['relative']!r}, and the code has {scheduler.relative!r}")
     keep_code_schedules(scheduler.schedules, field(state, "schedules", lambda n, x: x))
+    load_knob_state(scheduler, state)
     scheduler.last_epoch, scheduler._step_count, scheduler.base_lrs = updates, step_count, base_lrs

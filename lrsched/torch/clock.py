@@ -80,8 +80,8 @@ class Clock:
 
     def _after(self, optimizer, args, kwargs):
         s = self._scheduler()
-        if s is not None and not skipped(optimizer):
-            s._on_update()
+        if s is not None:
+            s._on_skip() if skipped(optimizer) else s._on_update()
 
     def detach(self) -> None:
         """Stop steering: the scheduler no longer counts updates or writes values."""
@@ -154,7 +154,7 @@ class Watch:
             self._bypass(scheduler.optimizer, clock.calls, scheduler.last_epoch)
         if self._processes is None and scheduler._step_count > 1:  # the first call after torch's constructor's
             self._processes = accelerate_processes(sys._getframe(2))  # who called scheduler.step()
-            if self._processes > 1 and scheduler.total is not None:
+            if self._processes > 1 and scheduler.total is not None and getattr(scheduler, "unit", None) is None:
                 weakref.finalize(scheduler, self._ended, scheduler.total)
         self._updates = scheduler.last_epoch
 

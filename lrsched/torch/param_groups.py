@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -30,6 +30,10 @@ def is_number(x) -> bool:
     return v._is_real(x)
 
 
+#: the keys of Adam's betas, and their index in a group's ``betas``
+BETAS = {"beta1": 0, "beta2": 1}
+
+
 def key_slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
     """Where ``key`` lives in param group i: ``(key, None)``, or ``("betas", 0)`` for momentum in Adam-like groups.
 
@@ -37,6 +41,12 @@ def key_slot(optimizer, key: str, i: int) -> tuple[str, int | None]:
     otherwise (torch's rule in OneCycleLR and CyclicLR).
     """
     group, name = optimizer.param_groups[i], type(optimizer).__name__
+    if key in BETAS:
+        if not (isinstance(group.get("betas"), (tuple, list)) and len(group["betas"]) == 2):
+            raise ValueError(f"betas: {name}'s param group {i} has no 'betas' pair to schedule {key} in")
+        if not is_number(group["betas"][BETAS[key]]):
+            raise ValueError(f"betas: {name}'s param group {i} holds {key} = {v.show(group['betas'][BETAS[key]])}")
+        return ("betas", BETAS[key])
     if key == "momentum" and "momentum" not in group:
         if "betas" in group:
             return ("betas", 0)
@@ -71,20 +81,23 @@ def allowed(slot, x: float) -> str | None:
     key = slot[0]
     if not math.isfinite(x):
         return f"{key} must be finite"
-    if slot == ("betas", 0):
-        return None if 0 <= x < 1 else "beta1 must be in [0, 1)"
+    if key == "betas":
+        return None if 0 <= x < 1 else f"beta{slot[1] + 1} must be in [0, 1)"
     if key in ("lr", "momentum", "weight_decay") and x < 0:
         return f"{key} must be >= 0"
     return None
 
 
-def refusal(t: int, i: int, slot, x: float, s: Schedule) -> str | None:
-    """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may."""
+def refusal(t: int, i: int, slot, x: float, s: Schedule, where: str | None = None) -> str | None:
+    """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may.
+
+    ``where``: update t described otherwise (a unit clock's position too)."""
     why = allowed(slot, x)
     if why is None:
         return None
-    what = "beta1" if slot == ("betas", 0) else slot[0]
-    return f"lrsched: update {t} would use {what} = {x!r} in param group {i}, and {why}; the schedule {s!r} gives it"
+    what = f"beta{slot[1] + 1}" if slot[0] == "betas" else slot[0]
+    where = where or f"update {t}"
+    return f"lrsched: {where} would use {what} = {x!r} in param group {i}, and {why}; the schedule {s!r} gives it"
 
 
 #: torch scheduler arguments that are not param-group keys: named when given to scheduler()
@@ -171,6 +184,31 @@ def initial_lrs(groups, updates: int, relative: bool, first: int = 0) -> None:
                 )
 
 
+def initial_values(groups, keys, updates: int, first: int = 0) -> dict:
+    """{key: each group's initial value} for the keys other than lr scaled by relative mode (``initial_<key>``
+    in the group, kept by the optimizer's state dict as torch keeps ``initial_lr``)."""
+    bases = {}
+    for key in sorted(k for k in keys if k != "lr"):
+        row = bases[key] = []
+        for i, g in enumerate(groups, first):
+            name = f"initial_{key}"
+            if name not in g:
+                if updates > 0:
+                    raise ValueError(
+                        f"relative={{{key!r}}} with last_epoch={updates} needs param group {i}'s {name}: load the "
+                        "optimizer's state dict first"
+                    )
+                g[name] = float(g[key])
+            base = float(g[name])
+            if not math.isfinite(base) or base == 0:
+                raise ValueError(
+                    f"relative scales each group's initial {key}, and param group {i} has {key} {base!r}: give the "
+                    f"optimizer a finite, nonzero {key} (the peak the schedule scales), or leave {key} out of relative"
+                )
+            row.append(base)
+    return bases
+
+
 def run_symbols(total, epoch) -> dict:
     """The run's symbols, checked: ``total`` a count of updates, ``epoch`` updates per epoch."""
     run = {}
@@ -201,6 +239,7 @@ class Arguments:
     relative: bool
     updates: int
     total: int | None
+    run: dict = field(default_factory=dict)
 
 
 def arguments(optimizer, given: dict, relative, last_epoch, total, epoch, name=None, every_group=False) -> Arguments:
@@ -218,7 +257,7 @@ def arguments(optimizer, given: dict, relative, last_epoch, total, epoch, name=N
     shared = {key: None if isinstance(given[key], (list, tuple)) else row[0] for key, row in schedules.items()}
     relative = v.flag("relative", relative)
     updates = updates_done("last_epoch", last_epoch)
-    return Arguments(opt, schedules, shared, relative, updates, run.get("total"))
+    return Arguments(opt, schedules, shared, relative, updates, run.get("total"), run)
 
 
 # ---------------------------------------------------------------- param groups added (or removed) under a scheduler
@@ -254,6 +293,8 @@ def adopt_group(scheduler, i: int) -> None:
         key_slot(opt, key, i)  # a key the new group lacks is named
     lr = float(group["lr"])
     initial_lrs([group], 0, scheduler.relative, first=i)
+    for key, row in initial_values([group], scheduler._bases, 0, first=i).items():
+        scheduler._bases[key].extend(row)
     for key, row in scheduler.schedules.items():
         row.append(scheduler._shared[key])
         scheduler._slots[key].append(key_slot(opt, key, i))
