@@ -54,7 +54,10 @@ def _steps(name: str, steps, ratio, max_steps, ratio_name: str) -> int:
         r = v.nonnegative(ratio_name, ratio)
         if max_steps is None:
             raise ValueError(f"{ratio_name}={v.show(ratio)} needs max_steps (NeMo asserts it)")
-        return int(r * max_steps)
+        n = v.computed(
+            f"{name}, int({ratio_name} * max_steps),", r * max_steps, **{ratio_name: ratio}, max_steps=max_steps
+        )
+        return int(n)
     return 0
 
 
@@ -368,7 +371,8 @@ def NoamHoldAnnealing(
     base, m, low, w, hold, _ = _hold_args(lr, max_steps, min_lr, warmup_steps, warmup_ratio, hold_steps, hold_ratio)
     r = v.nonnegative("decay_rate", decay_rate)
     if w == 0:
-        raise ValueError(f"NoamHoldAnnealing needs warmup_steps > 0 (NeMo raises without one), got {v.show(w)}")
+        given = f"warmup_steps={v.show(warmup_steps)}, warmup_ratio={v.show(warmup_ratio)}, max_steps={m!r}"
+        raise ValueError(f"NoamHoldAnnealing needs a warmup of > 0 steps (NeMo raises without one), got {given}")
     held = 0 if hold is None else hold - w  # NeMo's hold_steps: the count, not where it ends
     # u = s - held = W + x at x = s - (W + held)
     if r == 0.5:

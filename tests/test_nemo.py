@@ -72,7 +72,7 @@ def test_nemos_quirks():
         (lambda: nm.CosineAnnealing(1e-5, max_steps=10, min_lr=1e-4), "lr must be >= min_lr"),
         (lambda: nm.CosineAnnealing(1.0, max_steps=10, min_lr=1.0, constant_steps=2), "lr must exceed min_lr"),
         (lambda: nm.NoamAnnealing(1.0, d_model=0), "d_model must be > 0, got 0"),
-        (lambda: nm.NoamHoldAnnealing(1.0, max_steps=10), "needs warmup_steps > 0"),
+        (lambda: nm.NoamHoldAnnealing(1.0, max_steps=10), "needs a warmup of > 0 steps"),
         (lambda: nm.NoamHoldAnnealing(1.0, max_steps=10, warmup_steps=2, decay_rate=-1), "decay_rate must be >= 0"),
         (lambda: nm.T5InverseSquareRootAnnealing(1.0, max_steps=10), "constant_steps must be > 0, got None"),
         (lambda: nm.PolynomialDecayAnnealing(1.0, max_steps=10, power=0), "power must be > 0, got 0"),
