@@ -6,8 +6,8 @@ The clock: the constructor calls ``step(0)`` and training calls ``step(increment
 so update t runs at ``num_steps`` n = (t - 1) * increment. ``increment`` is 1 where the durations count updates,
 and the global batch size where they count samples (as Megatron-LM's training loop does, with a constant batch
 size; a batch-size ramp-up is not mirrored). Phase edges are found in whole updates with Megatron's own
-comparisons, so they fall on the same update; inside a phase the values are Megatron's arithmetic, to the bit with
-increment 1 (linear, exponential WSD) or within a few ulps (cosine, inverse square root, 1 - sqrt).
+comparisons, so they fall on the same update; inside a phase the values are Megatron's arithmetic: to the bit with
+increment 1 and a whole warmup (the inverse square root within an ulp), within a few ulps of the peak otherwise.
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ def WarmupAnnealing(lr, *, max_steps, min_lr=0.0, warmup_steps=None, warmup_rati
 
 def SquareAnnealing(lr, *, max_steps, min_lr=1e-5, warmup_steps=None, warmup_ratio=None) -> Schedule:
     """``SquareAnnealing``: then max(lr ((D - x) / D)^2, min_lr), x = s - W, D = M - W: min_lr is a floor, not
-    the end (NeMo's default min_lr is 1e-5). Within an ulp or two ((1 - x / D) for (D - x) / D).
+    the end (NeMo's default min_lr is 1e-5). To the bit.
 
     >>> s = lrsched.nemo.SquareAnnealing(1.0, max_steps=4, min_lr=0.0)
     >>> [s(t) for t in range(1, 7)]
@@ -130,8 +130,10 @@ def SquareAnnealing(lr, *, max_steps, min_lr=1e-5, warmup_steps=None, warmup_rat
     base, m, low = _common(lr, max_steps, min_lr)
     w = _steps("warmup_steps", warmup_steps, warmup_ratio, m, "warmup_ratio")
     d = _span(m - w)
-    main = None if d is None else Maximum(Poly(base, 0.0, steps=d, power=2.0), Constant(low))
-    return _build(base, w, main, w, m, low)
+    if d is None:
+        return _build(base, w, None, w, m, low)
+    q = Linear(float(d), 0.0, d) / d  # (D - x) / D, the subtraction exact (integers) as NeMo's
+    return _build(base, w, Maximum(q * q * base, Constant(low)), w, m, low)
 
 
 def SquareRootAnnealing(lr, *, max_steps, min_lr=0.0, warmup_steps=None, warmup_ratio=None) -> Schedule:
@@ -157,7 +159,7 @@ def CosineAnnealing(
     min_lr + (lr - min_lr) (1 + cos(π x / D)) / 2, x = s - W, D = M - W. With C = ``constant_steps`` > 0 (the
     Megatron-style path; NeMo 2's ``CosineAnnealingScheduler`` defaults to it): a *different* warmup, lr s / W
     (update 1 at lr 0), the cosine over D = M - C - W, then min_lr (for the C "constant" steps and past M). To
-    the bit, but an ulp at the warmup's end on the second path.
+    the bit (but for lr s / W at s = W, which is lr itself here and may be an ulp off in NeMo).
 
     >>> s = lrsched.nemo.CosineAnnealing(1.0, max_steps=4, warmup_steps=1)
     >>> [round(s(t), 12) for t in range(1, 7)]
@@ -172,15 +174,14 @@ def CosineAnnealing(
     if base < low or (c > 0 and base == low):
         rule = "lr must exceed min_lr (NeMo asserts it)" if c > 0 else "lr must be >= min_lr (NeMo raises)"
         raise ValueError(f"{rule}: got lr={v.show(lr)} and min_lr={v.show(min_lr)}")
-    wave = Cosine(1.0, 0.0, steps=1)  # (1 + cos(pi p)) / 2 at p, one division for p as NeMo's
-    if c == 0:
+    if c == 0:  # NeMo's cos(pi x / D) here, cos(pi (x / D)) on the other path
         d = _span(m - w)
-        main = None if d is None else wave.stretch(d) * (base - low) + low
+        main = None if d is None else Cosine(1.0, 0.0, steps=d) * (base - low) + low
         return _build(base, w, main, w, m, low)
     d = _span(m - c - w)
     phases = [(Linear(0.0, base, w), 0, w)] if w > 0 else []
     if d is not None:
-        phases.append((wave.stretch(d) * (base - low) + low, w, w + d))
+        phases.append((Cosine(1.0, 0.0, steps=1).stretch(d) * (base - low) + low, w, w + d))
     return _on_clock([*phases, (Constant(low), 0, None)], 1)
 
 

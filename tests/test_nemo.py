@@ -14,10 +14,12 @@ import lrsched.nemo as nm
 GOLDEN = json.loads((Path(__file__).parent / "data" / "nemo_golden.json").read_text())
 
 #: NeMo's arithmetic kept to the bit; the others take a square root or a power another way (1 / sqrt(1 + x / c)
-#: for (s / c) ** -0.5, (1 - x / D) for (D - x) / D, a cosine's pi x / D and an end value written exactly)
+#: for (s / c) ** -0.5, (1 - x / D) ** 0.5 for ((D - x) / D) ** 0.5, a warped clock for u ** -r)
 EXACT = {
+    "CosineAnnealing",
     "PolynomialDecayAnnealing",
     "PolynomialHoldDecayAnnealing",
+    "SquareAnnealing",
     "T5InverseSquareRootAnnealing",
     "WarmupAnnealing",
     "WarmupHoldAnnealLinear",
