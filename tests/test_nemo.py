@@ -123,3 +123,9 @@ def test_from_config_reads_a_sched_block():
 def test_from_config_refuses_by_key(sched, message):
     with pytest.raises((TypeError, ValueError), match=message):
         nm.from_config(sched, lr=0.1)
+
+
+def test_from_config_reads_an_omegaconf_block():
+    omegaconf = pytest.importorskip("omegaconf", reason="installed by the README test command (config extra)")
+    block = omegaconf.OmegaConf.create({"name": "WarmupHoldPolicy", "warmup_steps": 2, "hold_steps": 3, "max_steps": 9})
+    assert nm.from_config(block, lr=0.1)["lr"] == nm.WarmupHoldPolicy(0.1, warmup_steps=2, hold_steps=3, max_steps=9)
