@@ -1,0 +1,178 @@
+"""lrsched.megatron against megatron-core's OptimizerParamScheduler (``pip install megatron-core``), driven as
+Megatron-LM's training drives it: ``step(0)`` in its constructor, ``step(increment)`` after each update."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import warnings
+
+import numpy as np
+import pytest
+
+import lrsched.megatron as mg
+
+
+@pytest.fixture(scope="module")
+def peer():
+    pytest.importorskip("torch", reason="installed by the README test command")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # without Transformer Engine or Apex, megatron warns on import
+        module = pytest.importorskip("megatron.core.optimizer_param_scheduler", reason="pip install megatron-core")
+    return module.OptimizerParamScheduler
+
+
+class _Optimizer:
+    """What the scheduler touches of a Megatron optimizer: its param groups."""
+
+    def __init__(self):
+        self.param_groups = [{}]
+
+
+def drive(cls, n: int, increment: int, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """The lr and weight decay of updates 1 .. n."""
+    opt = _Optimizer()
+    logging.disable(logging.INFO)
+    try:
+        s = cls(opt, **kwargs)
+        lr, wd = [], []
+        for _ in range(n):
+            lr.append(opt.param_groups[0]["lr"])
+            wd.append(opt.param_groups[0]["weight_decay"])
+            s.step(increment)
+    finally:
+        logging.disable(logging.NOTSET)
+    return np.array(lr), np.array(wd)
+
+
+STYLES = [("constant", None), ("linear", None), ("cosine", None), ("inverse-square-root", None)]
+STYLES += [("WSD", x) for x in ("linear", "cosine", "exponential", "minus_sqrt")]
+
+
+@pytest.mark.parametrize(("style", "wsd_style"), STYLES)
+def test_lr_over_a_grid_of_phases_and_increments(peer, style, wsd_style):
+    """Warmup 0, 1, 5, 10 (and a fractional one, as lr_warmup_fraction makes), decay lengths from just past the
+    warmup, increments 1 (iterations) and 3, 4 (samples; 3 with durations that are not multiples of it)."""
+    worst = 0.0
+    for w, d, inc, wsd in itertools.product([0, 1, 5, 10, 2.5], [6, 10, 11, 40], [1, 3, 4], [0, 3, 8, 50]):
+        if not w < d or (style != "WSD" and wsd):
+            continue
+        kw = dict(init_lr=0.01, max_lr=1.0, min_lr=0.1, lr_warmup_steps=w * inc, lr_decay_steps=d * inc + (inc == 3))
+        kw.update(lr_decay_style=style, start_wd=0.0, end_wd=0.0, wd_incr_steps=1, wd_incr_style="constant")
+        kw.update(wsd_decay_steps=wsd * inc if style == "WSD" else None, lr_wsd_decay_style=wsd_style)
+        n = d + 8
+        want, _ = drive(peer, n, inc, **kw)
+        got = mg.optimizer_param_scheduler(**kw, increment=inc)["lr"].values(n)
+        err = np.abs(got - want).max()
+        assert err <= 1e-15, (kw, inc, err, np.flatnonzero(np.abs(got - want) > 1e-15)[:3])
+        if inc == 1 and float(w).is_integer() and style != "inverse-square-root":
+            np.testing.assert_array_equal(got, want)  # to the bit
+        worst = max(worst, err)
+    assert worst <= 2.3e-16  # a few ulps of the peak 1.0, from the sample clock's stretch
+
+
+@pytest.mark.parametrize("style", ["linear", "cosine", "constant"])
+def test_weight_decay_rises_as_megatrons(peer, style):
+    for steps, inc in itertools.product([1, 7, 40], [1, 4]):
+        end = 0.0 if style == "constant" else 0.1
+        kw = dict(init_lr=0.0, max_lr=1.0, min_lr=0.0, lr_warmup_steps=0, lr_decay_steps=100, lr_decay_style="linear")
+        kw.update(start_wd=0.0, end_wd=end, wd_incr_steps=steps * inc, wd_incr_style=style)
+        n = steps + 6
+        _, want = drive(peer, n, inc, **kw)
+        got = mg.optimizer_param_scheduler(**kw, increment=inc)["weight_decay"].values(n)
+        # the cosine rises as 1 - h(p), Megatron as h(1 - p): a few ulps apart, < 3e-16 of end_wd
+        np.testing.assert_allclose(got, want, rtol=0, atol=3e-17)
+        if style == "linear":
+            np.testing.assert_array_equal(got, want)
+
+
+def test_megatrons_quirks():
+    s = mg.optimizer_param_scheduler(0.0, 1.0, 0.1, 4, 20, "inverse-square-root")["lr"]
+    assert s(5) == 1.0 and s(21) == pytest.approx(np.sqrt(4 / 20)) and s(22) == 0.1  # the cliff after D
+    s = mg.optimizer_param_scheduler(0.0, 1.0, 0.1, 0, 4, "WSD", wsd_decay_steps=4, lr_wsd_decay_style="exponential")
+    assert s["lr"](5) == 0.1 and s["lr"](3) == 0.1 + 0.9 * (2 * 0.5**0.5 - 1)  # 2 * 0.5^p - 1 reaches 0 at p = 1
+    s = mg.optimizer_param_scheduler(0.0, 1.0, 0.1, 2, 4, "constant")["lr"]
+    assert s.values(8).tolist() == [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # constant ignores D
+
+
+def _args(**kw):
+    base = dict(lr=0.01, min_lr=0.001, lr_decay_style="linear", global_batch_size=4, train_iters=10)
+    base.update(lr_warmup_fraction=0.1, lr_warmup_iters=0, lr_wsd_decay_iters=2, lr_wsd_decay_style="exponential")
+    base.update(start_weight_decay=0.0, end_weight_decay=0.1, weight_decay_incr_style="linear", lr_warmup_init=0.0)
+    base.update(kw)
+    return base
+
+
+def test_from_args_reads_megatrons_names_as_its_training_does():
+    """Megatron-LM's own test of get_optimizer_param_scheduler: iterations 10 x batch 4 with a warmup fraction of
+    0.1 give decay 40, warmup 4, WSD 8 samples; 100 train samples with 5 warmup samples give 100 and 5."""
+    want = mg.optimizer_param_scheduler(
+        0.0, 0.01, 0.001, 4.0, 40, "linear", 0.0, 0.1, 40, "linear", 8, "exponential", 4
+    )
+    assert mg.from_args(_args()) == mg.from_args(argparse.Namespace(**_args())) == want
+    samples = _args(train_iters=None, train_samples=100, lr_warmup_fraction=None, lr_warmup_samples=5)
+    samples.update(lr_wsd_decay_samples=20)
+    want = mg.optimizer_param_scheduler(
+        0.0, 0.01, 0.001, 5, 100, "linear", 0.0, 0.1, 100, "linear", 20, "exponential", 4
+    )
+    assert mg.from_args(samples) == want
+    constant = _args(
+        weight_decay_incr_style="constant", start_weight_decay=None, end_weight_decay=None, weight_decay=0.05
+    )
+    assert mg.from_args(constant)["weight_decay"](1) == 0.05  # Megatron's validate_args copies weight_decay
+
+
+def test_from_args_drives_like_the_real_scheduler(peer):
+    args = _args(lr_decay_style="cosine", lr_warmup_fraction=None, lr_warmup_iters=3, train_iters=20)
+    got = mg.from_args(args)
+    want_lr, want_wd = drive(peer, 25, 4, init_lr=0.0, max_lr=0.01, min_lr=0.001, lr_warmup_steps=12,
+                             lr_decay_steps=80, lr_decay_style="cosine", start_wd=0.0, end_wd=0.1, wd_incr_steps=80,
+                             wd_incr_style="linear")  # fmt: skip
+    np.testing.assert_array_equal(got["lr"].values(25), want_lr)
+    np.testing.assert_allclose(got["weight_decay"].values(25), want_wd, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(min_lr=-0.1), "min_lr must be >= 0, got -0.1"),
+        (dict(max_lr=0.05), "max_lr=0.05 must be >= min_lr=0.1"),
+        (dict(init_lr=2.0), "init_lr=2.0 must be <= max_lr=1.0"),
+        (dict(lr_warmup_steps=10), "lr_warmup_steps=10 must be < lr_decay_steps=10"),
+        (dict(lr_decay_steps=0), "lr_decay_steps must be > 0, got 0"),
+        (dict(lr_decay_style="cos"), "lr_decay_style must be one of"),
+        (dict(lr_decay_style="WSD"), "lr_decay_style='WSD' needs wsd_decay_steps"),
+        (dict(lr_decay_style="WSD", wsd_decay_steps=2), "needs lr_wsd_decay_style"),
+        (dict(lr_wsd_decay_style="exp"), "lr_wsd_decay_style must be one of"),
+        (dict(end_wd=0.1), "wd_incr_style='constant' needs start_wd == end_wd"),
+        (dict(end_wd=-1.0), "end_wd=-1.0 must be >= start_wd=0.0"),
+        (dict(wd_incr_style="linear", end_wd=0.1), "wd_incr_style='linear' needs wd_incr_steps"),
+        (dict(increment=0), "increment must be >= 1, got 0"),
+        (dict(lr_warmup_steps="3"), "lr_warmup_steps must be a real number, got '3'"),
+    ],
+)
+def test_bad_arguments_are_refused_by_name(kwargs, message):
+    base = dict(init_lr=0.0, max_lr=1.0, min_lr=0.1, lr_warmup_steps=2, lr_decay_steps=10, lr_decay_style="linear")
+    with pytest.raises((TypeError, ValueError), match=message):
+        mg.optimizer_param_scheduler(**{**base, **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (dict(train_iters=None), "args.train_iters or args.train_samples"),
+        (dict(global_batch_size=None), "args.global_batch_size must be an integer, got None"),
+        (dict(lr_warmup_fraction=1.5), "args.lr_warmup_fraction must be in \\[0, 1\\], got 1.5"),
+        (dict(lr_decay_iters=2.5), "args.lr_decay_iters must be an integer, got 2.5"),
+        (dict(lr="x"), "args.lr must be a real number, got 'x'"),
+        (dict(lr_decay_style="poly"), "args.lr_decay_style must be one of"),
+    ],
+)
+def test_from_args_refuses_by_key(changes, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        mg.from_args(_args(**changes))
+    args = _args()
+    del args["lr"]
+    with pytest.raises(ValueError, match="args.lr is missing"):
+        mg.from_args(args)
