@@ -16,6 +16,9 @@ import lrsched
 # luck; HYPOTHESIS_PROFILE=explore draws new ones (run it when changing the engine or the reference).
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False)
+# the quick loop (README): every property test draws at most QUICK_EXAMPLES examples, whatever its own settings say
+settings.register_profile("quick", derandomize=True)
+QUICK_EXAMPLES = 10
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
@@ -31,18 +34,47 @@ def _lrsched_names(doctest_namespace):
 _NEEDS = {"lrsched.torch.": "torch", "lrsched.optax.adapter.": "jax"}
 
 
+# the quick loop (README: `-m "not slow"`) leaves out whole files of real training runs and notebooks, and every
+# test that starts another Python process; the README's full command runs them all
+_SLOW_FILES = ("test_notebooks.py", "test_distributed.py", "test_training_loops.py", "test_lr_range_drivers.py")
+_SLOW_SOURCE = ("subprocess", "sys.executable", "run_python(", "compiled_cache", "compiled_kernel")
+
+
+def _slow(item) -> bool:
+    import inspect
+
+    if item.path.name in _SLOW_FILES:
+        return True
+    fn = getattr(item, "function", None)
+    if fn is None:
+        return False
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    return any(s in source for s in _SLOW_SOURCE) or any(s in getattr(item, "fixturenames", ()) for s in _SLOW_SOURCE)
+
+
 def pytest_collection_modifyitems(config, items):
     import importlib.util
 
+    quick = settings._current_profile == "quick"
     for item in items:
+        if _slow(item):
+            item.add_marker(pytest.mark.slow)
+        fn = getattr(item, "obj", None)
+        own = getattr(fn, "_hypothesis_internal_use_settings", None)
+        if quick and own is not None and own.max_examples > QUICK_EXAMPLES:
+            fn._hypothesis_internal_use_settings = settings(own, max_examples=QUICK_EXAMPLES)
         if isinstance(item, pytest.DoctestItem):
             for prefix, package in _NEEDS.items():
                 if item.name.startswith(prefix) and importlib.util.find_spec(package) is None:
                     item.add_marker(pytest.mark.skip(reason=f"needs {package}"))
 
 
-# lrsched/<framework>/: every module but __init__.py and mirrors.py imports its framework at the top
-_FRAMEWORK_OF = {"torch": "torch", "keras": "keras", "optax": "optax"}
+# lrsched/<framework>/ (a package, where the framework has an adapter): every module but __init__.py and
+# mirrors.py imports the framework of the same name at the top
+_FRAMEWORK_OF = {n: n for n in lrsched.FRAMEWORKS if (Path(lrsched.__file__).parent / n).is_dir()}
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -21,7 +21,7 @@ from .binding import TimeWarning
 from .combinators import Cooldown, Cycle, Extend, Join, Warmup
 from .loop import iterate, set_lr
 from .lr_range import LRSuggestion, range_test, suggest_lr
-from .parsing import parse
+from .parsing import FRAMEWORKS, parse
 from .plateau import Plateau, PlateauState, SyncError, plateau, plateau_tracker
 from .primitives import (
     Constant,
@@ -70,6 +70,7 @@ minimum = Minimum
 maximum = Maximum
 function = Function
 
+
 def compile_kernels() -> str:
     """Compile the evaluation kernel now and cache it on disk; returns where (``python -m lrsched --compile``).
 
@@ -83,7 +84,7 @@ def compile_kernels() -> str:
     return _compile()
 
 
-_SUBMODULES = ("torch", "mxnet", "optax", "transformers", "timm", "keras", "loop", "analysis", "plotting")
+_SUBMODULES = (*FRAMEWORKS, "loop", "analysis", "plotting")
 
 
 def plot(schedules, n, ax=None, **kwargs):
@@ -94,8 +95,9 @@ def plot(schedules, n, ax=None, **kwargs):
 
 
 def __getattr__(name):
-    """The framework modules (``lrsched.torch``, ``.mxnet``, ``.optax``, ``.transformers``, ``.timm``, ``.keras``)
-    load on first use; none imports its framework until it needs it."""
+    """The framework modules (:data:`FRAMEWORKS`: ``lrsched.torch``, ``.mxnet``, ``.optax``, ``.transformers``,
+    ``.timm``, ``.keras``, ``.deepspeed``, ``.megatron``, ``.nemo``) load on first use; none imports its framework
+    until it needs it."""
     if name in _SUBMODULES:
         import importlib
 

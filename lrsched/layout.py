@@ -56,6 +56,30 @@ DIV = 33
 MIN = 34
 MAX = 35
 
+
+def check_opcodes(declared: dict[str, int]) -> dict[int, str]:
+    """Every opcode's name, from the constants above; two kinds declared with one opcode are refused, by name.
+
+    >>> check_opcodes({"LINEAR": 1, "REX": 1})
+    Traceback (most recent call last):
+    ...
+    RuntimeError: lrsched.layout: opcode 1 is declared twice, as LINEAR and as REX: give REX a free one
+    """
+    names: dict[int, str] = {}
+    for name, op in declared.items():
+        if op in names:
+            raise RuntimeError(
+                f"lrsched.layout: opcode {op} is declared twice, as {names[op]} and as {name}: give {name} a free one"
+            )
+        names[op] = name
+    return names
+
+
+#: every opcode's name (checked at import: a duplicated opcode stops it, naming both kinds)
+NAMES: dict[int, str] = check_opcodes({k: x for k, x in dict(globals()).items() if k.isupper() and type(x) is int})
+#: the next free leaf opcode (leaves are below 20): what a new primitive takes
+NEXT_LEAF = max(op for op in NAMES if op < 20) + 1
+
 #: the kernel parameters of each opcode, in layout order
 PARAMS: dict[int, tuple[str, ...]] = {
     CONST: ("value",),
@@ -83,6 +107,11 @@ PARAMS: dict[int, tuple[str, ...]] = {
     MIN: (),
     MAX: (),
 }
+if set(PARAMS) != set(NAMES):  # a kind declared without its parameters, or parameters of no kind
+    raise RuntimeError(
+        "lrsched.layout: PARAMS must name the parameters of every opcode and no other; missing: "
+        f"{sorted(NAMES[op] for op in set(NAMES) - set(PARAMS))}, unknown: {sorted(set(PARAMS) - set(NAMES))}"
+    )
 
 HEADER = 4
 

@@ -39,8 +39,10 @@ MAX_TEXT = 100_000
 MAX_DEPTH = _SCHEDULE_DEPTH
 #: the schedule methods an expression may call
 METHODS = ("clip", "per_epoch", "shift", "stretch", "warp")
-#: the framework modules whose mirrors an expression may call, as ``torch.step_lr(...)``
-FRAMEWORKS = ("torch", "mxnet", "optax", "transformers", "timm", "keras")
+#: the framework modules (``lrsched.<name>``), each holding one framework's mirrors (and its adapter, where it
+#: has one): the one list of them, read by the package, the CLI and the tests; an expression may call their
+#: mirrors, as ``torch.step_lr(...)``
+FRAMEWORKS = ("torch", "mxnet", "optax", "transformers", "timm", "keras", "deepspeed", "megatron", "nemo")
 
 _EXACT = 2**53  # integers up to this stay integers; larger ones are read as floats
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}

@@ -327,18 +327,3 @@ def unbound_message(schedule, missing) -> str:
         f"{schedule!r} uses the unbound symbol{'s' if len(names) > 1 else ''} {', '.join(names)} ({what}): "
         f"bind it first with s.bind({how})"
     )
-
-
-# ---------------------------------------------------------------- former homes
-
-#: names that lived here before binding and parsing had modules of their own (modules not yet moved import them)
-_MOVED = {"TimeWarning": "binding", "check_run_length": "binding", "bind_run": "binding",
-          "check_bindings": "binding", "parse_expr": "parsing"}  # fmt: skip
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f"lrsched.{_MOVED[name]}"), name)
-    raise AttributeError(f"module 'lrsched.symbols' has no attribute {name!r}")

@@ -16,16 +16,20 @@ import sys
 import textwrap
 from pathlib import Path
 
+import importlib.util
+
+import pytest
+
 import lrsched
+from lrsched import layout
 
 PACKAGE = Path(lrsched.__file__).parent
 
-# 1. layout.py: an opcode below 20, and its kernel parameter names in PARAMS
-OPCODE = ("TANH = 10\n", "TANH = 10\nSQUARE = 11\n")
-PARAMS = (
-    '    TANH: ("start", "end", "steps", "lb", "ub"),\n',
-    '    TANH: ("start", "end", "steps", "lb", "ub"),\n    SQUARE: ("high", "low", "period"),\n',
-)
+# 1. layout.py: the next free leaf opcode (layout.NEXT_LEAF), and its kernel parameter names in PARAMS
+_LAST = layout.NAMES[layout.NEXT_LEAF - 1]  # the leaf declared last: the new one goes after it
+OPCODE = (f"{_LAST} = {layout.NEXT_LEAF - 1}\n", f"{_LAST} = {layout.NEXT_LEAF - 1}\nSQUARE = {layout.NEXT_LEAF}\n")
+_LAST_PARAMS = f"    {_LAST}: {layout.PARAMS[layout.NEXT_LEAF - 1]!r},\n".replace("'", '"')
+PARAMS = (_LAST_PARAMS, _LAST_PARAMS + '    SQUARE: ("high", "low", "period"),\n')
 
 # 2. kernels/leaves.py: the formula _square, and one dispatch line in leaf()
 FORMULA = """
@@ -141,3 +145,23 @@ def test_a_new_primitive_from_the_readme_list_alone(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert "compil" not in done.stderr  # the interpreted tier served it all: nothing waited on numba
+
+
+def test_an_opcode_given_twice_stops_the_import_naming_both_kinds(tmp_path):
+    """The silent trap of hand-numbered opcodes: the new kind given LINEAR's opcode would evaluate as a linear."""
+    copy = tmp_path / "layout.py"
+    shutil.copy(PACKAGE / "layout.py", copy)
+    _edit(copy, OPCODE[0], OPCODE[1].replace(f"SQUARE = {layout.NEXT_LEAF}", f"SQUARE = {layout.LINEAR}"))
+    _edit(copy, *PARAMS)
+    spec = importlib.util.spec_from_file_location("layout_with_a_duplicate", copy)
+    with pytest.raises(RuntimeError, match=f"opcode {layout.LINEAR} is declared twice, as LINEAR and as SQUARE"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+def test_an_opcode_without_its_parameters_stops_the_import_naming_it(tmp_path):
+    copy = tmp_path / "layout.py"
+    shutil.copy(PACKAGE / "layout.py", copy)
+    _edit(copy, *OPCODE)  # step 1 half done: no PARAMS line
+    spec = importlib.util.spec_from_file_location("layout_without_params", copy)
+    with pytest.raises(RuntimeError, match=r"PARAMS must name .* missing: \['SQUARE'\]"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))

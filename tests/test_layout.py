@@ -87,12 +87,7 @@ def test_each_leaf_formula_takes_the_declared_parameters_in_order():
     taking its PARAMS, by name and in order (CONST is written inline in the dispatch)."""
     from lrsched.kernels import leaves as k
 
-    sizes = ("HEADER", "MAX_DEPTH")  # the layout's other numbers
-    ops = {
-        name: op
-        for name, op in vars(layout).items()
-        if name.isupper() and name not in sizes and isinstance(op, int) and op < layout.JOIN
-    }
+    ops = {name: op for op, name in layout.NAMES.items() if op < layout.JOIN}
     assert set(ops.values()) == {op for op in layout.PARAMS if op < layout.JOIN}
     for name, op in ops.items():
         if op == layout.CONST:

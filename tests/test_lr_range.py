@@ -478,6 +478,7 @@ def _validation_loss(lr, seed, batches, valid, updates=320):
     return loss if math.isfinite(loss) else math.inf
 
 
+@pytest.mark.slow  # 14 short trainings
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_suggestion_is_near_the_best_lr_of_a_13_point_grid_search(seed):
     torch.set_num_threads(1)

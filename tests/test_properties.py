@@ -162,6 +162,7 @@ def _kinds(s):
         yield from _kinds(c)
 
 
+@pytest.mark.slow  # 600 draws: the quick loop leaves it out
 def test_the_strategies_and_the_reference_cover_every_kind():
     drawn = set()
 

@@ -23,7 +23,7 @@ import weakref
 
 import torch
 
-from ..symbols import TimeWarning
+from ..binding import TimeWarning
 
 #: scheduler.step() calls with no optimizer update and no gradient anywhere before the preview warning
 PREVIEW_STEPS = 20

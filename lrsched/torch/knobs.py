@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .. import _validate as v
-from ..symbols import TimeWarning
+from ..binding import TimeWarning
 
 #: the horizon, in clock units, over which a schedule that never settles is read for a decay (no total= given)
 DECAY_HORIZON = 10**6
@@ -311,7 +311,7 @@ def shown(x: float) -> str:
 
 
 def check_unit_length(schedule, total: int, unit: str) -> list[str]:
-    """:func:`lrsched.symbols.check_run_length`'s two checks, said in ``unit`` (the run is ``total`` of them)."""
+    """:func:`lrsched.binding.check_run_length`'s two checks, said in ``unit`` (the run is ``total`` of them)."""
     end, found = schedule.length(), []
     if end is None:
         return found

@@ -15,8 +15,8 @@ import weakref
 import torch
 
 from .. import _validate as v
+from ..binding import check_run_length
 from ..schedule import Schedule
-from ..symbols import check_run_length
 from .checkpoints import config_or_none, field, finite_list, keep_code_schedule
 from .clock import next_t
 from .param_groups import arguments, initial_lrs, refusal, write

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from .. import _validate as v
+from ..binding import bind_run
 from ..schedule import Schedule, as_schedule
-from ..symbols import bind_run
 
 # ---------------------------------------------------------------- param-group keys
 

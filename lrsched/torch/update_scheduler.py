@@ -17,8 +17,8 @@ import weakref
 import torch
 
 from .. import _validate as v
+from ..binding import TimeWarning, bind_run, check_run_length
 from ..schedule import Schedule, as_schedule
-from ..symbols import TimeWarning, bind_run, check_run_length
 from .checkpoints import load_scheduler_state, scheduler_state
 from .clock import Clock, Watch, next_t
 from .knobs import (
