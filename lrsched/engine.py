@@ -386,12 +386,19 @@ def _maybe_switch(n: int) -> Kernel | None:
     """Load the compiled tier if n values (or all the work so far) pay for it: a load on a warm cache,
     a compile on an empty one (only if no other process is compiling: then stay interpreted)."""
     work = max(n, _DONE[0])
+    if _jit_disabled():  # the "compiled" tier would be the kernel source run as Python: slower, never worth it
+        return None
     if compiled.cached():
         if work >= LOAD_MIN_VALUES or INTERPRETED.calls >= LOAD_MIN_CALLS:
             return _use_compiled(wait=True)
     elif work >= COMPILE_MIN_VALUES:
         return _use_compiled(wait=False)
     return None
+
+
+def _jit_disabled() -> bool:
+    """Whether NUMBA_DISABLE_JIT is set (read as numba reads it, without importing numba)."""
+    return os.environ.get("NUMBA_DISABLE_JIT", "0").strip() not in ("", "0")
 
 
 def _use_compiled(wait: bool = True) -> Kernel | None:

@@ -661,3 +661,13 @@ def test_finite_values_at_the_ends_of_the_float_range_are_computed_not_refused(c
     assert s(np.array([t]))[0] == s(t)
     # where nothing overflows, the formula as written (the peers' order of operations) is kept to the bit
     assert ls.linear(1.0, -1.0, 10)(3.0) == 1.0 + (-1.0 - 1.0) * 3.0 / 10
+
+
+def test_without_jit_the_work_never_switches_to_the_python_run_compiled_tier(monkeypatch):
+    """Under NUMBA_DISABLE_JIT the compiled tier is the kernel source run as Python, value by value: slower than the
+    interpreted tier's arrays, so no amount of work loads it (it ran the no-JIT test pass 20x slower)."""
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")
+    assert engine._maybe_switch(engine.COMPILE_MIN_VALUES) is None
+    assert engine._maybe_switch(engine.LOAD_MIN_VALUES) is None
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "0")
+    assert not engine._jit_disabled()
