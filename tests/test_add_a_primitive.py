@@ -9,14 +9,13 @@ composition, analysis and plotting all work from them.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-
-import importlib.util
 
 import pytest
 
