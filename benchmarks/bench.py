@@ -515,11 +515,31 @@ def main() -> None:
 
     first_use(3 if args.quick else 5, args.before)
 
+    _torch_knobs(args.quick)
+
     n_mem = sizes[-1]
     extra, out_mb = peak_extra_memory(n_mem)
     print(
         f"target: peak extra memory for n={n_mem:.0e} <= output + O(segments): "
         f"{extra:.1f} MB growth beyond one {out_mb:.1f} MB output  {_ok(extra <= 1.0)}"
+    )
+
+
+def _torch_knobs(quick: bool) -> None:
+    """The per-update cost of two more knobs and a unit clock on lrsched.torch.scheduler (benchmarks/torch_overhead.py)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("target: torch knobs not measured (pip install torch to include it)")
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from torch_overhead import overhead_ratio
+
+    r = overhead_ratio(updates=100 if quick else 200, repeats=11 if quick else 21)
+    print(
+        f"target: an update with betas, a driven dropout and a unit clock within 1.5x of the lr alone: "
+        f"{r['ratio']:.2f}x  {_ok(r['ratio'] <= 1.5)}  (lr only {r['lr_only_s'] * 1e6:.0f} us, with the knobs "
+        f"{r['knobs_s'] * 1e6:.0f} us per update; noise +-{r['noise']:.0%})"
     )
 
 
