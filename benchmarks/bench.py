@@ -526,7 +526,7 @@ def main() -> None:
 
 
 def _torch_knobs(quick: bool) -> None:
-    """The per-update cost of two more knobs and a unit clock on lrsched.torch.scheduler (benchmarks/torch_overhead.py)."""
+    """Per-update cost of two more knobs and a unit clock on lrsched.torch.scheduler (torch_overhead.py)."""
     try:
         import torch  # noqa: F401
     except ImportError:
