@@ -192,22 +192,24 @@ def _triangle(lo: float, hi: float, s1: int, s2: int, c1: int, c2: int) -> tuple
     ratio = s1 / total
     x = Linear(1.0, 2.0, total) - 1.0  # DeepSpeed's 1.0 + bi / T - cycle, cycle = 1 inside the cycle
     phases, bounds = [], []
-    up_end = min(s1, s1 + s2 - 1)
+    # the peak update bi = S1 is on the rising side where DeepSpeed's own float test says so, x <= S1 / T
+    rising = (1.0 + s1 / total) - 1.0 <= ratio
+    up_end = min(s1 if rising else s1 - 1, s1 + s2 - 1)
     if c1 > 0:
         b, lv = _stairs(lambda bi: math.floor(bi * c1 / float(s1)), 0, up_end, 0)
         phases.append(Piecewise(b, [lo + (hi - lo) * (j / c1) for j in lv]) if b else Constant(lo))
     else:
         phases.append(x / ratio * (hi - lo) + lo)
     bounds.append(float(up_end))
-    if s2 > 1:  # bi = S1 + 1 .. T - 1
+    if s1 + s2 - 1 > up_end:  # bi = up_end + 1 .. T - 1
         if c2 > 0:
-            b, lv = _stairs(lambda bi: math.floor((total - bi) * c2 / float(s2)), s1 + 1, s1 + s2 - 1, s1)
+            b, lv = _stairs(lambda bi: math.floor((total - bi) * c2 / float(s2)), up_end + 1, s1 + s2 - 1, up_end)
             levels = [lo + (hi - lo) * (j / c2) for j in lv]
             phases.append(Piecewise(b, levels) if b else Constant(levels[0]))
         else:
-            phases.append(((x - 1.0) / (ratio - 1.0) * (hi - lo) + lo).shift(-s1))
+            phases.append(((x - 1.0) / (ratio - 1.0) * (hi - lo) + lo).shift(-up_end))
         bounds.append(float(s1 + s2 - 1))
-    if bounds[0] == 0:  # S1 = 1, S2 = 0: the cycle is bi = 0 alone, where the decay's formula gives lo too
+    if s1 + s2 == 1:  # S1 = 1, S2 = 0: the cycle is bi = 0 alone, where the decay's formula gives lo too
         phases, bounds = phases[1:], bounds[1:]
     return phases, bounds
 

@@ -7,7 +7,8 @@ so update t runs at ``num_steps`` n = (t - 1) * increment. ``increment`` is 1 wh
 and the global batch size where they count samples (as Megatron-LM's training loop does, with a constant batch
 size; a batch-size ramp-up is not mirrored). Phase edges are found in whole updates with Megatron's own
 comparisons, so they fall on the same update; inside a phase the values are Megatron's arithmetic: to the bit with
-increment 1 and a whole warmup (the inverse square root within an ulp), within a few ulps of the peak otherwise.
+increment 1 and a whole warmup (the inverse square root, and WSD's minus_sqrt anneal, within an ulp of the peak:
+lrsched takes p ** 0.5 where Megatron takes sqrt(p)), within a few ulps of the peak otherwise.
 """
 
 from __future__ import annotations

@@ -80,6 +80,13 @@ ONE_CYCLE = [
     {"cycle_first_stair_count": 25, "cycle_second_step_size": 3},
     {"decay_step_size": 3, "decay_lr_rate": 0.5, "decay_mom_rate": 0.1},
     {"decay_step_size": 4, "decay_lr_rate": 1e-3, "cycle_first_stair_count": 2, "cycle_second_step_size": 6},
+    # asymmetric cycles where DeepSpeed's float test puts the peak update bi = S1 on the falling side (review)
+    {"cycle_second_step_size": 7},
+    {"cycle_first_step_size": 3, "cycle_second_step_size": 200},
+    {"cycle_first_step_size": 50, "cycle_second_step_size": 7},
+    {"cycle_first_step_size": 1000, "cycle_second_step_size": 200, "decay_step_size": 5, "decay_mom_rate": 0.1},
+    {"cycle_first_step_size": 3, "cycle_second_step_size": 7, "cycle_second_stair_count": 3},
+    {"cycle_first_step_size": 5, "cycle_second_step_size": 1},  # the peak falls, and it is the falling side's only
 ]
 
 
