@@ -62,6 +62,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _slow(item):
             item.add_marker(pytest.mark.slow)
+        if "compiled_cache" in getattr(item, "fixturenames", ()):  # one worker compiles that session cache, once
+            item.add_marker(pytest.mark.xdist_group("compiled_cache"))
         fn = getattr(item, "obj", None)
         own = getattr(fn, "_hypothesis_internal_use_settings", None)
         if quick and own is not None and own.max_examples > QUICK_EXAMPLES:
