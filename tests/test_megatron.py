@@ -191,3 +191,39 @@ def test_from_args_refuses_by_key(changes, message):
     del args["lr"]
     with pytest.raises(ValueError, match="args.lr is missing"):
         mg.from_args(args)
+
+
+def test_the_sample_clock_under_a_batch_ramp_up_is_megatrons(peer):
+    """issue 27: Megatron-LM's --rampup-batch-size grows the global batch, and its scheduler steps by each batch
+    (num_steps counts samples). The sample-unit schedules (increment 1) on lrsched.torch's unit clock, each update
+    consuming its batch, give megatron-core's lr and weight decay, update for update, through and past the ramp."""
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    import lrsched.torch as lt
+
+    kw = dict(init_lr=1e-5, max_lr=1e-3, min_lr=1e-4, lr_warmup_steps=640, lr_decay_steps=12_000)
+    kw.update(lr_decay_style="cosine", start_wd=0.01, end_wd=0.1, wd_incr_steps=12_000, wd_incr_style="cosine")
+    batches = [16 * (1 + min(k // 20, 7)) for k in range(160)]  # 16, 32, ... 128, 20 updates each, then 128
+    opt = _Optimizer()
+    logging.disable(logging.INFO)
+    try:
+        megatron = peer(opt, **kw)
+        want = []
+        for b in batches:
+            want.append((opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]))
+            megatron.step(b)  # after the update, by that update's samples
+    finally:
+        logging.disable(logging.NOTSET)
+    p = torch.nn.Parameter(torch.zeros(1))
+    sgd = torch.optim.SGD([p], lr=1.0, weight_decay=0.0)
+    scheduler = lt.scheduler(sgd, unit="samples", **mg.optimizer_param_scheduler(**kw))
+    got = []
+    for b in batches:
+        scheduler.consume(b)
+        got.append((sgd.param_groups[0]["lr"], sgd.param_groups[0]["weight_decay"]))  # what this update uses
+        p.grad = torch.ones(1)
+        sgd.step()
+        scheduler.step()
+    assert sum(batches) > kw["lr_warmup_steps"] and scheduler.units == sum(batches)
+    got, want = np.array(got), np.array(want)
+    np.testing.assert_allclose(got[:, 0], want[:, 0], rtol=0, atol=2.3e-16 * kw["max_lr"])  # a few ulps of the peak
+    np.testing.assert_allclose(got[:, 1], want[:, 1], rtol=0, atol=3e-16 * kw["end_wd"])  # cosine wd: h(1 - p)
