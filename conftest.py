@@ -58,7 +58,7 @@ def _slow(item) -> bool:
 def pytest_collection_modifyitems(config, items):
     import importlib.util
 
-    quick = settings._current_profile == "quick"
+    quick = os.environ.get("HYPOTHESIS_PROFILE") == "quick"
     for item in items:
         if _slow(item):
             item.add_marker(pytest.mark.slow)
