@@ -28,13 +28,14 @@ import math
 import numpy as np
 
 from . import _validate as v
-from .engine import cycle_starts
+from .engine import cycle_start, cycle_starts
 from .symbols import unbound_message
 from .value import Value as Schedule
 
 #: the most boundaries one call of breakpoints() collects, over all its parts
 MAX_BOUNDARIES = 100_000
-#: cycle starts computed at once by the cycle walk
+#: the cycle walk takes this many cycle starts one by one, then in batches that double up to _BATCH
+_ONE_BY_ONE = 64
 _BATCH = 4096
 _COUNT: contextvars.ContextVar[list | None] = contextvars.ContextVar("lrsched_boundaries", default=None)
 
@@ -210,9 +211,13 @@ def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: floa
     starts = np.empty(0)  # cycle_start(i + 1 ..), a batch at a time: a walk over many cycles is array work
     while (limit is None or i < limit) and s0 < stop:
         _charge(len(inner) + (1 if i else 0), stop)
-        if not starts.size:
-            starts = cycle_starts(np.arange(i + 1, i + 1 + _BATCH, dtype=np.float64), period, mult)
-        s1, starts = float(starts[0]), starts[1:]
+        if i < _ONE_BY_ONE:  # a few cycles: one start at a time (an array call costs ~0.5 ms)
+            s1 = cycle_start(i + 1, period, mult)
+        else:  # a walk over many cycles: batches of starts, doubling
+            if not starts.size:
+                size = min(_BATCH, i)
+                starts = cycle_starts(np.arange(i + 1, i + 1 + size, dtype=np.float64), period, mult)
+            s1, starts = float(starts[0]), starts[1:]
         if i:
             out.add(Onset(s0 + 1.0) if zero_based else s0)
         scale = (s1 - s0) / period

@@ -42,10 +42,10 @@ def watchdog():
     faulthandler.cancel_dump_traceback_later()
 
 
-def run_python(code: str, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_python(code: str, timeout: float = 240, env: dict | None = None, args=()) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -529,14 +529,7 @@ def test_a_warm_cache_loads_when_the_work_pays_and_a_read_only_one_is_read(compi
     moved = tmp_path / "restored"  # a CI cache restored at another path
     shutil.copytree(where, moved)
     for args, root in (([], where), (["read-only"], where), (["read-only"], moved)):
-        proc = subprocess.run(
-            [sys.executable, "-c", WARM, *args],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            cwd=ROOT,
-            env={**os.environ, "NUMBA_CACHE_DIR": str(root)},
-        )
+        proc = run_python(WARM, env={"NUMBA_CACHE_DIR": str(root)}, args=args)
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout.splitlines()[-1])
         assert out["cached"] and out["first"] == ls.warmup(ls.cosine(0.1, 1e-5, steps=9_000), steps=1_000)(5)
