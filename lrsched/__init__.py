@@ -16,7 +16,35 @@ True
 from __future__ import annotations
 
 # the classes stay importable (isinstance); the public spelling of each kind is the lowercase one below
-from .algebra import Add, Clip, Div, Function, Maximum, Minimum, Mul, PerEpoch, Shift, Stretch, Sub, Warp  # noqa: F401
+from .algebra import (  # noqa: F401
+    Add,
+    Ceil,
+    Clip,
+    Div,
+    Exp,
+    Floor,
+    Function,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    PerEpoch,
+    Pow,
+    Round,
+    Shift,
+    Sqrt,
+    Stretch,
+    Sub,
+    Warp,
+    ceil,
+    exp,
+    floor,
+    log,
+    maximum,
+    minimum,
+    round,
+    sqrt,
+)
 from .binding import TimeWarning
 from .combinators import Cooldown, Cycle, Extend, Join, Warmup
 from .loop import iterate, set_lr
@@ -24,6 +52,7 @@ from .lr_range import LRSuggestion, range_test, suggest_lr
 from .parsing import FRAMEWORKS, parse
 from .plateau import Plateau, PlateauState, SyncError, plateau, plateau_tracker
 from .primitives import (
+    Clock,
     Constant,
     Cosine,
     Ease,
@@ -66,8 +95,8 @@ warmup = Warmup
 cycle = Cycle
 cooldown = Cooldown
 extend = Extend
-minimum = Minimum
-maximum = Maximum
+#: the clock itself: t(t) == t (see :class:`Clock`)
+t = Clock()
 function = Function
 
 
@@ -113,6 +142,7 @@ __all__ = [
     "Schedule",
     "SyncError",
     "TimeWarning",
+    "ceil",
     "compile_kernels",
     "constant",
     "cooldown",
@@ -120,10 +150,12 @@ __all__ = [
     "cycle",
     "ease",
     "epoch",
+    "exp",
     "exp_range",
     "exponential",
     "extend",
     "flat_cos",
+    "floor",
     "from_dict",
     "from_json",
     "function",
@@ -134,6 +166,7 @@ __all__ = [
     "iterate",
     "join",
     "linear",
+    "log",
     "maximum",
     "minimum",
     "multistep",
@@ -146,10 +179,13 @@ __all__ = [
     "plot",
     "poly",
     "range_test",
+    "round",
     "set_lr",
     "sgdr",
+    "sqrt",
     "step",
     "suggest_lr",
+    "t",
     "tanh",
     "total",
     "triangular",

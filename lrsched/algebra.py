@@ -16,6 +16,8 @@ from . import layout
 from .primitives import Constant
 from .schedule import Field, Schedule, as_schedule, format_number, format_value
 from .structure import Onset, UnknownStructure, breaks_of, latest, moved, union_breaks
+from .symbols import FUNCTIONS, Expr
+from .value import CALLS
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -174,6 +176,291 @@ class Maximum(Minimum):
     __slots__ = ()
     kind = "maximum"
     op = layout.MAX
+
+
+class Pow(_Binary):
+    r""":math:`\eta(t) = a(t)^{b(t)}`; written ``a ** b`` (numbers read as constants, on either side).
+
+    The C library's ``pow``, as Python's ``math.pow``: ``0.5 ** (t / 100)``
+    halves every 100 updates, ``linear(0, 1, 100) ** 2`` eases in. Where it
+    is not a real number (a negative base to a fractional power, zero to a
+    negative one) it is refused at construction when both sides are numbers,
+    and otherwise raises ValueError naming t when evaluated there.
+
+    Example:
+        >>> s = 0.5 ** (t / 100)
+        >>> s
+        0.5 ** (t / 100)
+        >>> s(100), s(200)
+        (0.5, 0.25)
+    """
+
+    __slots__ = ()
+    kind = "pow"
+    symbol = "**"
+    op = layout.POW
+    _precedence = 30
+    identity = 1.0
+
+    def _check(self):
+        a, b = self.left, self.right
+        if isinstance(a, Constant) and isinstance(b, Constant):
+            x, y = format_number(a.value), format_number(b.value)
+            base = f"({x})" if a.value < 0 else x
+            _refuse_undefined(f"left={x}, right={y}: {base} ** {y}", math.pow, a.value, b.value)
+
+    def __repr__(self):  # right-associative, and binding tighter than a sign on its left
+        a, b = self.left, self.right
+        left = format_number(a.value) if isinstance(a, Constant) and not isinstance(b, Constant) else repr(a)
+        if a._precedence <= self._precedence or left.startswith("-"):
+            left = f"({left})"
+        right = _operand(b, self._precedence, False, False)
+        return f"{left} ** {right}"
+
+
+def _refuse_undefined(text: str, fn, *args) -> None:
+    from .kernels.arrays import libm_scalar
+
+    y = libm_scalar(fn, *args)
+    if not math.isfinite(y):
+        raise ValueError(f"{text} is not a finite real number ({format_number(y)})")
+
+
+class _Function(Schedule):
+    """A function of one schedule's value at the same t, written as a call: ``exp(s)``."""
+
+    op: ClassVar[int]
+    #: the function on a number, as the kernel computes it (for a constant's check)
+    number: ClassVar = None
+    fields = (Field("schedule", as_schedule, nested="one"),)
+
+    def _check(self):
+        s = self.schedule
+        if isinstance(s, Constant) and self.number is not None:
+            x = format_number(s.value)
+            _refuse_undefined(f"schedule={x}: {self.kind}({x})", self.number, s.value)
+
+    def _encode(self, enc):
+        return enc.node(self.op, {}, (self.schedule,))
+
+    def _breaks(self, stop):
+        return self.schedule._breaks(stop)
+
+    def _settles(self):
+        return self.schedule._settles()
+
+
+class Exp(_Function):
+    r""":math:`\eta(t) = e^{s(t)}` (the C library's ``exp``), written ``exp(s)``.
+
+    Example:
+        >>> exp(-t / 100)(100) == math.exp(-1)
+        True
+    """
+
+    __slots__ = ()
+    kind = "exp"
+    op = layout.EXP
+    number = math.exp
+
+
+class Log(_Function):
+    r""":math:`\eta(t) = \ln s(t)` (the C library's ``log``), written ``log(s)``.
+
+    The log of a constant <= 0 is refused; a schedule that reaches 0 or below
+    raises ValueError naming t where it is evaluated there.
+
+    Example:
+        >>> log(t)(math.e ** 2)
+        2.0
+    """
+
+    __slots__ = ()
+    kind = "log"
+    op = layout.LOG
+    number = math.log
+
+
+class Sqrt(_Function):
+    r""":math:`\eta(t) = \sqrt{s(t)}` (correctly rounded), written ``sqrt(s)``.
+
+    Example:
+        >>> (0.1 * sqrt(t / 64))(256)
+        0.2
+    """
+
+    __slots__ = ()
+    kind = "sqrt"
+    op = layout.SQRT
+    number = math.sqrt
+
+
+class Floor(_Function):
+    r""":math:`\eta(t) = q\,\lfloor s(t) / q \rfloor`: ``floor(s)`` (q = 1), or ``s.quantize(q)``, the value
+    rounded down to a multiple of q = ``multiple``.
+
+    Computed as written, in floats: floor(s(t) / q) * q, so a q that is not a
+    float exactly (0.1) gives the multiples of that float.
+
+    Example:
+        >>> b = linear(64, 1024, steps=1000).quantize(64)  # a batch-size ramp in multiples of 64
+        >>> b
+        linear(64, 1024, 1000).quantize(64)
+        >>> b(1), b(67), b(1000)
+        (64.0, 128.0, 1024.0)
+    """
+
+    __slots__ = ("multiple",)
+    kind = "floor"
+    op = layout.FLOOR
+    number = math.floor
+    fields = (*_Function.fields, Field("multiple", v.positive, 1.0))
+
+    def _check(self):
+        s = self.schedule
+        if isinstance(s, Constant) and not math.isfinite(s.value / self.multiple):
+            raise ValueError(
+                f"schedule={format_number(s.value)}, multiple={format_number(self.multiple)}: the value / multiple "
+                "leaves the float range"
+            )
+
+    def _encode(self, enc):
+        return enc.node(self.op, {"multiple": self.multiple}, (self.schedule,))
+
+    def __repr__(self):
+        if self.multiple == 1:
+            return f"floor({self.schedule!r})"
+        text = repr(self.schedule)
+        if self.schedule._precedence < 100:
+            text = f"({text})"
+        return f"{text}.quantize({format_number(self.multiple)})"
+
+
+class Ceil(_Function):
+    r""":math:`\eta(t) = \lceil s(t) \rceil`, written ``ceil(s)``.
+
+    Example:
+        >>> ceil(linear(0, 10, 4))(1)
+        3.0
+    """
+
+    __slots__ = ()
+    kind = "ceil"
+    op = layout.CEIL
+    number = math.ceil
+
+
+class Round(_Function):
+    r""":math:`\eta(t) = s(t)` rounded to the nearest whole number, ties to even (as Python's ``round`` and
+    NumPy's ``rint``), written ``round(s)``.
+
+    Example:
+        >>> round(t / 2)(1), round(t / 2)(3)
+        (0.0, 2.0)
+    """
+
+    __slots__ = ()
+    kind = "round"
+    op = layout.ROUND
+    number = round
+
+
+# ---------------------------------------------------------------- the functions, on schedules, durations or numbers
+
+
+def _apply(cls: type[_Function], x, name: str = "x"):
+    """``cls`` of a schedule; of a duration (floor, ceil, round), that duration expression; of a number, the
+    number (a whole number from floor, ceil and round)."""
+    if isinstance(x, Schedule):
+        return cls(x)
+    if isinstance(x, Expr):
+        if cls.kind not in FUNCTIONS:
+            raise TypeError(f"{cls.kind}({x!r}): a duration goes only into floor, ceil, round, minimum and maximum")
+        return Expr(cls.kind, (x,))
+    if not v._is_real(x):
+        raise TypeError(f"{cls.kind}() takes a schedule, a number or a duration, got {name}={v.show(x)}")
+    x = v.real(name, x)
+    from .kernels.arrays import libm_scalar
+
+    try:
+        y = libm_scalar(cls.number, x)
+    except (OverflowError, ValueError):  # floor of inf
+        y = math.nan
+    if not math.isfinite(y):
+        raise ValueError(f"{cls.kind}({name}={format_number(x)}) is not a finite real number")
+    return y
+
+
+def exp(x):
+    """:math:`e^x` of a schedule (an :class:`Exp` schedule) or a number (a float)."""
+    return _apply(Exp, x)
+
+
+def log(x):
+    """The natural logarithm of a schedule (a :class:`Log` schedule) or of a number > 0 (a float)."""
+    return _apply(Log, x)
+
+
+def sqrt(x):
+    """The square root of a schedule (a :class:`Sqrt` schedule) or of a number >= 0 (a float)."""
+    return _apply(Sqrt, x)
+
+
+def floor(x):
+    """Rounded down: of a schedule, a :class:`Floor` schedule; of a duration (``floor(0.01 * total)``), the
+    duration that is ``math.floor`` of it once bound; of a number, an int. (Python's ``math.floor`` of a duration
+    gives the same.)"""
+    return _apply(Floor, x)
+
+
+def ceil(x):
+    """Rounded up: of a schedule, a :class:`Ceil` schedule; of a duration, its ``math.ceil`` once bound; of a
+    number, an int."""
+    return _apply(Ceil, x)
+
+
+def round(x):  # lrsched.round, as the kind is called (Python's round of a schedule gives the same)
+    """Rounded to the nearest whole number, ties to even: of a schedule, a :class:`Round` schedule; of a
+    duration, Python's ``round`` of it once bound; of a number, an int."""
+    return _apply(Round, x)
+
+
+def _pair(cls: type[_Pair], args: tuple, kwargs: dict):
+    """``cls`` of two schedules or numbers; of durations (and numbers), the duration expression."""
+    given = dict(zip(("left", "right"), args)) | kwargs
+    if len(args) <= 2 and set(given) == {"left", "right"}:
+        left, right = given["left"], given["right"]
+        if not isinstance(left, Schedule) and not isinstance(right, Schedule):
+            if isinstance(left, Expr) or isinstance(right, Expr):
+                for name, x in given.items():
+                    if not isinstance(x, Expr):
+                        v.real(name, x)
+                return Expr(cls.kind, (left, right))
+    return cls(*args, **kwargs)
+
+
+def minimum(*args, **kwargs):
+    """The smaller of two schedules or numbers at every t (a :class:`Minimum` schedule), or of two durations
+    (``minimum(0.1 * total, 1000)``, the smaller once bound).
+
+    >>> minimum(linear(0.0, 1.0, 10), 0.5)(8)
+    0.5
+    """
+    return _pair(Minimum, args, kwargs)
+
+
+def maximum(*args, **kwargs):
+    """The larger of two schedules or numbers at every t (a :class:`Maximum` schedule), or of two durations.
+
+    >>> maximum(linear(1.0, 0.0, 10), 0.25)(9)
+    0.25
+    """
+    return _pair(Maximum, args, kwargs)
+
+
+minimum.__signature__ = Minimum.__signature__
+maximum.__signature__ = Maximum.__signature__
+CALLS.update({f.__name__: f for f in (exp, log, sqrt, floor, ceil, round, minimum, maximum)})
 
 
 # ---------------------------------------------------------------- reshaping

@@ -40,6 +40,7 @@ INV_TIME = 7
 FUNCTION = 8
 EASE = 9
 TANH = 10
+CLOCK = 11
 # Nodes that route time to their kids.
 JOIN = 20
 CYCLE = 21
@@ -55,6 +56,14 @@ MUL = 32
 DIV = 33
 MIN = 34
 MAX = 35
+POW = 36
+# Functions of one kid's value at the node's own t.
+EXP = 40
+LOG = 41
+SQRT = 42
+FLOOR = 43
+CEIL = 44
+ROUND = 45
 
 
 def check_opcodes(declared: dict[str, int]) -> dict[int, str]:
@@ -93,6 +102,7 @@ PARAMS: dict[int, tuple[str, ...]] = {
     FUNCTION: ("index",),
     EASE: ("start", "end", "steps", "power"),
     TANH: ("start", "end", "steps", "lb", "ub"),
+    CLOCK: (),
     JOIN: (),  # variable: the boundaries, one fewer than the kids
     CYCLE: ("period", "period_mult", "decay", "limit", "zero_based"),
     SHIFT: ("k",),
@@ -106,6 +116,13 @@ PARAMS: dict[int, tuple[str, ...]] = {
     DIV: (),
     MIN: (),
     MAX: (),
+    POW: (),
+    EXP: (),
+    LOG: (),
+    SQRT: (),
+    FLOOR: ("multiple",),
+    CEIL: (),
+    ROUND: (),
 }
 if set(PARAMS) != set(NAMES):  # a kind declared without its parameters, or parameters of no kind
     raise RuntimeError(

@@ -8,11 +8,13 @@ Two entry points share one reader, one grammar and one set of limits:
 * :func:`parse_expr` reads a number or a duration (``"3e-4"``,
   ``"0.05 * total"``), as configs hold them.
 
-Understood: numbers, the symbols ``total`` and ``epoch``, ``+ - * /`` and
-parentheses; for schedules also strings, ``True``/``False``/``None``, lists,
-calls of lrsched's kinds, recipes and framework mirrors, and the methods
-``clip``, ``shift``, ``stretch``, ``warp`` and ``per_epoch``. Nothing else
-(attributes, subscripts, ``**``, comprehensions, lambdas) is read. Text longer
+Understood: numbers, the symbols ``total`` and ``epoch``, ``+ - * /``,
+parentheses and the duration functions ``floor``, ``ceil``, ``round``,
+``minimum`` and ``maximum`` (also spelled ``min`` and ``max``); for schedules
+also the clock ``t``, ``**``, ``exp``, ``log``, ``sqrt``, strings,
+``True``/``False``/``None``, lists, calls of lrsched's kinds, recipes and
+framework mirrors, and the methods in :data:`METHODS`. Nothing else
+(attributes, subscripts, comprehensions, lambdas) is read. Text longer
 than :data:`MAX_TEXT` characters or nesting deeper than :data:`MAX_DEPTH` is
 refused, integers beyond 2**53 are read as floats (so arithmetic stays in the
 float range, where it is checked), and a schedule given where a mirror takes
@@ -24,11 +26,12 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 
 from . import _validate as v
 from .layout import MAX_DEPTH as _SCHEDULE_DEPTH
-from .symbols import DURATIONS, SYMBOLS, Expr, refuse_misplaced
-from .value import RECIPES, REGISTRY, Value
+from .symbols import DURATIONS, FUNCTIONS, SYMBOLS, Expr, refuse_misplaced
+from .value import CALLS, RECIPES, REGISTRY, Value
 
 __all__ = ["MAX_DEPTH", "MAX_TEXT", "METHODS", "parse", "parse_expr"]
 
@@ -38,16 +41,18 @@ MAX_TEXT = 100_000
 #: deeper than the schedules it could build (:data:`lrsched.layout.MAX_DEPTH`)
 MAX_DEPTH = _SCHEDULE_DEPTH
 #: the schedule methods an expression may call
-METHODS = ("clip", "per_epoch", "shift", "stretch", "warp")
+METHODS = ("clip", "per_epoch", "quantize", "shift", "stretch", "warp")
 #: the framework modules (``lrsched.<name>``), each holding one framework's mirrors (and its adapter, where it
 #: has one): the one list of them, read by the package, the CLI and the tests; an expression may call their
 #: mirrors, as ``torch.step_lr(...)``
 FRAMEWORKS = ("torch", "mxnet", "optax", "transformers", "timm", "keras", "deepspeed", "megatron", "nemo")
 
 _EXACT = 2**53  # integers up to this stay integers; larger ones are read as floats
-_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _DUNDER = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__"}
 _PLAIN = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+#: the other spellings of functions in text
+_ALIASES = {"min": "minimum", "max": "maximum"}
 
 
 def parse(text: str, **bindings) -> Value:
@@ -95,8 +100,10 @@ def _callables() -> dict[str, tuple[object, str]]:
     which imports its framework."""
     import importlib
 
-    hidden = {"add", "sub", "mul", "div", "function", *METHODS}
+    hidden = {"add", "sub", "mul", "div", "pow", "function", "t", *METHODS}
     names: dict[str, tuple[object, str]] = {k: (cls, "kind") for k, cls in REGISTRY.items() if k not in hidden}
+    names.update({name: (fn, "function") for name, fn in CALLS.items()})
+    names.update({alias: names[name] for alias, name in _ALIASES.items()})
     names.update({k: (fn, "recipe") for k, fn in RECIPES.items()})
     for prefix in FRAMEWORKS:
         module = importlib.import_module(f"lrsched.{prefix}")  # the frameworks sit above this module: by name
@@ -152,6 +159,8 @@ class _Reader:
             return -x if isinstance(node.op, ast.USub) else x
         if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
             return self._binary(_OPERATORS[type(node.op)], self.run(node.left, d), self.run(node.right, d))
+        if self.names is None and isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self._duration_call(node, d)
         if self.names is not None:
             if isinstance(node, (ast.List, ast.Tuple)):
                 items = [self.run(x, d) for x in node.elts]
@@ -173,6 +182,8 @@ class _Reader:
     def _name(self, name: str):
         if name in SYMBOLS:
             return Expr("sym", (name,))
+        if name == "t" and self.names is not None:
+            return REGISTRY["t"]()
         known = [*SYMBOLS, *(self.names or ())]
         hint = v.did_you_mean(name, known, otherwise=f"the symbols are {', '.join(SYMBOLS)}")
         what = "name" if self.names is not None else "symbol"
@@ -185,6 +196,8 @@ class _Reader:
 
     def _binary(self, op: str, a, b):
         a, b = self._operand(a), self._operand(b)
+        if op == "**":
+            return self._power(a, b)
         if isinstance(a, (Value, Expr)) or isinstance(b, (Value, Expr)):  # their own operators, as in Python
             result = getattr(a, _DUNDER[op])(b)
             if result is NotImplemented:
@@ -198,6 +211,41 @@ class _Reader:
             raise ValueError(f"{self._quote()} divides by zero") from None
         except OverflowError:
             raise ValueError(f"{self._quote()} goes beyond the float range") from None
+
+    def _power(self, a, b):
+        """``a ** b``: of schedules (and numbers), a schedule; of numbers, the C library's pow."""
+        if self.names is None or isinstance(a, Expr) or isinstance(b, Expr):
+            raise ValueError(f"not allowed in a duration: ** in {self._quote()}")
+        if isinstance(a, Value) or isinstance(b, Value):
+            return a**b
+        try:
+            y = math.pow(a, b)
+        except OverflowError:
+            raise ValueError(f"{self._quote()} goes beyond the float range") from None
+        except ValueError:  # a negative number to a fractional power, or zero to a negative one
+            raise ValueError(f"{self._quote()} is not a real number") from None
+        return self._constant(y)
+
+    def _duration_call(self, node, depth: int):
+        """floor, ceil, round, minimum or maximum of durations and numbers (a duration, or a number)."""
+        name = _ALIASES.get(node.func.id, node.func.id)
+        if name not in FUNCTIONS:
+            hint = v.did_you_mean(node.func.id, [*FUNCTIONS, *_ALIASES])
+            raise ValueError(f"unknown function {node.func.id!r} in {self._quote()}{hint}")
+        if node.keywords:
+            raise ValueError(f"{name}() takes no keywords, in {self._quote()}")
+        arity = 2 if name in ("minimum", "maximum") else 1
+        if len(node.args) != arity:
+            raise ValueError(
+                f"{name}() takes {arity} argument{'s' * (arity > 1)}, got {len(node.args)} in {self._quote()}"
+            )
+        args = [self._operand(self.run(a, depth)) for a in node.args]
+        if any(isinstance(a, Expr) for a in args):
+            return Expr(name, tuple(args))
+        try:
+            return self._constant(FUNCTIONS[name](*args))
+        except (OverflowError, ValueError):
+            raise ValueError(f"{self._quote()} is not a finite number") from None
 
     def _call(self, node, depth: int):
         fn, label, what = self._function(node.func, depth)

@@ -84,6 +84,33 @@ class Constant(Leaf):
         return 0.0
 
 
+class Clock(Leaf):
+    r""":math:`\eta(t) = t`: the clock itself, written ``t`` (``lrsched.t``).
+
+    With numbers, ``**`` and the functions it writes any formula of t:
+    ``0.5 ** (t / 1000)``, ``0.1 * minimum(1, t / 500)``, ``1 - (1 + t / 1e4) ** -0.7``.
+    It is the time its place gives it: inside a join's later phase, a shift or
+    a cycle it counts from that phase's start, like every other kind.
+
+    Example:
+        >>> t(3), (t ** 2)(3), repr(t / 2)
+        (3.0, 9.0, 't / 2')
+    """
+
+    kind = "t"
+    op = layout.CLOCK
+    fields = ()
+
+    def _breaks(self, stop):
+        return set()
+
+    def _settles(self):
+        return None
+
+    def __repr__(self):
+        return "t"
+
+
 class Linear(Phased):
     r"""Linear interpolation from ``start`` to ``end`` over ``steps`` iterations.
 

@@ -168,8 +168,29 @@ class Schedule(Value):
     def __rtruediv__(self, other):
         return _arith("div", other, self)
 
+    def __pow__(self, other, modulo=None):
+        return NotImplemented if modulo is not None else _arith("pow", self, other)
+
+    def __rpow__(self, other):
+        return _arith("pow", other, self)
+
     def __neg__(self):
         return _arith("mul", -1.0, self)
+
+    # math.floor, math.ceil and round of a schedule: the same as lrsched.floor, .ceil and .round
+    def __floor__(self):
+        return REGISTRY["floor"](self)
+
+    def __ceil__(self):
+        return REGISTRY["ceil"](self)
+
+    def __round__(self, ndigits=None):
+        if ndigits is not None:
+            raise TypeError(
+                f"round(s, ndigits={ndigits!r}): a schedule rounds to whole numbers (s.quantize(q) "
+                "rounds down to multiples of q)"
+            )
+        return REGISTRY["round"](self)
 
     def __pos__(self):
         return self
@@ -205,6 +226,14 @@ class Schedule(Value):
         0.25
         """
         return REGISTRY["warp"](self, power, span)
+
+    def quantize(self, multiple) -> Schedule:
+        """``multiple * floor(s(t) / multiple)``: the value rounded down to a multiple (a :class:`~lrsched.Floor`).
+
+        >>> linear(0, 256, steps=256).quantize(64)(127)
+        64.0
+        """
+        return REGISTRY["floor"](self, multiple)
 
     def per_epoch(self, steps_per_epoch) -> Schedule:
         """``s(ceil(t / steps_per_epoch))``: an epoch schedule read per update.

@@ -21,9 +21,11 @@ the same expression.
 
 from __future__ import annotations
 
+import math
+
 from . import _validate as v
 
-__all__ = ["DURATIONS", "MAX_EXPR_DEPTH", "MAX_EXPR_NODES", "SYMBOLS", "Expr", "epoch", "total"]
+__all__ = ["DURATIONS", "FUNCTIONS", "MAX_EXPR_DEPTH", "MAX_EXPR_NODES", "SYMBOLS", "Expr", "epoch", "total"]
 
 #: the symbols and what each stands for
 SYMBOLS = {"total": "the run's number of optimizer updates", "epoch": "the number of updates per epoch"}
@@ -44,6 +46,9 @@ MAX_EXPR_NODES = 10_000
 
 _OPS = {"+": (1, lambda a, b: a + b), "-": (1, lambda a, b: a - b), "*": (2, lambda a, b: a * b),
         "/": (2, lambda a, b: a / b)}  # fmt: skip
+#: the functions an expression may hold, by their printed name: as Python computes them on the bound numbers
+#: (floor, ceil and round give whole numbers: round is Python's, half to even)
+FUNCTIONS = {"floor": math.floor, "ceil": math.ceil, "round": round, "minimum": min, "maximum": max}
 
 
 def _operand(x, name="operand"):
@@ -55,7 +60,8 @@ def _operand(x, name="operand"):
 
 
 class Expr:
-    """A duration in the symbols ``total`` and ``epoch``: a symbol, or ``+ - * /`` of expressions and numbers.
+    """A duration in the symbols ``total`` and ``epoch``: a symbol, ``+ - * /`` of expressions and numbers, or one
+    of :data:`FUNCTIONS` of them (``floor(0.01 * total)``, ``minimum(0.1 * total, 1000)``).
 
     Immutable and hashable, equal by structure; ``repr`` is the Python
     expression. It is not a number: comparing it or converting it with
@@ -67,7 +73,7 @@ class Expr:
     __slots__ = ("_args", "_height", "_op", "_size", "symbols")
 
     def __init__(self, op: str, args: tuple):
-        object.__setattr__(self, "_op", op)  # "sym" (args: name,), "neg" (a,) or a binary operator (a, b)
+        object.__setattr__(self, "_op", op)  # "sym" (name,), "neg" (a,), a binary operator (a, b), or a function
         object.__setattr__(self, "_args", args)
         found = frozenset([args[0]]) if op == "sym" else frozenset()
         size, height = 1, 1
@@ -125,6 +131,18 @@ class Expr:
     def __neg__(self):
         return Expr("neg", (self,))
 
+    # math.floor, math.ceil and round of a duration: the same, once bound (lrsched.floor, .ceil, .round too)
+    def __floor__(self):
+        return Expr("floor", (self,))
+
+    def __ceil__(self):
+        return Expr("ceil", (self,))
+
+    def __round__(self, ndigits=None):
+        if ndigits is not None:
+            raise TypeError(f"round({self!r}, {ndigits!r}): a duration rounds to a whole number only")
+        return Expr("round", (self,))
+
     def __pos__(self):
         return self
 
@@ -149,7 +167,7 @@ class Expr:
         self._refuse("a truth value")
 
     def __lt__(self, other):
-        self._refuse("a comparison")
+        self._refuse("a comparison (lrsched.minimum and lrsched.maximum take durations)")
 
     __le__ = __gt__ = __ge__ = __lt__
 
@@ -175,6 +193,13 @@ class Expr:
         args = [a.value(bindings) if isinstance(a, Expr) else a for a in self._args]
         if self._op == "neg":
             return -args[0]
+        if self._op in FUNCTIONS:
+            if any(isinstance(a, Expr) for a in args):
+                return Expr(self._op, tuple(args))
+            try:
+                return FUNCTIONS[self._op](*args)
+            except (OverflowError, ValueError):  # floor of inf or nan
+                raise ValueError(f"{self!r} is not a finite number with {_shown(bindings)}") from None
         a, b = args
         if isinstance(a, Expr) or isinstance(b, Expr):
             return Expr(self._op, (a, b))
@@ -188,6 +213,8 @@ class Expr:
     def _text(self, outer: int = 0, right: bool = False) -> str:
         if self._op == "sym":
             return self._args[0]
+        if self._op in FUNCTIONS:
+            return f"{self._op}({', '.join(x._text() if isinstance(x, Expr) else _number(x, 0) for x in self._args)})"
         if self._op == "neg":
             inner = self._args[0]
             text = "-" + (inner._text(3) if isinstance(inner, Expr) else _number(inner, 3))

@@ -45,6 +45,9 @@ MAX_NODES = 10_000
 REGISTRY: dict[str, type[Value]] = {}
 #: every recipe (a function that composes kinds) by name, filled by :mod:`lrsched.recipes`; configs name them too
 RECIPES: dict = {}
+#: the functions an expression may call by name (``exp``, ``floor``, ``minimum``, ...: :mod:`lrsched.algebra`),
+#: each taking schedules, numbers and (the rounding ones, minimum and maximum) durations
+CALLS: dict = {}
 
 
 class _Required:

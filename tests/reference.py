@@ -270,7 +270,39 @@ def evaluate(s, t):
         tau0, end = extend_point(s)
         tau = tau0 + (t - s.at) * (end - tau0) / (end - s.at)
         return np.where(t <= s.at, evaluate(s.old, t), evaluate(s.new, np.maximum(tau, 0.0)))
+    if k == "t":
+        return t.copy()
+    if k == "pow":  # the C library's pow, one value at a time, as the kernel calls it
+        a, b = evaluate(s.left, t), evaluate(s.right, t)
+        y = np.array([_c_pow(x, e) for x, e in zip(a, b)])
+        return np.where(np.isfinite(b), np.where(np.isfinite(a), y, a), b)
+    if k in _FUNCTIONS:
+        x = evaluate(s.schedule, t)
+        with np.errstate(all="ignore"):
+            y = _FUNCTIONS[k](x, s)
+        return np.where(np.isfinite(x), y, x)
     raise NotImplementedError(f"no reference for {k!r}")
+
+
+def _c_pow(x: float, e: float) -> float:
+    try:
+        return math.pow(x, e)
+    except ValueError:  # a negative base to a fractional power, zero to a negative one
+        return math.inf if x == 0 else math.nan
+    except OverflowError:
+        return math.inf if x > 0 or (float(e).is_integer() and e % 2 == 0) else -math.inf
+
+
+#: the functions of one value: exp and log as the C library's (math's, one value at a time), floor(x / q) * q,
+#: round half to even
+_FUNCTIONS = {
+    "exp": lambda x, s: np.array([math.exp(v) if v < 709 else np.exp(v) for v in x]),
+    "log": lambda x, s: np.array([math.log(v) if v > 0 else (-math.inf if v == 0 else math.nan) for v in x]),
+    "sqrt": lambda x, s: np.sqrt(x),
+    "floor": lambda x, s: np.floor(x / s.multiple) * s.multiple,
+    "ceil": lambda x, s: np.ceil(x),
+    "round": lambda x, s: np.round(x),
+}
 
 
 def extend_point(s):
@@ -338,5 +370,8 @@ KINDS = frozenset(
         "function",
         "cooldown",
         "extend",
+        "t",
+        "pow",
+        *_FUNCTIONS,
     ]
 )

@@ -52,7 +52,7 @@ def mirrors(name: str) -> dict:
 
 
 def constructors():
-    out = {kind: getattr(ls, kind) for kind in ls.REGISTRY if hasattr(ls, kind)}
+    out = {kind: cls for kind, cls in ls.REGISTRY.items() if hasattr(ls, kind)}  # the kinds' own classes
     out.update({name: getattr(recipes, name) for name in recipes.__all__})
     for m in MODULES:
         out.update({f"{m}.{n}": fn for n, fn in mirrors(m).items() if _returns(fn) == "Schedule"})

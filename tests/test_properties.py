@@ -45,6 +45,11 @@ leaves = st.one_of(
         st.lists(lr, min_size=5, max_size=5),
     ),
     st.builds(lambda v: ls.function(lambda t: v / (1.0 + t)), lr),
+    st.builds(lambda n: ls.t / n, steps),  # the clock, and whole numbers of it (exact: the same bits anywhere)
+    st.builds(lambda k, q: ls.floor(ls.t / k) * q, st.integers(1, 500), lr),
+    st.builds(lambda k, q: ls.ceil(ls.t / k) * q, st.integers(1, 500), lr),
+    st.builds(lambda k, q: ls.round(ls.t / k) * q, st.integers(1, 500), lr),
+    st.builds(lambda k, q: (ls.t * 0.001).quantize(q), st.integers(1, 500), st.sampled_from([0.25, 0.1, 3.0])),
     st.builds(
         lambda pts, shape: ls.interpolate(pts, shape=shape),
         st.lists(st.tuples(st.integers(0, 2000), lr), min_size=1, max_size=5, unique_by=lambda p: p[0]).map(sorted),
@@ -89,6 +94,11 @@ def _extend(children):
         st.builds(lambda a, e: a.per_epoch(e), children, st.integers(1, 50)),
         st.builds(lambda a, k, span: a.warp(k, span), children, st.floats(0.3, 3.0), st.integers(1, 3000)),
         st.builds(lambda a, b: a / (b + 1.0), children, children),
+        st.builds(lambda a, p: (a * a + 1e-3) ** p, children, st.floats(0.5, 3.0)),
+        st.builds(lambda a: 0.5 ** (a * 3.0), children),
+        st.builds(lambda a: ls.exp(-a), children),
+        st.builds(lambda a: ls.log(a * a + 1.0), children),
+        st.builds(lambda a: ls.sqrt(a * a), children),
         st.builds(
             lambda a, at, n, to, shape: ls.cooldown(a, at=at, steps=n, to=to, shape=shape),
             children,

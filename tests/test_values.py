@@ -47,6 +47,14 @@ EXAMPLES = {
     "function": [ls.function(math.sqrt)],
     "cooldown": [ls.cooldown(_c, at=300, steps=100), ls.cooldown(ls.constant(0.1), at=50, steps=7.5, to=1e-3, shape="sqrt")],
     "extend": [ls.extend(_c, ls.cosine(0.1, 1e-5, steps=1800), at=600)],
+    "t": [ls.t],
+    "pow": [ls.t**2, 0.5 ** (ls.t / 100), (_c + 1) ** _c, (-0.5) ** ls.floor(ls.t / 10)],
+    "exp": [ls.exp(-ls.t / 1000), ls.exp(_c)],
+    "log": [ls.log(ls.t + 1), ls.log(_c)],
+    "sqrt": [ls.sqrt(ls.t), ls.sqrt(_c)],
+    "floor": [ls.floor(ls.t / 7), ls.linear(64, 1024, steps=1000).quantize(64), (_c * 1000).quantize(2.5)],
+    "ceil": [ls.ceil(ls.t / 7), ls.ceil(_c * 100)],
+    "round": [ls.round(ls.t / 2), ls.round(_c * 100)],
 }
 ALL = [s for kind in sorted(EXAMPLES) for s in EXAMPLES[kind]]
 SERIALIZABLE = [s for s in ALL if s.kind != "function"]
@@ -63,8 +71,16 @@ def test_every_kind_has_examples_and_a_documented_formula():
     for kind in REGISTRY:
         if kind in ("add", "sub", "mul", "div"):
             assert hasattr(ls.Schedule, f"__{kind if kind != 'div' else 'truediv'}__")
+        elif kind == "pow":
+            assert hasattr(ls.Schedule, "__pow__") and hasattr(ls.Schedule, "__rpow__")
         elif kind in ("clip", "shift", "stretch", "per_epoch", "warp"):
             assert callable(getattr(ls.Schedule, kind))
+        elif kind == "t":
+            assert type(ls.t) is REGISTRY["t"]
+        elif kind in ("exp", "log", "sqrt", "floor", "ceil", "round", "minimum", "maximum"):  # functions of
+            # schedules, numbers and durations: of a schedule, the kind
+            operands = (ls.t, ls.t) if kind in ("minimum", "maximum") else (ls.t,)
+            assert type(getattr(ls, kind)(*operands)) is REGISTRY[kind]
         else:
             assert getattr(ls, kind) is REGISTRY[kind]
 
@@ -111,7 +127,7 @@ def test_json_round_trip(s):
 
 @pytest.mark.parametrize("s", ALL, ids=repr)
 def test_immutable(s):
-    name = s.fields[0].name
+    name = s.fields[0].name if s.fields else "kind"  # t has no fields
     with pytest.raises(AttributeError, match="immutable"):
         setattr(s, name, 1.0)
     with pytest.raises(AttributeError, match="immutable"):

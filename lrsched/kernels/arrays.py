@@ -222,6 +222,7 @@ _LEAVES = {
     L.INV_TIME: _inv_time,
     L.EASE: _ease,
     L.TANH: _tanh,
+    L.CLOCK: lambda t: t.copy(),
 }
 
 
@@ -293,7 +294,10 @@ def _node(ip, fp, node, t, functions):
     if op == L.CLIP:
         x = _node(ip, fp, int(ip[kids]), t, functions)
         return np.where(np.isfinite(x), _min(_max(x, fp[f]), fp[f + 1]), x)
-    if op in (L.ADD, L.SUB, L.MUL, L.DIV, L.MIN, L.MAX):
+    if op in _FUNCTIONS:
+        x = _node(ip, fp, int(ip[kids]), t, functions)
+        return np.where(np.isfinite(x), _apply(op, x, fp[f] if L.PARAMS[op] else 1.0), x)
+    if op in (L.ADD, L.SUB, L.MUL, L.DIV, L.MIN, L.MAX, L.POW):
         a = _node(ip, fp, int(ip[kids]), t, functions)
         return _combine(op, a, _node(ip, fp, int(ip[kids + 1]), t, functions))
     raise ValueError("lrsched: a program holds a node opcode the kernel does not know")
@@ -342,8 +346,26 @@ def _retime(op, fp, f, t):
     return np.ceil(t / a)  # PER_EPOCH
 
 
+def _apply(op, x, q):
+    """A function of one value as the kernel's ``_apply`` computes it (the C library's exp and log)."""
+    if op == L.EXP:
+        return _libm(math.exp, x)
+    if op == L.LOG:
+        return _libm(math.log, x)
+    if op == L.SQRT:
+        return np.sqrt(x)  # correctly rounded, as the C library's
+    if op == L.FLOOR:
+        return np.floor(x / q) * q
+    if op == L.CEIL:
+        return np.ceil(x)
+    return np.rint(x)
+
+
+_FUNCTIONS = (L.EXP, L.LOG, L.SQRT, L.FLOOR, L.CEIL, L.ROUND)
+
+
 def _combine(op, a, b):
-    """Binary arithmetic as the kernel does it: DIV, MIN, MAX never hide a non-finite operand."""
+    """Binary arithmetic as the kernel does it: DIV, MIN, MAX, POW never hide a non-finite operand."""
     if op == L.ADD:
         return a + b
     if op == L.SUB:
@@ -352,6 +374,8 @@ def _combine(op, a, b):
         return a * b
     if op == L.DIV:
         r = a / b
+    elif op == L.POW:
+        r = np.where(np.isfinite(a), _libm(math.pow, a, b), a)
     elif op == L.MIN:
         r = np.where(np.isfinite(a), _min(a, b), a)
     else:

@@ -12,7 +12,28 @@ import math
 
 import numpy as np
 
-from ..layout import ADD, CLIP, CYCLE, DIV, HEADER, JOIN, MAX, MIN, MUL, PER_EPOCH, SHIFT, STRETCH, SUB, WARP
+from ..layout import (
+    ADD,
+    CEIL,
+    CLIP,
+    CYCLE,
+    DIV,
+    EXP,
+    FLOOR,
+    HEADER,
+    JOIN,
+    LOG,
+    MIN,
+    MUL,
+    PER_EPOCH,
+    POW,
+    ROUND,
+    SHIFT,
+    SQRT,
+    STRETCH,
+    SUB,
+    WARP,
+)
 from ._decorators import entry, inline, internal
 from .cycles import _beyond, _bound, _cycle_clock, _held, cycle_index
 from .leaves import leaf
@@ -172,8 +193,28 @@ def _finite(x):
 
 
 @inline
+def _apply(op, x, fp, f):
+    """A function of one value (EXP .. ROUND): the C library's exp, log and pow, IEEE sqrt; round is half to
+    even; FLOOR rounds down to a multiple of its parameter. Outside a function's domain the value is NaN or
+    inf, which the caller reports, naming t."""
+    if op == EXP:
+        return math.exp(x)
+    if op == LOG:
+        return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
+    if op == SQRT:
+        return math.sqrt(x) if x >= 0.0 else math.nan
+    if op == FLOOR:
+        q = fp[f]
+        return np.floor(x / q) * q
+    if op == CEIL:
+        return np.ceil(x)
+    return np.rint(x)  # ROUND
+
+
+@inline
 def _combine(op, fp, f, kids, ip, d, B, V, fr):
-    """clip and binary arithmetic: the kids at the node's own t; a non-finite operand passes through."""
+    """clip, the functions of one value and binary arithmetic: the kids at the node's own t; a non-finite operand
+    passes through all but ADD, SUB and MUL (which keep IEEE's)."""
     to, vo, m, stage = fr[d, TO], fr[d, VO], fr[d, M], fr[d, STAGE]
     fr[d, STAGE] = stage + 1
     if stage == 0:  # left operand (or the clipped kid) straight into our values
@@ -185,6 +226,12 @@ def _combine(op, fp, f, kids, ip, d, B, V, fr):
             x = V[vo + j]
             if _finite(x):
                 V[vo + j] = min(max(x, lo_v), hi_v)
+        return d - 1
+    if op >= EXP:
+        for j in range(m):
+            x = V[vo + j]
+            if _finite(x):
+                V[vo + j] = _apply(op, x, fp, f)
         return d - 1
     right = (d + 1) * B
     if stage == 1:
@@ -199,12 +246,14 @@ def _combine(op, fp, f, kids, ip, d, B, V, fr):
             r = a - b
         elif op == MUL:
             r = a * b
-        elif not _finite(b):  # DIV, MIN, MAX: never hide a non-finite operand
+        elif not _finite(b):  # DIV, MIN, MAX, POW: never hide a non-finite operand
             r = b
         elif op == DIV:
             r = a / b
         elif not _finite(a):
             r = a
+        elif op == POW:
+            r = math.pow(a, b)
         elif op == MIN:
             r = min(a, b)
         else:
@@ -231,7 +280,7 @@ def _run(ip, fp, m, B, T, V, fr, cyc, side, pos, mode):
             d = _cycle(ip, fp, rec, d, B, T, V, fr, cyc)
         elif op == SHIFT or op == STRETCH or op == WARP or op == PER_EPOCH:
             d = _retime(op, fp, f, ip[ip[rec + 2]], d, B, T, fr)
-        elif op == CLIP or op == ADD or op == SUB or op == MUL or op == DIV or op == MIN or op == MAX:
+        elif op == CLIP or (op >= ADD and op <= POW) or (op >= EXP and op <= ROUND):
             d = _combine(op, fp, f, ip[rec + 2], ip, d, B, V, fr)
         else:
             raise ValueError("lrsched: a program holds a node opcode the kernel does not know")

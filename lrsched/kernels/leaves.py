@@ -111,6 +111,12 @@ def _tanh(t, out, start, end, steps, lb, ub):
 
 
 @internal
+def _clock(t, out):
+    for j in range(t.size):
+        out[j] = t[j]
+
+
+@internal
 def _function(t, out, index, side, pos, mode):
     """A Python callable: mode 1 records (t, index) pairs in ``side``, mode 2 reads the values back."""
     p0 = pos[0]
@@ -150,6 +156,8 @@ def leaf(op, fp, f, T, to, V, vo, m, side, pos, mode):
         _ease(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3])
     elif op == L.TANH:
         _tanh(t, out, fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4])
+    elif op == L.CLOCK:
+        _clock(t, out)
     elif op == L.FUNCTION:
         _function(t, out, fp[f], side, pos, mode)
     else:
