@@ -35,6 +35,8 @@ __all__ = [
 CHUNK = 1 << 22
 #: ranges longer than this are summarised from an even sample of this many updates (and say so)
 EXACT_MAX = 1 << 30
+#: update_weights() sums its logarithms this many at a time, then the row totals by doubling
+_ROW = 32
 #: monotone stretches kept by summary() (the rest are counted)
 _MAX_STRETCHES = 10_000
 
@@ -143,9 +145,12 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1, *, anne
         facts.add_sample(ts, values)
         with np.errstate(over="ignore"):  # lrs near the float maximum: their sum is inf, said as such
             area = float(np.mean(values)) * n
-        more = annealing.sample_points(start, bounds)  # every update near the end, and both sides of each boundary
-        at = np.union1d(ts, more)
-        annealing.add(schedule(at), ts=at)
+        # the annealing area also takes every update near the end, and both sides of each boundary
+        more = np.unique(annealing.sample_points(start, bounds))
+        at = np.searchsorted(ts, more)
+        new = (at == ts.size) | (ts[np.minimum(at, ts.size - 1)] != more)
+        more, at = more[new], at[new]
+        annealing.add(np.insert(values, at, schedule(more)), ts=np.insert(ts, at, more))
     return Summary(
         start=start,
         stop=stop,
@@ -408,13 +413,16 @@ def update_weights(schedule: Schedule, weight_decay, n) -> np.ndarray:
     With :math:`x_j = \eta_j \lambda`, the weight of update k is
     :math:`\eta_k e^{L_k}` (times the sign of the product), where
     :math:`L_k = \sum_{j>k} \ln|1 - x_j|` (``log1p``). The suffix sums are
-    taken in blocks of about :math:`\sqrt n` (a running sum within each
-    block, and one over the block totals), so each :math:`L_k` is off by at
-    most :math:`(2\sqrt n + 3)\,u\,\sum_{j>k} |\ln|1 - x_j||` with
-    :math:`u = 2^{-53}`, against :math:`2 (n - k) u` relative for the
-    running product a loop takes; the product never underflows on the way,
-    and a weight is 0 only where :math:`\eta_k e^{L_k}` is below the
-    smallest float.
+    running sums over rows of 32 and a sum tree (doubling) over the row
+    totals, so each :math:`L_k` is off by at most
+    :math:`(\lceil \log_2 n \rceil + 35)\, u \sum_{j>k} |\ln|1 - x_j||`,
+    :math:`u = 2^{-53}` (``log1p``'s rounding included; :math:`x_j` is the
+    float product, as the optimizer computes it), and :math:`w_k` by that
+    plus :math:`2u` relative; a running product, the
+    optimizer's own arithmetic, drifts by up to :math:`2 (n - k) u`. The
+    product never underflows on the way: a weight is 0 only where it is
+    below the smallest float (and loses digits below 2.2e-308, as any float
+    does there).
     """
     lam = v.positive("weight_decay", weight_decay)
     lr = schedule.values(n)
@@ -427,14 +435,18 @@ def update_weights(schedule: Schedule, weight_decay, n) -> np.ndarray:
         logs = np.log1p(-x, out=x)  # ln(1 - x): -inf where x = 1 (the factor 0), nan where x > 1, fixed next
         if flips.any():
             logs[flips] = np.log(lr[flips] * lam - 1.0)
-        # the suffix sums L_k = sum_{j > k} logs_j: prefix sums of the reversed logs, in blocks of about sqrt(n)
-        b = math.isqrt(n) + 1
-        rows = -(-n // b)
-        buf = np.zeros(rows * b)
+        # the suffix sums L_k = sum_{j > k} logs_j, as prefix sums of the reversed logs: a running sum within rows
+        # of _ROW, then the row totals summed by doubling (a sum tree): each sum has at most _ROW + log2(n) roundings
+        rows = -(-n // _ROW)
+        buf = np.zeros(rows * _ROW)
         buf[:n] = logs[::-1]
-        grid = buf.reshape(rows, b)
+        grid = buf.reshape(rows, _ROW)
         np.cumsum(grid, axis=1, out=grid)
-        totals = np.cumsum(grid[:, -1])
+        totals = grid[:, -1].copy()
+        step = 1
+        while step < rows:
+            totals[step:] = totals[step:] + totals[:-step]  # the right side is evaluated first: old values
+            step *= 2
         grid[1:] += totals[:-1, None]  # buf[i] = sum of the reversed logs 0 .. i = logs[n - 1 - i] + ... + logs[n - 1]
         weights = np.empty(n)
         weights[-1] = 0.0

@@ -268,14 +268,16 @@ class Schedule(Value):
         2025 (:meth:`ema_timescale`) reads off where the weights fall by e.
 
         Computed in logarithms, :math:`w_k = \eta_k \exp \sum_{j>k} \ln(1 - \eta_j \lambda)`,
-        the suffix sums taken in blocks of about :math:`\sqrt n`: nothing
-        underflows on the way (a weight is 0 only when it is below the
-        smallest float), and the relative error of :math:`w_k` is at most
-        :math:`(2\sqrt n + 3)\, 2^{-53}\, L_k + 3 \cdot 2^{-53}`, with
+        the suffix sums taken by a sum tree: nothing underflows on the way (a
+        weight is 0 only where it is below the smallest float), and the
+        relative error of :math:`w_k` is at most
+        :math:`(\lceil \log_2 n \rceil + 37)\, 2^{-53} \max(L_k, 1)` with
         :math:`L_k = \sum_{j>k} |\ln|1 - \eta_j \lambda||` (the weights that
-        matter have :math:`L_k` below 40); a running product, as the
-        optimizer itself takes, drifts by up to :math:`2 (n - k)\, 2^{-53}`.
-        n up to :data:`lrsched.engine.MAX_VALUES`; about 5 arrays of n floats
+        matter have :math:`L_k` below 40; measured over 10 million updates of
+        a warmup-cosine: 7e-15 at worst, against an exactly summed
+        reference); a running product, the optimizer's own arithmetic, drifts
+        by up to :math:`2 (n - k)\, 2^{-53}` (measured there: 1.2e-13). n up
+        to :data:`lrsched.engine.MAX_VALUES`, with about 5 arrays of n floats
         of memory. A factor :math:`1 - \eta_j \lambda` below 0 flips the sign
         of the weights before it; weights beyond the float range are refused
         by name.
