@@ -97,12 +97,12 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1, *, anne
         m_t = \lambda\, m_{t-1} + (\eta_{t-1} - \eta_t), \qquad m_a = 0,
 
     over t = a .. b (``start`` .. ``stop``), with :math:`\lambda` =
-    ``annealing_decay`` (the paper's 0.999 by default; it finds 0.99 to
-    0.999 fit). Choices, as lrsched makes them: the first update of the
-    range has no predecessor (:math:`\eta_{a-1} = \eta_a`); and every rise
-    before the first fall counts as held at its top, so a warmup adds
-    nothing (the authors count warmup updates at the peak lr when they fit
-    the law), while later rises (re-warmups, cycle restarts) count
+    ``annealing_decay`` (0.999 by default, the value the authors fit
+    with). Choices, as lrsched makes them: the first update of the range
+    has no predecessor (:math:`\eta_{a-1} = \eta_a`, so :math:`m_a = 0`);
+    and every rise before the first fall counts as held at its top, so a
+    warmup adds nothing (the authors' fitting code counts warmup updates
+    at the peak lr), while later rises (re-warmups, cycle restarts) count
     negatively, as the recurrence says. It is computed in closed form,
     :math:`S_2 = \sum_t (\eta_{t-1} - \eta_t) (1 - \lambda^{b - t + 1}) / (1 - \lambda)`:
     the drops more than :math:`80 \ln 2 / (-\ln \lambda)` updates before
@@ -370,7 +370,7 @@ def describe(schedule: Schedule, stop: int | None = None, *, annealing_decay=0.9
         f"max {_num(s.max)} at t = {s.argmax}, min {_num(s.min)} at t = {s.argmin}"
     )
     lines.append(f"  area (sum of lrs): {_num(s.area)}")
-    lines.append(f"  annealing area (Tissue et al. 2024, lambda = {s.annealing_decay:g}): {_num(s.annealing_area)}")
+    lines.append(f"  annealing area (Tissue et al. 2024, lambda = {s.annealing_decay!r}): {_num(s.annealing_area)}")
     if s.sampled:
         lines.append(
             f"  (min, max, area and stretches from {s.sampled} evenly spaced updates: sampled, not exact;"
