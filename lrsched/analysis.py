@@ -403,8 +403,16 @@ def ema_timescale(schedule: Schedule, weight_decay) -> Schedule:
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
-    wd = v.positive("weight_decay", weight_decay)
-    return 1.0 / (wd * schedule)
+    return 1.0 / (_weight_decay(weight_decay) * schedule)
+
+
+def _weight_decay(value):
+    """A weight decay: a number > 0, or a schedule of them (evaluated where it is used)."""
+    if isinstance(value, Schedule):
+        return value
+    if not v._is_real(v._scalar(value)):
+        raise TypeError(f"weight_decay must be a number > 0 or a schedule, got {v.show(value)}")
+    return v.positive("weight_decay", value)
 
 
 def update_weights(schedule: Schedule, weight_decay, n) -> np.ndarray:
@@ -424,17 +432,19 @@ def update_weights(schedule: Schedule, weight_decay, n) -> np.ndarray:
     below the smallest float (and loses digits below 2.2e-308, as any float
     does there).
     """
-    lam = v.positive("weight_decay", weight_decay)
+    lam = _weight_decay(weight_decay)
     lr = schedule.values(n)
     n = lr.size
     if n == 0:
         return lr
+    if isinstance(lam, Schedule):
+        lam = lam.values(n)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         x = lr * lam
         flips = x > 1.0  # a factor 1 - x below 0
         logs = np.log1p(-x, out=x)  # ln(1 - x): -inf where x = 1 (the factor 0), nan where x > 1, fixed next
         if flips.any():
-            logs[flips] = np.log(lr[flips] * lam - 1.0)
+            logs[flips] = np.log(lr[flips] * (lam[flips] if isinstance(lam, np.ndarray) else lam) - 1.0)
         # the suffix sums L_k = sum_{j > k} logs_j, as prefix sums of the reversed logs: a running sum within rows
         # of _ROW, then the row totals summed by doubling (a sum tree): each sum has at most _ROW + log2(n) roundings
         rows = -(-n // _ROW)

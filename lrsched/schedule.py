@@ -241,7 +241,10 @@ class Schedule(Value):
         t (lrsched's rule for values that are not finite).
 
         Args:
-            weight_decay: :math:`\lambda > 0`, a number.
+            weight_decay: :math:`\lambda > 0`, a number; or a schedule
+                :math:`\lambda(t)` (a weight-decay schedule, as
+                ``lrsched.torch.scheduler(..., weight_decay=w)`` drives it), for
+                :math:`1 / (\eta(t)\, \lambda(t))`.
 
         >>> tau = linear(2**-10, 2**-12, 100).ema_timescale(0.125)  # the lr falls 4 times: tau grows 4 times
         >>> tau
@@ -283,7 +286,8 @@ class Schedule(Value):
         by name.
 
         Args:
-            weight_decay: :math:`\lambda > 0`, a number.
+            weight_decay: :math:`\lambda > 0`, a number; or a schedule
+                :math:`\lambda(t)`, for the factors :math:`1 - \eta_j \lambda_j`.
             n: the number of updates (the run's length), 0 or more.
 
         >>> w = constant(0.5).update_weights(0.5, 4)  # each later update keeps 1 - 0.25 of it

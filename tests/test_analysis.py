@@ -365,11 +365,12 @@ def _bound(lr, wd):
 
 def _weights_by_loop(lr, wd):
     """w_k = lr_k * prod_{j > k} (1 - lr_j * wd), a running product from the end (as the optimizer's arithmetic)."""
+    wd = np.broadcast_to(wd, lr.shape)
     out = np.empty(lr.size)
     kept = 1.0
     for k in range(lr.size - 1, -1, -1):
         out[k] = lr[k] * kept
-        kept *= 1.0 - lr[k] * wd
+        kept *= 1.0 - lr[k] * wd[k]
     return out
 
 
@@ -381,6 +382,11 @@ def test_ema_timescale_is_one_over_lr_times_weight_decay():
         np.testing.assert_array_equal(tau.values(1000), 1.0 / (wd * lr))
         assert tau(137) == 1.0 / (wd * lr[136]) and tau(137.0) == tau(np.array([137.0]))[0]
         assert ls.from_json(tau.to_json()) == tau and ls.parse(repr(tau)) == tau
+    # a weight-decay schedule: 1 / (lr(t) * wd(t))
+    wd = ls.linear(0.01, 0.1, 1000)
+    np.testing.assert_array_equal(
+        WARM_COS.ema_timescale(wd).values(1000), 1.0 / (wd.values(1000) * WARM_COS.values(1000))
+    )
     # Wang & Aitchison's timescale as a fraction of the run: tau / n
     assert (WARM_COS.ema_timescale(0.1) / 1000)(100) == pytest.approx(1.0 / (0.1 * 1e-2) / 1000, rel=1e-15)
     # a symbolic schedule stays symbolic, and binds
@@ -392,7 +398,7 @@ def test_ema_timescale_refuses_bad_weight_decay_by_name_and_an_lr_of_zero_by_t()
     for bad, err in [(0, ValueError), (-0.1, ValueError), (math.inf, ValueError), (math.nan, ValueError)]:
         with pytest.raises(err, match=r"weight_decay"):
             WARM_COS.ema_timescale(bad)
-    for bad in ("0.1", True, None, ls.constant(0.1)):
+    for bad in ("0.1", True, None, [0.1]):
         with pytest.raises(TypeError, match=r"weight_decay"):
             WARM_COS.ema_timescale(bad)
     tau = D2Z.ema_timescale(0.1)  # the lr reaches 0 at t = 1000: an infinite timescale is refused where it is
@@ -408,12 +414,13 @@ def test_ema_timescale_refuses_bad_weight_decay_by_name_and_an_lr_of_zero_by_t()
 )
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 1000, 3001])
 def test_update_weights_equal_a_direct_loop(s, n):
-    for wd in (0.1, 1.7):
+    for wd in (0.1, 1.7, ls.cosine(0.5, 2.0, steps=800)):  # a number, or a weight-decay schedule
         w = s.update_weights(wd, n)
         assert w.dtype == np.float64 and w.shape == (n,)
-        want = _weights_by_loop(s.values(n), wd)  # itself off by up to 2 (n - k) 2**-53
+        wds = wd.values(n) if isinstance(wd, ls.Schedule) else wd
+        want = _weights_by_loop(s.values(n), wds)  # itself off by up to 2 (n - k) 2**-53
         k = np.arange(1, n + 1)
-        tol = _bound(s.values(n), wd) + 2 * (n - k) * 2.0**-53
+        tol = _bound(s.values(n), wds) + 2 * (n - k) * 2.0**-53
         assert np.all(np.abs(w - want) <= tol * np.abs(want) + 1e-300), (s, n, wd)  # below 1e-300: denormals
 
 
@@ -481,12 +488,14 @@ def test_update_weights_are_what_torch_adamw_gives_each_update():
     -lr_k after it, and then only decays: its final value is -w_k.
     """
     torch = pytest.importorskip("torch", reason="installed by the README test command")
-    for s, wd in [(WARM_COS, 0.5), (D2Z, 3.0), (ls.sgdr(0.2, 30, period_mult=2), 0.9)]:
-        n = 400
+    n = 400
+    for s, wd in [(WARM_COS, 0.5), (D2Z, 3.0), (ls.sgdr(0.2, 30, period_mult=2), ls.linear(0.1, 2.0, 300))]:
         p = torch.zeros(n, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.AdamW([p], lr=0.1, betas=(0.0, 0.0), eps=1e-30, weight_decay=wd)
+        opt = torch.optim.AdamW([p], lr=0.1, betas=(0.0, 0.0), eps=1e-30, weight_decay=0.1)
+        wds = wd.values(n) if isinstance(wd, ls.Schedule) else np.full(n, wd)
         for k, lr in enumerate(s.values(n)):
             opt.param_groups[0]["lr"] = float(lr)
+            opt.param_groups[0]["weight_decay"] = float(wds[k])
             p.grad = torch.zeros(n, dtype=torch.float64)
             p.grad[k] = 1.0
             opt.step()
