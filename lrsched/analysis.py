@@ -400,6 +400,9 @@ def ema_timescale(schedule: Schedule, weight_decay) -> Schedule:
     r"""The timescale of AdamW's weights as an EMA of its updates, :math:`\tau_t = 1 / (\eta_t \lambda)`, as a schedule.
 
     See :meth:`lrsched.Schedule.ema_timescale`.
+
+    >>> ema_timescale(constant(2**-10), 0.125)(1)  # 1 / (2**-10 * 2**-3)
+    8192.0
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
@@ -431,6 +434,9 @@ def update_weights(schedule: Schedule, weight_decay, n) -> np.ndarray:
     product never underflows on the way: a weight is 0 only where it is
     below the smallest float (and loses digits below 2.2e-308, as any float
     does there).
+
+    >>> update_weights(linear(0.5, 0.25, 2), 1.0, 2)  # w_1 = 0.375 * (1 - 0.25), w_2 = 0.25
+    array([0.28125, 0.25   ])
     """
     lam = _weight_decay(weight_decay)
     lr = schedule.values(n)
