@@ -266,9 +266,10 @@ class Schedule(Value):
             w_k = \eta_k \prod_{j=k+1}^{n} (1 - \eta_j \lambda), \qquad k = 1, \dots, n,
 
         unnormalised (:math:`w_n = \eta_n`); this returns :math:`w_1 .. w_n` as a
-        float64 array. A decay to zero leaves the late updates their full
-        weight, and the EMA view of Wang & Aitchison 2024 and Bergsma et al.
-        2025 (:meth:`ema_timescale`) reads off where the weights fall by e.
+        float64 array. These are the coefficients of the EMA view of Wang &
+        Aitchison 2024 and Bergsma et al. 2025 (:meth:`ema_timescale`); the
+        latter compare decay shapes by them: a decay to zero gives the last
+        updates small weights and spreads the weight over more of the run.
 
         Computed in logarithms, :math:`w_k = \eta_k \exp \sum_{j>k} \ln(1 - \eta_j \lambda)`,
         the suffix sums taken by a sum tree: nothing underflows on the way (a
