@@ -108,7 +108,13 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1, *, anne
     the drops more than :math:`80 \ln 2 / (-\ln \lambda)` updates before
     the end (55,000 at 0.999) weigh :math:`1 / (1 - \lambda)` to the last
     bit, so their sum telescopes, and only the drops near the end are
-    weighed one by one.
+    weighed one by one. A range past :data:`EXACT_MAX` is summarised from a
+    sample (and says so); the annealing area adds to it the last
+    ``min(that many, CHUNK)`` updates and both sides of every boundary, so
+    it stays exact but for a first top that falls between two sampled
+    updates away from any boundary (and, for a lambda so close to 1 that
+    more than CHUNK updates are near the end, the drops before those,
+    weighed as if made at the next sampled update).
     """
     checked(schedule)
     start = v.count("start", start, minimum=0)
