@@ -424,12 +424,12 @@ def test_update_weights_equal_a_direct_loop(s, n):
         assert np.all(np.abs(w - want) <= tol * np.abs(want) + 1e-300), (s, n, wd)  # below 1e-300: denormals
 
 
-def test_update_weights_over_millions_of_updates_match_the_closed_form():
+def test_update_weights_over_many_updates_match_the_closed_form():
     # a constant lr: w_k = lr * (1 - lr * wd) ** (n - k), written with log1p so that it is itself exact to ~1e-16
-    n, lr, wd = 1_000_000, 1e-3, 0.02
+    n, lr, wd = 400_000, 1e-3, 0.05
     w = ls.constant(lr).update_weights(wd, n)
     k = np.arange(1, n + 1)
-    bound = _bound(np.full(n, lr), wd)  # L_1 = 20: 1.3e-13; measured 1.5e-14
+    bound = _bound(np.full(n, lr), wd)  # L_1 = 20: 1.3e-13; measured 1.8e-14
     assert np.all(np.abs(w / (lr * np.exp((n - k) * np.log1p(-lr * wd))) - 1) <= bound)
     # a hold then a step down: two powers
     s = ls.piecewise([n // 2], [2e-3, 5e-4])
