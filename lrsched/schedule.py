@@ -92,13 +92,16 @@ class Schedule(Value):
         """A time after which this schedule no longer changes; None if it never settles (each kind declares it)."""
         raise NotImplementedError(f"{type(self).__name__} does not declare where it settles (_settles)")
 
-    def summary(self, stop: int | None = None, start: int = 1):
-        """Exact facts over t = start .. stop: extremes, area, jumps, monotone stretches."""
-        return analysis.summary(self, stop, start)
+    def summary(self, stop: int | None = None, start: int = 1, *, annealing_decay=0.999):
+        """Exact facts over t = start .. stop: extremes, area, annealing area, jumps, monotone stretches.
 
-    def describe(self, stop: int | None = None) -> str:
+        See :func:`lrsched.analysis.summary` (``annealing_decay``: the lambda of the annealing area's momentum).
+        """
+        return analysis.summary(self, stop, start, annealing_decay=annealing_decay)
+
+    def describe(self, stop: int | None = None, *, annealing_decay=0.999) -> str:
         """A readable summary (see :func:`lrsched.analysis.describe`)."""
-        return analysis.describe(self, stop)
+        return analysis.describe(self, stop, annealing_decay=annealing_decay)
 
     # ------------------------------------------------------------ symbols
 
@@ -243,6 +246,87 @@ class Schedule(Value):
         (1.0, 0.5)
         """
         return REGISTRY["per_epoch"](self, steps_per_epoch)
+
+    # ------------------------------------------------------------ what the schedule does to AdamW (issue 25)
+
+    def ema_timescale(self, weight_decay) -> Schedule:
+        r"""AdamW's timescale in updates, :math:`\tau(t) = 1 / (\eta(t)\, \lambda)`, as a schedule.
+
+        With decoupled weight decay :math:`\lambda` (torch's ``weight_decay``),
+        AdamW's step :math:`\theta_t = (1 - \eta_t \lambda)\, \theta_{t-1} - \eta_t u_t`
+        makes the weights an exponential moving average of the updates
+        :math:`-u_t / \lambda` with rate :math:`\eta_t \lambda`: they remember
+        about the last :math:`\tau(t)` updates (Wang & Aitchison 2024, "How to set
+        AdamW's weight decay as you scale model and dataset size", arXiv
+        2405.13698, who keep :math:`\tau` fixed as a fraction of the run; Bergsma
+        et al. 2025, "Straight to Zero: Why Linearly Decaying the Learning Rate to
+        Zero Works Best for LLMs", arXiv 2502.15938, who read it as a fraction of
+        the n updates of a run: ``s.ema_timescale(wd) / n``; per epoch:
+        ``/ steps_per_epoch``).
+
+        The result is ``1 / (weight_decay * s)``, an ordinary schedule (it
+        serializes, and evaluates in both tiers). Where the lr is 0 the
+        timescale is infinite, and evaluating it there raises ValueError naming
+        t (lrsched's rule for values that are not finite).
+
+        Args:
+            weight_decay: :math:`\lambda > 0`, a number; or a schedule
+                :math:`\lambda(t)` (a weight-decay schedule, as
+                ``lrsched.torch.scheduler(..., weight_decay=w)`` drives it), for
+                :math:`1 / (\eta(t)\, \lambda(t))`.
+
+        >>> tau = linear(2**-10, 2**-12, 100).ema_timescale(0.125)  # the lr falls 4 times: tau grows 4 times
+        >>> tau
+        1 / (0.125 * linear(0.0009765625, 0.000244140625, 100))
+        >>> tau(0), tau(100)
+        (8192.0, 32768.0)
+        """
+        return analysis.ema_timescale(self, weight_decay)
+
+    def update_weights(self, weight_decay, n) -> np.ndarray:
+        r"""How much each of the first n updates still weighs in AdamW's weights after update n.
+
+        torch's AdamW (decoupled decay) takes :math:`\theta_t = (1 - \eta_t \lambda)\,
+        \theta_{t-1} - \eta_t u_t`, so after n updates
+        :math:`\theta_n = \theta_0 \prod_{j=1}^{n} (1 - \eta_j \lambda) - \sum_{k=1}^{n} w_k u_k` with
+
+        .. math::
+
+            w_k = \eta_k \prod_{j=k+1}^{n} (1 - \eta_j \lambda), \qquad k = 1, \dots, n,
+
+        unnormalised (:math:`w_n = \eta_n`); this returns :math:`w_1 .. w_n` as a
+        float64 array. These are the coefficients of the EMA view of Wang &
+        Aitchison 2024 and Bergsma et al. 2025 (:meth:`ema_timescale`); the
+        latter compare decay shapes by them: a decay to zero gives the last
+        updates small weights and spreads the weight over more of the run.
+
+        Computed in logarithms, :math:`w_k = \eta_k \exp \sum_{j>k} \ln(1 - \eta_j \lambda)`,
+        the suffix sums taken by a sum tree: nothing underflows on the way (a
+        weight is 0 only where it is below the smallest float), and the
+        relative error of :math:`w_k` is at most
+        :math:`(\lceil \log_2 n \rceil + 37)\, 2^{-53} \max(L_k, 1)` with
+        :math:`L_k = \sum_{j>k} |\ln|1 - \eta_j \lambda||` (the weights that
+        matter have :math:`L_k` below 40; measured over 10 million updates of
+        a warmup-cosine: 7e-15 at worst, against an exactly summed
+        reference); a running product, the optimizer's own arithmetic, drifts
+        by up to :math:`2 (n - k)\, 2^{-53}` (measured there: 1.2e-13). n up
+        to :data:`lrsched.engine.MAX_VALUES`, with about 5 arrays of n floats
+        of memory. A factor :math:`1 - \eta_j \lambda` below 0 flips the sign
+        of the weights before it; weights beyond the float range are refused
+        by name.
+
+        Args:
+            weight_decay: :math:`\lambda > 0`, a number; or a schedule
+                :math:`\lambda(t)`, for the factors :math:`1 - \eta_j \lambda_j`.
+            n: the number of updates (the run's length), 0 or more.
+
+        >>> w = constant(0.5).update_weights(0.5, 4)  # each later update keeps 1 - 0.25 of it
+        >>> w
+        array([0.2109375, 0.28125  , 0.375    , 0.5      ])
+        >>> bool(np.allclose(w, 0.5 * 0.75 ** np.arange(3, -1, -1)))
+        True
+        """
+        return analysis.update_weights(self, weight_decay, n)
 
 
 def _arith(op: str, a, b):

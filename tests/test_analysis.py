@@ -348,3 +348,249 @@ def test_describe_reads_as_lines_at_the_prompt_and_is_a_str():
     assert isinstance(text, str) and text.splitlines()[0] == "warmup(cosine(0.1, 0, steps=90), steps=10)"
     assert repr(text) == str(text) and "\\n" not in repr(text)
     assert text + "!" == str(text) + "!" and type(text + "!") is str
+
+
+# ---------------------------------------------------------------- issue 25 section 4: what a schedule does to AdamW
+
+WARM_COS = ls.warmup(ls.cosine(1e-2, 1e-4, steps=900), steps=100)
+D2Z = ls.wsd(1e-2, steps=1000, warmup_steps=50, decay_steps=400)  # warmup, hold, linear decay to 0
+
+
+def _bound(lr, wd):
+    """The accuracy update_weights states: (ceil(log2 n) + 37) 2**-53 max(L_k, 1), L_k = sum_{j > k} |ln|1 - x_j||."""
+    logs = np.abs(np.log(np.abs(1.0 - lr * wd)))
+    after = np.append(np.cumsum(logs[::-1])[::-1][1:], 0.0)
+    return (math.ceil(math.log2(max(lr.size, 2))) + 37) * 2.0**-53 * np.maximum(after, 1.0)
+
+
+def _weights_by_loop(lr, wd):
+    """w_k = lr_k * prod_{j > k} (1 - lr_j * wd), a running product from the end (as the optimizer's arithmetic)."""
+    wd = np.broadcast_to(wd, lr.shape)
+    out = np.empty(lr.size)
+    kept = 1.0
+    for k in range(lr.size - 1, -1, -1):
+        out[k] = lr[k] * kept
+        kept *= 1.0 - lr[k] * wd[k]
+    return out
+
+
+def test_ema_timescale_is_one_over_lr_times_weight_decay():
+    for s, wd in [(WARM_COS, 0.1), (ls.exponential(1e-3, 0.999), 5e-4), (ls.constant(3e-4), 1.0)]:
+        tau = s.ema_timescale(wd)
+        assert isinstance(tau, ls.Schedule) and tau.kind == "div"  # an ordinary value of the algebra
+        lr = s.values(1000)
+        np.testing.assert_array_equal(tau.values(1000), 1.0 / (wd * lr))
+        assert tau(137) == 1.0 / (wd * lr[136]) and tau(137.0) == tau(np.array([137.0]))[0]
+        assert ls.from_json(tau.to_json()) == tau and ls.parse(repr(tau)) == tau
+    # a weight-decay schedule: 1 / (lr(t) * wd(t))
+    wd = ls.linear(0.01, 0.1, 1000)
+    np.testing.assert_array_equal(
+        WARM_COS.ema_timescale(wd).values(1000), 1.0 / (wd.values(1000) * WARM_COS.values(1000))
+    )
+    # Wang & Aitchison's timescale as a fraction of the run: tau / n
+    assert (WARM_COS.ema_timescale(0.1) / 1000)(100) == pytest.approx(1.0 / (0.1 * 1e-2) / 1000, rel=1e-15)
+    # a symbolic schedule stays symbolic, and binds
+    sym = ls.cosine(0.1, 0.01, steps=ls.total).ema_timescale(0.5)
+    assert sym.bind(total=10) == ls.cosine(0.1, 0.01, steps=10).ema_timescale(0.5)
+
+
+def test_ema_timescale_refuses_bad_weight_decay_by_name_and_an_lr_of_zero_by_t():
+    for bad, err in [(0, ValueError), (-0.1, ValueError), (math.inf, ValueError), (math.nan, ValueError)]:
+        with pytest.raises(err, match=r"weight_decay"):
+            WARM_COS.ema_timescale(bad)
+    for bad in ("0.1", True, None, [0.1]):
+        with pytest.raises(TypeError, match=r"weight_decay"):
+            WARM_COS.ema_timescale(bad)
+    tau = D2Z.ema_timescale(0.1)  # the lr reaches 0 at t = 1000: an infinite timescale is refused where it is
+    assert tau(999) == 1.0 / (0.1 * D2Z(999))
+    with pytest.raises(ValueError, match="1000"):
+        tau(1000)
+
+
+@pytest.mark.parametrize(
+    "s",
+    [WARM_COS, D2Z, ls.step(0.05, every=7, factor=0.5), ls.sgdr(0.3, 40, period_mult=2), ls.constant(0.0)],
+    ids=["warmup-cosine", "wsd-to-zero", "step", "sgdr", "zero"],
+)
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 1000, 3001])
+def test_update_weights_equal_a_direct_loop(s, n):
+    for wd in (0.1, 1.7, ls.cosine(0.5, 2.0, steps=800)):  # a number, or a weight-decay schedule
+        w = s.update_weights(wd, n)
+        assert w.dtype == np.float64 and w.shape == (n,)
+        wds = wd.values(n) if isinstance(wd, ls.Schedule) else wd
+        want = _weights_by_loop(s.values(n), wds)  # itself off by up to 2 (n - k) 2**-53
+        k = np.arange(1, n + 1)
+        tol = _bound(s.values(n), wds) + 2 * (n - k) * 2.0**-53
+        assert np.all(np.abs(w - want) <= tol * np.abs(want) + 1e-300), (s, n, wd)  # below 1e-300: denormals
+
+
+def test_update_weights_over_many_updates_match_the_closed_form():
+    # a constant lr: w_k = lr * (1 - lr * wd) ** (n - k), written with log1p so that it is itself exact to ~1e-16
+    n, lr, wd = 400_000, 1e-3, 0.05
+    w = ls.constant(lr).update_weights(wd, n)
+    k = np.arange(1, n + 1)
+    bound = _bound(np.full(n, lr), wd)  # L_1 = 20: 1.3e-13; measured 1.8e-14
+    assert np.all(np.abs(w / (lr * np.exp((n - k) * np.log1p(-lr * wd))) - 1) <= bound)
+    # a hold then a step down: two powers
+    s = ls.piecewise([n // 2], [2e-3, 5e-4])
+    w = s.update_weights(0.05, n)
+    h = n // 2
+    late = 5e-4 * np.exp((n - k) * np.log1p(-5e-4 * 0.05))
+    early = 2e-3 * np.exp((h - k) * np.log1p(-2e-3 * 0.05) + (n - h) * np.log1p(-5e-4 * 0.05))
+    assert np.all(np.abs(w / np.where(k <= h, early, late) - 1) <= _bound(s.values(n), 0.05))
+
+
+def test_update_weights_never_underflow_on_the_way():
+    """A factor 2 for 1500 updates (lr = -1, wd = 1), then 0.5 for 1500: the running product from the end
+    underflows to 0 at 2**-1075 and stays there; the weights of the first updates are -2**-k, normal floats."""
+    s = ls.piecewise([1500], [-1.0, 0.5])
+    w = s.update_weights(1.0, 3000)
+    k = np.arange(1, 3001.0)
+    want = np.where(k <= 1500, -(2.0**-k), 0.5 * 0.5 ** (3000 - k))
+    bound = _bound(s.values(3000), 1.0)  # the sums pass 1040 on the way: 6e-13 measured, 2.6e-11 stated
+    assert np.all(np.abs(w[:1000] / want[:1000] - 1) <= bound[:1000])
+    assert np.all(np.abs(w[2000:] / want[2000:] - 1) <= bound[2000:])  # before 2000, 0.5 ** (3000 - k) is tiny
+    assert np.all(np.abs(w[1100:1500]) < 1e-300)
+    assert _weights_by_loop(s.values(3000), 1.0)[0] == 0.0  # where the running product lost it
+
+
+def test_update_weights_with_a_factor_zero_or_below_zero():
+    # lr * wd = 1: the factor is 0, and every earlier update weighs 0
+    np.testing.assert_array_equal(ls.constant(0.5).update_weights(2.0, 4), [0.0, 0.0, 0.0, 0.5])
+    # lr * wd > 1: each factor below 0 flips the sign of the weights before it
+    s = ls.linear(2.9, 0.3, 21)
+    lr = s.values(20)
+    want = [lr[k] * np.prod(1.0 - lr[k + 1 :]) for k in range(20)]
+    np.testing.assert_allclose(s.update_weights(1.0, 20), want, rtol=1e-13, atol=0)
+
+
+def test_update_weights_refuse_bad_input_by_name():
+    for bad in (0, -1e-3, math.inf, math.nan):
+        with pytest.raises(ValueError, match="weight_decay"):
+            WARM_COS.update_weights(bad, 10)
+    for bad in ("0.1", None, True):
+        with pytest.raises(TypeError, match="weight_decay"):
+            WARM_COS.update_weights(bad, 10)
+    for bad, err in [(-1, ValueError), (2.5, ValueError), (10**13, ValueError), ("10", TypeError), (None, TypeError)]:
+        with pytest.raises(err, match=r"\bn\b"):
+            WARM_COS.update_weights(0.1, bad)
+    with pytest.raises(ValueError, match="beyond the float range"):  # a negative lr: the weights grow past 1e308
+        ls.constant(-1.0).update_weights(1.0, 2000)
+    with pytest.raises(ValueError, match="total"):
+        ls.cosine(0.1, 0, steps=ls.total).update_weights(0.1, 10)
+
+
+def test_update_weights_are_what_torch_adamw_gives_each_update():
+    """REAL torch.optim.AdamW, float64: parameter k is pushed once, at update k, by exactly 1.
+
+    With betas (0, 0) Adam's direction is g / (|g| + eps): the gradient e_k (one-hot) gives exactly 1 on
+    coordinate k (1 + 1e-30 rounds to 1) and exactly 0 elsewhere. So coordinate k is 0 until update k,
+    -lr_k after it, and then only decays: its final value is -w_k.
+    """
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    n = 400
+    for s, wd in [(WARM_COS, 0.5), (D2Z, 3.0), (ls.sgdr(0.2, 30, period_mult=2), ls.linear(0.1, 2.0, 300))]:
+        p = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.AdamW([p], lr=0.1, betas=(0.0, 0.0), eps=1e-30, weight_decay=0.1)
+        wds = wd.values(n) if isinstance(wd, ls.Schedule) else np.full(n, wd)
+        for k, lr in enumerate(s.values(n)):
+            opt.param_groups[0]["lr"] = float(lr)
+            opt.param_groups[0]["weight_decay"] = float(wds[k])
+            p.grad = torch.zeros(n, dtype=torch.float64)
+            p.grad[k] = 1.0
+            opt.step()
+        final = -p.detach().numpy()
+        np.testing.assert_allclose(s.update_weights(wd, n), final, rtol=1e-12, atol=0)
+
+
+# ---------------------------------------------------------------- the annealing area of Tissue et al. 2024
+
+
+def _annealing_by_loop(values, decay):
+    """S2 = sum_t m_t, m_t = decay * m_{t-1} + (eta_{t-1} - eta_t), m = 0 at the first update; the rises before
+    the first fall count as held at their top (nothing), every later difference counts, rises negatively."""
+    falls = np.flatnonzero(values[1:] < values[:-1])
+    first = int(falls[0]) + 1 if falls.size else values.size
+    m = total = 0.0
+    for i in range(1, values.size):
+        m = decay * m + (values[i - 1] - values[i] if i >= first else 0.0)
+        total += m
+    return total
+
+
+ANNEALED = [
+    WARM_COS,
+    D2Z,
+    ls.step(0.05, every=70, factor=0.5),
+    ls.sgdr(0.3, 400, period_mult=2),  # restarts: rises after the first fall count negatively
+    ls.constant(0.1),
+    ls.linear(0.0, 1.0, 3000),  # only rises: nothing
+    ls.cycle(ls.linear(1.0, 0.0, 500), 500, limit=4) + ls.linear(0.0, 0.5, 2000),
+]
+
+
+@pytest.mark.parametrize("s", ANNEALED, ids=lambda s: repr(s)[:40])
+def test_annealing_area_equals_the_momentum_recurrence(s):
+    for decay in (0.999, 0.9, 0.0, 0.99999):
+        summ = s.summary(3000, annealing_decay=decay)
+        want = _annealing_by_loop(s.values(3000), decay)
+        assert summ.annealing_area == pytest.approx(want, rel=1e-11, abs=1e-13), decay
+        assert summ.annealing_decay == decay
+    part = s.summary(2500, start=700)  # from another start: m = 0 at t = 700, the range's own first fall
+    assert part.annealing_area == pytest.approx(
+        _annealing_by_loop(s(np.arange(700, 2501.0)), 0.999), rel=1e-11, abs=1e-13
+    )
+
+
+def test_annealing_area_is_the_same_a_chunk_at_a_time(monkeypatch):
+    from lrsched import analysis
+
+    s = ls.sgdr(0.1, 30, period_mult=1.1, decay=0.9) + ls.linear(0.0, 0.01, 500)
+    whole = s.summary(3000)
+    monkeypatch.setattr(analysis, "CHUNK", 7)  # the first fall, the end's weights and the telescoped sums across chunks
+    chunked = s.summary(3000)
+    want = _annealing_by_loop(s.values(3000), 0.999)
+    assert chunked.annealing_area == pytest.approx(want, rel=1e-11) and whole.annealing_area == pytest.approx(
+        want, rel=1e-11
+    )
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        ls.warmup(ls.cosine(1.0, 0.01, steps=999_000), steps=1000),
+        ls.wsd(1.0, steps=1_000_000, warmup_steps=20_000, decay_steps=100_000, decay="1-sqrt"),
+        ls.step(1.0, every=150_000, factor=0.5),
+    ],
+    ids=["warmup-cosine", "wsd", "step"],
+)
+def test_annealing_area_of_a_sampled_range(monkeypatch, s):
+    """Past EXACT_MAX the range is sampled; the annealing area still takes the last updates (where the weights
+    differ) and both sides of each boundary one by one, and telescopes the rest: against the closed form
+    S2 = sum_t (eta_{t-1} - eta_t) (1 - lambda ** (n - t + 1)) / (1 - lambda) over every update."""
+    from lrsched import analysis
+
+    monkeypatch.setattr(analysis, "EXACT_MAX", 1000)
+    monkeypatch.setattr(analysis, "CHUNK", 50_000)
+    n = 1_000_000
+    summ = s.summary(n)
+    assert summ.sampled == 50_000
+    v = s.values(n)
+    d = v[:-1] - v[1:]  # made at t = 2 .. n
+    first = int(np.flatnonzero(d > 0)[0])
+    d[:first] = 0.0
+    t = np.arange(2, n + 1.0)
+    want = math.fsum(d * -np.expm1((n - t + 1) * math.log(0.999))) / (1 - 0.999)
+    assert summ.annealing_area == pytest.approx(want, rel=1e-9)
+    assert "annealing area (Tissue et al. 2024, lambda = 0.999)" in s.describe(n)
+
+
+def test_describe_gives_the_annealing_area_after_the_area():
+    lines = ls.warmup(C, steps=10).describe().splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("  area (sum of lrs): "))
+    want = _annealing_by_loop(ls.warmup(C, steps=10).values(101), 0.999)
+    assert lines[i + 1] == f"  annealing area (Tissue et al. 2024, lambda = 0.999): {want:.6g}"
+    assert "lambda = 0.99)" in ls.warmup(C, steps=10).describe(annealing_decay=0.99)
+    for bad, err in [(1.0, ValueError), (-0.1, ValueError), (math.nan, ValueError), ("0.9", TypeError)]:
+        with pytest.raises(err, match="annealing_decay"):
+            ls.warmup(C, steps=10).describe(annealing_decay=bad)
