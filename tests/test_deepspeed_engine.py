@@ -152,6 +152,42 @@ def _checkpoint(directory: str) -> dict:
     return {"whole": whole, "resumed": _result(engine, sched, record), "resumed_at": resumed_at, "saved": saved}
 
 
+def _foreign(directory: str) -> dict:
+    """A run on DeepSpeed's own scheduler (a config's WarmupDecayLR): 4 updates, save, 4 more. The saved
+    checkpoint's model states, read by ``lrsched.torch.updates_done``, give the count to resume at; a new engine
+    on lrsched's mirror of that scheduler, resumed there and loading the checkpoint, makes 4 updates."""
+    import deepspeed
+    import torch
+
+    import lrsched.deepspeed as ds
+    import lrsched.torch as lt
+
+    block = {"type": "WarmupDecayLR", "params": {"total_num_steps": 10, "warmup_max_lr": 0.3, "warmup_num_steps": 3}}
+    block["params"]["warmup_type"] = "linear"
+    config = {"train_micro_batch_size_per_gpu": 2, "zero_optimization": {"stage": 1}, "steps_per_print": 10**9}
+
+    def engine(client=None, **extra):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.AdamW(model.parameters(), lr=1.0)
+        sched = client(opt) if client else None
+        e, _, _, _ = deepspeed.initialize(model=model, optimizer=opt, lr_scheduler=sched, config={**config, **extra})
+        seen = []
+        opt.register_step_pre_hook(lambda o, a, k: seen.append(float(o.param_groups[0]["lr"])))
+        return e, seen
+
+    e, seen = engine(scheduler=block)
+    _train(e, 4)
+    e.save_checkpoint(directory, tag="at4")
+    _train(e, 4)
+    k = lt.updates_done(Path(directory) / "at4" / "mp_rank_00_model_states.pt")
+    schedules = ds.from_config(block)
+    resumed, seen2 = engine(lambda opt: lt.scheduler(opt, **schedules, last_epoch=k))
+    resumed.load_checkpoint(directory, tag="at4", load_lr_scheduler_states=False)
+    _train(resumed, 4)
+    return {"deepspeed": seen, "count": k, "resumed": seen2}
+
+
 CASES = {
     # the contract holds: DeepSpeed steps the basic optimizer once per applied update
     "stage0": lambda: _case(0, groups=2),
@@ -189,6 +225,10 @@ def main(out: str) -> None:
         except Exception as e:  # a case that raises is a result too (named in the test that reads it)
             results["cases"][name] = {"error": f"{type(e).__name__}: {e}"}
     results["cases"]["checkpoint"] = _checkpoint(str(Path(out).parent / "checkpoint"))
+    try:
+        results["cases"]["foreign"] = _foreign(str(Path(out).parent / "foreign"))
+    except Exception as e:
+        results["cases"]["foreign"] = {"error": f"{type(e).__name__}: {e}"}
     Path(out).write_text(json.dumps(results))
 
 
@@ -284,6 +324,17 @@ def test_checkpoint_through_the_engine_resumes_where_it_stopped(runs):
     np.testing.assert_allclose(whole, expected_lr(6), rtol=RTOL, atol=0)
     assert resumed == whole[3:]  # bit for bit
     assert case["resumed"]["scheduler_steps"] == 3
+
+
+def test_a_deepspeed_scheduler_checkpoint_resumed_on_lrsched(runs):
+    """A run on DeepSpeed's own WarmupDecayLR (from the config), checkpointed after 4 updates: updates_done reads
+    4 from the checkpoint file (``lr_scheduler``'s last_batch_iteration 3), and a new engine on lrsched's mirror
+    of the same config block, resumed there, gives updates 5 .. 8 DeepSpeed's lrs, to the bit."""
+    case = runs["foreign"]
+    assert "error" not in case, case["error"]
+    assert case["count"] == 4
+    assert len(case["deepspeed"]) == 8 and len(case["resumed"]) == 4
+    assert case["resumed"] == case["deepspeed"][4:]
 
 
 def test_the_callable_form_with_a_wrapped_optimizer(runs):
