@@ -148,8 +148,18 @@ def _checkpoint(directory: str) -> dict:
     _train(engine, 3)
     import torch
 
-    saved = torch.load(Path(directory) / "at3" / "mp_rank_00_model_states.pt", weights_only=False)["lr_scheduler"]
-    return {"whole": whole, "resumed": _result(engine, sched, record), "resumed_at": resumed_at, "saved": saved}
+    import lrsched.torch as lt
+
+    states = Path(directory) / "at3" / "mp_rank_00_model_states.pt"
+    saved = torch.load(states, weights_only=False)["lr_scheduler"]
+    count = lt.updates_done(states)  # the engine's checkpoint file, read by path (weights_only=True)
+    return {
+        "whole": whole,
+        "resumed": _result(engine, sched, record),
+        "resumed_at": resumed_at,
+        "saved": saved,
+        "count": count,
+    }
 
 
 def _foreign(directory: str) -> dict:
@@ -320,6 +330,7 @@ def test_checkpoint_through_the_engine_resumes_where_it_stopped(runs):
     case = runs["checkpoint"]
     assert case["saved"]["last_epoch"] == 3
     assert case["resumed_at"] == 3
+    assert case["count"] == 3  # lrsched.torch.updates_done reads it from the checkpoint file too
     whole, resumed = lrs_by_group(case["whole"])["0"], lrs_by_group(case["resumed"])["0"]
     np.testing.assert_allclose(whole, expected_lr(6), rtol=RTOL, atol=0)
     assert resumed == whole[3:]  # bit for bit
