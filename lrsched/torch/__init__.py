@@ -17,6 +17,9 @@
 - :mod:`lrsched.torch.lr_range` (imports torch): :func:`find_lr`, the
   learning-rate range test on a model, which puts the model and optimizer
   back as they were.
+- :mod:`lrsched.torch.foreign` (imports torch): :func:`updates_done`, the
+  updates a DeepSpeed, Megatron, NeMo, composer or Hugging Face run had made
+  when its scheduler state was saved, to resume it with ``last_epoch=``.
 - :mod:`lrsched.torch.mirrors` (pure, no torch): each torch scheduler as a
   plain schedule, and the momentum that OneCycleLR and CyclicLR cycle.
 
@@ -56,6 +59,7 @@ _TORCH_NAMES = {
     "plateau_scheduler": ("PlateauLR", "plateau_lr"),
     "lambda_scheduler": ("LambdaLR", "ScheduleFactor", "lambda_lr"),
     "lr_range": ("find_lr",),
+    "foreign": ("updates_done",),
 }
 
 __all__ = [*mirrors.__all__, *(name for names in _TORCH_NAMES.values() for name in names)]
