@@ -1,0 +1,177 @@
+"""The migration rows of docs/migration.md for composer, fvcore, fastai, torchtune, torchtitan, nanoGPT, litgpt and
+Levanter: each row's lrsched expression against golden values written by the peer's own code
+(tests/golden/make_<peer>.py; see each script for the peer version and how it is driven)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lrsched as ls
+
+DATA = Path(__file__).parent / "data"
+
+
+def _golden(peer: str) -> list[dict]:
+    return json.loads((DATA / f"{peer}_golden.json").read_text())["cases"]
+
+
+def _close(got, want, tol: float, label: str) -> float:
+    """Assert |got - want| <= tol * peak everywhere (tol 0: to the bit); return the worst error over the peak."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    peak = float(np.abs(want).max()) or 1.0
+    if tol == 0:
+        np.testing.assert_array_equal(got, want, err_msg=label)
+    else:
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol * peak, err_msg=label)
+    return float(np.abs(got - want).max() / peak)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# composer: lr * the scheduler's multiplier; update t at batch t - 1 (the scheduler's own clock)
+
+
+def _duration(text: str, ssr: float = 1.0):
+    """A composer time string as lrsched writes it: "100ba" -> 100, "2ep" -> 2 * ls.epoch, "0.05dur" -> 0.05 * ls.total.
+
+    With a scale_schedule_ratio r, a duration in ba or ep is int(r * d) (the test computes it: lrsched has no floor
+    in expressions yet); "dur" is a fraction of the scaled run, which the binding's total already is."""
+    value, unit = re.fullmatch(r"([0-9.]+)(ba|ep|dur)", text).groups()
+    value = float(value)
+    if unit == "dur":
+        return value * ls.total if value != 1 else ls.total
+    if ssr != 1.0:
+        raise ValueError("scaled durations are computed by the case")
+    return value if unit == "ba" else value * ls.epoch
+
+
+def composer_schedule(case: dict) -> ls.Schedule:
+    """The lrsched expression of one composer scheduler, on composer's own clock (update t at batch t - 1)."""
+    name, kw, lr = case["name"], dict(case["kwargs"]), case["lr"]
+    ssr, loader = case.get("ssr", 1.0), case.get("dataloader_len", 10)
+
+    def d(text):  # a duration scaled by ssr as composer's _convert_time scales it
+        if ssr == 1.0 or text.endswith("dur"):
+            return _duration(text)
+        value, unit = re.fullmatch(r"([0-9.]+)(ba|ep)", text).groups()
+        return int(float(value) * (loader if unit == "ep" else 1) * ssr)
+
+    warm = _duration(kw.get("t_warmup", "0ba"))  # composer never scales the switch out of the warmup
+    t_max = d(kw.get("t_max", "1dur"))
+
+    def with_warmup(tail):
+        """composer's warmup: a ramp from 0 to the tail's start over W, then the tail from its own 0."""
+        if warm == 0:
+            return tail.shift(1)
+        if kw.get("scale_warmup") and d(kw["t_warmup"]) != warm:  # the ramp is scaled, the switch is not
+            return ls.join([ls.linear(0.0, tail(0), d(kw["t_warmup"])), tail], boundaries=[warm]).shift(1)
+        return ls.warmup(tail, steps=warm).shift(1)
+
+    if name == "StepScheduler":
+        s = ls.step(lr, every=d(kw["step_size"]), factor=kw["gamma"])
+    elif name == "MultiStepScheduler":
+        s = ls.multistep(lr, [d(m) for m in kw["milestones"]], factor=kw["gamma"])
+    elif name == "ConstantScheduler":
+        s = ls.piecewise([t_max], [lr * kw["alpha"], lr])
+    elif name == "LinearScheduler":
+        s = lr * ls.linear(kw["alpha_i"], kw["alpha_f"], t_max).shift(1)
+    elif name == "ExponentialScheduler":
+        s = lr * ls.exponential(1.0, kw["gamma"], every=d(kw["decay_period"])).shift(1)
+    elif name == "CosineAnnealingScheduler":
+        s = lr * ls.cosine(1.0, kw["alpha_f"], steps=t_max).shift(1)
+    elif name == "CosineAnnealingWarmRestartsScheduler":
+        t0 = d(kw["t_0"])
+        s = lr * ls.cycle(
+            ls.cosine(1.0, kw.get("alpha_f", 0.0), steps=t0), t0, period_mult=kw["t_mult"], zero_based=True
+        )
+    elif name == "PolynomialScheduler":
+        s = lr * ls.poly(1.0, kw["alpha_f"], steps=t_max, power=kw["power"]).shift(1)
+    elif name == "CosineAnnealingWithWarmupScheduler":
+        s = lr * with_warmup(ls.cosine(1.0, kw.get("alpha_f", 0.0), steps=t_max - warm))
+    elif name == "PolynomialWithWarmupScheduler":
+        s = lr * with_warmup(ls.poly(1.0, kw["alpha_f"], steps=t_max - warm, power=kw["power"]))
+    elif name == "LinearWithWarmupScheduler":
+        s = lr * with_warmup(ls.linear(kw.get("alpha_i", 1.0), kw.get("alpha_f", 0.0), t_max - warm))
+    elif name == "ConstantWithWarmupScheduler":
+        s = lr * with_warmup(ls.constant(kw["alpha"]))
+    elif name == "MultiStepWithWarmupScheduler":
+        tail = ls.multistep(1.0, [d(m) for m in kw["milestones"]], factor=kw["gamma"])
+        s = lr * (tail if warm == 0 else ls.join([ls.linear(0.0, 1.0, warm).shift(1), tail.shift(-warm)], [warm]))
+    else:
+        raise KeyError(name)
+    total = int(re.match(r"\d+", case["max_duration_scaled"]).group())
+    if case["max_duration_scaled"].endswith("ep"):
+        total *= loader
+    return s.bind(total=total, epoch=loader)
+
+
+def trainer_clock(s: ls.Schedule) -> ls.Schedule:
+    """composer's Trainer runs update t at batch max(t - 2, 0): updates 1 and 2 both get the first value."""
+    return ls.join([ls.constant(s(1)), s], boundaries=[1])
+
+
+COMPOSER = [c for c in _golden("composer") if not c.get("whole_periods") and not c["name"].startswith("_")]
+#: composer's arithmetic kept to the bit; the others differ in the last bit: (b - W) / (T - W) against a phase's
+#: own clock, cos(x * pi) against cos(pi * x), ai + p (af - ai) against lrsched's linear
+COMPOSER_EXACT = {
+    "StepScheduler",
+    "MultiStepScheduler",
+    "ConstantScheduler",
+    "ExponentialScheduler",
+    "PolynomialScheduler",
+    "PolynomialWithWarmupScheduler",
+    "ConstantWithWarmupScheduler",
+    "MultiStepWithWarmupScheduler",
+}
+COMPOSER_TOL = 2.3e-16  # of the peak: one ulp
+
+
+def _floor_free(case: dict) -> bool:
+    """Whether every "dur" length of the case is a whole number of batches (else it needs ls.floor)."""
+    total = int(re.match(r"\d+", case["max_duration"]).group())
+    total *= case.get("dataloader_len", 10) if case["max_duration"].endswith("ep") else 1
+    for value in case["kwargs"].values():
+        if isinstance(value, str) and value.endswith("dur"):
+            if float(value[:-3]) * total != int(float(value[:-3]) * total):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("case", [c for c in COMPOSER if _floor_free(c)], ids=lambda c: c["name"])
+def test_composer_scheduler_clock(case):
+    s = composer_schedule(case)
+    tol = 0 if case["name"] in COMPOSER_EXACT else COMPOSER_TOL
+    _close(s.values(case["n"]), case["values"], tol, f"{case['name']}({case['kwargs']})")
+    if "trainer" in case:
+        _close(trainer_clock(s).values(case["n"]), case["trainer"], COMPOSER_TOL, "Trainer clock")
+
+
+def test_composer_trainer_lag():
+    """Updates 1 and 2 share the first value under the Trainer (it steps the scheduler, then advances the batch)."""
+    runs = [c for c in COMPOSER if "trainer" in c]
+    assert len(runs) >= 4
+    for case in runs:
+        trainer, own = case["trainer"], case["values"]
+        assert trainer[0] == trainer[1] == own[0]
+        assert trainer[2:] == own[1:-1]
+
+
+def test_composer_time_strings():
+    """ "0.05dur" is int(0.05 * the run) batches, "2ep" two dataloader lengths: 0.05 * ls.total and 2 * ls.epoch
+    where those are whole numbers."""
+    by_len = {c["n"]: c for c in COMPOSER if c["kwargs"].get("t_warmup") == "0.05dur" and "trainer" not in c}
+    case = by_len[200]
+    s = ls.warmup(ls.cosine(0.5, 0.05, steps=ls.total - 0.05 * ls.total), steps=0.05 * ls.total).shift(1)
+    _close(s.bind(total=200).values(200), case["values"], COMPOSER_TOL, "0.05dur of 200ba")
+    # 0.05 * 210 = 10.5: composer floors it to 10, which needs ls.floor; the plain product warms up over 10.5
+    assert ls.warmup(ls.cosine(0.5, 0.05, steps=200), steps=10).shift(1)(11) == by_len[210]["values"][10] == 0.5
+    two_ep = next(c for c in COMPOSER if c["kwargs"].get("t_warmup") == "2ep")
+    s = ls.join(
+        [ls.linear(0.0, 1.0, 2 * ls.epoch).shift(1), ls.linear(1.0, 0.0, ls.total - 2 * ls.epoch).shift(1)],
+        [2 * ls.epoch],
+    )
+    _close(0.5 * s.bind(total=42, epoch=7).values(45), two_ep["values"], COMPOSER_TOL, "2ep of 6ep x 7ba")
