@@ -5,6 +5,7 @@ Levanter: each row's lrsched expression against golden values written by the pee
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -175,3 +176,70 @@ def test_composer_time_strings():
         [2 * ls.epoch],
     )
     _close(0.5 * s.bind(total=42, epoch=7).values(45), two_ep["values"], COMPOSER_TOL, "2ep of 6ep x 7ba")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fvcore: lr * scheduler(where), where = (t - 1) / max_iter (detectron2's LRMultiplier)
+
+FVCORE = _golden("fvcore")
+EPSILON = 1e-6  # fvcore's WHERE_EPSILON
+
+
+def _fv_leaf(spec, steps: float) -> ls.Schedule:
+    name, kw = spec
+    if name == "ConstantParamScheduler":
+        return ls.constant(kw["value"])
+    if name == "LinearParamScheduler":
+        return ls.linear(kw["start_value"], kw["end_value"], steps)
+    if name == "CosineParamScheduler":
+        return ls.cosine(kw["start_value"], kw["end_value"], steps=steps)
+    raise KeyError(name)
+
+
+def fvcore_schedule(spec, n: int) -> ls.Schedule:
+    """The lrsched expression of an fvcore scheduler run over n updates (the multiplier; times lr for the lr)."""
+    name, kw = spec
+    if name == "CompositeParamScheduler":
+        # phase i holds while where + 1e-6 <= its cumulative length L_i: it ends at update floor(N L_i + 1 - N 1e-6)
+        # (N L_i itself below 1e6 updates); a rescaled phase runs over N l_i updates from where = its start, a
+        # fixed one on the run's own clock
+        starts, phases, edges, total = [0.0], [], [], 0.0
+        for length in kw["lengths"][:-1]:
+            total += length
+            starts.append(total)
+            edges.append(math.floor(n * total + 1 - n * EPSILON))
+        for i, (sub, length, scaling) in enumerate(zip(kw["schedulers"], kw["lengths"], kw["interval_scaling"])):
+            edge = edges[i - 1] if i else 0
+            if scaling == "rescaled":
+                phases.append(_fv_leaf(sub, n * length).shift(1 + n * starts[i] - edge))
+            else:
+                phases.append(_fv_leaf(sub, n).shift(1 - edge))
+        return ls.join(phases, boundaries=edges)
+    if name == "MultiStepParamScheduler":
+        # value k from the first update whose int((where + 1e-6) * num_updates) reaches milestone k
+        u = kw["num_updates"]
+        return ls.piecewise([math.ceil(n * m / u - n * EPSILON) for m in kw["milestones"]], kw["values"])
+    if name == "StepParamScheduler":
+        k = len(kw["values"])
+        return ls.piecewise([math.ceil(n * j / k - n * EPSILON) for j in range(1, k)], kw["values"])
+    raise KeyError(name)
+
+
+@pytest.mark.parametrize("case", FVCORE, ids=lambda c: f"{c['spec'][0]}-{c['max_iter']}")
+def test_fvcore(case):
+    s = case["lr"] * fvcore_schedule(case["spec"], case["max_iter"])
+    ts = case.get("ts", range(1, case["max_iter"] + 1))
+    # step and constant phases to the bit; linear and cosine phases within an ulp of the peak (fvcore computes
+    # end * where + start * (1 - where) on the run's where, lrsched on the phase's own update count)
+    _close(s(np.asarray(ts, dtype=float)), case["values"], 2.3e-16, f"{case['spec']} over {case['max_iter']}")
+
+
+def test_fvcore_edge_shift():
+    """Below a million updates the epsilon changes no edge; past it, an edge moves ceil(N * 1e-6) - 1 updates early."""
+    moved = {}
+    for case in FVCORE:
+        if "ts" in case and case["spec"][0] == "CompositeParamScheduler":
+            ts, v = case["ts"], case["values"]
+            first = next(ts[i] for i in range(1, len(v)) if v[i] != v[i - 1])
+            moved[case["max_iter"]] = case["max_iter"] // 2 + 1 - first
+    assert moved == {999_999: 0, 1_000_000: 0, 1_500_000: 1, 3_000_000: 2, 10_000_000: 9}
