@@ -323,3 +323,82 @@ def test_fastai_flat_cos_recipe():
     case = next(c for c in FASTAI if c["name"] == "fit_flat_cos" and c["kwargs"] == {"n_epoch": 1, "lr": 0.01})
     s = ls.flat_cos(0.01, 100, pct_flat=0.75, end=0.01 / 1e5).shift(1)
     _close(s.values(100), case["values"], FASTAI_TOL, "flat_cos")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# torchtune, torchtitan, nanoGPT, litgpt
+
+
+def _curves(peer: str):
+    return [(c, np.asarray(c["values"])) for c in _golden(peer)]
+
+
+def test_torchtune_cosine_with_warmup():
+    """torchtune's get_cosine_schedule_with_warmup (LambdaLR; update t at last_epoch t - 1) is Hugging Face's, the
+    cosine rising again past num_training_steps: the transformers mirror, or for num_cycles 0.5 the plain cosine."""
+    import lrsched.transformers as hf
+
+    for case, want in _curves("torchtune"):
+        kw, lr = case["kwargs"], case["lr"]
+        w, n = kw["num_warmup_steps"], kw["num_training_steps"]
+        mirror = hf.get_cosine_schedule_with_warmup(lr, w, n, kw["num_cycles"])
+        _close(mirror.values(len(want)), want, 4.5e-16, f"mirror {kw}")
+        if kw["num_cycles"] == 0.5:
+            s = ls.warmup(ls.cosine(lr, 0.0, steps=n - w, periodic=True), steps=w).shift(1)
+            _close(s.values(len(want)), want, 4.5e-16, f"cosine {kw}")
+
+
+def torchtitan_schedule(lr: float, total: int, kw: dict) -> ls.Schedule:
+    """torchtitan's warmup-stable-decay: its decay reaches the end at a "virtual last step" total + 1, so the run's
+    last update is one step short of min_lr: lrsched's wsd over total + 1 updates."""
+    w = min(kw["warmup_steps"], total)
+    d = total - w if kw["decay_ratio"] is None else min(round(total * kw["decay_ratio"]), total - w)
+    decay = {"linear": "linear", "sqrt": "1-sqrt", "cosine": "cosine"}[kw["decay_type"]]
+    return lr * ls.wsd(1.0, steps=total + 1, warmup_steps=w, decay_steps=d, decay=decay, end=kw["min_lr_factor"])
+
+
+def test_torchtitan_wsd_with_its_virtual_last_step():
+    worst = 0.0
+    for case, want in _curves("torchtitan"):
+        s = torchtitan_schedule(case["lr"], case["training_steps"], case["kwargs"])
+        worst = max(worst, _close(s.values(len(want)), want, 4.5e-16, str(case["kwargs"])))
+        if case["kwargs"]["min_lr_factor"] == 0.0:
+            assert want[-1] > 0.0  # the decay never reaches its end within the run
+    assert worst > 0.0  # some values differ in the last bit: 1 - p against lrsched's own linear
+
+
+def test_nanogpt():
+    """nanoGPT's get_lr(it), update t at it = t - 1: warmup lr (it + 1) / (W + 1), so the peak is first used at
+    t = W + 1, then a cosine to min_lr at it = lr_decay_iters, min_lr after."""
+    for case, want in _curves("nanogpt"):
+        p = case["settings"]
+        w, d = p["warmup_iters"], p["lr_decay_iters"]
+        s = ls.warmup(ls.cosine(p["learning_rate"], p["min_lr"], steps=d - w), steps=w + 1)
+        _close(s.values(len(want)), want, 2.3e-16, str(p))
+
+
+def test_litgpt_pretrain_per_micro_batch():
+    """litgpt's pretrain sets the lr before every micro-batch from iter_num; update k runs at iter_num k A - 1
+    (A = gradient accumulation), with the warmup and max_iters counted in micro-batches."""
+    for case, want in _curves("litgpt"):
+        if case["name"] != "pretrain":
+            continue
+        p = case["settings"]
+        a, m, lr, low = p["accumulation"], p["max_iters"], p["lr"], p["min_lr"]
+        w = min(m, p["lr_warmup_steps"] * a)  # micro-batches
+        g = ls.warmup(ls.cosine(lr, low, steps=(m - w) / a), steps=w / a) if m > w else ls.linear(0.0, lr, w / a)
+        _close(g.shift(1 / a).values(len(want)), want, 2.3e-16, str(p))
+
+
+def test_litgpt_finetune():
+    """litgpt's finetune: SequentialLR of LambdaLR(step / W) and CosineAnnealingLR(max_steps - W), stepped per
+    update: update 1 at lr 0, the peak at t = W + 1, and the cosine rising again past max_steps (torch's)."""
+    for case, want in _curves("litgpt"):
+        if case["name"] != "finetune":
+            continue
+        p = case["settings"]
+        lr, w, m = p["lr"], p["warmup_steps"], p["max_steps"]
+        s = ls.join([ls.linear(0.0, lr, w).shift(1), ls.cosine(lr, 0.0, steps=m - w, periodic=True).shift(1)], [w])
+        # torch's CosineAnnealingLR updates its lr recursively, step by step: it drifts from the closed form, most
+        # past T_max (measured: 3.8e-15 of the peak after 10 steps past it)
+        _close(s.values(len(want)), want, 1e-14, str(p))
