@@ -484,3 +484,28 @@ def test_levanter(case, want):
     # inverse square root lrsched takes another way (lr sqrt(tau / W) / sqrt(1 + c / W))
     tol = 4.5e-16 if "inv_sqrt" in str(case["settings"].get("lr_schedule")) else 2.3e-16
     _close(s.values(len(want)), want, tol, str(case["settings"]))
+
+
+def test_fastai_one_cycle_as_one_join():
+    """fit_one_cycle's two cosines meet at lr_max, so its row is one join on fastai's clock, any pct_start."""
+    for case in (c for c in FASTAI if c["name"] == "fit_one_cycle"):
+        kw = case["kwargs"]
+        n, lr, pct = kw["n_epoch"] * case["n_iter"], kw["lr_max"], kw.get("pct_start", 0.25)
+        up = ls.cosine(lr / kw.get("div", 25.0), lr, steps=pct * n)
+        down = ls.cosine(lr, lr / kw.get("div_final", 1e5), steps=n - pct * n)
+        s = ls.join([up, down], boundaries=[pct * n]).shift(1)
+        _close(s.values(n), case["values"], FASTAI_TOL, str(kw))
+
+
+def test_fastai_sgdr_as_a_cycle_but_its_float32_late_restarts():
+    """fit_sgdr is a zero-based lrsched cycle, but where float32 rounds a cumulative pct up (1/15 + 2/15 is
+    0.20000002), fastai restarts one update late: that update gets the cycle's end (0) instead of lr_max."""
+    late = {}
+    for case in (c for c in FASTAI if c["name"] == "fit_sgdr"):
+        kw, want = case["kwargs"], np.asarray(case["values"])
+        period = kw["cycle_len"] * case["n_iter"]
+        s = ls.cycle(ls.cosine(kw["lr_max"], 0.0, steps=period), period, period_mult=kw["cycle_mult"], zero_based=True)
+        off = np.abs(s.values(len(want)) - want) > FASTAI_TOL * want.max()
+        late[(kw["n_cycles"], case["n_iter"])] = (np.nonzero(off)[0] + 1).tolist()
+        assert np.all(want[off] < 1e-14) and np.all(s.values(len(want))[off] == kw["lr_max"])
+    assert late == {(3, 20): [61], (4, 13): [40, 92], (2, 10): []}
