@@ -360,13 +360,11 @@ def torchtitan_schedule(lr: float, total: int, kw: dict) -> ls.Schedule:
 
 
 def test_torchtitan_wsd_with_its_virtual_last_step():
-    worst = 0.0
     for case, want in _curves("torchtitan"):
         s = torchtitan_schedule(case["lr"], case["training_steps"], case["kwargs"])
-        worst = max(worst, _close(s.values(len(want)), want, 4.5e-16, str(case["kwargs"])))
+        _close(s.values(len(want)), want, 4.5e-16, str(case["kwargs"]))
         if case["kwargs"]["min_lr_factor"] == 0.0:
             assert want[-1] > 0.0  # the decay never reaches its end within the run
-    assert worst > 0.0  # some values differ in the last bit: 1 - p against lrsched's own linear
 
 
 def test_nanogpt():
@@ -511,3 +509,22 @@ def test_fastai_sgdr_as_a_cycle_but_its_float32_late_restarts():
         late[(kw["n_cycles"], case["n_iter"])] = (np.nonzero(off)[0] + 1).tolist()
         assert np.all(want[off] < 1e-14) and np.all(s.values(len(want))[off] == kw["lr_max"])
     assert late == {(3, 20): [61], (4, 13): [40, 92], (2, 10): []}
+
+
+def test_every_composer_scheduler_is_covered():
+    names = {c["name"] for c in COMPOSER}
+    assert names == {
+        "StepScheduler",
+        "MultiStepScheduler",
+        "ConstantScheduler",
+        "LinearScheduler",
+        "ExponentialScheduler",
+        "CosineAnnealingScheduler",
+        "CosineAnnealingWarmRestartsScheduler",
+        "PolynomialScheduler",
+        "MultiStepWithWarmupScheduler",
+        "ConstantWithWarmupScheduler",
+        "LinearWithWarmupScheduler",
+        "CosineAnnealingWithWarmupScheduler",
+        "PolynomialWithWarmupScheduler",
+    }  # composer.optim.scheduler.__all__ but ComposerScheduler and compile_composer_scheduler
