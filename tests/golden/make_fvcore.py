@@ -1,7 +1,7 @@
 """Write tests/data/fvcore_golden.json by running fvcore's own fvcore/common/param_scheduler.py.
 
 fvcore's schedulers are one file with no dependency beyond the standard library; fvcore itself is an sdist that
-builds at install (7 s here) and pulls iopath, yacs, tabulate, ..., so the tests use these golden values instead.
+builds at install (3 to 7 s here) and pulls iopath, yacs, tabulate, ..., so the tests use these golden values instead.
 Set-up, from the project root:
 
     pip download fvcore==0.1.5.post20221221 --no-deps -d /tmp/fvcore
