@@ -199,11 +199,11 @@ def whole_cycles(period: float, mult: float, limit: int | None) -> tuple[tuple[f
         if after == 0 and (limit is None or i + 1 < limit):
             raise ValueError(
                 f"whole_periods=True: cycle {i + 1} would last floor({mult!r} * {length}) = 0 updates "
-                f"(period={period!r}, period_mult={mult!r}); give a limit of at most {i + 1} cycles"
+                f"(period={int(period)}, period_mult={mult!r}); give a limit of at most {i + 1} cycles"
             )
         if i >= MAX_WHOLE_CYCLES:
             raise ValueError(
-                f"whole_periods=True: period={period!r}, period_mult={mult!r} takes more than {MAX_WHOLE_CYCLES} "
+                f"whole_periods=True: period={int(period)}, period_mult={mult!r} takes more than {MAX_WHOLE_CYCLES} "
                 f"cycles to reach 2**53 updates{'' if limit is None else f' or limit={limit}'} "
                 f"(cycle {i} starts at {s} and lasts {length}; lrsched.engine.MAX_WHOLE_CYCLES): "
                 "give a larger period or period_mult, or a smaller limit"
