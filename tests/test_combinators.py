@@ -7,9 +7,13 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import lrsched as ls
+from lrsched import engine
 from tests import reference as ref
+from tests.test_properties import _compiled_values, whole_cycles
 
 T = np.concatenate([np.arange(0, 3000, dtype=float), [0.5, 999.5, 1000.25, 1e7 + 0.5]])
 
@@ -792,3 +796,33 @@ def test_a_stalled_tail_is_a_plain_cycle_of_the_last_length(monkeypatch):
             engine.CompiledKernel(compiled.load()).fill(s._program or s._compile(), got, 1.0, True)
             np.testing.assert_array_equal(got, values)
             np.testing.assert_array_equal(values, s(np.arange(1.0, 301.0)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    whole_cycles, st.lists(st.one_of(st.integers(0, 3000).map(float), st.floats(0.0, 5000.0)), min_size=1, max_size=30)
+)
+def test_whole_periods_give_the_same_bits_in_every_tier(s, ts):
+    arr = np.array(ts)
+    vec = s(arr)
+    assert [s(t) for t in ts] == vec.tolist()
+    order = np.argsort(arr, kind="stable")
+    np.testing.assert_array_equal(s(arr[order]), vec[order])
+    n = 3000
+    want = s(np.arange(1.0, n + 1))
+    np.testing.assert_array_equal(s.values(n), want)
+    old = engine.PARALLEL_MIN
+    try:
+        for threshold in (old, 1):  # the compiled tier serial, then threaded
+            engine.PARALLEL_MIN = threshold
+            np.testing.assert_array_equal(_compiled_values(s, n), want)
+    finally:
+        engine.PARALLEL_MIN = old
+    if s.kind == "cycle":  # against the walked definition, the kid from the recursive reference
+        kw = {f: getattr(s, f) for f in ("period", "period_mult", "decay", "limit", "zero_based")}
+        walked = _whole_cycle(arr, lambda x: ref.evaluate(s.schedule, x), **kw)
+        np.testing.assert_allclose(vec, walked, rtol=1e-9, atol=1e-15, err_msg=repr(s))
+    end = s.length()
+    if end is not None:
+        after = s(np.array([end + 1.0, end + 2.5, end + 1e6]))
+        assert (after == after[0]).all()
