@@ -10,6 +10,7 @@ time (``+ - * /``, ``minimum``, ``maximum``, ``clip``, ``shift``, ``stretch``,
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -475,17 +476,17 @@ class Cycle(Schedule):
                 )
             self._whole()  # refuses lengths of 0, or too many cycles to tabulate, by name
 
-    def _whole(self) -> tuple[tuple[float, ...], float, float]:
+    def _whole(self) -> tuple[np.ndarray, float, float]:
         """The whole-period table (:func:`lrsched.engine.whole_cycles`): (S_1 .. S_K, tail length, tail ratio)."""
         return whole_cycles(float(self.period), float(self.period_mult), self.limit)
 
     def _encode(self, enc):
-        starts: tuple[float, ...] = ()
+        starts: Sequence[float] = ()
         period, mult = self.period, self.period_mult
         tail = (period, mult)
         if self.whole_periods:
             starts, *tail = self._whole()
-            if not starts:  # nothing to tabulate: a plain cycle (an integer m, or lengths stalled from the first)
+            if not len(starts):  # nothing to tabulate: a plain cycle (an integer m, or lengths stalled from the first)
                 period, mult = tail
         values = dict(
             period=period,
@@ -498,14 +499,16 @@ class Cycle(Schedule):
             tail_mult=tail[1],
         )
         node = enc.node(layout.CYCLE, values, (self.schedule,))
-        enc.fp += starts  # the table follows the node's parameters, the last ones laid out (lrsched.layout)
+        enc.fp.extend(
+            map(float, starts)
+        )  # the table follows the node's parameters, the last ones laid out (lrsched.layout)
         return node
 
     def _breaks(self, stop):
         period, mult, whole = self.period, self.period_mult, None
         if self.whole_periods:
             whole = self._whole()
-            if not whole[0]:  # a plain cycle
+            if not len(whole[0]):  # a plain cycle
                 period, mult, whole = whole[1], whole[2], None
         return cycle_breaks(self.schedule, period, mult, self.limit, self.zero_based, stop, whole)
 

@@ -169,9 +169,9 @@ MAX_WHOLE_CYCLES = 1 << 16
 WHOLE_END = 2.0**53
 
 
-@functools.lru_cache(maxsize=256)
-def whole_cycles(period: float, mult: float, limit: int | None) -> tuple[tuple[float, ...], float, float]:
-    """The table of a cycle with whole periods: ((S_1, ..., S_K), tail length, tail ratio).
+@functools.lru_cache(maxsize=64)
+def whole_cycles(period: float, mult: float, limit: int | None) -> tuple[np.ndarray, float, float]:
+    """The table of a cycle with whole periods: (S_1, ..., S_K as a read-only array, tail length, tail ratio).
 
     L_0 = ``period`` (whole), L_{i+1} = floor(m L_i) (the float product, rounded down), S_i the sum of
     the lengths before cycle i, exact. Cycles 0 .. K - 1 are tabulated; from S_K on, the cycles are
@@ -180,22 +180,22 @@ def whole_cycles(period: float, mult: float, limit: int | None) -> tuple[tuple[f
     m (or 1) keeps the lengths P m^i whole: no table, the plain cycle. Refused, by name: a length of 0
     before ``limit``, and more than :data:`MAX_WHOLE_CYCLES` starts to tabulate.
 
-    >>> whole_cycles(7.0, 1.5, None)[0][:5]
-    (7.0, 17.0, 32.0, 54.0, 87.0)
+    >>> whole_cycles(7.0, 1.5, None)[0][:5].tolist()
+    [7.0, 17.0, 32.0, 54.0, 87.0]
     """
     if mult == math.floor(mult):
-        return (), float(period), float(mult)
+        return _table([]), float(period), float(mult)
     starts: list[float] = []
     s, length = 0, int(period)
     while True:
         i = len(starts)  # cycle i starts at s and has this length
         if limit is not None and i >= limit:
-            return tuple(starts), float(length), 1.0
+            return _table(starts), float(length), 1.0
         if s >= WHOLE_END:
-            return tuple(starts), float(length), float(mult)
+            return _table(starts), float(length), float(mult)
         after = math.floor(mult * float(length))
         if after == length:
-            return tuple(starts), float(length), 1.0
+            return _table(starts), float(length), 1.0
         if after == 0 and (limit is None or i + 1 < limit):
             raise ValueError(
                 f"whole_periods=True: cycle {i + 1} would last floor({mult!r} * {length}) = 0 updates "
@@ -213,13 +213,19 @@ def whole_cycles(period: float, mult: float, limit: int | None) -> tuple[tuple[f
         length = after
 
 
+def _table(starts: list[float]) -> np.ndarray:
+    out = np.array(starts, dtype=np.float64)
+    out.flags.writeable = False  # shared by every cycle of these parameters (cached)
+    return out
+
+
 def whole_start(i: int, table) -> float:
     """S_i of a cycle with whole periods (its :func:`whole_cycles` table), as the kernel computes it."""
     starts, lt, mt = table
     k = len(starts)
     if i <= k:
-        return starts[i - 1] if i > 0 else 0.0
-    return starts[-1] + cycle_start(i - k, lt, mt) if starts else cycle_start(i, lt, mt)
+        return float(starts[i - 1]) if i > 0 else 0.0
+    return float(starts[-1]) + cycle_start(i - k, lt, mt) if k else cycle_start(i, lt, mt)
 
 
 def compile_program(schedule) -> Program:

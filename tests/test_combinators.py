@@ -826,3 +826,20 @@ def test_whole_periods_give_the_same_bits_in_every_tier(s, ts):
     if end is not None:
         after = s(np.array([end + 1.0, end + 2.5, end + 1e6]))
         assert (after == after[0]).all()
+
+
+def test_whole_periods_plot_their_values_and_restarts():
+    matplotlib = pytest.importorskip("matplotlib", reason="installed by the README test command")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = ls.cycle(ls.cosine(1.0, 0.05, steps=7), 7, period_mult=1.5, zero_based=True, whole_periods=True)
+    try:
+        ax = ls.plot(s, 100)
+        (line,) = [x for x in ax.lines if x.get_gid() == "schedule"]
+        want = [_composer_warm_restarts(t - 1, 7, 1.5, 0.05) for t in range(1, 101)]
+        np.testing.assert_allclose(line.get_ydata(), want, rtol=0, atol=1e-15)
+        marked = sorted(x.get_xdata()[0] for x in ax.lines if x.get_gid() == "boundary")
+        assert marked == [7.0, 17.0, 32.0, 54.0, 87.0]  # the restarts of 7, 10, 15, 22, 33 updates
+    finally:
+        plt.close("all")
