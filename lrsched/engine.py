@@ -193,7 +193,8 @@ def whole_cycles(period: float, mult: float, limit: int | None) -> tuple[np.ndar
             return _table(starts), float(length), 1.0
         if s >= WHOLE_END:
             return _table(starts), float(length), float(mult)
-        after = math.floor(mult * float(length))
+        after = mult * float(length)
+        after = math.floor(after) if after < WHOLE_END else after  # past 2**53 every float is whole (or inf)
         if after == length:
             return _table(starts), float(length), 1.0
         if after == 0 and (limit is None or i + 1 < limit):
