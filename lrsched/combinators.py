@@ -10,13 +10,14 @@ time (``+ - * /``, ``minimum``, ``maximum``, ``clip``, ``shift``, ``stretch``,
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from . import _validate as v
 from . import layout
 from .algebra import Shift, Stretch
-from .engine import cycle_start, expecting
+from .engine import WHOLE_END, cycle_start, expecting, whole_cycles, whole_start
 from .primitives import Cosine, Ease, Geometric, Linear
 from .schedule import Field, Schedule, as_schedule, as_schedules
 from .structure import Onset, cycle_breaks, joined_breaks, joined_settles
@@ -397,7 +398,7 @@ class Cycle(Schedule):
     Cycle i (0-based) covers L_i = P m^i iterations, from S_i to S_{i+1}:
 
     .. math::
-        S_i = \sum_{j < i} P m^j, \qquad
+        S_i = \sum_{j < i} L_j, \qquad
         \eta(t) = d^{\,i}\; s\!\left((t - S_i)\,\frac{P}{L_i}\right)
         \quad \text{for } S_i < t \le S_{i+1}
 
@@ -408,6 +409,19 @@ class Cycle(Schedule):
     :math:`S_{limit}`). ``period_mult`` < 1 needs a ``limit`` (the cycles would
     otherwise end in finite time); ``limit`` is at most 2**53.
 
+    ``whole_periods=True`` rounds every length down to whole updates, as
+    composer's ``CosineAnnealingWarmRestartsScheduler`` does (``int(t_mult *
+    previous)``): :math:`L_0 = P`, :math:`L_{i+1} = \lfloor m L_i \rfloor` (the
+    float product, rounded down), and :math:`S_i` and the time into each cycle
+    are exact whole-number arithmetic. P must be a whole number; a cycle whose
+    length would be 0 (m < 1) within the ``limit`` is refused, and so are
+    lengths that need more than ``lrsched.engine.MAX_WHOLE_CYCLES`` (65,536)
+    cycles to reach 2**53 updates (m very close to 1). Once the lengths stall
+    (:math:`\lfloor m L \rfloor = L`, e.g. P = 7, m = 1.05) they stay so; past
+    2**53 updates, where every float is whole, the lengths are the float
+    products :math:`L_K m^j` of the first cycle starting there. For an integer m
+    (or m = 1) every length is already whole: it changes nothing.
+
     Boundaries are exact, not accumulated: for m = 1 they are the exact
     multiples i P and the time into a cycle is the exact remainder, at any t
     (``cycle(s, 4)(1e20)`` is the end of a cycle, as 1e20 = 4 * 2.5e19). For
@@ -415,7 +429,8 @@ class Cycle(Schedule):
     the nearest float, so :math:`S_1` is P and a boundary that is a whole
     number in exact arithmetic is that number (P = 30, m = 1.1: 30, 63, 99.3).
     Finding the cycle of any t takes bounded work: a closed form, then a few
-    checks against these boundaries.
+    checks against these boundaries (whole periods: a binary search of the
+    tabulated starts).
 
     ``zero_based=True`` counts from 0 instead, the way torch, timm and Keras
     restart: with u = t - 1, cycle i covers :math:`S_i \le u < S_{i+1}` and the
@@ -423,12 +438,18 @@ class Cycle(Schedule):
     gets s(0) (the peak) and the end value is never reached. For whole-number
     cycle lengths the cycles cover the same updates either way. SGDR as torch's CosineAnnealingWarmRestarts(T_0, T_mult)
     computes it is ``cycle(cosine(lr, eta_min, steps=T_0), T_0,
-    period_mult=T_mult, zero_based=True)``.
+    period_mult=T_mult, zero_based=True)``; as composer's
+    CosineAnnealingWarmRestartsScheduler(t_0, t_mult, alpha_f) computes it
+    (its batch b is update t = b + 1), ``cycle(cosine(1, alpha_f, steps=t_0),
+    t_0, period_mult=t_mult, zero_based=True, whole_periods=True)``.
 
     Example:
         >>> s = cycle(linear(1.0, 0.0, 4), period=4, decay=0.5)
         >>> s(4), s(5), s(8)
         (0.0, 0.375, 0.0)
+        >>> w = cycle(linear(1.0, 0.0, 7), 7, period_mult=1.5, whole_periods=True)  # 7, 10, 15, 22, ...
+        >>> w.breakpoints(60), w(17), w(18)
+        ([7.0, 17.0, 32.0, 54.0], 0.0, 0.9333333333333333)
     """
 
     kind = "cycle"
@@ -439,6 +460,7 @@ class Cycle(Schedule):
         Field("decay", v.positive, 1.0),
         Field("limit", v.optional_count, None),
         Field("zero_based", v.flag, False),
+        Field("whole_periods", v.flag, False),
     )
 
     def _check(self):
@@ -446,24 +468,57 @@ class Cycle(Schedule):
             raise ValueError(f"period_mult={self.period_mult!r} < 1 needs a limit")
         if self.limit is not None and self.limit > 2**53:
             raise ValueError(f"limit must be at most 2**53, got {self.limit!r}")
+        if self.whole_periods:
+            if self.period != math.floor(self.period) or self.period >= WHOLE_END:
+                raise ValueError(
+                    f"whole_periods=True needs a whole period below 2**53 (the first cycle's length in updates), "
+                    f"got period={self.period!r}"
+                )
+            self._whole()  # refuses lengths of 0, or too many cycles to tabulate, by name
+
+    def _whole(self) -> tuple[np.ndarray, float, float]:
+        """The whole-period table (:func:`lrsched.engine.whole_cycles`): (S_1 .. S_K, tail length, tail ratio)."""
+        return whole_cycles(float(self.period), float(self.period_mult), self.limit)
 
     def _encode(self, enc):
+        starts: Sequence[float] = ()
+        period, mult = self.period, self.period_mult
+        tail = (period, mult)
+        if self.whole_periods:
+            starts, *tail = self._whole()
+            if not len(starts):  # nothing to tabulate: a plain cycle (an integer m, or lengths stalled from the first)
+                period, mult = tail
         values = dict(
-            period=self.period,
-            period_mult=self.period_mult,
+            period=period,
+            period_mult=mult,
             decay=self.decay,
             limit=self.limit or 0,
             zero_based=self.zero_based,
+            whole=len(starts),
+            tail_period=tail[0],
+            tail_mult=tail[1],
         )
-        return enc.node(layout.CYCLE, values, (self.schedule,))
+        node = enc.node(layout.CYCLE, values, (self.schedule,))
+        enc.fp.extend(
+            map(float, starts)
+        )  # the table follows the node's parameters, the last ones laid out (lrsched.layout)
+        return node
 
     def _breaks(self, stop):
-        return cycle_breaks(self.schedule, self.period, self.period_mult, self.limit, self.zero_based, stop)
+        period, mult, whole = self.period, self.period_mult, None
+        if self.whole_periods:
+            whole = self._whole()
+            if not len(whole[0]):  # a plain cycle
+                period, mult, whole = whole[1], whole[2], None
+        return cycle_breaks(self.schedule, period, mult, self.limit, self.zero_based, stop, whole)
 
     def _settles(self):
         if self.schedule._settles() == 0.0 and self.decay == 1.0:  # the same constant in every cycle
             return 0.0
         if self.limit is None:
             return None
-        end = cycle_start(self.limit, self.period, self.period_mult)
+        if self.whole_periods:
+            end = whole_start(self.limit, self._whole())
+        else:
+            end = cycle_start(self.limit, self.period, self.period_mult)
         return Onset(end + 1.0) if self.zero_based else end  # zero-based: u = t - 1 held from S_limit on

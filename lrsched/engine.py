@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 import numbers
 import os
@@ -160,6 +161,72 @@ def cycle_starts(i, period, mult) -> np.ndarray:
     """:func:`cycle_start` of every whole i >= 0 in an array at once (the same bits; for walks over many cycles)."""
     with np.errstate(all="ignore"):
         return arrays.cycle_starts(np.asarray(i, dtype=np.float64), float(period), float(mult))
+
+
+#: a cycle with whole periods tabulates at most this many cycle starts (those below 2**53, or its limit)
+MAX_WHOLE_CYCLES = 1 << 16
+#: past this, every float is whole: whole-period cycles continue with the float lengths
+WHOLE_END = 2.0**53
+
+
+@functools.lru_cache(maxsize=64)
+def whole_cycles(period: float, mult: float, limit: int | None) -> tuple[np.ndarray, float, float]:
+    """The table of a cycle with whole periods: (S_1, ..., S_K as a read-only array, tail length, tail ratio).
+
+    L_0 = ``period`` (whole), L_{i+1} = floor(m L_i) (the float product, rounded down), S_i the sum of
+    the lengths before cycle i, exact. Cycles 0 .. K - 1 are tabulated; from S_K on, the cycles are
+    those of a plain cycle of first length L_K and the tail ratio: 1 once the lengths stall
+    (floor(m L) = L), m once S_K >= 2**53 (:data:`WHOLE_END`: every float past it is whole). An integer
+    m (or 1) keeps the lengths P m^i whole: no table, the plain cycle. Refused, by name: a length of 0
+    before ``limit``, and more than :data:`MAX_WHOLE_CYCLES` starts to tabulate.
+
+    >>> whole_cycles(7.0, 1.5, None)[0][:5].tolist()
+    [7.0, 17.0, 32.0, 54.0, 87.0]
+    """
+    if mult == math.floor(mult):
+        return _table([]), float(period), float(mult)
+    starts: list[float] = []
+    s, length = 0, int(period)
+    while True:
+        i = len(starts)  # cycle i starts at s and has this length
+        if limit is not None and i >= limit:
+            return _table(starts), float(length), 1.0
+        if s >= WHOLE_END:
+            return _table(starts), float(length), float(mult)
+        after = mult * float(length)
+        after = math.floor(after) if after < WHOLE_END else after  # past 2**53 every float is whole (or inf)
+        if after == length:
+            return _table(starts), float(length), 1.0
+        if after == 0 and (limit is None or i + 1 < limit):
+            raise ValueError(
+                f"whole_periods=True: cycle {i + 1} would last floor({mult!r} * {length}) = 0 updates "
+                f"(period={int(period)}, period_mult={mult!r}); give a limit of at most {i + 1} cycles"
+            )
+        if i >= MAX_WHOLE_CYCLES:
+            raise ValueError(
+                f"whole_periods=True: period={int(period)}, period_mult={mult!r} takes more than {MAX_WHOLE_CYCLES} "
+                f"cycles to reach 2**53 updates{'' if limit is None else f' or limit={limit}'} "
+                f"(cycle {i} starts at {s} and lasts {length}; lrsched.engine.MAX_WHOLE_CYCLES): "
+                "give a larger period or period_mult, or a smaller limit"
+            )
+        s += length
+        starts.append(float(s))
+        length = after
+
+
+def _table(starts: list[float]) -> np.ndarray:
+    out = np.array(starts, dtype=np.float64)
+    out.flags.writeable = False  # shared by every cycle of these parameters (cached)
+    return out
+
+
+def whole_start(i: int, table) -> float:
+    """S_i of a cycle with whole periods (its :func:`whole_cycles` table), as the kernel computes it."""
+    starts, lt, mt = table
+    k = len(starts)
+    if i <= k:
+        return float(starts[i - 1]) if i > 0 else 0.0
+    return float(starts[-1]) + cycle_start(i - k, lt, mt) if k else cycle_start(i, lt, mt)
 
 
 def compile_program(schedule) -> Program:

@@ -104,7 +104,7 @@ PARAMS: dict[int, tuple[str, ...]] = {
     TANH: ("start", "end", "steps", "lb", "ub"),
     CLOCK: (),
     JOIN: (),  # variable: the boundaries, one fewer than the kids
-    CYCLE: ("period", "period_mult", "decay", "limit", "zero_based"),
+    CYCLE: ("period", "period_mult", "decay", "limit", "zero_based", "whole", "tail_period", "tail_mult"),
     SHIFT: ("k",),
     STRETCH: ("factor",),
     PER_EPOCH: ("steps_per_epoch",),

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import _validate as v
-from .engine import cycle_start, cycle_starts
+from .engine import cycle_start, cycle_starts, whole_start
 from .symbols import unbound_message
 from .value import Value as Schedule
 
@@ -196,11 +196,12 @@ def joined_settles(boundaries, last: Schedule | None) -> float | None:
     return moved(inner, (boundaries[-1] if boundaries else 0.0) + inner)
 
 
-def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: float) -> set[float]:
+def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: float, whole=None) -> set[float]:
     """Restarts and each cycle's own breaks (the kid's, scaled to the cycle's length) up to ``stop``.
 
     One-based, cycle i covers (S_i, S_{i+1}] and restarts after S_i; zero-based, u = t - 1 covers
-    [S_i, S_{i+1}), so the restart is the onset S_i + 1 (the first update that sees s(0)).
+    [S_i, S_{i+1}), so the restart is the onset S_i + 1 (the first update that sees s(0)). ``whole``:
+    the table of a cycle with whole periods (:func:`lrsched.engine.whole_cycles`), whose starts these are.
     """
     inner = breaks_of(schedule, period)
     if zero_based:  # the first update of a cycle sees 0, and none sees P: that is the next cycle's start
@@ -211,7 +212,17 @@ def cycle_breaks(schedule: Schedule, period, mult, limit, zero_based, stop: floa
     starts = np.empty(0)  # cycle_start(i + 1 ..), a batch at a time: a walk over many cycles is array work
     while (limit is None or i < limit) and s0 < stop:
         _charge(len(inner) + (1 if i else 0), stop)
-        if i < _ONE_BY_ONE:  # a few cycles: one start at a time (an array call costs ~0.5 ms)
+        if whole is not None and i < len(whole[0]):
+            s1 = whole_start(i + 1, whole)  # tabulated
+        elif whole is not None:  # the tail, a plain cycle from S_K, its starts in batches
+            k = len(whole[0])
+            if not starts.size:
+                size = min(_BATCH, max(i - k, 1))
+                starts = whole[0][-1] + cycle_starts(
+                    np.arange(i + 1 - k, i + 1 - k + size, dtype=np.float64), *whole[1:]
+                )
+            s1, starts = float(starts[0]), starts[1:]
+        elif i < _ONE_BY_ONE:  # a few cycles: one start at a time (an array call costs ~0.5 ms)
             s1 = cycle_start(i + 1, period, mult)
         else:  # a walk over many cycles: batches of starts, doubling
             if not starts.size:

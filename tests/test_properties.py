@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import pickle
 
 import numpy as np
@@ -64,6 +65,20 @@ def _warmup(s, w, shape):
     return ls.warmup(s, steps=w, shape="cosine" if shape == "cosine" else "linear")
 
 
+def _cycle(s, p, m, d, lim, zb, whole):
+    """A cycle; with whole periods (a whole period) where the reference knows them: integer m, whose lengths
+    are whole already (non-integer m: ``whole_cycles`` below)."""
+    whole = whole and float(m).is_integer()
+    p = float(math.ceil(p)) if whole else p
+    return ls.cycle(s, p, period_mult=m, decay=d, limit=lim, zero_based=zb, whole_periods=whole)
+
+
+def _whole_cycle(s, p, m, d, lim, zb):
+    if m < 1:  # shrinking lengths need a limit before they reach 0: p >= 5 lasts 3 cycles at m = 0.8
+        lim = min(lim or 3, 3)
+    return ls.cycle(s, p, period_mult=m, decay=d, limit=lim, zero_based=zb, whole_periods=True)
+
+
 def _extend(children):
     bounds = st.lists(st.integers(1, 3000), min_size=1, max_size=3, unique=True).map(sorted)
     return st.one_of(
@@ -74,12 +89,13 @@ def _extend(children):
         ),
         st.builds(_warmup, children, steps, st.sampled_from(["linear", "cosine", "exponential"])),
         st.builds(
-            lambda s, p, m, d, lim, zb: ls.cycle(s, p, period_mult=m, decay=d, limit=lim, zero_based=zb),
+            _cycle,
             children,
             steps,
             st.sampled_from([1.0, 1.0, 2.0, 1.5]),
             st.floats(0.3, 1.0),
             st.one_of(st.none(), st.integers(1, 5)),
+            st.booleans(),
             st.booleans(),
         ),
         st.builds(lambda a, b: a + b, children, children),
@@ -122,6 +138,22 @@ continued = st.builds(
     _continued, st.integers(20, 600), st.integers(1, 600), st.integers(1, 600), st.tuples(peak, peak).map(sorted)
 )
 schedules = st.one_of(st.recursive(leaves, _extend, max_leaves=8), continued)
+#: cycles with whole periods of a non-integer ratio (tabulated starts), around any schedule and inside one;
+#: tests/test_combinators.py checks them against their walked definition and across the tiers
+whole_cycles = st.builds(
+    _whole_cycle,
+    schedules,
+    st.integers(5, 400),
+    st.sampled_from([1.5, 1.1, 1.3333, 2.5, 0.8]),
+    st.floats(0.3, 1.0),
+    st.one_of(st.none(), st.integers(1, 8)),
+    st.booleans(),
+)
+whole_cycles = st.one_of(
+    whole_cycles,
+    st.builds(lambda c, w: ls.warmup(c, steps=w), whole_cycles, st.integers(1, 300)),
+    st.builds(lambda c, s: c + s, whole_cycles, schedules),
+)
 serializable = schedules.filter(lambda s: "function(" not in repr(s))
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -528,6 +528,8 @@ def _scaled(values, decay, cycle):
 
 def _cycle(ip, fp, f, kid, t, functions):
     """Cycle i of u (u = t, or t - 1 zero-based): the kid at its clock, times decay**i."""
+    if fp[f + 5] > 0.0:
+        return _whole_cycle(ip, fp, f, kid, t, functions)
     period, mult, decay, limit, zb = fp[f : f + 5].tolist()
     zb = zb != 0.0
     u = _max(t - 1.0, 0.0) if zb else t
@@ -583,4 +585,57 @@ def _cycle_walk(ip, fp, kid, u, functions, c):
         values = _node(ip, fp, kid, _cycle_clock(u[lo:hi], float(p0), length, period, mult, zb), functions)
         out[lo:hi] = _scaled(values, decay, i)
         lo = hi
+    return out
+
+
+def _whole_clock(x, p0, length, fm, period, zero_based):
+    """:func:`lrsched.kernels.cycles._whole_clock` on arrays (p0 and length: numbers or arrays)."""
+    if fm > 0.0:
+        local = np.fmod(x, fm)
+        if not zero_based:
+            local[(local == 0.0) & (x > 0.0)] = fm
+    else:
+        local = x - p0
+    r = local.copy()
+    r[local < 0.0] = 0.0  # max(local, 0.0), -0.0 kept
+    r = r * (period / np.asarray(length, dtype=np.float64))
+    if not zero_based:
+        r = np.where(local >= length, period, r)
+    return np.where(np.asarray(length) > 0.0, r, 0.0 if zero_based else period)
+
+
+def _whole_cycle(ip, fp, f, kid, t, functions):
+    """A cycle with whole periods (see :mod:`lrsched.kernels.cycles`): its table searched for every u."""
+    period, _, decay, limit, zb, whole, lt, mt = fp[f : f + 8].tolist()
+    zb, k = zb != 0.0, int(whole)
+    starts = fp[f + 8 : f + 8 + k]
+    u = _max(t - 1.0, 0.0) if zb else t
+    n = u.size
+    a = np.searchsorted(starts, u, side="right" if zb else "left")  # the starts u lies past
+    g = a.astype(np.float64)
+    tail = a >= k if not (limit > 0.0 and limit <= k) else np.zeros(n, dtype=bool)
+    off = float(starts[-1])
+    if tail.any():
+        g[tail] = k + _cycle_index(u[tail] - off, lt, mt, limit - k if limit > 0.0 else 0.0, zb)
+    held = g >= limit if limit > 0.0 else np.zeros(n, dtype=bool)
+    out = np.empty(n)
+    if held.any():
+        cycle, clock = _scalar._whole_held(fp, f, limit, zb)
+        out[held] = _scaled(_node(ip, fp, kid, np.array([float(clock)]), functions), decay, cycle)[0]
+    clocks = np.empty(n)
+    table = ~held & ~tail
+    if table.any():
+        at = a[table]
+        p0 = np.where(at > 0, starts[np.maximum(at - 1, 0)], 0.0)
+        clocks[table] = _whole_clock(u[table], p0, starts[at] - p0, 0.0, period, zb)
+    rest = ~held & tail
+    if rest.any():
+        gt = g[rest] - k
+        p0 = _bounds(gt, lt, mt)[0]
+        if mt == 1.0:
+            clocks[rest] = _whole_clock(u[rest] - off, p0, lt, lt, period, zb)
+        else:
+            clocks[rest] = _whole_clock(u[rest] - off, p0, _bounds(gt + 1.0, lt, mt)[0] - p0, 0.0, period, zb)
+    live = ~held
+    out[live] = _scaled(_node(ip, fp, kid, clocks[live], functions), decay, g[live])
     return out

@@ -164,3 +164,87 @@ def _held(period, mult, limit, zero_based):
     s0 = cycle_start(i, period, mult)
     length = period if mult == 1.0 else cycle_start(i + 1.0, period, mult) - s0
     return i, _cycle_clock(u, s0, length, period, mult, True)
+
+
+# ---------------------------------------------------------------- whole periods
+# A cycle with whole periods (``cycle(..., whole_periods=True)``) carries its table after its eight
+# parameters: fp[f + 5] = K starts, fp[f + 6] and fp[f + 7] the tail's first length and its ratio, then
+# S(1) .. S(K), whole numbers. Cycles 0 .. K - 1 are tabulated; cycles K, K + 1, ... are a cycle of the
+# kind above (first length fp[f + 6], ratio fp[f + 7]) that starts at S(K): the lengths have stalled
+# (ratio 1), or S(K) is past 2**53, where every float is whole. Each cycle's time is exact below 2**53.
+
+
+@internal
+def _whole_clock(x, p0, length, fm, period, zero_based):
+    """The kid's time at x in the cycle [p0, p0 + length): (x - p0) * period / length, ending on the period
+    itself (1-indexed); fm > 0: cycles of length fm from 0, the time into one the exact remainder."""
+    if fm > 0.0:
+        local = np.fmod(x, fm)
+        if not zero_based and local == 0.0 and x > 0.0:
+            local = fm
+    else:
+        local = x - p0
+    if not length > 0.0:
+        return 0.0 if zero_based else period
+    if not zero_based and local >= length:
+        return period
+    local = max(local, 0.0)
+    return local * (period / length)
+
+
+@internal
+def whole_locate(u, fp, f, limit, zero_based):
+    """The cycle of u, and its geometry: (i, off, p0, e0, p1, e1, length, fm).
+
+    u - off lies in the cycle that starts at p0 + e0 and ends at p1 + e1 (off: 0 in the table, S(K) in
+    the tail); length and fm as :func:`_whole_clock` takes them; i >= limit past the last cycle.
+    """
+    k = int(fp[f + 5])
+    w = f + 8
+    a, z = 0, k  # the number of tabulated starts u lies past: binary search
+    while a < z:
+        mid = (a + z) >> 1
+        if _beyond(u, fp[w + mid], 0.0, zero_based):
+            a = mid + 1
+        else:
+            z = mid
+    if a < k or (limit > 0.0 and limit <= k):
+        p0 = fp[w + a - 1] if a > 0 else 0.0
+        p1 = fp[w + a] if a < k else p0
+        return float(a), 0.0, p0, 0.0, p1, 0.0, p1 - p0, 0.0
+    off = fp[w + k - 1]
+    lt, mt = fp[f + 6], fp[f + 7]
+    g = cycle_index(u - off, lt, mt, limit - k if limit > 0.0 else 0.0, zero_based)
+    p0, e0 = _bound(g, lt, mt)
+    p1, e1 = _bound(g + 1.0, lt, mt)
+    if mt == 1.0:
+        return k + g, off, p0, e0, p1, e1, lt, lt
+    return k + g, off, p0, e0, p1, e1, p1 - p0, 0.0
+
+
+@internal
+def _whole_held(fp, f, limit, zero_based):
+    """:func:`_held` of a cycle with whole periods: the last update's (cycle, kid time)."""
+    period = fp[f]
+    if not zero_based:
+        return limit - 1.0, period
+    k = int(fp[f + 5])
+    w = f + 8
+    if limit <= k:  # the last whole u below S(limit), in the table
+        n = int(limit)
+        s1 = fp[w + n - 1]
+        s0 = fp[w + n - 2] if n > 1 else 0.0
+        u = max(np.ceil(s1) - 1.0, s0)
+        return limit - 1.0, _whole_clock(u, s0, s1 - s0, 0.0, period, True)
+    lt, mt = fp[f + 6], fp[f + 7]
+    tl = limit - k
+    p, e = _bound(tl, lt, mt)  # the tail's own end, relative to S(K)
+    u = np.ceil(p) - 1.0
+    if e > 0.0 and u + 1.0 == p:
+        u = p
+    u = max(u, 0.0)
+    g = min(cycle_index(u, lt, mt, tl, True), tl - 1.0)
+    s0 = cycle_start(g, lt, mt)
+    if mt == 1.0:
+        return k + g, _whole_clock(u, s0, lt, lt, period, True)
+    return k + g, _whole_clock(u, s0, cycle_start(g + 1.0, lt, mt) - s0, 0.0, period, True)

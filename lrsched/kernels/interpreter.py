@@ -35,7 +35,7 @@ from ..layout import (
     WARP,
 )
 from ._decorators import entry, inline, internal
-from .cycles import _beyond, _bound, _cycle_clock, _held, cycle_index
+from .cycles import _beyond, _bound, _cycle_clock, _held, _whole_clock, _whole_held, cycle_index, whole_locate
 from .leaves import leaf
 
 #: times per block: the scratch rows are this long, and threads take whole blocks
@@ -113,9 +113,14 @@ def _join(ip, fp, rec, d, B, T, fr):
 
 @inline
 def _cycle(ip, fp, rec, d, B, T, V, fr, cyc):
-    """Cycle i of u (u = t, or t - 1 zero-based): the kid at its clock, times decay**i."""
+    """Cycle i of u (u = t, or t - 1 zero-based): the kid at its clock, times decay**i.
+
+    With whole periods (fp[f + 5] > 0) the cycle and its geometry come from the node's table
+    (:func:`.cycles.whole_locate`), and u - off lies in it.
+    """
     f, kid = ip[rec + 1], ip[ip[rec + 2]]
     period, mult, decay, limit, zb = fp[f], fp[f + 1], fp[f + 2], fp[f + 3], fp[f + 4] != 0.0
+    whole = fp[f + 5] > 0.0
     to, vo, m, lo, stage, seg = fr[d, TO], fr[d, VO], fr[d, M], fr[d, LO], fr[d, STAGE], fr[d, SEG]
     fr[d, STAGE] = 1
     if stage == 2:  # back from the held value (after the limit): spread it over the rest
@@ -133,31 +138,41 @@ def _cycle(ip, fp, rec, d, B, T, V, fr, cyc):
         return d - 1
     row = (d + 1) * B
     u = max(T[to + lo] - 1.0, 0.0) if zb else T[to + lo]
-    i = cycle_index(u, period, mult, limit, zb)
+    if whole:
+        i, off, p0, e0, p1, e1, length, fm = whole_locate(u, fp, f, limit, zb)
+    else:
+        i = cycle_index(u, period, mult, limit, zb)
+        off, fm = 0.0, 0.0
+        p0, e0 = _bound(i, period, mult)
+        p1, e1 = _bound(i + 1.0, period, mult)
+        length = period if mult == 1.0 else p1 - p0
     fr[d, SEG] = lo
     if limit > 0.0 and i >= limit:
-        cyc[d], T[row] = _held(period, mult, limit, zb)
+        if whole:
+            cyc[d], T[row] = _whole_held(fp, f, limit, zb)
+        else:
+            cyc[d], T[row] = _held(period, mult, limit, zb)
         fr[d, STAGE] = 2
         fr[d, LO] = m
         _push(fr, d + 1, kid, row, vo + lo, _no_literal(m, 1))  # one element
         return d + 1
     cyc[d] = i
-    p0, e0 = _bound(i, period, mult)
-    p1, e1 = _bound(i + 1.0, period, mult)
-    length = period if mult == 1.0 else p1 - p0
     hi = lo + 1  # the segment: the elements up to the end of cycle i (just lo where rounding leaves it between)
-    if (i == 0.0 or _beyond(u, p0, e0, zb)) and not _beyond(u, p1, e1, zb):
+    if (i == 0.0 or _beyond(u - off, p0, e0, zb)) and not _beyond(u - off, p1, e1, zb):
         z = m
         while hi < z:
             mid = (hi + z) >> 1
             x = max(T[to + mid] - 1.0, 0.0) if zb else T[to + mid]
-            if _beyond(x, p1, e1, zb):
+            if _beyond(x - off, p1, e1, zb):
                 z = mid
             else:
                 hi = mid + 1
     for j in range(hi - lo):
         x = max(T[to + lo + j] - 1.0, 0.0) if zb else T[to + lo + j]
-        T[row + j] = _cycle_clock(x, p0, length, period, mult, zb)
+        if whole:
+            T[row + j] = _whole_clock(x - off, p0, length, fm, period, zb)
+        else:
+            T[row + j] = _cycle_clock(x, p0, length, period, mult, zb)
     fr[d, LO] = hi
     _push(fr, d + 1, kid, row, vo + lo, hi - lo)
     return d + 1
