@@ -179,6 +179,27 @@ def cycle(t, fn, period, period_mult=1.0, decay=1.0, limit=None, zero_based=Fals
     return out
 
 
+def whole_cycle(t, kid, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False):
+    """The whole-period cycle's definition, walked: L_0 = P, L_{i+1} = floor(m L_i), S_i their sums (exact
+    integers); the kid at (x - S_i) P / L_i, at P on a 1-indexed cycle's end; past the limit the last update's
+    value (1-indexed: the end of the last cycle; zero-based: the last whole u below S_limit)."""
+    out = np.empty(len(t))
+    for j, x in enumerate(t):
+        x = max(x - 1.0, 0.0) if zero_based else float(x)
+        i, start, length = 0, 0, int(period)
+        while x >= start + length if zero_based else x > start + length:
+            if limit is not None and i + 1 >= limit:
+                break
+            i, start, length = i + 1, start + length, math.floor(period_mult * length)
+        end = start + length
+        if limit is not None and i + 1 == limit and (x >= end if zero_based else x > end):
+            x = end - 1.0 if zero_based else float(end)  # held
+        local = x - start
+        clock = float(period) if not zero_based and local >= length else local * (period / length)
+        out[j] = decay**i * kid(np.array([clock]))[0]
+    return out
+
+
 def tanh(t, start, end, steps, lb=-7.0, ub=3.0):
     p = progress(t, steps)
     return end + (start - end) * 0.5 * (1 - np.tanh(lb * (1 - p) + ub * p))
@@ -237,7 +258,8 @@ def evaluate(s, t):
         return np.where(t <= s.steps, ramp, rest)
     if k == "cycle":
         kid = lambda x: evaluate(s.schedule, x)  # noqa: E731
-        return cycle(t, kid, s.period, s.period_mult, s.decay, s.limit, s.zero_based)
+        walk = whole_cycle if s.whole_periods else cycle
+        return walk(t, kid, s.period, s.period_mult, s.decay, s.limit, s.zero_based)
     if k in ("add", "sub", "mul", "div"):
         a, b = evaluate(s.left, t), evaluate(s.right, t)
         return {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[k](a, b)

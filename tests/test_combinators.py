@@ -572,25 +572,7 @@ def _whole_lengths(period, mult, count):
     return lengths
 
 
-def _whole_cycle(t, kid, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False):
-    """The whole-period cycle's definition, walked: L_0 = P, L_{i+1} = floor(m L_i), S_i their sums (exact
-    integers); the kid at (x - S_i) P / L_i, at P on a 1-indexed cycle's end; past the limit the last update's
-    value (1-indexed: the end of the last cycle; zero-based: the last whole u below S_limit)."""
-    out = np.empty(len(t))
-    for j, x in enumerate(t):
-        x = max(x - 1.0, 0.0) if zero_based else float(x)
-        i, start, length = 0, 0, int(period)
-        while x >= start + length if zero_based else x > start + length:
-            if limit is not None and i + 1 >= limit:
-                break
-            i, start, length = i + 1, start + length, math.floor(period_mult * length)
-        end = start + length
-        if limit is not None and i + 1 == limit and (x >= end if zero_based else x > end):
-            x = end - 1.0 if zero_based else float(end)  # held
-        local = x - start
-        clock = float(period) if not zero_based and local >= length else local * (period / length)
-        out[j] = decay**i * kid(np.array([clock]))[0]
-    return out
+_whole_cycle = ref.whole_cycle  # the definition, walked (tests/reference.py)
 
 
 WHOLE_CASES = [  # (t_0, t_mult): 1.05 with t_0 = 7 stalls at once (floor(7.35) = 7)

@@ -66,9 +66,7 @@ def _warmup(s, w, shape):
 
 
 def _cycle(s, p, m, d, lim, zb, whole):
-    """A cycle; with whole periods (a whole period) where the reference knows them: integer m, whose lengths
-    are whole already (non-integer m: ``whole_cycles`` below)."""
-    whole = whole and float(m).is_integer()
+    """A cycle; with whole periods, a whole period (the reference walks their lengths, ``ref.whole_cycle``)."""
     p = float(math.ceil(p)) if whole else p
     return ls.cycle(s, p, period_mult=m, decay=d, limit=lim, zero_based=zb, whole_periods=whole)
 
