@@ -10,8 +10,8 @@ optimizer; what DeepSpeed reads from the optimizer, its lr, is the keyword ``opt
 it is needed and missing). Each mirror checks every argument before it builds anything; a bad one gets a
 TypeError or ValueError naming it and its value.
 
-``warmup_type="log"`` (DeepSpeed's default) needs a logarithm of t, which lrsched has no kind for yet: it is
-refused by name; pass ``warmup_type="linear"``.
+Both warmup shapes are mirrored: ``warmup_type="log"`` (DeepSpeed's default) is
+ln(e + 1) / ln W, written with :func:`lrsched.log` of the clock :data:`lrsched.t`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import math
 from pathlib import Path
 
 from . import _validate as v
+from .algebra import Log
 from .combinators import Join
-from .primitives import Constant, Cosine, InverseTime, Linear, Piecewise
+from .primitives import Clock, Constant, Cosine, InverseTime, Linear, Piecewise
 from .schedule import Schedule
 
 __all__ = ["LRRangeTest", "OneCycle", "WarmupCosineLR", "WarmupDecayLR", "WarmupLR", "from_config", "onecycle_momentum"]
@@ -40,11 +41,6 @@ def _warmup_steps(warmup_num_steps, warmup_type) -> int:
     """DeepSpeed's ``max(2, warmup_num_steps)``, after its own check (an integer > 0) and the shape's."""
     w = v.whole("warmup_num_steps", warmup_num_steps, 1)
     v.choice("warmup_type", warmup_type, ("log", "linear"))
-    if warmup_type == "log":
-        raise ValueError(
-            "warmup_type='log' needs a logarithm of t, which lrsched has no kind for yet; "
-            "pass warmup_type='linear' (the log warmup is not mirrored)"
-        )
     return max(2, w)
 
 
@@ -54,9 +50,11 @@ def _peak(optimizer_lr, name: str = "optimizer_lr") -> float:
     return v.real(name, optimizer_lr)
 
 
-def _warmup_gamma(w: int) -> Schedule:
-    """DeepSpeed's warmup fraction e / W over e = 0 .. W - 1 (then 1)."""
-    return _fraction_of(float(w))
+def _warmup_gamma(w: int, warmup_type: str) -> Schedule:
+    """DeepSpeed's warmup fraction over e = 0 .. W - 1, then 1: e / W, or (1 / ln W) ln(e + 1) for "log"."""
+    if warmup_type == "linear":
+        return _fraction_of(float(w))
+    return Join([(1.0 / math.log(w)) * Log(Clock() + 1.0), Constant(1.0)], [w - 1])
 
 
 def WarmupLR(
@@ -74,8 +72,8 @@ def WarmupLR(
 
     ℓ = ``warmup_min_lr``, h = ``warmup_max_lr`` (default: ``optimizer_lr``, the optimizer's lr, as DeepSpeed
     reads it). Clock: update t runs at DeepSpeed's e = t - 2, so updates 1 and 2 both get ℓ and h is first used
-    at t = W + 2. Only ``warmup_type="linear"``; ``"log"`` (the default) is refused until lrsched has a log kind.
-    To the bit.
+    at t = W + 2. With ``warmup_type="log"`` (the default) the fraction e / W is ln(e + 1) / ln W instead. To
+    the bit, both shapes.
 
     >>> s = lrsched.deepspeed.WarmupLR(0.0, 1.0, warmup_num_steps=4, warmup_type="linear")
     >>> [s(t) for t in range(1, 8)]
@@ -87,7 +85,7 @@ def WarmupLR(
     w = _warmup_steps(warmup_num_steps, warmup_type)
     if hi is None:
         hi = _peak(given, "optimizer_lr (warmup_max_lr is None, so DeepSpeed uses the optimizer's lr)")
-    return (_warmup_gamma(w) * (hi - lo) + lo).shift(2)
+    return (_warmup_gamma(w, warmup_type) * (hi - lo) + lo).shift(2)
 
 
 def WarmupDecayLR(
@@ -117,7 +115,7 @@ def WarmupDecayLR(
     span = n - w
     # at local x = e - W + 1: (N - e) = span - (x - 1), exactly (integers), over max(1, span); 0 from span on
     decay = (Linear(float(span), 0.0, span).shift(1) / max(1, span)) if span > 0 else Constant(0.0)
-    gamma = Join([_warmup_gamma(w), decay], [w - 1])
+    gamma = Join([_warmup_gamma(w, warmup_type), decay], [w - 1])
     return (gamma * (hi - lo) + lo).shift(2)
 
 
@@ -150,7 +148,7 @@ def WarmupCosineLR(
     r_w, r_c = v.real("warmup_min_ratio", warmup_min_ratio), v.real("cos_min_ratio", cos_min_ratio)
     w = _warmup_steps(warmup_num_steps, warmup_type)
     lr = _peak(optimizer_lr)
-    warm = _warmup_gamma(w) * (1.0 - r_w) + r_w
+    warm = _warmup_gamma(w, warmup_type) * (1.0 - r_w) + r_w
     wave = Cosine(1.0, 0.0, steps=1).stretch(float(max(1, n - w)))  # (1 + cos(pi p)) / 2, p = min(x / span, 1)
     decay = (wave * (1.0 - r_c) + r_c).clip(low=0.0)
     ratio = Join([warm, decay], [w - 1])  # e < W, then x = e - W + 1

@@ -119,7 +119,7 @@ def test_a_constructor_refuses_clearly_or_builds_a_working_schedule(name, data):
 # ---------------------------------------------------------------- every mirror, one parameter at a time
 
 #: the modules whose mirrors name every parameter at fault (issues 17 and 19), and the recipes
-NAMED = ["torch", "mxnet", "transformers", "timm", "nemo"]  # deepspeed's warmups default to "log", refused for now
+NAMED = ["torch", "mxnet", "transformers", "timm", "nemo", "deepspeed"]
 #: what a required parameter is tried with, in turn, to find arguments a constructor accepts
 TRIED = [10, 20, 0.5, [10], [ls.constant(1.0), ls.constant(0.5)]]
 #: values that no parameter accepts: each must be refused naming the parameter and showing the value

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import warnings
 
 import numpy as np
 import pytest
 
+import lrsched as ls
 import lrsched.deepspeed as ds
 
 
@@ -41,15 +43,16 @@ def drive(cls, n: int, *args, key: str = "lr", **kwargs) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
-def test_warmup_lr_and_warmup_decay_lr_to_the_bit_over_a_grid(peer):
+@pytest.mark.parametrize("shape", ["linear", "log"])
+def test_warmup_lr_and_warmup_decay_lr_to_the_bit_over_a_grid(peer, shape):
     for w, lo, hi in itertools.product([1, 2, 3, 10, 33], [0.0, 0.01], [0.2, 1.0]):
         n = 2 * w + 6
-        want = drive(peer.WarmupLR, n, lo, hi, w, "linear")
-        np.testing.assert_array_equal(ds.WarmupLR(lo, hi, w, "linear").values(n), want, err_msg=f"W={w}")
+        want = drive(peer.WarmupLR, n, lo, hi, w, shape)
+        np.testing.assert_array_equal(ds.WarmupLR(lo, hi, w, shape).values(n), want, err_msg=f"W={w}")
         for total in {0, 1, w, w + 1, 2 * w, 3 * w + 5}:
             n = max(total, w) + 6
-            want = drive(peer.WarmupDecayLR, n, total, lo, hi, w, "linear")
-            got = ds.WarmupDecayLR(total, lo, hi, w, "linear").values(n)
+            want = drive(peer.WarmupDecayLR, n, total, lo, hi, w, shape)
+            got = ds.WarmupDecayLR(total, lo, hi, w, shape).values(n)
             np.testing.assert_array_equal(got, want, err_msg=f"W={w}, N={total}")
     # the optimizer's lr is the default peak (0.1 in drive)
     np.testing.assert_array_equal(
@@ -58,11 +61,12 @@ def test_warmup_lr_and_warmup_decay_lr_to_the_bit_over_a_grid(peer):
     )
 
 
-def test_warmup_cosine_lr_to_the_bit_over_a_grid(peer):
+@pytest.mark.parametrize("shape", ["linear", "log"])
+def test_warmup_cosine_lr_to_the_bit_over_a_grid(peer, shape):
     for w, total, r_w, r_c in itertools.product([1, 2, 10], [0, 2, 10, 11, 57], [0.0, 0.3], [0.0, 1e-4, 0.5]):
         n = max(total, w) + 6
-        want = drive(peer.WarmupCosineLR, n, total, r_w, w, r_c, "linear")
-        got = ds.WarmupCosineLR(total, r_w, w, r_c, "linear", optimizer_lr=0.1).values(n)
+        want = drive(peer.WarmupCosineLR, n, total, r_w, w, r_c, shape)
+        got = ds.WarmupCosineLR(total, r_w, w, r_c, shape, optimizer_lr=0.1).values(n)
         np.testing.assert_array_equal(got, want, err_msg=f"W={w}, N={total}")
     s = ds.WarmupCosineLR(1000, 0.0, 100, 0.0, "linear", optimizer_lr=1.0)
     assert s(1) == 0.0 and s.values(2000).max() < 1.0  # update 1 at 0, and the peak is never used
@@ -142,14 +146,23 @@ def test_agrees_with_deepspeeds_own_expectations():
     assert lrs[0] == 1e-2 and all(len(set(lrs[i : i + 19])) == 1 for i in range(0, 57, 19))
 
 
-def test_log_warmup_is_refused_by_name():
+def test_the_log_warmup_is_deepspeeds_default_and_its_formula(peer):
+    """The default warmup_type is "log": lo + (hi - lo) ln(e + 1) / ln W at e = t - 2, written with ls.log of the
+    clock; the real WarmupLR built with its defaults agrees to the bit."""
+    w, lo, hi = 1000, 1e-5, 3e-4
+    e = np.maximum(np.arange(1, 1201) - 2, 0)
+    formula = np.array([lo + (hi - lo) * (1.0 / math.log(w) * math.log(x + 1)) if x < w else hi for x in e])
+    s = ds.WarmupLR(lo, hi)
+    np.testing.assert_array_equal(s.values(1200), formula)
+    np.testing.assert_array_equal(s.values(1200), drive(peer.WarmupLR, 1200, lo, hi))
+    public = ls.join([(1.0 / math.log(w)) * ls.log(ls.t + 1), ls.constant(1.0)], boundaries=[w - 1])
+    np.testing.assert_array_equal(((public * (hi - lo)) + lo).shift(2).values(1200), formula)
     for make in (
         lambda **kw: ds.WarmupLR(0.0, 1.0, 10, **kw),
         lambda **kw: ds.WarmupDecayLR(100, 0.0, 1.0, 10, **kw),
         lambda **kw: ds.WarmupCosineLR(100, 0.0, 10, optimizer_lr=1.0, **kw),
     ):
-        with pytest.raises(ValueError, match="warmup_type='log' needs a logarithm"):
-            make()  # DeepSpeed's default
+        assert ls.parse(repr(make())) == make()  # an ordinary value: it prints and reads back
         with pytest.raises(ValueError, match="warmup_type must be one of 'log', 'linear'; got 'cos'"):
             make(warmup_type="cos")  # DeepSpeed would fall back to log with a warning
 
@@ -251,7 +264,6 @@ def test_from_config_drives_a_torch_optimizer_as_deepspeed_does(peer):
             {"type": "WarmupLR", "params": {"warmup_num_steps": "10", "warmup_type": "linear"}},
             "scheduler.params of WarmupLR: warmup_num_steps must be an integer, got '10'",
         ),
-        ({"type": "WarmupLR", "params": {"warmup_max_lr": 1.0}}, "scheduler.params of WarmupLR: warmup_type='log'"),
         ({"type": "OneCycle", "params": {"cycle_min_lr": 0.1}}, "scheduler.params.cycle_max_lr is missing"),
         (
             {"type": "OneCycle", "params": {"cycle_min_lr": 0.1, "cycle_max_lr": 1, "cycle_momentum": 1}},
