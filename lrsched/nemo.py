@@ -17,9 +17,9 @@ import inspect
 from collections.abc import Mapping
 
 from . import _validate as v
-from .algebra import Maximum
+from .algebra import Maximum, Pow
 from .megatron import _on_clock  # the same clock: n = s = t - 1 there with increment 1
-from .primitives import Constant, Cosine, Ease, InverseSqrt, InverseTime, Linear, Poly
+from .primitives import Clock, Constant, Cosine, Ease, InverseSqrt, Linear, Poly
 from .schedule import Schedule
 
 __all__ = [
@@ -361,9 +361,8 @@ def NoamHoldAnnealing(
     hold_ratio=None,
 ) -> Schedule:  # fmt: skip
     r"""``NoamHoldAnnealing``: the warmup, the hold, then max(lr (W / u)^r, min_lr), u = s - hold_steps,
-    r = ``decay_rate``; min_lr past ``max_steps``. Needs a warmup (NeMo raises without one). r = 0.5 is an
-    inverse square root, r = 1 an inverse-time decay, any other r a warped clock (u^r as W (u / W)^r): within a
-    few ulps.
+    r = ``decay_rate``; min_lr past ``max_steps``. Needs a warmup (NeMo raises without one). Written as NeMo
+    computes it, lr max(1, W^r) / max(1, u^r) with ``**`` of the clock: to the bit, for any r.
 
     >>> s = lrsched.nemo.NoamHoldAnnealing(1.0, max_steps=20, warmup_steps=4, hold_steps=2)
     >>> s(5), s(7), round(s(15), 12), s(22)
@@ -375,15 +374,8 @@ def NoamHoldAnnealing(
         given = f"warmup_steps={v.show(warmup_steps)}, warmup_ratio={v.show(warmup_ratio)}, max_steps={m!r}"
         raise ValueError(f"NoamHoldAnnealing needs a warmup of > 0 steps (NeMo raises without one), got {given}")
     held = 0 if hold is None else hold - w  # NeMo's hold_steps: the count, not where it ends
-    # u = s - held = W + x at x = s - (W + held)
-    if r == 0.5:
-        decay = InverseSqrt(base, scale=float(w))
-    elif r == 1.0:
-        decay = InverseTime(base, rate=1.0 / w)
-    elif r == 0.0:
-        decay = Constant(base)
-    else:  # lr W^r / u^r = lr W / (W (u / W)^r), the warp of a ramp read at u
-        decay = (base * w) / _RAMP.warp(r, float(w)).shift(-w)
+    # NeMo's arithmetic: lr max(1, W^r) / max(1, u^r), u = s - held = W + x at x = s - (W + held)
+    decay = (base * max(1, float(w) ** r)) / Maximum(Constant(1.0), Pow(Clock() + float(w), Constant(r)))
     main = Maximum(decay, Constant(low))
     return _build(base, w, main, w + held, m, low, hold)
 

@@ -14,9 +14,10 @@ import lrsched.nemo as nm
 GOLDEN = json.loads((Path(__file__).parent / "data" / "nemo_golden.json").read_text())
 
 #: NeMo's arithmetic kept to the bit; the others take a square root or a power another way (1 / sqrt(1 + x / c)
-#: for (s / c) ** -0.5, (1 - x / D) ** 0.5 for ((D - x) / D) ** 0.5, a warped clock for u ** -r)
+#: for (s / c) ** -0.5, (1 - x / D) ** 0.5 for ((D - x) / D) ** 0.5)
 EXACT = {
     "CosineAnnealing",
+    "NoamHoldAnnealing",
     "PolynomialDecayAnnealing",
     "PolynomialHoldDecayAnnealing",
     "SquareAnnealing",
