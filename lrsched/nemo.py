@@ -14,6 +14,7 @@ while s <= max_steps, then hold ``min_lr``. Golden values: ``tests/golden/make_n
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
 
 from . import _validate as v
@@ -375,7 +376,13 @@ def NoamHoldAnnealing(
         raise ValueError(f"NoamHoldAnnealing needs a warmup of > 0 steps (NeMo raises without one), got {given}")
     held = 0 if hold is None else hold - w  # NeMo's hold_steps: the count, not where it ends
     # NeMo's arithmetic: lr max(1, W^r) / max(1, u^r), u = s - held = W + x at x = s - (W + held)
-    decay = (base * max(1, float(w) ** r)) / Maximum(Constant(1.0), Pow(Clock() + float(w), Constant(r)))
+    try:
+        top = base * max(1, float(w) ** r)
+    except OverflowError:
+        top = math.inf
+    if not math.isfinite(top):
+        raise ValueError(f"lr={base!r}, decay_rate={r!r}: lr * max(1, W^r) at W={w} is beyond the float range")
+    decay = top / Maximum(Constant(1.0), Pow(Clock() + float(w), Constant(r)))
     main = Maximum(decay, Constant(low))
     return _build(base, w, main, w + held, m, low, hold)
 
