@@ -39,7 +39,19 @@ from .primitives import (
     Step,
     Tanh,
 )
-from .recipes import exp_range, flat_cos, noam, one_cycle, sgdr, triangular, triangular2, warmup_cosine, wsd
+from .recipes import (
+    d2z,
+    exp_range,
+    flat_cos,
+    noam,
+    one_cycle,
+    sgdr,
+    triangular,
+    triangular2,
+    warmup_cosine,
+    wsd,
+    wsd_s,
+)
 from .schedule import REGISTRY, Schedule
 from .serialize import from_dict, from_json
 from .symbols import epoch, total
@@ -118,6 +130,7 @@ __all__ = [
     "cooldown",
     "cosine",
     "cycle",
+    "d2z",
     "ease",
     "epoch",
     "exp_range",
@@ -157,4 +170,5 @@ __all__ = [
     "warmup",
     "warmup_cosine",
     "wsd",
+    "wsd_s",
 ]
