@@ -292,6 +292,7 @@ def wsd_s(
     end_ratio: float | None = None,
     start: float = 0.0,
     fractions: bool = False,
+    zero_based: bool = False,
 ) -> Schedule:
     r"""WSD-S (Hu et al. 2024; Wen et al. 2024, "River valley"), as Levanter's optimizer config has it: cycles
     of warmup-stable-decay, each cycle re-warming from the previous one's end value.
@@ -311,10 +312,17 @@ def wsd_s(
     [0, 1], rounded down to whole updates: :math:`W_i = \lfloor w L_i \rfloor`, as Levanter reads its
     ``warmup``, ``rewarmup`` and ``decay`` when they are at most 1.
 
-    Levanter (``OptimizerConfig(learning_rate=peak, cycles=cycle_ends[:-1], warmup=..., rewarmup=...,
-    decay=..., min_lr_ratio=r, lr_schedule=...)`` over ``cycle_ends[-1]`` steps) counts from step 0, as optax
-    does: wsd_s(...)(t) is Levanter's lr at its step t, which Levanter uses for update t + 1; Levanter's
-    run, update for update, is ``wsd_s(..., end_ratio=r, fractions=True).shift(1)``.
+    ``zero_based=True`` counts each cycle from 0 instead, as Levanter (and optax, and
+    :class:`lrsched.Cycle` with ``zero_based``) does: with :math:`x = t - E_{i-1} - 1 \in [0, L_i)` in the
+    formula above, so the first update of a cycle gets :math:`a_i` (the peak, where there is no re-warmup),
+    and a cycle's last update gets its decay one step short of e. Levanter's run, update for update
+    (its optax count is t - 1), is ``wsd_s(peak, cycle_ends, decay_steps=decay, warmup_steps=warmup,
+    rewarmup_steps=rewarmup, decay=lr_schedule, end_ratio=min_lr_ratio, fractions=True, zero_based=True)`` for
+    Levanter's ``OptimizerConfig(learning_rate=peak, cycles=cycle_ends[:-1], warmup=..., rewarmup=...,
+    decay=..., min_lr_ratio=..., lr_schedule="linear" or "cosine")`` over ``cycle_ends[-1]`` steps, fractions
+    as Levanter reads values up to 1 (whole steps: ``fractions=False``). Where every cycle re-warms
+    (``rewarmup_steps`` > 0) that is the default clock one update late, ``wsd_s(...).shift(1)``; without a
+    re-warmup the lr jumps back to the peak, and there the two clocks differ by that update.
 
     >>> s = wsd_s(1.0, cycle_ends=[10, 20], decay_steps=4, warmup_steps=2, rewarmup_steps=2, end_ratio=0.1)
     >>> [round(s(t), 3) for t in (1, 2, 6, 8, 10, 11, 12, 16, 20, 30)]
@@ -342,14 +350,23 @@ def wsd_s(
         name, x = ("warmup_steps", warmup_steps) if i == 0 else ("rewarmup_steps", rewarmup_steps)
         w = _cycle_part(name, x, length, fractions)
         d = length - w if decay_steps is None else _cycle_part("decay_steps", decay_steps, length, fractions)
-        where = f"cycle {i} (t = {v.show(begin)} .. {v.show(stop)}, {v.show(length)} updates)"
+        where = f"cycle {i} (t = {format_value(begin)} .. {format_value(stop)}, {format_value(length)} updates)"
+        if not d > 0 and decay_steps is None:
+            raise ValueError(f"{where} has no decay: {name}={v.show(x)} takes all of it (decay_steps=None: the rest)")
         if not d > 0:
-            raise ValueError(f"{where} has no decay: decay_steps gives it {v.show(d)} updates (warmup {v.show(w)})")
+            raise ValueError(
+                f"{where} has no decay: decay_steps={v.show(decay_steps)} gives it {format_value(d)} updates"
+            )
         if w + d > length:
-            raise ValueError(f"{where}: its warmup {v.show(w)} + decay {v.show(d)} = {v.show(w + d)} exceed it")
+            raise ValueError(
+                f"{where}: {name}={v.show(x)} ({format_value(w)} updates) and decay_steps={v.show(decay_steps)} "
+                f"({format_value(d)}) exceed it"
+            )
         held = Warmup(Constant(peak), steps=w, start=prev) if w > 0 else Constant(peak)
         cycles.append(Cooldown(held, at=length - d, steps=d, to=end, shape=shape))
         begin, prev = stop, end
+    if v.flag("zero_based", zero_based):  # each cycle at x = t' - 1: its own first update sees x = 0
+        cycles = [c.shift(1) for c in cycles]
     return Join(cycles, list(ends[:-1])) if len(cycles) > 1 else cycles[0]
 
 
