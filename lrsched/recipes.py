@@ -148,6 +148,23 @@ def warmup_cosine(
     return Warmup(Cosine(peak, end, steps=n - w), steps=w, start=start)
 
 
+def one_cycle_levels(name: str, peak: float, div_factor: float, final_div_factor: float) -> tuple[float, float]:
+    """The lrs one cycle (Smith and Topin 2017) runs between, as torch's OneCycleLR computes them: the initial lr
+    ``peak / div_factor`` and the final lr ``peak / div_factor / final_div_factor``, each checked finite and
+    refused naming the parameters (``name`` is the peak's: ``"peak"`` here, ``"max_lr"`` in
+    :func:`lrsched.torch.one_cycle_lr`, which uses this too). ``div_factor`` and ``final_div_factor`` are > 0,
+    checked by the caller."""
+    low = v.computed(f"the initial lr, {name} / div_factor,", peak / div_factor, **{name: peak}, div_factor=div_factor)
+    final = v.computed(
+        f"the final lr, {name} / div_factor / final_div_factor,",
+        low / final_div_factor,
+        **{name: peak},
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+    )
+    return low, final
+
+
 @_deferred
 def one_cycle(
     peak: float,
@@ -177,14 +194,7 @@ def one_cycle(
     pct = v.interval("pct_start", pct_start, 0, 1, low_open=True, high_open=True)
     div, final_div = v.positive("div_factor", div_factor), v.positive("final_div_factor", final_div_factor)
     piece = {"cosine": Cosine, "linear": Linear}[v.choice("shape", shape, ("cosine", "linear"))]
-    low = v.computed("the initial lr, peak / div_factor,", peak / div, peak=peak, div_factor=div_factor)
-    final = v.computed(
-        "the final lr, peak / div_factor / final_div_factor,",
-        low / final_div,
-        peak=peak,
-        div_factor=div_factor,
-        final_div_factor=final_div_factor,
-    )
+    low, final = one_cycle_levels("peak", peak, div, final_div)
     up = v.computed("the rise, pct_start * steps,", pct * n, positive=True, pct_start=pct_start, steps=steps)
     down = v.computed("the fall, steps - pct_start * steps,", n - up, positive=True, pct_start=pct_start, steps=steps)
     return Join([piece(low, peak, up), piece(peak, final, down)], [up])
