@@ -260,7 +260,7 @@ def wsd(
     with g(p) = 1 - p, (1 + cos(pi p)) / 2, 1 - sqrt(p) or 2 * 0.5**p - 1, N = ``steps``, W =
     ``warmup_steps``, D = ``decay_steps``. Megatron's ``lr_decay_style="WSD"`` at update t is
     ``wsd(max_lr, lr_decay_steps, lr_warmup_steps, wsd_decay_steps, decay=lr_wsd_decay_style, end=min_lr,
-    start=init_lr).shift(1)`` (its iteration n = t - 1).
+    start=init_lr).shift(1)``, counting iterations (its n = t - 1; :mod:`lrsched.megatron` mirrors every clock).
 
     >>> s = wsd(1.0, steps=100, warmup_steps=10, decay_steps=20, decay="1-sqrt")
     >>> s
@@ -304,8 +304,9 @@ def wsd_s(
     fractions: bool = False,
     zero_based: bool = False,
 ) -> Schedule:
-    r"""WSD-S (Hu et al. 2024; Wen et al. 2024, "River valley"), as Levanter's optimizer config has it: cycles
-    of warmup-stable-decay, each cycle re-warming from the previous one's end value.
+    r"""WSD-S, as Levanter's optimizer config has it: cycles of warmup-stable-decay (Hu et al. 2024, MiniCPM),
+    each re-warming from the previous one's end value (Wen et al. 2024, "Understanding Warmup-Stable-Decay
+    Learning Rates: A River Valley Loss Landscape Perspective").
 
     Cycle i runs from :math:`E_{i-1}` to :math:`E_i` (``cycle_ends``, :math:`E_{-1} = 0`; the last is the end
     of the run), :math:`L_i = E_i - E_{i-1}` updates; at :math:`x = t - E_{i-1} \in (0, L_i]`:
@@ -324,13 +325,14 @@ def wsd_s(
 
     ``zero_based=True`` counts each cycle from 0 instead, as Levanter (and optax, and
     :class:`lrsched.Cycle` with ``zero_based``) does: with :math:`x = t - E_{i-1} - 1 \in [0, L_i)` in the
-    formula above, so the first update of a cycle gets :math:`a_i` (the peak, where there is no re-warmup),
-    and a cycle's last update gets its decay one step short of e. Levanter's run, update for update
+    formula above, so the first update of a cycle gets the start of its warmup, :math:`a_i` (the peak
+    where it has none), and its last update gets its decay one step short of e. Levanter's run, update for update
     (its optax count is t - 1), is ``wsd_s(peak, cycle_ends, decay_steps=decay, warmup_steps=warmup,
     rewarmup_steps=rewarmup, decay=lr_schedule, end_ratio=min_lr_ratio, fractions=True, zero_based=True)`` for
     Levanter's ``OptimizerConfig(learning_rate=peak, cycles=cycle_ends[:-1], warmup=..., rewarmup=...,
     decay=..., min_lr_ratio=..., lr_schedule="linear" or "cosine")`` over ``cycle_ends[-1]`` steps, fractions
-    as Levanter reads values up to 1 (whole steps: ``fractions=False``). Where every cycle re-warms
+    as Levanter reads values up to 1 (whole steps: ``fractions=False``; Levanter's ``decay`` is the length,
+    ``decay`` here the shape, as in :func:`wsd`). Where every cycle re-warms
     (``rewarmup_steps`` > 0) that is the default clock one update late, ``wsd_s(...).shift(1)``; without a
     re-warmup the lr jumps back to the peak, and there the two clocks differ by that update.
 
