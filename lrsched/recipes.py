@@ -247,8 +247,8 @@ def wsd(
 ) -> Schedule:
     r"""Warmup-stable-decay (Hu et al. 2024, MiniCPM; Hägele et al. 2024): linear
     warmup to ``peak``, hold it, then decay to ``end`` over the last
-    ``decay_steps``: ``"linear"``, ``"cosine"``, ``"1-sqrt"`` (:math:`1 - \sqrt{p}`; also
-    spelled ``"sqrt"``, as :func:`lrsched.cooldown` does, and ``"minus_sqrt"``, as Megatron does) or
+    ``decay_steps``: ``"linear"``, ``"cosine"``, ``"1-sqrt"`` (:math:`1 - \sqrt{p}`, Hugging Face's
+    spelling; also ``"sqrt"``, torchtitan's and :func:`lrsched.cooldown`'s, and ``"minus_sqrt"``, Megatron's) or
     ``"exponential"`` (Megatron's :math:`2 \cdot 0.5^{p} - 1`, which reaches ``end`` at p = 1). ``end``
     (default 0) may be given as ``end_ratio`` instead: e = ``end_ratio`` * peak (Hugging Face's and
     Levanter's ``min_lr_ratio``). It is a warmup to a constant, cooled down:
