@@ -196,7 +196,8 @@ class Cooldown(Schedule):
     (``"linear"``), (1 + cos(pi p)) / 2 (``"cosine"``), 1 - sqrt(p)
     (``"sqrt"``, also spelled ``"1-sqrt"`` and ``"minus_sqrt"``: the cooldown of Hägele et al. 2024) or
     2 * 0.5**p - 1 (``"exponential"``: Megatron's WSD anneal, which reaches c at p = 1; not an
-    exponential decay). It is the decay branch of
+    exponential decay, unlike :func:`lrsched.warmup`'s geometric ``"exponential"`` ramp: for a geometric
+    decay, ``geometric``). It is the decay branch of
     warmup-stable-decay taken from any checkpoint: a run saved at update a
     continues on ``cooldown(s, at=a, steps=n)`` without a jump.
 
