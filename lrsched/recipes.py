@@ -93,7 +93,7 @@ def _deferred(fn):
             refuse_misplaced(f"{fn.__name__}(): ", key, x, DURATIONS.get(key, False))
         held = ", ".join(k for k, x in call.arguments.items() if symbols_in(x))
         try:  # that numbers may go there at all; their values are checked when bound
-            try_bindings(lambda b: fn(**{k: substitute(x, b) for k, x in call.arguments.items()}))
+            try_bindings(lambda b: fn(**{k: substitute(_held(x), b) for k, x in call.arguments.items()}))
         except (TypeError, ValueError) as e:
             raise type(e)(f"{e} (for any run: {held} hold total or epoch)") from None
         return Recipe(fn.__name__, tuple(call.arguments.items()))
