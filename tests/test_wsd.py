@@ -187,7 +187,7 @@ def test_wsd_s_is_levanters_schedule_update_for_update(optax64):
     """Levanter counts optax steps from 0: its update t uses step t - 1, and each cycle's first update sees 0
     (zero_based=True). Where every cycle re-warms (no jump) that is lrsched's own clock one update late."""
     jax, optax = optax64
-    worst, jumps = 0.0, 0
+    jumps = 0
     steps = jax.numpy.arange(max(case[1] for case in LEVANTER_CASES) + 20)
     for lr, total, cycles, warm, rewarm, decay, ratio, kind in LEVANTER_CASES:
         ends = [*cycles, total] if not cycles or cycles[-1] != total else list(cycles)
@@ -203,7 +203,6 @@ def test_wsd_s_is_levanters_schedule_update_for_update(optax64):
         got = s.values(n)  # t = 1 .. n
         err = np.abs(got - want).max() / lr
         assert err <= 1e-15, (lr, total, cycles, warm, rewarm, decay, ratio, kind, err)
-        worst = max(worst, err)
         native = ls.wsd_s(lr, ends, decay=kind, end_ratio=ratio, **kw).shift(1).values(n)
         rewarms = len(ends) == 1 or _frac_or_steps(rewarm, min(lengths[1:])) > 0
         if rewarms:
@@ -212,7 +211,7 @@ def test_wsd_s_is_levanters_schedule_update_for_update(optax64):
             diff = np.flatnonzero(np.abs(native - got) > 1e-15 * lr) + 1  # the updates t where they differ
             assert set(diff) <= {e + 1 for e in ends[:-1]} and len(diff) > 0
             jumps += 1
-    assert worst > 0 and jumps > 0  # floats computed two ways; both kinds of case were met
+    assert 0 < jumps < len(LEVANTER_CASES)  # both kinds of case were met
 
 
 def test_wsd_s_reads_levanters_fractions_per_cycle():
