@@ -101,7 +101,7 @@ def _deferred(fn):
     return recipe
 
 
-def end_value(peak: float, end, end_ratio) -> float:
+def _end_value(peak: float, end, end_ratio) -> float:
     """The final lr of a recipe: ``end``, or ``end_ratio * peak`` (optax's ``alpha``, Levanter's and Hugging Face's
     ``min_lr_ratio``, composer's ``alpha_f``); 0 when neither is given, refused by name when both are."""
     if end is not None and end_ratio is not None:
@@ -142,7 +142,7 @@ def warmup_cosine(
     """
     n, w = v.positive("steps", steps), v.nonnegative("warmup_steps", warmup_steps)
     peak, start = v.real("peak", peak), v.real("start", start)
-    end = end_value(peak, end, end_ratio)
+    end = _end_value(peak, end, end_ratio)
     if w >= n:
         raise ValueError(f"warmup_steps={w!r} must be less than steps={n!r}")
     return Warmup(Cosine(peak, end, steps=n - w), steps=w, start=start)
@@ -226,7 +226,7 @@ def sgdr(
     (0.0, True, 0.0)
     """
     peak = v.real("peak", peak)
-    end = end_value(peak, end, end_ratio)
+    end = _end_value(peak, end, end_ratio)
     p, mult = v.positive("period", period), v.positive("period_mult", period_mult)
     d, n = v.positive("decay", decay), v.optional_count("limit", limit)
     if mult < 1 and n is None:
@@ -274,7 +274,7 @@ def wsd(
         v.positive("decay_steps", decay_steps),
     )
     peak, start = v.real("peak", peak), v.real("start", start)
-    end = end_value(peak, end, end_ratio)
+    end = _end_value(peak, end, end_ratio)
     if w + d > n:
         raise ValueError(f"warmup_steps + decay_steps = {w + d!r} exceed steps={n!r}")
     shape = decay_shape("decay", decay)
@@ -347,7 +347,7 @@ def wsd_s(
     v.increasing("cycle_ends", ends)
     fractions = v.flag("fractions", fractions)
     shape = decay_shape("decay", decay)
-    end = end_value(peak, end, end_ratio)
+    end = _end_value(peak, end, end_ratio)
     # checked once before the cycles, so that a bad value is refused by name even where no cycle reads it
     _cycle_part("warmup_steps", warmup_steps, 0.0, fractions)
     _cycle_part("rewarmup_steps", rewarmup_steps, 0.0, fractions)
@@ -509,7 +509,7 @@ def flat_cos(
     peak = v.real("peak", peak)
     n = v.positive("steps", steps)
     pct = v.interval("pct_flat", pct_flat, 0, 1, low_open=True, high_open=True)
-    end = end_value(peak, end, end_ratio)
+    end = _end_value(peak, end, end_ratio)
     flat = v.computed("the flat part, pct_flat * steps,", n * pct, positive=True, pct_flat=pct_flat, steps=steps)
     fall = v.computed(
         "the cosine, steps * (1 - pct_flat),", n * (1 - pct), positive=True, pct_flat=pct_flat, steps=steps
