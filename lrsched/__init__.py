@@ -68,7 +68,19 @@ from .primitives import (
     Step,
     Tanh,
 )
-from .recipes import exp_range, flat_cos, noam, one_cycle, sgdr, triangular, triangular2, warmup_cosine, wsd
+from .recipes import (
+    d2z,
+    exp_range,
+    flat_cos,
+    noam,
+    one_cycle,
+    sgdr,
+    triangular,
+    triangular2,
+    warmup_cosine,
+    wsd,
+    wsd_s,
+)
 from .schedule import REGISTRY, Schedule
 from .serialize import from_dict, from_json
 from .symbols import epoch, total
@@ -148,6 +160,7 @@ __all__ = [
     "cooldown",
     "cosine",
     "cycle",
+    "d2z",
     "ease",
     "epoch",
     "exp",
@@ -193,4 +206,5 @@ __all__ = [
     "warmup",
     "warmup_cosine",
     "wsd",
+    "wsd_s",
 ]

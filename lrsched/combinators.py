@@ -18,7 +18,7 @@ from . import _validate as v
 from . import layout
 from .algebra import Shift, Stretch
 from .engine import WHOLE_END, cycle_start, expecting, whole_cycles, whole_start
-from .primitives import Cosine, Ease, Geometric, Linear
+from .primitives import Cosine, Ease, Exponential, Geometric, Linear
 from .schedule import Field, Schedule, as_schedule, as_schedules
 from .structure import Onset, cycle_breaks, joined_breaks, joined_settles
 
@@ -142,20 +142,49 @@ class Warmup(Schedule):
         return joined_settles([self.steps], self.schedule)
 
 
+def _two_halvings(x: float, to: float, n: float) -> Schedule:
+    """Megatron's "exponential" WSD anneal from x to ``to`` over n: to + (x - to) (2 * 0.5**(t / n) - 1), then ``to``.
+
+    2 * 0.5**p - 1 falls from 1 at p = 0 to 0 at p = 1 (exactly: 2 * 0.5 - 1), faster first; the clamp of the
+    exponential at 1 holds 0 from p = 1 on. It is not an exponential decay (it reaches its end)."""
+    g = Exponential(2.0, 0.5, every=n, end=1.0) - 1.0
+    return g * (x - to) + to
+
+
 _COOLDOWN_SHAPES = {
     "linear": lambda x, to, n: Linear(x, to, n),
     "cosine": lambda x, to, n: Cosine(x, to, steps=n),
     "sqrt": lambda x, to, n: Ease(x, to, steps=n, power=0.5),
+    "exponential": _two_halvings,
 }
-#: other spellings of a shape, read as the one printed: wsd's decay="1-sqrt" is the cooldown's "sqrt"
-SHAPE_ALIASES = {"1-sqrt": "sqrt"}
+#: other spellings of a shape, read as the one printed: wsd's decay="1-sqrt" (Hugging Face's) and Megatron's
+#: "minus_sqrt" are the cooldown's "sqrt"
+SHAPE_ALIASES = {"1-sqrt": "sqrt", "minus_sqrt": "sqrt"}
 
 
 def decay_shape(name: str, value) -> str:
-    """A cooldown or WSD decay shape, "linear", "cosine" or "sqrt" ("1-sqrt" is read as "sqrt")."""
+    """A cooldown or WSD decay shape: "linear", "cosine", "sqrt" ("1-sqrt" and "minus_sqrt" are read as "sqrt")
+    or "exponential"; refused naming ``name`` otherwise."""
     if isinstance(value, str) and value in SHAPE_ALIASES:
         return SHAPE_ALIASES[value]
     return v.choice(name, value, (*_COOLDOWN_SHAPES, *SHAPE_ALIASES))
+
+
+def decay_curve(shape: str, start: float, end: float, steps: float) -> Schedule:
+    r"""From ``start`` to ``end`` over ``steps`` updates along a decay shape g, then ``end``.
+
+    .. math:: \eta(t) = e + (s - e)\, g\big(\min(t, n) / n\big)
+
+    with g(p) = 1 - p (``"linear"``), (1 + cos(pi p)) / 2 (``"cosine"``), 1 - sqrt(p) (``"sqrt"``) or
+    2 * 0.5**p - 1 (``"exponential"``, Megatron's WSD anneal): the tail of :func:`lrsched.cooldown`,
+    of :func:`lrsched.wsd` and of each cycle of :func:`lrsched.wsd_s`.
+
+    >>> decay_curve("exponential", 1.0, 0.0, 10)
+    exponential(2, 0.5, every=10, end=1) - 1
+    >>> [decay_curve("exponential", 3.0, 1.0, 2)(t) for t in (0, 1, 2, 5)]
+    [3.0, 1.8284271247461903, 1.0, 1.0]
+    """
+    return _COOLDOWN_SHAPES[decay_shape("shape", shape)](start, end, steps)
 
 
 class Cooldown(Schedule):
@@ -165,8 +194,11 @@ class Cooldown(Schedule):
         c + (s(a) - c)\, g\big(\min(t - a, n) / n\big) & t > a \end{cases}
 
     where a = ``at``, n = ``steps``, c = ``to``, and g(p) is 1 - p
-    (``"linear"``), (1 + cos(pi p)) / 2 (``"cosine"``) or 1 - sqrt(p)
-    (``"sqrt"``, also spelled ``"1-sqrt"``: the cooldown of Hägele et al. 2024). It is the decay branch of
+    (``"linear"``), (1 + cos(pi p)) / 2 (``"cosine"``), 1 - sqrt(p)
+    (``"sqrt"``, also spelled ``"1-sqrt"`` and ``"minus_sqrt"``: the cooldown of Hägele et al. 2024) or
+    2 * 0.5**p - 1 (``"exponential"``: Megatron's WSD anneal, which reaches c at p = 1; not an
+    exponential decay, unlike :func:`lrsched.warmup`'s geometric ``"exponential"`` ramp: for a geometric
+    decay, ``geometric``). It is the decay branch of
     warmup-stable-decay taken from any checkpoint: a run saved at update a
     continues on ``cooldown(s, at=a, steps=n)`` without a jump.
 
@@ -187,7 +219,7 @@ class Cooldown(Schedule):
 
     def _encode(self, enc):
         kid = enc.encode(self.schedule)
-        tail = _COOLDOWN_SHAPES[self.shape](enc.value_at(kid, self.at, self.schedule), self.to, self.steps)
+        tail = decay_curve(self.shape, enc.value_at(kid, self.at, self.schedule), self.to, self.steps)
         if self.at == 0:
             return enc.encode(tail)
         return enc.node(layout.JOIN, [self.at], (kid, tail))

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 
 from . import _validate as v
 from .algebra import Maximum
-from .combinators import Join
-from .primitives import Constant, Cosine, Ease, Exponential, InverseSqrt, Linear
+from .combinators import Join, decay_curve
+from .primitives import Constant, Cosine, InverseSqrt, Linear
 from .schedule import Schedule
 
 __all__ = ["from_args", "optimizer_param_scheduler"]
@@ -75,14 +75,9 @@ def _decay_tail(style, max_lr, min_lr, w, d, wsd_steps, wsd_style):
         shape = Linear(1.0, 0.0, 1) if style == "linear" else Cosine(1.0, 0.0, steps=1)
         return [(shape.stretch(d - w) * delta + min_lr, w, d), floor]
     start = d - wsd_steps  # WSD: max to the anneal's start, then the anneal over wsd_steps
-    if wsd_style == "exponential":
-        shape = Exponential(2.0, 0.5, every=1.0) - 1.0  # 2 * 0.5^p - 1
-    else:
-        shape = {
-            "linear": Linear(1.0, 0.0, 1),
-            "cosine": Cosine(1.0, 0.0, steps=1),
-            "minus_sqrt": Ease(1.0, 0.0, steps=1, power=0.5),
-        }[wsd_style]
+    # the coefficient from 1 to 0 over a unit of progress, the shape lrsched.cooldown spells the same way
+    # (minus_sqrt is its "sqrt", exponential Megatron's 2 * 0.5^p - 1), scaled as Megatron does: min + c * delta
+    shape = decay_curve(wsd_style, 1.0, 0.0, 1.0)
     anneal = shape.stretch(wsd_steps) * delta + min_lr if wsd_steps > 0 else Constant(max_lr)
     return [(Constant(max_lr), 0.0, start), (anneal, start, d), floor]
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
+import lrsched as ls
 import lrsched.megatron as mg
 
 
@@ -109,6 +110,22 @@ def test_megatrons_quirks():
     assert s["lr"](5) == 0.1 and s["lr"](3) == 0.1 + 0.9 * (2 * 0.5**0.5 - 1)  # 2 * 0.5^p - 1 reaches 0 at p = 1
     s = mg.optimizer_param_scheduler(0.0, 1.0, 0.1, 2, 4, "constant")["lr"]
     assert s.values(8).tolist() == [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # constant ignores D
+
+
+@pytest.mark.parametrize("wsd_style", ["linear", "cosine", "exponential", "minus_sqrt"])
+def test_the_wsd_recipe_and_cooldown_in_megatrons_spelling_are_megatrons_wsd(peer, wsd_style):
+    """lrsched.wsd and lrsched.cooldown read Megatron's anneal names (issue 25): with Megatron's clock (iteration
+    n = t - 1) they are its WSD, for every lr_wsd_decay_style, the end given as a value or as a ratio of the peak."""
+    kw = dict(init_lr=0.01, max_lr=2.0, min_lr=0.2, lr_warmup_steps=10, lr_decay_steps=200, lr_decay_style="WSD")
+    kw.update(start_wd=0.0, end_wd=0.0, wd_incr_steps=1, wd_incr_style="constant")
+    kw.update(wsd_decay_steps=60, lr_wsd_decay_style=wsd_style)
+    want, _ = drive(peer, 230, 1, **kw)
+    for s in (
+        ls.wsd(2.0, 200, 10, 60, decay=wsd_style, end=0.2, start=0.01),
+        ls.wsd(2.0, 200, 10, 60, decay=wsd_style, end_ratio=0.1, start=0.01),
+        ls.cooldown(ls.warmup(ls.constant(2.0), steps=10, start=0.01), at=140, steps=60, to=0.2, shape=wsd_style),
+    ):
+        np.testing.assert_allclose(s.shift(1).values(230), want, rtol=0, atol=1e-15 * 2.0)
 
 
 def _args(**kw):

@@ -31,6 +31,7 @@ from ..algebra import Function
 from ..combinators import Cycle, Join
 from ..plateau import Plateau
 from ..primitives import Constant, Cosine, Exponential, Linear, Piecewise, Poly, Step
+from ..recipes import one_cycle_levels
 from ..schedule import Schedule, as_schedule
 
 __all__ = [
@@ -353,14 +354,7 @@ def one_cycle_lr(
     """
     top = v.positive("max_lr", max_lr)
     div, final_div = v.positive("div_factor", div_factor), v.positive("final_div_factor", final_div_factor)
-    initial = v.computed("the initial lr, max_lr / div_factor,", top / div, max_lr=max_lr, div_factor=div_factor)
-    low = v.computed(
-        "the final lr, max_lr / div_factor / final_div_factor,",
-        initial / final_div,
-        max_lr=max_lr,
-        div_factor=div_factor,
-        final_div_factor=final_div_factor,
-    )
+    initial, low = one_cycle_levels("max_lr", top, div, final_div)  # the recipe's levels; torch's own clock below
     if v.flag("three_phase", three_phase):
         levels = [(initial, top), (top, initial), (initial, low)]
     else:
