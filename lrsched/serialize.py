@@ -253,6 +253,13 @@ def _mapping(node, path: str) -> dict:
         raise ValueError(f"{path}: cannot read the config: {type(e).__name__}: {e}") from None
 
 
+def _recipe_expr(value: str, where: str):
+    try:
+        return parse_expr(value)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
 def _decode_recipe(fn, node: dict, path: str):
     """A recipe named in a config (``{"type": "warmup_cosine", "peak": 3e-4, "steps": "total", ...}``).
 
@@ -271,12 +278,14 @@ def _decode_recipe(fn, node: dict, path: str):
             hint = v.did_you_mean(key, params, cutoff=0.5, otherwise=f"its parameters are {', '.join(params)}")
             raise ValueError(f"{path}: unknown field {v.show(key)} for {node['type']!r}{hint}")
         if isinstance(value, str) and params[key].annotation not in ("str", str):
-            try:
-                value = parse_expr(value)
-            except ValueError as e:
-                raise ValueError(f"{where}: {e}") from None
-        elif isinstance(value, (Mapping, Sequence)) and not isinstance(value, str):
-            raise TypeError(f"{where} must be a number or a string, got {type(value).__name__}")
+            value = _recipe_expr(value, where)
+        elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):  # a list of numbers (cycle_ends)
+            value = [_recipe_expr(x, f"{where}[{i}]") if isinstance(x, str) else x for i, x in enumerate(value)]
+            for i, x in enumerate(value):
+                if isinstance(x, (Mapping, Sequence)) and not isinstance(x, str):
+                    raise TypeError(f"{where}[{i}] must be a number or a string, got {type(x).__name__}")
+        elif isinstance(value, Mapping):
+            raise TypeError(f"{where} must be a number, a string or a list, got {type(value).__name__}")
         refuse_misplaced(f"{path}: ", key, value, DURATIONS.get(key, False))
         kwargs[key] = value
     try:

@@ -35,7 +35,7 @@ SYMBOLS = {"total": "the run's number of optimizer updates", "epoch": "the numbe
 #: A kind's :class:`lrsched.value.Field` may say otherwise with ``duration=``.
 DURATIONS: dict[str, bool | str] = dict.fromkeys(
     ("steps", "warmup_steps", "decay_steps", "every", "boundaries", "milestones", "period", "half_period", "at", "k",
-     "span", "steps_per_epoch", "scale", "limit"),
+     "span", "steps_per_epoch", "scale", "limit", "cycle_ends", "rewarmup_steps"),
     True,
 ) | {"points": "times"}  # fmt: skip
 
