@@ -19,7 +19,8 @@ engine's next update).
 
 What each update used is read inside it: a step pre-hook on the basic optimizer, registered after the
 scheduler's (torch runs pre-hooks in registration order), records, for each param group whose parameters have a
-gradient (the groups that call updates), the lr it holds. The expected values are the schedule written out in
+gradient (the groups that call updates), the lr it holds, and the engine's ``global_steps`` then (the update
+the call belongs to: ZeRO 3 steps a group once per sub-group). The expected values are the schedule written out in
 numpy (:func:`expected_lr`) at the count of applied updates that DeepSpeed itself reports
 (``global_steps - skipped_steps``), never lrsched's.
 

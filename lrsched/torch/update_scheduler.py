@@ -96,6 +96,18 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     list, one per group, it is refused by name at the next step. Removing
     param groups is refused by name.
 
+    Under DeepSpeed's engine (``deepspeed.initialize(..., lr_scheduler=...)``,
+    the object or the callable form, every ZeRO stage) the clock is the
+    engine's update: DeepSpeed calls the basic optimizer's ``step()`` once per
+    param group at ZeRO 1 and 2 and once per sub-group at ZeRO 3, and the
+    fp16/bf16 optimizers of stage 0 step it once inside
+    ``deepspeed.initialize``; each step of the engine's update k writes s(k)
+    into the groups it steps, the update is counted once, by the
+    ``scheduler.step()`` that the engine calls after each applied update (or
+    by the loop's own ``scheduler.step()``; for a scheduler nothing steps, by
+    the engine's next update and by ``state_dict()``), and the step inside
+    ``deepspeed.initialize`` is not counted.
+
     ``state_dict()`` holds plain JSON types (``torch.load(weights_only=True)``
     reads it), and a run resumed at any k continues exactly, in either load
     order (after an added group: into an optimizer built with it). A
