@@ -762,6 +762,26 @@ def test_lambda_lr_under_deepspeeds_engine_steps_one_group_at_a_time(deepspeed_e
     assert calls == [{0: s(1)}, {1: s(1)}, {0: s(2)}, {1: s(2)}, {0: s(3)}, {1: s(3)}]
 
 
+def test_a_deepspeed_engine_without_the_methods_looked_for_is_said_once(monkeypatch):
+    """A DeepSpeed whose engine has no ``_take_model_step``: its updates cannot be recognized, which a warning
+    says (once), and each step() is counted, as without DeepSpeed."""
+    import sys
+    import types
+
+    module = types.ModuleType("deepspeed.runtime.engine")
+    module.DeepSpeedEngine = type("DeepSpeedEngine", (), {})
+    monkeypatch.setitem(sys.modules, "deepspeed.runtime.engine", module)
+    opt = _sgd()
+    sched = lt.scheduler(opt, ls.linear(0.1, 0.01, 8))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            opt.step()
+    said = [str(w.message) for w in seen if "DeepSpeedEngine" in str(w.message)]
+    assert len(said) == 1 and "no DeepSpeedEngine._take_model_step" in said[0] and "lambda_lr" in said[0]
+    assert sched.last_epoch == 2
+
+
 def test_no_deepspeed_engine_module_means_no_deepspeed_update(monkeypatch):
     import sys
 

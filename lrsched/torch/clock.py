@@ -128,10 +128,12 @@ def deepspeed_update(frame):
     of them; DeepSpeed is never imported here.
     """
     module = sys.modules.get("deepspeed.runtime.engine")
-    engine_class = getattr(module, "DeepSpeedEngine", None)
-    if engine_class is None:
+    if module is None:
         return None
-    update, init = engine_class._take_model_step.__code__, engine_class.__init__.__code__
+    codes = _deepspeed_codes(module)
+    if codes is None:
+        return None
+    update, init = codes
     for _ in range(DEEPSPEED_DEPTH):
         if frame is None:
             return None
@@ -141,6 +143,31 @@ def deepspeed_update(frame):
         if frame.f_code is init:
             return DEEPSPEED_INIT
         frame = frame.f_back
+    return None
+
+
+_unknown_deepspeed: set = set()  # DeepSpeed engine modules without the methods looked for, warned of once
+
+
+def _deepspeed_codes(module):
+    """The code objects of ``DeepSpeedEngine._take_model_step`` and ``__init__`` in DeepSpeed's engine module, or
+    None (with a warning, once) for a DeepSpeed whose engine has no such methods."""
+    engine_class = getattr(module, "DeepSpeedEngine", None)
+    update = getattr(getattr(engine_class, "_take_model_step", None), "__code__", None)
+    init = getattr(getattr(engine_class, "__init__", None), "__code__", None)
+    if update is not None and init is not None:
+        return update, init
+    if id(module) not in _unknown_deepspeed:
+        _unknown_deepspeed.add(id(module))
+        warnings.warn(
+            "lrsched: this DeepSpeed's engine has no DeepSpeedEngine._take_model_step, which lrsched's clock "
+            "recognizes DeepSpeed's updates by (DeepSpeed 0.19 has it): each call of the basic optimizer's step() "
+            "is counted as an update, which is wrong where DeepSpeed steps it more than once per update (ZeRO 3, "
+            "or ZeRO 1 and 2 with several param groups) or inside deepspeed.initialize (fp16/bf16 at stage 0). "
+            "Use lrsched.torch.lambda_lr, which counts the engine's scheduler.step() calls",
+            UserWarning,
+            stacklevel=4,
+        )
     return None
 
 
