@@ -728,6 +728,22 @@ def test_the_step_inside_deepspeed_initialize_is_not_an_update(deepspeed_engine)
     assert calls[2] == {0: s(2)} and sched.last_epoch == 2
 
 
+def test_one_group_steps_after_the_optimizer_state_was_loaded(deepspeed_engine):
+    """torch's Optimizer.load_state_dict puts new dicts in place of the groups (holding the same params lists):
+    a ZeRO 1 step over one of them, before anything refreshed the scheduler, still finds it and reads s(k)."""
+    s = ls.linear(0.1, 0.01, 8)
+    opt = _sgd(groups=2)
+    sched = lt.scheduler(opt, s)
+    engine = deepspeed_engine(opt, sched)
+    _gradients(opt, 1.0)
+    engine._take_model_step("per_group")
+    state = opt.state_dict()
+    opt.load_state_dict(state)  # new group dicts, as a checkpoint load makes them
+    calls = _seen_by_group(opt)
+    engine._take_model_step("per_group")
+    assert calls == [{0: s(2)}, {1: s(2)}] and sched.last_epoch == 2
+
+
 def test_a_deepspeed_step_over_a_group_the_scheduler_does_not_know_is_refused(deepspeed_engine):
     opt = _sgd(groups=2)
     sched = lt.scheduler(opt, ls.linear(0.1, 0.01, 8))

@@ -266,7 +266,8 @@ def arguments(optimizer, given: dict, relative, last_epoch, total, epoch, name=N
 def same_group(group, known) -> bool:
     """Whether ``group`` is the param group ``known``: the same dict, or the one torch's
     ``Optimizer.load_state_dict`` made in its place (a new dict holding the same ``params`` list)."""
-    return group is known or group.get("params") is known.get("params")
+    params = group.get("params")
+    return group is known or (params is not None and params is known.get("params"))
 
 
 def stepped_groups(known: list, groups: list) -> dict:
