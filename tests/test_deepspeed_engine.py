@@ -101,7 +101,7 @@ def _engine(stage, precision="fp32", accumulation=1, groups=1, kind="scheduler",
         stepped = {}
         for g in optimizer.param_groups:
             if any(p.grad is not None for p in g["params"]):
-                i = next((j for j, h in enumerate(groups) if h is g), -1)
+                i = next((j for j, h in enumerate(groups) if h is g or h["params"] is g["params"]), -1)
                 stepped[str(i)] = float(g["lr"])
         record["calls"].append(stepped)
         record["updates"].append(int(engine.global_steps))  # the engine's update this step belongs to
@@ -153,12 +153,12 @@ def _case(stage, updates=6, overflow_at=(), loop_steps=False, **kw) -> dict:
 
 def _checkpoint(directory: str) -> dict:
     """3 updates, save, 3 more (the uninterrupted run); a new engine loads the save and makes 3 updates."""
-    engine, sched, record = _engine(1)
+    engine, sched, record = _engine(1, groups=2)
     _train(engine, 3)
     engine.save_checkpoint(directory, tag="at3")
     _train(engine, 3)
     whole = _result(engine, sched, record)
-    engine, sched, record = _engine(1)
+    engine, sched, record = _engine(1, groups=2)
     engine.load_checkpoint(directory, tag="at3")
     resumed_at = int(sched.last_epoch)
     _train(engine, 3)
@@ -355,14 +355,17 @@ def test_bf16_overflow_skip_neither_steps_the_scheduler_nor_counts(runs):
 
 def test_checkpoint_through_the_engine_resumes_where_it_stopped(runs):
     """``engine.save_checkpoint`` stores the client scheduler's state dict (3 updates done); a new engine and
-    scheduler that ``load_checkpoint`` it make updates 4, 5, 6 at the lrs of the uninterrupted run."""
+    scheduler that ``load_checkpoint`` it make updates 4, 5, 6 at the lrs of the uninterrupted run (ZeRO 1, two
+    param groups: stepped one at a time, in the optimizer's reloaded groups)."""
     case = runs["checkpoint"]
     assert case["saved"]["last_epoch"] == 3
     assert case["resumed_at"] == 3
     assert case["count"] == 3  # lrsched.torch.updates_done reads it from the checkpoint file too
-    whole, resumed = lrs_by_group(case["whole"])["0"], lrs_by_group(case["resumed"])["0"]
-    np.testing.assert_allclose(whole, expected_lr(6), rtol=RTOL, atol=0)
-    assert resumed == whole[3:]  # bit for bit
+    whole, resumed = lrs_by_group(case["whole"]), lrs_by_group(case["resumed"])
+    assert sorted(whole) == sorted(resumed) == ["0", "1"]
+    for i in whole:
+        np.testing.assert_allclose(whole[i], expected_lr(6), rtol=RTOL, atol=0)
+        assert resumed[i] == whole[i][3:]  # bit for bit
     assert case["resumed"]["scheduler_steps"] == 3
 
 
