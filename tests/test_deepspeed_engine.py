@@ -229,6 +229,8 @@ CASES = {
     "stage1_two_groups_lambda_lr": lambda: _case(1, groups=2, kind="lambda_lr"),
     "stage3_two_groups": lambda: _case(3, groups=2),
     "stage3_sub_groups": lambda: _case(3, zero={"sub_group_size": 8}),  # 19 parameters: 2 sub-groups
+    "stage0_bf16_two_groups_overflow": lambda: _case(0, precision="bf16", groups=2, overflow_at={2}),
+    "stage3_bf16_two_groups_overflow": lambda: _case(3, precision="bf16", groups=2, accumulation=2, overflow_at={5}),
     # a scheduler the engine is not given: the loop steps it after every micro-batch, or never
     "stage3_own_stepped": lambda: _case(3, groups=2, accumulation=2, form="own", loop_steps=True),
     "stage1_own_never_stepped": lambda: _case(1, groups=2, accumulation=2, form="own"),
@@ -436,6 +438,24 @@ def test_stage3_with_sub_groups_of_one_param_group(runs):
     assert len(case["calls"]) == 2 * applied(case)  # sub-groups of 12 and 3 + 3 + 1 parameters
     assert_each_update_uses_s(case)
     assert case["updates_counted"] == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "optimizer"),
+    [
+        ("stage0_bf16_two_groups_overflow", "FP16_UnfusedOptimizer"),
+        ("stage3_bf16_two_groups_overflow", "DeepSpeedZeroOptimizer_Stage3"),
+    ],
+)
+def test_an_overflow_with_two_param_groups(runs, name, optimizer):
+    """bf16 with two param groups, an infinite loss at update 3: DeepSpeed skips it (no step() of the basic
+    optimizer, no scheduler.step()), and the 5 updates applied of 6 use s(1) .. s(5) in both groups; at stage 0
+    after deepspeed.initialize's own step, at stage 3 over sub-groups."""
+    case = runs[name]
+    assert case["optimizer"] == optimizer
+    assert case["global_steps"] == 6 and case["skipped_steps"] == 1
+    assert_each_update_uses_s(case, groups=2)
+    assert case["updates_counted"] == 5
 
 
 @pytest.mark.parametrize("name", ["stage3_own_stepped", "stage1_own_never_stepped"])
