@@ -9,13 +9,18 @@ it hangs. One launch runs every case and writes what it saw as JSON; the tests r
 The engine's stepping contract, as deepspeed/runtime/engine.py (0.19.8) states it: ``_take_model_step`` runs
 only at a gradient-accumulation boundary; it calls the wrapped optimizer's ``step()``, then reads
 ``optimizer.overflow`` and steps the client scheduler (``lr_scheduler.step()``) only when the update was applied
-(an fp16/bf16 overflow counts ``skipped_steps`` instead). lrsched's clock counts the basic optimizer's own
-``step()`` calls, so the two agree wherever DeepSpeed calls the basic optimizer's ``step()`` exactly once per
-applied update, which is not everywhere (the expected failures below).
+(an fp16/bf16 overflow counts ``skipped_steps`` instead). DeepSpeed does not call the basic optimizer's
+``step()`` once per applied update everywhere: ZeRO 1 and 2 call it once per param group (``param_groups``
+swapped for a one-group list), ZeRO 3 once per sub-group, and the fp16/bf16 optimizers of stage 0 once more,
+on zero gradients, inside ``deepspeed.initialize``. So under the engine lrsched's clock is the engine's update
+(lrsched/torch/clock.py, ``deepspeed_update``): its steps write update t's values into the groups they step,
+and the update is counted once, by the next ``scheduler.step()`` (or, when nothing steps the scheduler, by the
+engine's next update).
 
 What each update used is read inside it: a step pre-hook on the basic optimizer, registered after the
 scheduler's (torch runs pre-hooks in registration order), records, for each param group whose parameters have a
-gradient (the groups that call updates), the lr it holds. The expected values are the schedule written out in
+gradient (the groups that call updates), the lr it holds, and the engine's ``global_steps`` then (the update
+the call belongs to: ZeRO 3 steps a group once per sub-group). The expected values are the schedule written out in
 numpy (:func:`expected_lr`) at the count of applied updates that DeepSpeed itself reports
 (``global_steps - skipped_steps``), never lrsched's.
 
@@ -60,8 +65,11 @@ def expected_lr(n: int, first: int = 1) -> np.ndarray:
 # ---------------------------------------------------------------- the engine's side (this file as a script)
 
 
-def _engine(stage, precision="fp32", accumulation=1, groups=1, kind="scheduler", form="object"):
-    """A DeepSpeed engine on a tiny model, its basic optimizer, the client scheduler and the record of updates."""
+def _engine(stage, precision="fp32", accumulation=1, groups=1, kind="scheduler", form="object", zero=None):
+    """A DeepSpeed engine on a tiny model, its basic optimizer, the scheduler and the record of updates.
+
+    ``form``: "object" (made before ``deepspeed.initialize`` and given to it), "callable" (DeepSpeed makes it),
+    or "own" (made on the basic optimizer and not given to the engine: the loop steps it, or not)."""
     import deepspeed
     import torch
 
@@ -76,14 +84,16 @@ def _engine(stage, precision="fp32", accumulation=1, groups=1, kind="scheduler",
     config = {
         "train_micro_batch_size_per_gpu": 2,
         "gradient_accumulation_steps": accumulation,
-        "zero_optimization": {"stage": stage},
+        "zero_optimization": {"stage": stage, **(zero or {})},
         "steps_per_print": 10**9,
     }
     if precision == "bf16":
         config["bf16"] = {"enabled": True}
-    engine, _, _, sched = deepspeed.initialize(model=model, optimizer=opt, lr_scheduler=client, config=config)
+    given = None if form == "own" else client
+    engine, _, _, sched = deepspeed.initialize(model=model, optimizer=opt, lr_scheduler=given, config=config)
+    sched = client if form == "own" else sched
     groups = list(opt.param_groups)  # ZeRO 1 and 2 step one group at a time: it is found by identity
-    record = {"calls": [], "scheduler_steps": 0}
+    record = {"calls": [], "updates": [], "scheduler_steps": 0}
 
     def seen(optimizer, args, kwargs):  # after the scheduler's pre-hook: what this update reads
         if len(optimizer.param_groups) == len(groups):
@@ -91,9 +101,10 @@ def _engine(stage, precision="fp32", accumulation=1, groups=1, kind="scheduler",
         stepped = {}
         for g in optimizer.param_groups:
             if any(p.grad is not None for p in g["params"]):
-                i = next((j for j, h in enumerate(groups) if h is g), -1)
+                i = next((j for j, h in enumerate(groups) if h is g or h["params"] is g["params"]), -1)
                 stepped[str(i)] = float(g["lr"])
         record["calls"].append(stepped)
+        record["updates"].append(int(engine.global_steps))  # the engine's update this step belongs to
 
     opt.register_step_pre_hook(seen)
     step = sched.step
@@ -106,8 +117,9 @@ def _engine(stage, precision="fp32", accumulation=1, groups=1, kind="scheduler",
     return engine, sched, record
 
 
-def _train(engine, updates: int, overflow_at=()):
-    """``updates`` accumulation boundaries; the micro-batches in ``overflow_at`` get an infinite loss."""
+def _train(engine, updates: int, overflow_at=(), sched=None):
+    """``updates`` accumulation boundaries; the micro-batches in ``overflow_at`` get an infinite loss; ``sched``:
+    stepped after every micro-batch (a loop's own scheduler, not the engine's)."""
     import torch
 
     dtype = next(engine.module.parameters()).dtype
@@ -117,6 +129,8 @@ def _train(engine, updates: int, overflow_at=()):
             loss = loss * float("inf")
         engine.backward(loss)
         engine.step()
+        if sched is not None:
+            sched.step()
 
 
 def _result(engine, sched, record) -> dict:
@@ -129,20 +143,22 @@ def _result(engine, sched, record) -> dict:
     }
 
 
-def _case(stage, updates=6, overflow_at=(), **kw) -> dict:
+def _case(stage, updates=6, overflow_at=(), loop_steps=False, **kw) -> dict:
     engine, sched, record = _engine(stage, **kw)
-    _train(engine, updates, overflow_at)
-    return _result(engine, sched, record)
+    _train(engine, updates, overflow_at, sched if loop_steps else None)
+    out = _result(engine, sched, record)
+    out["saved_count"] = int(sched.state_dict()["last_epoch"])
+    return out
 
 
 def _checkpoint(directory: str) -> dict:
     """3 updates, save, 3 more (the uninterrupted run); a new engine loads the save and makes 3 updates."""
-    engine, sched, record = _engine(1)
+    engine, sched, record = _engine(1, groups=2)
     _train(engine, 3)
     engine.save_checkpoint(directory, tag="at3")
     _train(engine, 3)
     whole = _result(engine, sched, record)
-    engine, sched, record = _engine(1)
+    engine, sched, record = _engine(1, groups=2)
     engine.load_checkpoint(directory, tag="at3")
     resumed_at = int(sched.last_epoch)
     _train(engine, 3)
@@ -206,11 +222,18 @@ CASES = {
     "stage1_bf16_overflow": lambda: _case(1, precision="bf16", accumulation=2, overflow_at={5}),
     "stage0_bf16_callable": lambda: _case(0, precision="bf16", form="callable"),
     "stage3_two_groups_lambda_lr": lambda: _case(3, groups=2, kind="lambda_lr"),
-    # where it does not (the expected failures)
+    # where it does not: the engine's update is the clock
     "stage0_bf16_object": lambda: _case(0, precision="bf16"),
     "stage1_two_groups": lambda: _case(1, groups=2),
+    "stage2_two_groups_accumulation": lambda: _case(2, groups=2, accumulation=2),
     "stage1_two_groups_lambda_lr": lambda: _case(1, groups=2, kind="lambda_lr"),
     "stage3_two_groups": lambda: _case(3, groups=2),
+    "stage3_sub_groups": lambda: _case(3, zero={"sub_group_size": 8}),  # 19 parameters: 2 sub-groups
+    "stage0_bf16_two_groups_overflow": lambda: _case(0, precision="bf16", groups=2, overflow_at={2}),
+    "stage3_bf16_two_groups_overflow": lambda: _case(3, precision="bf16", groups=2, accumulation=2, overflow_at={5}),
+    # a scheduler the engine is not given: the loop steps it after every micro-batch, or never
+    "stage3_own_stepped": lambda: _case(3, groups=2, accumulation=2, form="own", loop_steps=True),
+    "stage1_own_never_stepped": lambda: _case(1, groups=2, accumulation=2, form="own"),
 }
 
 
@@ -273,10 +296,16 @@ def runs(tmp_path_factory):
 
 
 def lrs_by_group(case: dict) -> dict[str, list[float]]:
-    """The lr of each param group's updates, in order (a group's update: a step call while it has gradients)."""
+    """The lr of each param group's updates, in order (a group's update: the step calls of one engine update
+    while it has gradients; ZeRO 3 steps a group once per sub-group, each of them at the same lr)."""
     out: dict[str, list[float]] = {}
-    for call in case["calls"]:
+    seen: dict[tuple[int, str], float] = {}
+    for update, call in zip(case["updates"], case["calls"], strict=True):
         for i, lr in call.items():
+            if (update, i) in seen:
+                assert lr == seen[(update, i)], f"update {update}: param group {i}'s sub-groups stepped at 2 lrs"
+                continue
+            seen[(update, i)] = lr
             out.setdefault(i, []).append(lr)
     return out
 
@@ -287,13 +316,15 @@ def applied(case: dict) -> int:
     return case["global_steps"] - case["skipped_steps"]
 
 
-def assert_each_update_uses_s(case: dict, groups: int = 1) -> None:
+def assert_each_update_uses_s(case: dict, groups: int = 1, client: bool = True) -> None:
     n = applied(case)
     by_group = lrs_by_group(case)
     assert sorted(by_group) == [str(i) for i in range(groups)], by_group
     for i, lrs in by_group.items():
         np.testing.assert_allclose(lrs, expected_lr(n), rtol=RTOL, atol=0, err_msg=f"param group {i}")
-    assert case["scheduler_steps"] == n  # the engine stepped the client scheduler once per applied update
+    if client:
+        assert case["scheduler_steps"] == n  # the engine stepped the client scheduler once per applied update
+    assert case["saved_count"] == n  # the state dict a checkpoint takes holds DeepSpeed's count
 
 
 def test_stage0_each_update_uses_s_of_its_count(runs):
@@ -326,14 +357,17 @@ def test_bf16_overflow_skip_neither_steps_the_scheduler_nor_counts(runs):
 
 def test_checkpoint_through_the_engine_resumes_where_it_stopped(runs):
     """``engine.save_checkpoint`` stores the client scheduler's state dict (3 updates done); a new engine and
-    scheduler that ``load_checkpoint`` it make updates 4, 5, 6 at the lrs of the uninterrupted run."""
+    scheduler that ``load_checkpoint`` it make updates 4, 5, 6 at the lrs of the uninterrupted run (ZeRO 1, two
+    param groups: stepped one at a time, in the optimizer's reloaded groups)."""
     case = runs["checkpoint"]
     assert case["saved"]["last_epoch"] == 3
     assert case["resumed_at"] == 3
     assert case["count"] == 3  # lrsched.torch.updates_done reads it from the checkpoint file too
-    whole, resumed = lrs_by_group(case["whole"])["0"], lrs_by_group(case["resumed"])["0"]
-    np.testing.assert_allclose(whole, expected_lr(6), rtol=RTOL, atol=0)
-    assert resumed == whole[3:]  # bit for bit
+    whole, resumed = lrs_by_group(case["whole"]), lrs_by_group(case["resumed"])
+    assert sorted(whole) == sorted(resumed) == ["0", "1"]
+    for i in whole:
+        np.testing.assert_allclose(whole[i], expected_lr(6), rtol=RTOL, atol=0)
+        assert resumed[i] == whole[i][3:]  # bit for bit
     assert case["resumed"]["scheduler_steps"] == 3
 
 
@@ -365,36 +399,74 @@ def test_stage3_with_lambda_lr(runs):
     assert_each_update_uses_s(case, groups=2)
 
 
-@pytest.mark.xfail(
-    reason="FP16_Optimizer / FP16_UnfusedOptimizer (fp16 or bf16 at ZeRO stage 0) call the basic optimizer's step() "
-    "once with zero gradients in their constructor (initialize_optimizer_states): a scheduler made before "
-    "deepspeed.initialize counts it, and update k uses s(k + 1). The callable form is not affected",
-    strict=True,
-)
 def test_stage0_bf16_with_a_scheduler_made_before_initialize(runs):
+    """FP16_Optimizer / FP16_UnfusedOptimizer (fp16 or bf16 at ZeRO stage 0) call the basic optimizer's step()
+    once with zero gradients in their constructor (initialize_optimizer_states): a step inside
+    deepspeed.initialize, not an update DeepSpeed counts, so lrsched does not count it either."""
     case = runs["stage0_bf16_object"]
-    assert case["updates_counted"] == applied(case), "one update counted more than DeepSpeed applied"
+    assert case["optimizer"] == "FP16_UnfusedOptimizer"
+    assert case["updates_counted"] == applied(case) == 6, "an update counted more or less than DeepSpeed applied"
     assert_each_update_uses_s(case)
 
 
-@pytest.mark.xfail(
-    reason="ZeRO 1 and 2 step the basic optimizer once per param group, with optimizer.param_groups swapped for a "
-    "one-group list (DeepSpeedZeroOptimizer._optimizer_step): lrsched.torch.scheduler and lambda_lr take it "
-    "for groups removed and refuse the update (ValueError)",
-    strict=True,
-)
-@pytest.mark.parametrize("name", ["stage1_two_groups", "stage1_two_groups_lambda_lr"])
-def test_zero1_with_two_param_groups(runs, name):
-    assert_each_update_uses_s(runs[name], groups=2)
+@pytest.mark.parametrize("name", ["stage1_two_groups", "stage2_two_groups_accumulation", "stage1_two_groups_lambda_lr"])
+def test_zero1_and_2_with_two_param_groups(runs, name):
+    """ZeRO 1 and 2 step the basic optimizer once per param group, with ``optimizer.param_groups`` swapped for a
+    one-group list (DeepSpeedZeroOptimizer._optimizer_step): not a removal; each step's group is found by
+    identity and gets update k's lr, and the update is counted once (scheduler) or stepped once (lambda_lr)."""
+    case = runs[name]
+    assert case["optimizer"] == "DeepSpeedZeroOptimizer"
+    assert len(case["calls"]) == 2 * applied(case)  # one step() call per group per update
+    assert all(len(call) == 1 for call in case["calls"])  # each over one group
+    assert_each_update_uses_s(case, groups=2)
 
 
-@pytest.mark.xfail(
-    reason="ZeRO 3 steps the basic optimizer once per sub-group: lrsched.torch.scheduler counts each call as an "
-    "update, so with 2 param groups group 0's update k uses s(2k - 1) and group 1's s(2k) (silently)",
-    strict=True,
-)
 def test_stage3_with_two_param_groups(runs):
-    assert_each_update_uses_s(runs["stage3_two_groups"], groups=2)
+    """ZeRO 3 steps the basic optimizer once per sub-group (here one per param group): both calls of update k
+    use s(k), and the update is counted once (not once per call: group 0 at s(2k - 1), group 1 at s(2k))."""
+    case = runs["stage3_two_groups"]
+    assert case["optimizer"] == "DeepSpeedZeroOptimizer_Stage3"
+    assert len(case["calls"]) == 12
+    assert_each_update_uses_s(case, groups=2)
+    assert case["updates_counted"] == 6
+
+
+def test_stage3_with_sub_groups_of_one_param_group(runs):
+    """One param group split into sub-groups (``sub_group_size`` 8 of 19 parameters, as a large model is with the
+    default 1e9): several step() calls per update, all at s(k), one update counted."""
+    case = runs["stage3_sub_groups"]
+    assert len(case["calls"]) == 2 * applied(case)  # sub-groups of 12 and 3 + 3 + 1 parameters
+    assert_each_update_uses_s(case)
+    assert case["updates_counted"] == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "optimizer"),
+    [
+        ("stage0_bf16_two_groups_overflow", "FP16_UnfusedOptimizer"),
+        ("stage3_bf16_two_groups_overflow", "DeepSpeedZeroOptimizer_Stage3"),
+    ],
+)
+def test_an_overflow_with_two_param_groups(runs, name, optimizer):
+    """bf16 with two param groups, an infinite loss at update 3: DeepSpeed skips it (no step() of the basic
+    optimizer, no scheduler.step()), and the 5 updates applied of 6 use s(1) .. s(5) in both groups; at stage 0
+    after deepspeed.initialize's own step, at stage 3 over sub-groups."""
+    case = runs[name]
+    assert case["optimizer"] == optimizer
+    assert case["global_steps"] == 6 and case["skipped_steps"] == 1
+    assert_each_update_uses_s(case, groups=2)
+    assert case["updates_counted"] == 5
+
+
+@pytest.mark.parametrize("name", ["stage3_own_stepped", "stage1_own_never_stepped"])
+def test_a_scheduler_the_engine_is_not_given(runs, name):
+    """A scheduler made on the basic optimizer and kept by the loop (not ``lr_scheduler=``): stepped after every
+    micro-batch (2 per update) it counts each update once; never stepped, the engine's next update counts the one
+    before, and ``state_dict()`` the last one."""
+    case = runs[name]
+    assert applied(case) == 6
+    assert case["scheduler_steps"] == (12 if name == "stage3_own_stepped" else 0)
+    assert_each_update_uses_s(case, groups=2, client=False)
 
 
 if __name__ == "__main__":

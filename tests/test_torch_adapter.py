@@ -627,6 +627,186 @@ def test_torch_plateau_lr_resumes_exactly():
     assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
 
 
+# ---------------------------------------------------------------- under DeepSpeed's engine: its update is the clock
+
+
+class _Engine:
+    """DeepSpeed's engine as lrsched's clock sees it: ``deepspeed_update`` matches the code objects of
+    ``sys.modules["deepspeed.runtime.engine"].DeepSpeedEngine``, which the tests set to this class (the real
+    engine runs in tests/test_deepspeed_engine.py). ``_take_model_step`` calls the basic optimizer's step as
+    DeepSpeed does: once, once per param group with ``param_groups`` swapped for a one-group list (ZeRO 1 and
+    2), or twice over all the groups (ZeRO 3's sub-groups); then it steps its client scheduler, if any."""
+
+    def __init__(self, opt, scheduler=None, initial_step=False):
+        self.optimizer, self.lr_scheduler, self.global_steps = opt, scheduler, 0
+        if initial_step:  # FP16_UnfusedOptimizer.initialize_optimizer_states: one step on zero gradients
+            _gradients(opt, 0.0)
+            opt.step()
+
+    def _take_model_step(self, mode):
+        opt = self.optimizer
+        if mode == "per_group":
+            groups = opt.param_groups
+            for g in groups:
+                opt.param_groups = [g]
+                opt.step()
+            opt.param_groups = groups
+        else:
+            for _ in range(2 if mode == "sub_groups" else 1):
+                opt.step()
+        if self.lr_scheduler is not None:
+            self.lr_scheduler.step()
+        self.global_steps += 1
+
+
+def _gradients(opt, x):
+    for g in opt.param_groups:
+        for p in g["params"]:
+            p.grad = torch.full_like(p, x)
+
+
+@pytest.fixture
+def deepspeed_engine(monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("deepspeed.runtime.engine")
+    module.DeepSpeedEngine = _Engine
+    monkeypatch.setitem(sys.modules, "deepspeed.runtime.engine", module)
+    return _Engine
+
+
+def _seen_by_group(opt):
+    """[{group index: lr}] of each optimizer.step() call, for the groups it steps (found by identity)."""
+    groups, calls = list(opt.param_groups), []
+    opt.register_step_pre_hook(
+        lambda o, a, k: calls.append({next(i for i, h in enumerate(groups) if h is g): g["lr"] for g in o.param_groups})
+    )
+    return calls
+
+
+@pytest.mark.parametrize("mode", ["once", "per_group", "sub_groups"])
+@pytest.mark.parametrize("client", [True, False])
+def test_under_deepspeeds_engine_each_update_is_counted_once(deepspeed_engine, mode, client):
+    """However many step() calls DeepSpeed's engine makes per update, each reads s(k) in the groups it steps, and
+    the update is counted once: by the engine's scheduler.step() (its client scheduler), or, for a scheduler the
+    engine does not step, by the engine's next update and by state_dict()."""
+    s = ls.linear(0.1, 0.01, 8)
+    opt = _sgd(groups=2)
+    sched = lt.scheduler(opt, s)
+    engine = deepspeed_engine(opt, sched if client else None)
+    calls = _seen_by_group(opt)
+    for k in range(1, 6):
+        _gradients(opt, 1.0)
+        engine._take_model_step(mode)
+        expected = float(np.float64(0.1) + (0.01 - 0.1) * k / 8)
+        per_update = 1 if mode == "once" else 2
+        update = calls[-per_update:]
+        assert [set(c) for c in update] == ([{0}, {1}] if mode == "per_group" else [{0, 1}] * per_update)
+        for lr in (lr for c in update for lr in c.values()):
+            assert lr == pytest.approx(expected, rel=1e-15, abs=0)
+        assert sched.last_epoch == (k if client else k - 1)  # a scheduler nothing steps: counted by the next
+    assert sum(len(c) for c in calls) == 5 * 2 * (2 if mode == "sub_groups" else 1)
+    assert sched.state_dict()["last_epoch"] == 5
+    assert sched.last_epoch == 5
+
+
+def test_the_step_inside_deepspeed_initialize_is_not_an_update(deepspeed_engine):
+    """FP16_Optimizer / FP16_UnfusedOptimizer step the basic optimizer once with zero gradients in their
+    constructor, inside deepspeed.initialize (DeepSpeedEngine.__init__): it reads s(1) and is not counted, so the
+    first real update uses s(1) too."""
+    s = ls.linear(0.1, 0.01, 8)
+    opt = _sgd()
+    sched = lt.scheduler(opt, s)
+    calls = _seen_by_group(opt)
+    engine = deepspeed_engine(opt, sched, initial_step=True)
+    assert sched.last_epoch == 0 and calls == [{0: s(1)}]
+    _gradients(opt, 1.0)
+    engine._take_model_step("once")
+    assert calls[1] == {0: s(1)} and sched.last_epoch == 1
+    engine._take_model_step("once")
+    assert calls[2] == {0: s(2)} and sched.last_epoch == 2
+
+
+def test_one_group_steps_after_the_optimizer_state_was_loaded(deepspeed_engine):
+    """torch's Optimizer.load_state_dict puts new dicts in place of the groups (holding the same params lists):
+    a ZeRO 1 step over one of them, before anything refreshed the scheduler, still finds it and reads s(k)."""
+    s = ls.linear(0.1, 0.01, 8)
+    opt = _sgd(groups=2)
+    sched = lt.scheduler(opt, s)
+    engine = deepspeed_engine(opt, sched)
+    _gradients(opt, 1.0)
+    engine._take_model_step("per_group")
+    state = opt.state_dict()
+    opt.load_state_dict(state)  # new group dicts, as a checkpoint load makes them
+    calls = _seen_by_group(opt)
+    engine._take_model_step("per_group")
+    assert calls == [{0: s(2)}, {1: s(2)}] and sched.last_epoch == 2
+
+
+def test_a_deepspeed_step_over_a_group_the_scheduler_does_not_know_is_refused(deepspeed_engine):
+    opt = _sgd(groups=2)
+    sched = lt.scheduler(opt, ls.linear(0.1, 0.01, 8))
+    engine = deepspeed_engine(opt, sched)
+    # one group, as ZeRO 1 steps it, and not one of the scheduler's
+    opt.param_groups = [{**opt.param_groups[1], "params": [torch.nn.Parameter(torch.ones(2))]}]
+    with pytest.raises(ValueError, match=r"group 0 of them is none of the groups .*lr_scheduler=lambda opt"):
+        engine._take_model_step("once")
+
+
+def test_a_step_over_some_groups_outside_deepspeed_is_still_a_removal():
+    """Outside DeepSpeed's engine a one-group param_groups list under a two-group scheduler is groups removed,
+    refused as before, by scheduler and by lambda_lr."""
+    for make in (lambda o: lt.scheduler(o, 0.1), lambda o: lt.lambda_lr(o, 0.1)):
+        opt = _sgd(groups=2)
+        sched = make(opt)  # kept: a dropped scheduler takes its hooks with it
+        opt.param_groups = opt.param_groups[:1]
+        with pytest.raises(ValueError, match="removed"):
+            opt.step()
+        del sched
+
+
+def test_lambda_lr_under_deepspeeds_engine_steps_one_group_at_a_time(deepspeed_engine):
+    """ZeRO 1 and 2's one-group steps are not groups removed for lambda_lr either: each reads s(k)."""
+    s = ls.linear(0.1, 0.01, 8)
+    opt = _sgd(groups=2)
+    engine = deepspeed_engine(opt, lt.lambda_lr(opt, s))
+    calls = _seen_by_group(opt)
+    for _ in range(3):
+        _gradients(opt, 1.0)
+        engine._take_model_step("per_group")
+    assert calls == [{0: s(1)}, {1: s(1)}, {0: s(2)}, {1: s(2)}, {0: s(3)}, {1: s(3)}]
+
+
+def test_a_deepspeed_engine_without_the_methods_looked_for_is_said_once(monkeypatch):
+    """A DeepSpeed whose engine has no ``_take_model_step``: its updates cannot be recognized, which a warning
+    says (once), and each step() is counted, as without DeepSpeed."""
+    import sys
+    import types
+
+    module = types.ModuleType("deepspeed.runtime.engine")
+    module.DeepSpeedEngine = type("DeepSpeedEngine", (), {})
+    monkeypatch.setitem(sys.modules, "deepspeed.runtime.engine", module)
+    opt = _sgd()
+    sched = lt.scheduler(opt, ls.linear(0.1, 0.01, 8))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            opt.step()
+    said = [str(w.message) for w in seen if "DeepSpeedEngine" in str(w.message)]
+    assert len(said) == 1 and "no DeepSpeedEngine._take_model_step" in said[0] and "lambda_lr" in said[0]
+    assert sched.last_epoch == 2
+
+
+def test_no_deepspeed_engine_module_means_no_deepspeed_update(monkeypatch):
+    import sys
+
+    from lrsched.torch.clock import deepspeed_update
+
+    monkeypatch.delitem(sys.modules, "deepspeed.runtime.engine", raising=False)
+    assert deepspeed_update(sys._getframe()) is None
+
+
 # ---------------------------------------------------------------- the lazily loaded names, listed
 
 

@@ -6,6 +6,18 @@ times per update (accelerate), or never, and an update that a GradScaler
 skips does not advance t. ``last_epoch`` is the number of updates done, e,
 and the next update is t = e + 1 (:func:`next_t`, the one place that converts).
 
+Under DeepSpeed's engine the clock is the engine itself (:func:`deepspeed_update`):
+DeepSpeed may call the basic optimizer's ``step()`` several times per update
+(ZeRO 1 and 2: once per param group, with ``param_groups`` swapped for a
+one-group list; ZeRO 3: once per sub-group), or once in
+``deepspeed.initialize`` (fp16/bf16 at stage 0 initialize the optimizer's
+state with a step on zero gradients). A step made by the engine's update
+writes the values of update t into the groups it steps and leaves the update
+pending; the update is counted once, by the next ``scheduler.step()`` (the
+engine steps its client scheduler once per applied update, never on an
+overflow) or, when nothing steps the scheduler, by the first step of the
+engine's next update. A step inside ``deepspeed.initialize`` is not an update.
+
 The clock cannot count an update that runs around the optimizer's step hooks
 (a wrapper calling ``type(opt).step.__wrapped__``, or a library calling the
 step function itself): :class:`Watch` sees the parameters change with no
@@ -29,6 +41,10 @@ from ..binding import TimeWarning
 PREVIEW_STEPS = 20
 #: scheduler.step() calls in a row, each after the parameters changed with no optimizer.step() run, before a warning
 BYPASS_STEPS = 3
+#: frames looked at, above an optimizer's step, for DeepSpeed's engine (its update, or deepspeed.initialize)
+DEEPSPEED_DEPTH = 64
+#: the kind of an optimizer.step() that DeepSpeed makes inside deepspeed.initialize: not an update
+DEEPSPEED_INIT = "deepspeed.initialize"
 
 
 def next_t(updates: int) -> int:
@@ -69,6 +85,7 @@ class Clock:
                     stacklevel=5,
                 )
         self.calls = 0  # optimizer.step() calls that ran the hooks, skipped updates too (read by Watch)
+        self._engine = None  # deepspeed_update() of the step running, from its pre-hook to its post-hook
         self._handles = (opt.register_step_pre_hook(self._before), opt.register_step_post_hook(self._after))
         weakref.finalize(scheduler, self.detach)  # a dropped scheduler takes its hooks with it
 
@@ -76,17 +93,82 @@ class Clock:
         self.calls += 1
         s = self._scheduler()
         if s is not None:
-            s._before_update()
+            self._engine = deepspeed_update(sys._getframe(1))
+            s._before_update(self._engine)
 
     def _after(self, optimizer, args, kwargs):
         s = self._scheduler()
-        if s is not None:
-            s._on_skip() if skipped(optimizer) else s._on_update()
+        if s is None:
+            return
+        engine, self._engine = self._engine, None
+        if skipped(optimizer):
+            s._on_skip()
+        elif engine is None:
+            s._on_update()
+        elif engine != DEEPSPEED_INIT:
+            s._on_engine_update(engine)
 
     def detach(self) -> None:
         """Stop steering: the scheduler no longer counts updates or writes values."""
         for h in self._handles:
             h.remove()
+
+
+def deepspeed_update(frame):
+    """Which DeepSpeed engine's update runs the optimizer step whose hook called from ``frame``.
+
+    ``(id(engine), engine.global_steps)``, the same for every ``step()`` call
+    of one update (ZeRO steps the basic optimizer once per param group or
+    sub-group), inside ``DeepSpeedEngine._take_model_step``;
+    :data:`DEEPSPEED_INIT` inside ``DeepSpeedEngine.__init__`` (the fp16/bf16
+    optimizers of stage 0 step once with zero gradients to make their state:
+    not an update); None anywhere else, and whenever DeepSpeed's engine module
+    was never imported (then at no cost). The frames are matched by the
+    identity of DeepSpeed's own code objects, at most :data:`DEEPSPEED_DEPTH`
+    of them; DeepSpeed is never imported here.
+    """
+    module = sys.modules.get("deepspeed.runtime.engine")
+    if module is None:
+        return None
+    codes = _deepspeed_codes(module)
+    if codes is None:
+        return None
+    update, init = codes
+    for _ in range(DEEPSPEED_DEPTH):
+        if frame is None:
+            return None
+        if frame.f_code is update:
+            engine = frame.f_locals.get("self")
+            return (id(engine), int(getattr(engine, "global_steps", 0)))
+        if frame.f_code is init:
+            return DEEPSPEED_INIT
+        frame = frame.f_back
+    return None
+
+
+_unknown_deepspeed: set = set()  # DeepSpeed engine modules without the methods looked for, warned of once
+
+
+def _deepspeed_codes(module):
+    """The code objects of ``DeepSpeedEngine._take_model_step`` and ``__init__`` in DeepSpeed's engine module, or
+    None (with a warning, once) for a DeepSpeed whose engine has no such methods."""
+    engine_class = getattr(module, "DeepSpeedEngine", None)
+    update = getattr(getattr(engine_class, "_take_model_step", None), "__code__", None)
+    init = getattr(getattr(engine_class, "__init__", None), "__code__", None)
+    if update is not None and init is not None:
+        return update, init
+    if id(module) not in _unknown_deepspeed:
+        _unknown_deepspeed.add(id(module))
+        warnings.warn(
+            "lrsched: this DeepSpeed's engine has no DeepSpeedEngine._take_model_step, which lrsched's clock "
+            "recognizes DeepSpeed's updates by (DeepSpeed 0.19 has it): each call of the basic optimizer's step() "
+            "is counted as an update, which is wrong where DeepSpeed steps it more than once per update (ZeRO 3, "
+            "or ZeRO 1 and 2 with several param groups) or inside deepspeed.initialize (fp16/bf16 at stage 0). "
+            "Use lrsched.torch.lambda_lr, which counts the engine's scheduler.step() calls",
+            UserWarning,
+            stacklevel=4,
+        )
+    return None
 
 
 def clocks(optimizer) -> list:

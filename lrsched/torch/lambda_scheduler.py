@@ -10,6 +10,7 @@ This module imports torch.
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 import torch
@@ -18,8 +19,8 @@ from .. import _validate as v
 from ..binding import check_run_length
 from ..schedule import Schedule
 from .checkpoints import config_or_none, field, finite_list, keep_code_schedule
-from .clock import next_t
-from .param_groups import arguments, initial_lrs, refusal, write
+from .clock import deepspeed_update, next_t
+from .param_groups import arguments, initial_lrs, refusal, stepped_groups, write
 
 __all__ = ["LambdaLR", "ScheduleFactor", "lambda_lr"]
 
@@ -57,7 +58,11 @@ class ScheduleFactor:
 
 
 class _Guard:
-    """A step pre-hook refusing an ``optimizer.step()`` whose lr the LambdaLR found unusable (it says why)."""
+    """A step pre-hook refusing an ``optimizer.step()`` whose lr the LambdaLR found unusable (it says why).
+
+    A step of DeepSpeed's engine over some of the groups (ZeRO 1 and 2 step the basic optimizer once per param
+    group, ``param_groups`` swapped for a one-group list) is not a removal: its groups are found by identity.
+    """
 
     def __init__(self, scheduler):
         self._scheduler = weakref.ref(scheduler)
@@ -66,7 +71,11 @@ class _Guard:
     def _before(self, optimizer, args, kwargs):
         s = self._scheduler()
         if s is not None:
-            s._same_groups()
+            groups = optimizer.param_groups
+            if len(groups) < len(s.lr_lambdas) and deepspeed_update(sys._getframe(1)) is not None:
+                stepped_groups(s._groups, groups)  # each of them is one of the scheduler's
+            else:
+                s._same_groups()
             if s._problem is not None:
                 raise ValueError(s._problem)
 
@@ -116,7 +125,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
         if args.total is not None:
             for s in schedules:
                 check_run_length(s, args.total)
-        self._problem = None
+        self._problem, self._groups = None, list(opt.param_groups)
         super().__init__(opt, [ScheduleFactor(s) for s in schedules], last_epoch=updates - 1 if updates else -1)
         self._guard = _Guard(self)
         if not relative:  # torch's constructor applied base_lr * factor with the optimizer's own lrs
@@ -140,6 +149,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
                 "under it. lambda_lr keeps torch's LambdaLR, which schedules only the groups it was made with; "
                 "lrsched.torch.scheduler schedules a group added later"
             )
+        self._groups = list(self.optimizer.param_groups)  # found by identity in a step over some of them
 
     def _check(self):
         t, groups, problem = next_t(self.last_epoch), self.optimizer.param_groups, None
@@ -167,17 +177,19 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
 
     def state_dict(self):
         state = super().state_dict()
-        for key in ("_guard", "refusal"):
+        for key in ("_guard", "refusal", "_groups"):
             state.pop(key, None)
         return state
 
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_guard", None)
+        state.pop("_groups", None)  # the optimizer's own groups, found again from it
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._groups = list(self.optimizer.param_groups)
         self._guard = _Guard(self)
 
 

@@ -263,6 +263,32 @@ def arguments(optimizer, given: dict, relative, last_epoch, total, epoch, name=N
 # ---------------------------------------------------------------- param groups added (or removed) under a scheduler
 
 
+def same_group(group, known) -> bool:
+    """Whether ``group`` is the param group ``known``: the same dict, or the one torch's
+    ``Optimizer.load_state_dict`` made in its place (a new dict holding the same ``params`` list)."""
+    params = group.get("params")
+    return group is known or (params is not None and params is known.get("params"))
+
+
+def stepped_groups(known: list, groups: list) -> dict:
+    """{index in ``known``: group} for a step over some of the optimizer's param groups ``known`` (DeepSpeed's
+    ZeRO 1 and 2 step the basic optimizer once per group, its ``param_groups`` swapped for a one-group list).
+    A group that is none of them is refused, by name."""
+    present = {}
+    for j, g in enumerate(groups):
+        i = next((i for i, k in enumerate(known) if same_group(g, k)), None)
+        if i is None or i in present:
+            raise ValueError(
+                f"lrsched: DeepSpeed's engine stepped the optimizer with {len(groups)} of its {len(known)} param "
+                f"groups, and group {j} of them is {'a second copy of' if i is not None else 'none of'} the groups "
+                "the scheduler was made for: the optimizer's param groups were replaced under the scheduler; make "
+                "the scheduler on the optimizer given to deepspeed.initialize, or pass lr_scheduler=lambda opt: "
+                "lrsched.torch.scheduler(opt, ...)"
+            )
+        present[i] = g
+    return present
+
+
 def follow_groups(scheduler) -> None:
     """The optimizer's param groups changed in number under ``scheduler`` (a ``Scheduler``): schedule each group
     added with ``optimizer.add_param_group`` (:func:`adopt_group`); refuse a removal, by name."""

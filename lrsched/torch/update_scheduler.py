@@ -20,7 +20,7 @@ from .. import _validate as v
 from ..binding import TimeWarning, bind_run, check_run_length
 from ..schedule import Schedule, as_schedule
 from .checkpoints import load_scheduler_state, scheduler_state
-from .clock import Clock, Watch, next_t
+from .clock import DEEPSPEED_INIT, Clock, Watch, next_t
 from .knobs import (
     Driven,
     Units,
@@ -41,6 +41,7 @@ from .param_groups import (
     initial_values,
     key_slot,
     refusal,
+    stepped_groups,
     write,
 )
 
@@ -94,6 +95,18 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     added with an lr of its own); where a key's schedules were given as a
     list, one per group, it is refused by name at the next step. Removing
     param groups is refused by name.
+
+    Under DeepSpeed's engine (``deepspeed.initialize(..., lr_scheduler=...)``,
+    the object or the callable form, every ZeRO stage) the clock is the
+    engine's update: DeepSpeed calls the basic optimizer's ``step()`` once per
+    param group at ZeRO 1 and 2 and once per sub-group at ZeRO 3, and the
+    fp16/bf16 optimizers of stage 0 step it once inside
+    ``deepspeed.initialize``; each step of the engine's update k writes s(k)
+    into the groups it steps, the update is counted once, by the
+    ``scheduler.step()`` that the engine calls after each applied update (or
+    by the loop's own ``scheduler.step()``; for a scheduler nothing steps, by
+    the engine's next update and by ``state_dict()``), and the step inside
+    ``deepspeed.initialize`` is not counted.
 
     ``state_dict()`` holds plain JSON types (``torch.load(weights_only=True)``
     reads it), and a run resumed at any k continues exactly, in either load
@@ -158,6 +171,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         self._run, self._driven = args.run, {}
         keys = relative_keys if relative_keys is not None else frozenset({"lr"} if args.relative else ())
         self._next, self._problem, self._warned, self._watch = None, None, set(), Watch()
+        self._groups, self._pending = list(optimizer.param_groups), None
         initial_lrs(optimizer.param_groups, args.updates, args.relative)
         self._bases = initial_values(optimizer.param_groups, keys, args.updates)
         self.optimizer, self._clock = optimizer, None
@@ -213,12 +227,17 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
                 out.append((d, d.value(d.schedule(at), where), where))
         return out
 
-    def _apply(self) -> None:
+    def _apply(self, present: dict | None = None) -> None:
         """Write the values of the next update into the param groups and driven attributes (computed once per
-        update)."""
+        update). ``present``: {index: group} of a step over some of the groups (ZeRO 1 and 2 under DeepSpeed's
+        engine step one at a time), the only ones written; by default every group of the optimizer."""
         groups = self.optimizer.param_groups
-        if len(groups) != len(self.base_lrs):
-            follow_groups(self)
+        full = present is None
+        if full:
+            if len(groups) != len(self.base_lrs):
+                follow_groups(self)
+            self._groups = list(groups)  # found by identity in a step over some of them
+            present = dict(enumerate(groups))
         t = self._position()
         if self._next is None or self._next[0] != (self.last_epoch, t):
             values, where = self._values(t), self._where(t)
@@ -226,10 +245,12 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
             self._next, self._problem = ((self.last_epoch, t), values, self._driven_values(t)), problem
         if self._clock is not None:  # a closed scheduler writes nothing
             for i, where, x, _ in self._next[1]:
-                write(groups[i], where, x)
+                if i in present:
+                    write(present[i], where, x)
             for d, x, where in self._next[2]:
                 d.set(x, where)
-        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
+        if full:
+            self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
 
     def _refresh(self) -> None:
         """Recompute the next update's values (the scale or the checkpoint changed)."""
@@ -279,6 +300,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
                 'unit="samples" (or "tokens", any unit), its schedules written in that unit'
             )
         n = units_reported(n)
+        self._settle()  # an update DeepSpeed's engine made before these units
         if self._units.reports == 0 and "ranks" not in self._warned:
             problem = ranks_disagree(n, self.unit)
             if problem:
@@ -293,12 +315,30 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     # ------------------------------------------------ the clock's two events
 
-    def _before_update(self) -> None:
-        self._apply()
+    def _before_update(self, engine=None) -> None:
+        """Before an ``optimizer.step()``; ``engine``: :func:`~lrsched.torch.clock.deepspeed_update` of it."""
+        groups = self.optimizer.param_groups
+        if engine is not None and engine != DEEPSPEED_INIT and self._pending not in (None, engine):
+            self._settle(apply=len(groups) >= len(self.base_lrs))  # the engine's previous update, not yet counted
+        if engine is not None and len(groups) < len(self.base_lrs):
+            self._apply(stepped_groups(self._groups, groups))  # DeepSpeed steps some of the groups
+        else:
+            self._apply()
         if self._problem is not None:
             raise ValueError(self._problem)
 
-    def _on_update(self) -> None:
+    def _on_engine_update(self, engine) -> None:
+        """A step of DeepSpeed's engine's update ``engine`` ran: the update is counted once, by :meth:`_settle`."""
+        self._pending = engine
+
+    def _settle(self, apply: bool = True) -> None:
+        """Count the update DeepSpeed's engine made, if one is pending: at ``scheduler.step()`` (the engine steps
+        its client scheduler once per applied update), or where the count is read before it."""
+        if self._pending is not None:
+            self._pending = None
+            self._on_update(apply)
+
+    def _on_update(self, apply: bool = True) -> None:
         self.last_epoch += 1
         done, what = self.last_epoch, "updates"
         if self._units is not None:
@@ -314,7 +354,8 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
                 TimeWarning,
                 stacklevel=4,
             )
-        self._apply()
+        if apply:
+            self._apply()
 
     def _on_skip(self) -> None:
         """The optimizer's step ran and skipped its update (a GradScaler's found_inf): its units are dropped."""
@@ -339,6 +380,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         if epoch is not None:
             raise TypeError(self._no_epoch(epoch))
         self._step_count += 1
+        self._settle()
         self._watch.on_step(self)
         self._apply()
 
@@ -354,6 +396,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
 
     def state_dict(self):
+        self._settle()
         if len(self.optimizer.param_groups) != len(self.base_lrs):
             follow_groups(self)
         return scheduler_state(self)
@@ -361,16 +404,20 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     def load_state_dict(self, state):
         if len(self.optimizer.param_groups) > len(self.base_lrs):
             follow_groups(self)  # a group added in code before the load, as the run added it
+        self._pending = None  # the loaded count replaces the run's
         load_scheduler_state(self, state)
         self._refresh()  # the next update, from the code's schedules
 
     def __getstate__(self):  # torch.save(scheduler): the hooks stay with the optimizer
         state = dict(self.__dict__)
         state["_clock"] = None
+        state.pop("_groups", None)  # the optimizer's own groups, found again from it
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("_pending", None)
+        self._groups = list(self.optimizer.param_groups)
         self._clock = Clock(self)
         if self._units is not None:
             self._units.watch(self.optimizer)
