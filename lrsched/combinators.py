@@ -246,7 +246,7 @@ class _Scan:
     """
 
     def __init__(self, new: Schedule, last: int, x: float):
-        self.new, self.x = new, x
+        self.new, self.x, self.stop = new, x, last + 2
         self.peak, self.top, self.rise = -math.inf, 0, -1
         self.lows: list[tuple[int, float, int]] = []
         prev = None
@@ -269,7 +269,8 @@ class _Scan:
         self.final = float(prev)
 
     def values(self, lo: int, hi: int) -> np.ndarray:
-        return self.new(np.arange(lo, hi, dtype=np.float64))
+        """new over lo .. hi - 1, read no further than the scan (past it new holds ``final``, below x)."""
+        return self.new(np.arange(lo, min(hi, self.stop), dtype=np.float64))
 
     def first_at_most(self, start: int) -> int:
         """The first whole t >= start where new <= x (it exists: new ends at final <= x)."""
