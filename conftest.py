@@ -39,6 +39,8 @@ _NEEDS = {"lrsched.torch.": "torch", "lrsched.optax.adapter.": "jax"}
 # test that starts another Python process; the README's full command runs them all
 _SLOW_FILES = ("test_notebooks.py", "test_distributed.py", "test_training_loops.py", "test_lr_range_drivers.py")
 _SLOW_SOURCE = ("subprocess", "sys.executable", "run_python(", "compiled_cache", "compiled_kernel")
+#: files whose module-scoped fixtures launch ranks or an engine: each runs on one xdist worker, so they launch once
+_ONE_WORKER = ("test_distributed.py", "test_deepspeed_engine.py", "test_foreign_resume.py")
 
 
 def _slow(item) -> bool:
@@ -65,6 +67,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if "compiled_cache" in getattr(item, "fixturenames", ()):  # one worker compiles that session cache, once
             item.add_marker(pytest.mark.xdist_group("compiled_cache"))
+        elif item.path.name in _ONE_WORKER:  # its module fixtures launch processes: once, on one worker
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
         fn = getattr(item, "obj", None)
         own = getattr(fn, "_hypothesis_internal_use_settings", None)
         if quick and own is not None and own.max_examples > QUICK_EXAMPLES:
