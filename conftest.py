@@ -58,6 +58,7 @@ def _slow(item) -> bool:
     return any(s in source for s in _SLOW_SOURCE) or any(s in getattr(item, "fixturenames", ()) for s in _SLOW_SOURCE)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks added here
 def pytest_collection_modifyitems(config, items):
     import importlib.util
 
