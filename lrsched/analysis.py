@@ -156,7 +156,9 @@ def summary(schedule: Schedule, stop: int | None = None, start: int = 1, *, anne
         at = np.searchsorted(ts, more)
         new = (at == ts.size) | (ts[np.minimum(at, ts.size - 1)] != more)
         more, at = more[new], at[new]
-        annealing.add(np.insert(values, at, schedule(more)), ts=np.insert(ts, at, more))
+        values = np.insert(values, at, schedule(more))  # the sample's own arrays go: memory stays bounded
+        ts = np.insert(ts, at, more)
+        annealing.add(values, ts=ts)
     return Summary(
         start=start,
         stop=stop,
@@ -299,10 +301,10 @@ class _Annealing:
             return
         i = 0
         if not self.falling:  # a rise before the first fall (a warmup) is held at its top: it adds nothing
-            down = np.flatnonzero(values[1:] < values[:-1])
-            if down.size == 0:
+            down = values[1:] < values[:-1]
+            if not down.any():
                 return
-            i = int(down[0])
+            i = int(np.argmax(down))
             self.falling = True
         x = values[i:]
         # the differences x[j - 1] - x[j], j >= 1, made at update t[j]: j < k are saturated, j >= k near the end

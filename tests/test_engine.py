@@ -382,9 +382,10 @@ def test_both_tiers_give_the_same_bits(compiled_kernel, s, ts, t0):
         got.append((ranged, arr, np.array(one)))
     for a, b in zip(*got):
         np.testing.assert_array_equal(a, b, err_msg=repr(s))
-    if not program.functions:  # the arrays tier on one value at a time too (the interpreted scalar runs the source)
-        one = [arrays.evaluate(program.ip, program.fp, np.array([t]))[0] for t in ts]
-        np.testing.assert_array_equal(np.array(one), got[1][2], err_msg=repr(s))
+    if not program.functions:  # the arrays tier on one value at a time too (the interpreted scalar runs the source;
+        # a scalar call returns NaN for any value that is not finite, which the engine then reports naming t)
+        one = np.array([arrays.evaluate(program.ip, program.fp, np.array([t]))[0] for t in ts])
+        np.testing.assert_array_equal(np.where(np.isfinite(one), one, np.nan), got[1][2], err_msg=repr(s))
 
 
 def test_every_leaf_kind_has_an_array_formula():
