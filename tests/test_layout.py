@@ -1,85 +1,13 @@
-"""The layout of the code: kernel parameters declared once, no import cycles, nothing imported that is not needed."""
+"""lrsched/layout.py: every opcode declared once and unique, each with its kernel parameters, each leaf's formula
+taking them by name and in order, and what a new primitive takes."""
 
 from __future__ import annotations
 
-import ast
 import inspect
-import subprocess
-import sys
-from pathlib import Path
 
-import lrsched as ls
+import pytest
+
 from lrsched import layout
-
-PACKAGE = Path(ls.__file__).parent
-
-
-def _modules() -> dict[str, Path]:
-    """Every module of the package, subpackages included, by dotted name ("" is lrsched itself)."""
-    out = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        out[".".join(parts)] = path
-    return out
-
-
-def imports_of(name: str, path: Path, modules) -> set[str]:
-    """The lrsched modules a file imports, anywhere in it (inside functions too), by dotted name."""
-    is_package = path.name == "__init__.py"
-    base = name.split(".") if name else []
-    if not is_package:
-        base = base[:-1]
-    out = set()
-
-    def add(target: str) -> None:
-        while target not in modules and "." in target:  # an attribute of a module: the module
-            target = target.rsplit(".", 1)[0]
-        if target in modules:
-            out.add(target)
-
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level >= 1:
-            here = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-            target = ".".join([*here, *(node.module.split(".") if node.module else [])])
-            for alias in node.names:
-                sub = f"{target}.{alias.name}" if target else alias.name
-                add(sub if sub in modules else target)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "lrsched":
-                    add(alias.name.partition(".")[2])
-    out.discard(name)
-    return out
-
-
-def test_no_import_cycles():
-    """Over every module, subpackages included (lrsched.torch.adapter, lrsched.kernels.interpreter, ...)."""
-    modules = _modules()
-    assert {"kernels.interpreter", "torch.adapter", "compiled"} <= set(modules)
-    graph = {m: imports_of(m, path, modules) for m, path in modules.items()}
-    done: set[str] = set()
-
-    def visit(m, path):
-        assert m not in path, f"import cycle: {' -> '.join(x or 'lrsched' for x in [*path, m])}"
-        if m in done:
-            return
-        for n in sorted(graph[m]):
-            visit(n, [*path, m])
-        done.add(m)
-
-    for m in sorted(graph):
-        visit(m, [])
-
-
-def test_import_loads_no_numba_and_no_framework():
-    code = (
-        "import sys, lrsched, lrsched.torch, lrsched.optax, lrsched.keras; "
-        "print(sorted(m for m in ('numba', 'torch', 'jax', 'optax', 'keras', 'matplotlib') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
 
 
 def test_each_leaf_formula_takes_the_declared_parameters_in_order():
@@ -99,11 +27,20 @@ def test_each_leaf_formula_takes_the_declared_parameters_in_order():
         assert f"op == L.{name}:" in inspect.getsource(k.leaf), f"leaf() does not dispatch layout.{name}"
 
 
-def test_every_class_is_defined_at_module_level():
-    """No class is made at run time inside a function (grep, go-to-definition and debuggers find each one)."""
-    for name, path in _modules().items():
-        tree = ast.parse(path.read_text())
-        for fn in ast.walk(tree):
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner = [c.name for c in ast.walk(fn) if isinstance(c, ast.ClassDef)]
-                assert not inner, f"{name}.{fn.name} defines {inner} at run time"
+def test_a_duplicated_opcode_or_a_missing_parameter_list_stops_the_import_by_name():
+    with pytest.raises(RuntimeError, match="opcode 1 is declared twice, as LINEAR and as REX: give REX a free one"):
+        layout.check_opcodes({"LINEAR": 1, "REX": 1})
+    assert set(layout.PARAMS) == set(layout.NAMES)  # every opcode has its parameters, and no other
+    assert len(set(layout.NAMES.values())) == len(layout.NAMES)
+
+
+def test_the_next_leaf_is_free_and_below_the_nodes():
+    assert layout.NEXT_LEAF not in layout.NAMES and layout.NEXT_LEAF < layout.JOIN
+    assert all(op < layout.NEXT_LEAF for op in layout.NAMES if op < layout.JOIN)
+
+
+def test_pack_lays_out_every_declared_name_and_nothing_else():
+    assert layout.pack(layout.LINEAR, {"end": 0.0, "steps": 10, "start": 1.0}) == [1.0, 0.0, 10.0]
+    assert layout.pack(layout.FLOOR, {"multiple": 64}) == [64.0]
+    with pytest.raises(RuntimeError, match="lays out"):
+        layout.pack(layout.LINEAR, {"start": 1.0, "end": 0.0})
