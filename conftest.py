@@ -37,7 +37,8 @@ _NEEDS = {"lrsched.torch.": "torch", "lrsched.optax.adapter.": "jax"}
 
 # the quick loop (README: `-m "not slow"`) leaves out whole files of real training runs and notebooks, and every
 # test that starts another Python process; the README's full command runs them all
-_SLOW_FILES = ("test_notebooks.py", "test_distributed.py", "test_training_loops.py", "test_lr_range_drivers.py")
+_SLOW_FILES = ("test_notebooks.py", "test_distributed.py", "test_training_loops.py", "test_lr_range_drivers.py",
+               "test_foreign_resume.py")  # fmt: skip
 _SLOW_SOURCE = ("subprocess", "sys.executable", "run_python(", "compiled_cache", "compiled_kernel")
 #: files whose module-scoped fixtures launch ranks or an engine: each runs on one xdist worker, so they launch once
 _ONE_WORKER = ("test_distributed.py", "test_deepspeed_engine.py", "test_foreign_resume.py")
