@@ -33,7 +33,8 @@ class KerasSchedule(KerasClock, keras.optimizers.schedules.LearningRateSchedule)
 
     ``get_config`` holds the schedule's config (``to_dict``) and the horizon;
     ``from_config`` rebuilds both, so a saved model loads with its schedule.
-    Reading the table at a step is the clock's (:class:`~lrsched.keras.clock.KerasClock`).
+    Its table (made on the first call, outside any trace) and how the step
+    reads it are its clock's, :class:`~lrsched.keras.clock.KerasClock`.
     """
 
     def get_config(self):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 
+from ..schedule import Schedule
 from ..tabulated import Tabulated
 from . import import_keras
 
@@ -30,7 +31,7 @@ class KerasClock(Tabulated):
 
     COUNT = "step"
 
-    def __init__(self, schedule, steps: int | None = None):
+    def __init__(self, schedule: Schedule, steps: int | None = None):
         super().__init__(schedule, steps)
         self._table = None
 

@@ -20,9 +20,9 @@ class OptaxSchedule(OptaxClock):
     """An optax schedule (``count -> value``) that follows an lrsched schedule; see :func:`schedule`.
 
     Unlike an optax closure it prints, compares and pickles (as its schedule
-    and horizon). Its table of values is made on the first call, once per
-    precision (float64 under ``jax_enable_x64``, else float32), and kept, made
-    outside any trace (:class:`~lrsched.optax.clock.OptaxClock`).
+    and horizon). Its table (one per precision, made on the first call, outside
+    any trace) and how the count reads it are its clock's,
+    :class:`~lrsched.optax.clock.OptaxClock`.
     """
 
     __slots__ = ()

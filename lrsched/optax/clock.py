@@ -1,6 +1,6 @@
 """optax's clock: the ``count`` optax passes a schedule, read from the table (this module imports JAX).
 
-optax calls a schedule with ``count``, the updates done (0 for the first):
+optax calls a schedule with ``count``, the updates done so far (0 at the first):
 a Python int, or an int32 / int64 array (int64 under ``jax_enable_x64``),
 traced when the optimizer's update runs under ``jax.jit``. Count c gives
 s(c + 1) (:class:`lrsched.tabulated.Tabulated`, where the convention is
@@ -12,6 +12,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..schedule import Schedule
 from ..tabulated import Tabulated
 
 __all__ = ["OptaxClock"]
@@ -32,7 +33,7 @@ class OptaxClock(Tabulated):
 
     COUNT = "count"
 
-    def __init__(self, schedule, steps: int | None = None):
+    def __init__(self, schedule: Schedule, steps: int | None = None):
         super().__init__(schedule, steps)
         self._tables = {}
 
