@@ -64,21 +64,6 @@ def _scalar(value):
     return value
 
 
-def table_index(name: str, count, steps: int) -> int | None:
-    """A framework's step counter (0 for the first update) as an index into a table of s(1) .. s(steps).
-
-    A number from Python is checked (a whole number) and clamped to 0 .. steps - 1, so a huge count holds the
-    last value; None for anything else (a tensor, which the adapter clips in its framework's own arithmetic).
-    """
-    if isinstance(count, (bool, np.bool_, str, bytes)) or count is None:
-        raise TypeError(f"{name} must be an integer, got {show(count)}")
-    if not isinstance(count, (int, float, np.integer, np.floating)):
-        return None
-    if not (math.isfinite(count) and float(count).is_integer()):
-        raise ValueError(f"{name} must be a whole number, got {show(count)}")
-    return min(max(int(count), 0), steps - 1)
-
-
 def horizon(schedule, steps, maximum: int = 1 << 27) -> int:
     """How many updates an adapter tabulates: ``steps``, or where ``schedule`` settles (it must, then)."""
     if steps is None:

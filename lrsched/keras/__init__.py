@@ -5,6 +5,9 @@
   (0 for the first update) giving s(k + 1); importing the module registers
   the class for saving, as ``"lrsched>Schedule"`` (``keras.saving.load_model``
   needs ``import lrsched.keras.adapter`` first in a fresh process).
+- :mod:`lrsched.keras.clock` (imports keras): Keras's clock, how the
+  optimizer's ``step`` (its ``iterations``, traced in a compiled train step)
+  reads the table, on the shared base :mod:`lrsched.tabulated`.
 - :mod:`lrsched.keras.lr_range` (imports keras): :func:`find_lr`, the
   learning-rate range test on a compiled model, which puts every variable
   the training step touches back as it was.
@@ -12,7 +15,7 @@
   plain schedule, the value at t being Keras's at step t - 1.
 
 Importing this package imports no Keras: the mirrors are here at once, and
-the names of the two Keras modules load their module on first use.
+the names of the adapter and the range test load their module on first use.
 The migration table (Keras class -> lrsched call) is in docs/migration.md.
 """
 

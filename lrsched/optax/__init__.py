@@ -3,14 +3,17 @@
 - :mod:`lrsched.optax.adapter` (imports JAX): :func:`schedule` hands any
   lrsched schedule to optax as an :class:`OptaxSchedule`, count c (0 for the
   first update) giving s(c + 1), under ``jax.jit`` too.
+- :mod:`lrsched.optax.clock` (imports JAX): optax's clock, how its ``count``
+  (an int or an int32 / int64 array, traced under ``jax.jit``) reads the
+  table, on the shared base :mod:`lrsched.tabulated`.
 - :mod:`lrsched.optax.lr_range` (imports JAX and optax): :func:`find_lr`,
   the learning-rate range test on a JAX loss, one jitted update for the
   whole ramp.
 - :mod:`lrsched.optax.mirrors` (pure, no JAX): each optax schedule as a plain
   schedule, the value at t being optax's at count t - 1.
 
-Importing this package imports no JAX: the mirrors are here at once, and the
-names of the two JAX modules load their module on first use.
+Importing this package imports no JAX: the mirrors are here at once, and
+the names of the adapter and the range test load their module on first use.
 The migration table (optax schedule -> lrsched call) is in docs/migration.md.
 """
 
