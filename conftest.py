@@ -24,8 +24,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 @pytest.fixture(autouse=True)
 def _lrsched_names(doctest_namespace):
-    # lrsched.round is not put over Python's round (which rounds a schedule or a duration the same way)
-    doctest_namespace.update({name: getattr(lrsched, name) for name in lrsched.__all__ if name != "round"})
+    doctest_namespace.update({name: getattr(lrsched, name) for name in lrsched.__all__})
     doctest_namespace["ls"] = lrsched
     doctest_namespace["lrsched"] = lrsched
     doctest_namespace["np"] = np

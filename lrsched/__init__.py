@@ -192,7 +192,6 @@ __all__ = [
     "plot",
     "poly",
     "range_test",
-    "round",
     "set_lr",
     "sgdr",
     "sqrt",

@@ -1,15 +1,20 @@
 r"""The algebra of schedules: values and time reshaped.
 
-``a + b``, ``a - b``, ``a * b``, ``a / b``, :func:`minimum` and :func:`maximum`
-combine two schedules at the same t; ``s.clip``, ``s.shift``, ``s.stretch``,
-``s.warp`` and ``s.per_epoch`` reshape one schedule's values or time.
-``function`` wraps any Python callable (slowly).
+``a + b``, ``a - b``, ``a * b``, ``a / b``, ``a ** b``, :func:`minimum` and
+:func:`maximum` combine two schedules at the same t; :func:`exp`, :func:`log`,
+:func:`sqrt`, :func:`floor`, :func:`ceil`, :func:`round` and ``s.quantize``
+are functions of one schedule's value (the rounding ones, minimum and maximum
+also of durations in ``total`` and ``epoch``, and all of numbers); ``s.clip``,
+``s.shift``, ``s.stretch``, ``s.warp`` and ``s.per_epoch`` reshape one
+schedule's values or time. ``function`` wraps any Python callable (slowly).
 """
 
 from __future__ import annotations
 
 import math
 from typing import ClassVar
+
+import numpy as np
 
 from . import _validate as v
 from . import layout
@@ -250,6 +255,16 @@ class _Function(Schedule):
         return self.schedule._settles()
 
 
+class _Rounding(_Function):
+    """floor, ceil and round: a value that steps wherever its schedule crosses a multiple, which its structure
+    does not say (breakpoints are unknown, as a function's; its length is its schedule's)."""
+
+    def _breaks(self, stop):
+        if isinstance(self.schedule, Constant):
+            return set()
+        raise UnknownStructure(f"{self!r}: where a rounded value steps is not known from the structure")
+
+
 class Exp(_Function):
     r""":math:`\eta(t) = e^{s(t)}` (the C library's ``exp``), written ``exp(s)``.
 
@@ -295,7 +310,7 @@ class Sqrt(_Function):
     number = math.sqrt
 
 
-class Floor(_Function):
+class Floor(_Rounding):
     r""":math:`\eta(t) = q\,\lfloor s(t) / q \rfloor`: ``floor(s)`` (q = 1), or ``s.quantize(q)``, the value
     rounded down to a multiple of q = ``multiple``.
 
@@ -318,10 +333,12 @@ class Floor(_Function):
 
     def _check(self):
         s = self.schedule
-        if isinstance(s, Constant) and not math.isfinite(s.value / self.multiple):
+        with np.errstate(all="ignore"):
+            bad = isinstance(s, Constant) and not np.isfinite(np.floor(s.value / self.multiple) * self.multiple)
+        if bad:
             raise ValueError(
-                f"schedule={format_number(s.value)}, multiple={format_number(self.multiple)}: the value / multiple "
-                "leaves the float range"
+                f"schedule={format_number(s.value)}, multiple={format_number(self.multiple)}: floor(value / multiple) "
+                "* multiple leaves the float range"
             )
 
     def _encode(self, enc):
@@ -336,7 +353,7 @@ class Floor(_Function):
         return f"{text}.quantize({format_number(self.multiple)})"
 
 
-class Ceil(_Function):
+class Ceil(_Rounding):
     r""":math:`\eta(t) = \lceil s(t) \rceil`, written ``ceil(s)``.
 
     Example:
@@ -350,7 +367,7 @@ class Ceil(_Function):
     number = math.ceil
 
 
-class Round(_Function):
+class Round(_Rounding):
     r""":math:`\eta(t) = s(t)` rounded to the nearest whole number, ties to even (as Python's ``round`` and
     NumPy's ``rint``), written ``round(s)``.
 

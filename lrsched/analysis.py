@@ -1,4 +1,5 @@
-"""Summaries of a schedule: extremes, area, jumps and monotone stretches, and a readable description.
+"""Summaries of a schedule: extremes, area and annealing area, jumps and monotone stretches, a readable
+description, and what a schedule does to AdamW (``ema_timescale``, ``update_weights``).
 
 They are computed from the values (the whole range evaluated a chunk at a
 time, exactly as ``s.values(n)`` does) and from the structure each kind

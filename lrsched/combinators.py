@@ -3,7 +3,8 @@ r"""Combinators in time: schedules run one after another or again.
 ``join`` runs schedules one after another, ``warmup`` ramps into one,
 ``cooldown`` decays from any point of one, ``extend`` continues a run on a
 longer plan, and ``cycle`` restarts one. The algebra that reshapes values and
-time (``+ - * /``, ``minimum``, ``maximum``, ``clip``, ``shift``, ``stretch``,
+time (``+ - * / **``, ``exp``, ``log``, ``sqrt``, ``floor``, ``ceil``, ``round``,
+``quantize``, ``minimum``, ``maximum``, ``clip``, ``shift``, ``stretch``,
 ``warp``, ``per_epoch``) and ``function`` are in :mod:`lrsched.algebra`.
 """
 

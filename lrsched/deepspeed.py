@@ -101,7 +101,8 @@ def WarmupDecayLR(
         \gamma(e) = \begin{cases} e / W & e < W \\ \max\!\left(0, \frac{N - e}{\max(1, N - W)}\right) & e \ge W
         \end{cases}
 
-    N = ``total_num_steps``, W = max(2, ``warmup_num_steps``). Clock as :func:`WarmupLR` (the peak at t = W + 2,
+    N = ``total_num_steps``, W = max(2, ``warmup_num_steps``); with ``warmup_type="log"`` (the default) the
+    warmup's e / W is ln(e + 1) / ln W. Clock as :func:`WarmupLR` (the peak at t = W + 2,
     0 from t = N + 2 on). DeepSpeed only warns when N < W; so does nothing here (the lr drops to ℓ after the
     warmup). To the bit.
 
@@ -135,7 +136,8 @@ def WarmupCosineLR(
         \frac{e - W + 1}{\max(1, N - W)}\right) & e \ge W \end{cases}
 
     e = t - 2, η₀ = ``optimizer_lr``, r_w = ``warmup_min_ratio``, r_c = ``cos_min_ratio``, N =
-    ``total_num_steps``, W = max(2, ``warmup_num_steps``). DeepSpeed's quirks, mirrored: update 1 runs at lr 0
+    ``total_num_steps``, W = max(2, ``warmup_num_steps``); with ``warmup_type="log"`` (the default) the warmup's
+    e / W is ln(e + 1) / ln W. DeepSpeed's quirks, mirrored: update 1 runs at lr 0
     (its constructor's "not started" value), not r_w η₀; and the cosine starts one step in (p = 1 / (N - W) at
     e = W), so the peak η₀ is never used. To the bit.
 

@@ -10,7 +10,8 @@ arrays made by :mod:`lrsched.engine`.
     then the kid lists.
 ``fp`` (float64)
     every node's kernel parameters, at the node's float offset, in the order
-    :data:`PARAMS` gives (flags as 0.0 / 1.0; a join's are its boundaries).
+    :data:`PARAMS` gives (flags as 0.0 / 1.0; a join's are its boundaries; a
+    whole-period cycle's table of cycle starts follows its parameters).
 
 :data:`PARAMS` is the one place that names them. Each kind's ``_encode``
 passes its values by name (a leaf's ``Leaf._kernel_values`` in

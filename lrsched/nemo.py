@@ -382,7 +382,7 @@ def NoamHoldAnnealing(
         top = math.inf
     if not math.isfinite(top):
         raise ValueError(f"lr={base!r}, decay_rate={r!r}: lr * max(1, W^r) at W={w} is beyond the float range")
-    decay = top / Maximum(Constant(1.0), Pow(Clock() + float(w), Constant(r)))
+    decay = top / Maximum(Constant(1.0), Pow.of(Clock() + float(w), r))
     main = Maximum(decay, Constant(low))
     return _build(base, w, main, w + held, m, low, hold)
 

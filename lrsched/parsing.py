@@ -74,8 +74,9 @@ def parse(text: str, **bindings) -> Value:
 def parse_expr(text: str):
     """A number or a duration from text (``"3e-4"``, ``"0.05 * total"``, ``"30 * epoch"``), never ``eval``-ed.
 
-    Numbers, the symbols, ``+ - * /`` and parentheses are allowed; an unknown
-    name is refused with the closest symbol.
+    Numbers, the symbols, ``+ - * /``, parentheses and ``floor``, ``ceil``,
+    ``round``, ``minimum``/``min`` and ``maximum``/``max`` of them are allowed;
+    an unknown name is refused with the closest symbol.
 
     >>> parse_expr("3e-4"), parse_expr("total - 500")
     (0.0003, total - 500)

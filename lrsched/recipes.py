@@ -290,6 +290,10 @@ def _cycle_part(name: str, value, length: float, fractions: bool) -> float:
     return float(math.floor(v.interval(name, value, 0, 1) * length))
 
 
+#: the most cycles a wsd_s takes (each is a phase of its own: laying out thousands would take seconds)
+_MAX_CYCLES = 1000
+
+
 @_deferred
 def wsd_s(
     peak: float,
@@ -344,6 +348,8 @@ def wsd_s(
     ends = v.reals("cycle_ends", cycle_ends, v.positive)
     if not ends:
         raise ValueError("cycle_ends must not be empty: give the end of every cycle, the last one the run's end")
+    if len(ends) > _MAX_CYCLES:  # each cycle is a phase of its own (a cooldown from its own value)
+        raise ValueError(f"cycle_ends has {len(ends)} cycles; wsd_s takes at most {_MAX_CYCLES}")
     v.increasing("cycle_ends", ends)
     fractions = v.flag("fractions", fractions)
     shape = decay_shape("decay", decay)

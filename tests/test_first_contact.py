@@ -54,8 +54,10 @@ def test_one_public_spelling_per_kind():
     classes = {cls.__name__ for cls in ls.REGISTRY.values()}
     assert not classes & set(ls.__all__)
     for kind in ls.REGISTRY:
-        if hasattr(ls, kind):
+        if hasattr(ls, kind) and kind != "round":
             assert kind in ls.__all__, kind
+    # lrsched.round is not star-exported, where it would hide Python's round; that rounds a schedule the same way
+    assert "round" not in ls.__all__ and round(ls.t) == ls.round(ls.t) and type(round(ls.t)) is ls.Round
     assert isinstance(ls.cosine(1, 0, steps=2), ls.Cosine)  # the classes stay importable
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import lrsched as ls
 from lrsched import compiled, engine
+from lrsched.structure import UnknownStructure
 
 from . import reference as ref
 
@@ -286,5 +287,9 @@ def test_structure_agrees_with_the_values(s, offsets):
         after = s(np.array([end + 1.0, *(end + 1.0 + x for x in offsets)]))
         assert np.all(after == after[0]), (s, end)
     stop = end if end is not None else 3000.0
-    bounds = s.breakpoints(stop)
+    try:
+        bounds = s.breakpoints(stop)
+    except UnknownStructure:  # a rounded value steps where its schedule crosses a multiple: not declared
+        assert set(_kinds(s)) & {"floor", "ceil", "round"}, s
+        return
     assert bounds == sorted(set(bounds)) and all(0 < b <= stop for b in bounds)

@@ -170,7 +170,9 @@ def test_the_functions_of_numbers_are_numbers():
 def test_a_rounded_schedule_plots_and_describes():
     s = ls.floor(ls.linear(0.0, 10.0, 100)) / 10
     text = s.describe()
-    assert "first 0, last 1" in text and "phase boundaries: 100" in text
+    assert "first 0, last 1" in text and "settles after t = 100" in text and "boundar" not in text
+    with pytest.raises(ls.analysis.UnknownStructure, match="where a rounded value steps is not known"):
+        s.breakpoints()
     matplotlib = pytest.importorskip("matplotlib", reason="installed by the README test command")
     matplotlib.use("Agg")
     fig = ls.plot([s, ls.exp(-ls.t / 50)], 100).figure

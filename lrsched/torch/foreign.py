@@ -214,15 +214,21 @@ def _detect(state: Mapping) -> str | None:
     return None
 
 
-def _count(state, framework, increment, where: str, implied=None) -> int:
+#: how many wrappers (a checkpoint holding a scheduler state, a list of schedulers) are looked inside
+_MAX_WRAPPERS = 8
+
+
+def _count(state, framework, increment, where: str, implied=None, depth: int = 0) -> int:
     if not isinstance(state, Mapping):
         raise ValueError(f"{where} must be a scheduler state dict, got {v.show(state)}")
+    if depth > _MAX_WRAPPERS:
+        raise ValueError(f"{where}: more than {_MAX_WRAPPERS} wrappers deep (or holding itself): not a scheduler state")
     inner = _wrapped(state, framework, where) if _detect(state) is None else None
     if inner is not None:
         inner_state, inner_where, implied_increment = inner
         if inner_state is None:
             raise ValueError(f"{inner_where} is None: the checkpoint holds no scheduler state")
-        return _count(inner_state, framework, increment, inner_where, implied_increment)
+        return _count(inner_state, framework, increment, inner_where, implied_increment, depth + 1)
     kind = framework or _detect(state)
     if kind is None:
         raise ValueError(

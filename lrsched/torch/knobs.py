@@ -334,9 +334,13 @@ def check_unit_length(schedule, total: int, unit: str) -> list[str]:
 
 
 def peak(schedule, stop: float) -> float:
-    """The schedule's largest value on [1, stop]: at its breakpoints and 2049 even points (no compile)."""
+    """The schedule's largest value on [1, stop]: at its breakpoints (where known) and 2049 even points."""
     grid = np.linspace(1.0, max(float(stop), 1.0), 2049)
-    ts = np.unique(np.concatenate([grid, [b for b in schedule.breakpoints(stop) if 1 <= b <= stop]]))
+    try:
+        bounds = [b for b in schedule.breakpoints(stop) if 1 <= b <= stop]
+    except ValueError:  # a function or a rounded value: no known structure, the grid alone
+        bounds = []
+    ts = np.unique(np.concatenate([grid, bounds]))
     return float(np.max(schedule(ts)))
 
 
