@@ -277,7 +277,8 @@ def test_cli_previews_of_former_hangs_finish(expr):
     assert "t = 1 .. 10" in proc.stdout or "1 .. 10" in proc.stdout, proc.stdout
 
 
-def test_cli_previews_a_trillion_steps_in_bounded_time_and_memory():
+def test_cli_previews_a_trillion_steps_in_bounded_time_and_memory(tmp_path):
+    import os
     import subprocess
     import sys
 
@@ -285,7 +286,10 @@ def test_cli_previews_a_trillion_steps_in_bounded_time_and_memory():
         "import resource, sys; from lrsched.cli import main; rc = main(['-e', 'cosine(0.1, 0, steps=1e12)']); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    # the CLI's own memory, on the interpreted tier: an empty cache of its own, so that neither a warm cache (numba:
+    # ~120 MB more) nor a compile another test runs at the same time into the shared one is measured
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "sampled, not exact" in proc.stdout
-    assert int(proc.stderr.strip().splitlines()[-1]) < 1_000_000  # KB: under 1 GB
+    assert int(proc.stderr.strip().splitlines()[-1]) < 500_000  # KB: under 500 MB (about 180 MB here)
