@@ -7,8 +7,9 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")  # the backend the tests use (installed by the README test command)
 # one BLAS/OpenMP thread per process (each xdist worker, rank and notebook kernel inherits it): two workers on two
 # cores, each with its own thread pool spinning on both, ran torch's small trainings several times slower
-for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import pytest

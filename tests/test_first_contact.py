@@ -33,7 +33,8 @@ def test_help_shows_the_signature():
     text = pydoc.render_doc(ls.cosine, renderer=pydoc.plaintext)
     assert "Cosine(start, end, steps, periodic=False, exponent=1.0)" in text
     text = pydoc.render_doc(ls.cycle, renderer=pydoc.plaintext)
-    assert "Cycle(schedule, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False, whole_periods=False)" in text
+    signature = "Cycle(schedule, period, period_mult=1.0, decay=1.0, limit=None, zero_based=False, whole_periods=False)"
+    assert signature in text
 
 
 @pytest.mark.parametrize(

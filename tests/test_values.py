@@ -45,7 +45,10 @@ EXAMPLES = {
     "warp": [_c.warp(2, 900), (_c + 1).warp(0.5, 100.5)],
     "per_epoch": [(0.5 * _c).per_epoch(100)],
     "function": [ls.function(math.sqrt)],
-    "cooldown": [ls.cooldown(_c, at=300, steps=100), ls.cooldown(ls.constant(0.1), at=50, steps=7.5, to=1e-3, shape="sqrt")],
+    "cooldown": [
+        ls.cooldown(_c, at=300, steps=100),
+        ls.cooldown(ls.constant(0.1), at=50, steps=7.5, to=1e-3, shape="sqrt"),
+    ],
     "extend": [ls.extend(_c, ls.cosine(0.1, 1e-5, steps=1800), at=600)],
     "t": [ls.t],
     "pow": [ls.t**2, 0.5 ** (ls.t / 100), (_c + 1) ** _c, (-0.5) ** ls.floor(ls.t / 10)],
