@@ -133,7 +133,7 @@ class Warmup(Schedule):
         kid = enc.encode(self.schedule)
         if self.steps == 0:
             return kid
-        ramp = _WARMUP_SHAPES[self.shape](self.start, enc.value_at(kid, 0.0, self.schedule), self.steps)
+        ramp = _WARMUP_SHAPES[self.shape](self.start, enc.value_at(0.0, self.schedule), self.steps)
         return enc.node(layout.JOIN, [self.steps], (ramp, kid))
 
     def _breaks(self, stop):  # the ramp has no break of its own before its end
@@ -220,7 +220,7 @@ class Cooldown(Schedule):
 
     def _encode(self, enc):
         kid = enc.encode(self.schedule)
-        tail = decay_curve(self.shape, enc.value_at(kid, self.at, self.schedule), self.to, self.steps)
+        tail = decay_curve(self.shape, enc.value_at(self.at, self.schedule), self.to, self.steps)
         if self.at == 0:
             return enc.encode(tail)
         return enc.node(layout.JOIN, [self.at], (kid, tail))

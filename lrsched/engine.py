@@ -105,9 +105,11 @@ class Encoder:
         self.functions.append(fn)
         return self._add(L.FUNCTION, [float(len(self.functions) - 1)], ())
 
-    def value_at(self, node: int, t: float, schedule) -> float:
-        """The value at t of ``schedule``, already laid out as ``node`` (warmup needs s(0))."""
-        return self.build(node, schedule).at(t)
+    def value_at(self, t: float, schedule) -> float:
+        """The value at t of ``schedule`` (a warmup needs its s(0), a cooldown its s(at)): from the schedule's
+        own program (the same kernel, the same bits), in time that grows with it alone, not with all that was laid
+        out before it (a join of a thousand warmups would be laid out in quadratic time)."""
+        return float(schedule(t))
 
     def _add(self, op, params, kids) -> int:
         self.records += (op, len(self.fp), len(self.kids), len(kids))

@@ -36,8 +36,8 @@ from .symbols import DURATIONS, expr_size, hold, refuse_misplaced, substitute, s
 
 #: the most nodes a schedule may have, shared parts counted each time they appear (the expressions in its
 #: parameters too): far beyond any real schedule (tens to hundreds of nodes). Printing, serializing and laying
-#: out plain nodes take about a second at 100,000; a warmup or a cooldown is laid out in time that grows with
-#: the whole program laid out before it (lrsched.engine.Encoder.value_at), so 10,000 warmups take about 20 s:
+#: out plain nodes take about a second at 100,000; a warmup or a cooldown also evaluates its own schedule once
+#: (lrsched.engine.Encoder.value_at), so nested ones take time that grows with their depth times their size:
 #: the cap keeps that bounded
 MAX_NODES = 10_000
 
