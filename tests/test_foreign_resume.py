@@ -33,6 +33,7 @@ from lrsched import deepspeed as ds  # noqa: E402
 from lrsched import megatron as mg  # noqa: E402
 from lrsched import nemo  # noqa: E402
 from lrsched import transformers as hf  # noqa: E402
+from tests.test_megatron import _Optimizer as _MegatronOptimizer  # noqa: E402
 
 NEXT = 6  # updates compared after each resume
 
@@ -141,11 +142,7 @@ def megatron():
     return module.OptimizerParamScheduler
 
 
-class _Optimizer:
-    """What Megatron's scheduler touches of its optimizer: the param groups."""
-
-    def __init__(self):
-        self.param_groups = [{}]
+_Optimizer = _MegatronOptimizer  # what Megatron's scheduler touches of its optimizer: the param groups
 
 
 MEGATRON = [
