@@ -1,5 +1,6 @@
 """Doctests read like ``from lrsched import *``: inject the public names."""
 
+import functools
 import importlib
 import os
 from pathlib import Path
@@ -49,18 +50,23 @@ _ONE_WORKER = ("test_distributed.py", "test_deepspeed_engine.py", "test_foreign_
 
 
 def _slow(item) -> bool:
-    import inspect
-
     if item.path.name in _SLOW_FILES:
         return True
     fn = getattr(item, "function", None)
     if fn is None:
         return False
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        return False
+    source = _source(fn)
     return any(s in source for s in _SLOW_SOURCE) or any(s in getattr(item, "fixturenames", ()) for s in _SLOW_SOURCE)
+
+
+@functools.cache  # once per test function, not per parametrized item: inspect.getsource tokenizes the file
+def _source(fn) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks added here
