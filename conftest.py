@@ -1,8 +1,11 @@
-"""Doctests read like ``from lrsched import *``: inject the public names."""
+"""The test session: what doctests see (``from lrsched import *``), the quick loop's slow marks and the xdist
+groups, one BLAS thread per process, hypothesis's profiles, and the run's own directory."""
 
 import functools
 import importlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # the backend the tests use (installed by the README test command)
@@ -89,6 +92,27 @@ def pytest_collection_modifyitems(config, items):
             for prefix, package in _NEEDS.items():
                 if item.name.startswith(prefix) and importlib.util.find_spec(package) is None:
                     item.add_marker(pytest.mark.skip(reason=f"needs {package}"))
+
+
+_RUN_DIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    """The test run's own directory (tests/compiled_once.py: the run's one compile of the kernel), made before
+    xdist starts its workers, which inherit its name."""
+    from tests.compiled_once import RUN_DIR
+
+    if not os.environ.get(RUN_DIR):
+        os.environ[RUN_DIR] = config.stash[_RUN_DIR] = tempfile.mkdtemp(prefix="lrsched-test-run-")
+
+
+def pytest_unconfigure(config):
+    from tests.compiled_once import RUN_DIR
+
+    made = config.stash.get(_RUN_DIR, None)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        os.environ.pop(RUN_DIR, None)
 
 
 # lrsched/<framework>/ (a package, where the framework has an adapter): every module but __init__.py and

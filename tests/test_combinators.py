@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import lrsched as ls
 from lrsched import engine
+from tests import compiled_once
 from tests import reference as ref
 from tests.test_properties import _compiled_values, whole_cycles
 
@@ -746,7 +747,7 @@ def test_whole_periods_past_2_53_continue_with_the_float_lengths():
 def test_a_stalled_tail_is_a_plain_cycle_of_the_last_length(monkeypatch):
     """Lengths that stall after growing (7, 10, then 10 forever: floor(m L) = L, which floats allow only at
     the edge of their range): the table then a plain cycle, in every tier, against the walked definition."""
-    from lrsched import combinators, compiled, engine
+    from lrsched import combinators
 
     monkeypatch.setattr(combinators, "whole_cycles", lambda p, m, limit: ((7.0, 17.0), 10.0, 1.0))
     for zb in (False, True):
@@ -775,7 +776,7 @@ def test_a_stalled_tail_is_a_plain_cycle_of_the_last_length(monkeypatch):
             np.testing.assert_array_equal(s(ts), [s(t) for t in ts])
             values = s.values(300)
             got = np.empty(300)
-            engine.CompiledKernel(compiled.load()).fill(s._program or s._compile(), got, 1.0, True)
+            compiled_once.compiled_kernel().fill(s._program or s._compile(), got, 1.0, True)
             np.testing.assert_array_equal(got, values)
             np.testing.assert_array_equal(values, s(np.arange(1.0, 301.0)))
 

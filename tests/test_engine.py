@@ -28,6 +28,7 @@ import lrsched as ls
 from lrsched import compiled, engine
 from lrsched.kernels import arrays
 
+from . import compiled_once
 from . import reference as ref
 from .test_properties import schedules, times
 
@@ -341,27 +342,18 @@ def test_without_jit_the_compiled_tier_runs_as_python_and_gives_the_same_bits(co
 
 @pytest.fixture(scope="module")
 def compiled_kernel():
-    """The compiled tier in this process (its cache: beside the package, or NUMBA_CACHE_DIR)."""
-    return engine.CompiledKernel(compiled.load())
+    """The compiled tier in this process (its cache: the package's, seeded by the run's one compile)."""
+    return compiled_once.compiled_kernel()
 
 
 @pytest.fixture(scope="session")
-def compiled_cache(tmp_path_factory):
-    """One cache for every subprocess test: ``python -m lrsched --compile`` into an empty NUMBA_CACHE_DIR."""
-    where = tmp_path_factory.mktemp("numba-cache")
-    tree = compiled.SOURCE / "__pycache__"
-    before = sorted(os.listdir(tree)) if tree.exists() else []
-    out = subprocess.run(
-        [sys.executable, "-m", "lrsched", "--compile"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env={**os.environ, "NUMBA_CACHE_DIR": str(where)},
-    )
+def compiled_cache():
+    """One cache for every subprocess test: ``python -m lrsched --compile`` into an empty NUMBA_CACHE_DIR, run
+    once per test run (tests/compiled_once.py); (that directory, what the command printed, whether nothing was
+    written beside the package)."""
+    where, out, package_untouched = compiled_once.run_compile()
     assert out.returncode == 0, out.stderr
-    after = sorted(os.listdir(tree)) if tree.exists() else []
-    return where, out, before == after
+    return where, out, package_untouched
 
 
 wide_times = st.one_of(times, st.floats(0.0, 1e300), st.integers(0, 10**6).map(lambda x: x + 0.5))

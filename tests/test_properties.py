@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import pickle
 
@@ -12,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lrsched as ls
-from lrsched import compiled, engine
+from lrsched import engine
 from lrsched.structure import UnknownStructure
 
+from . import compiled_once
 from . import reference as ref
 
 lr = st.floats(1e-6, 1.0)
@@ -185,15 +185,10 @@ def test_ranges_match_arrays_and_parallel_matches_serial(s):
         engine.PARALLEL_MIN = old
 
 
-@functools.cache
-def _compiled_kernel():
-    return engine.CompiledKernel(compiled.load())
-
-
 def _compiled_values(s, n):
     """s at t = 1 .. n on the compiled tier (whichever tier this process is on), threaded where PARALLEL_MIN says."""
     out = np.empty(n)
-    _compiled_kernel().fill(s._program or s._compile(), out, 1.0, True)
+    compiled_once.compiled_kernel().fill(s._program or s._compile(), out, 1.0, True)
     return out
 
 
