@@ -35,6 +35,11 @@ def show(value) -> str:
         text = repr(value)
     except RecursionError:  # lists inside lists, thousands deep
         return f"<a {type(value).__name__} nested too deeply to show>"
+    except Exception:  # an int of over 4300 digits inside a short list, an object whose repr fails
+        if not isinstance(value, (list, tuple, np.ndarray)):
+            return f"<a {type(value).__name__} that cannot be shown>"
+        items = ", ".join(show(x) for x in list(value))  # at most 20, each shown
+        text = f"({items})" if isinstance(value, tuple) else f"[{items}]"
     return text if len(text) <= SHOW_MAX else text[: SHOW_MAX - 3] + "..."
 
 

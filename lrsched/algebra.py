@@ -394,6 +394,7 @@ def _apply(cls: type[_Function], x, name: str = "x"):
         if cls.kind not in FUNCTIONS:
             raise TypeError(f"{cls.kind}({x!r}): a duration goes only into floor, ceil, round, minimum and maximum")
         return Expr(cls.kind, (x,))
+    x = v._scalar(x)  # a 0-d array is its number
     if not v._is_real(x):
         raise TypeError(f"{cls.kind}() takes a schedule, a number or a duration, got {name}={v.show(x)}")
     x = v.real(name, x)
@@ -448,10 +449,10 @@ def _pair(cls: type[_Pair], args: tuple, kwargs: dict):
     if len(args) <= 2 and set(given) == {"left", "right"}:
         left, right = given["left"], given["right"]
         if not isinstance(left, Schedule) and not isinstance(right, Schedule):
-            if isinstance(left, Expr) or isinstance(right, Expr):
-                for name, x in given.items():
-                    if not isinstance(x, Expr):
-                        v.real(name, x)
+            if isinstance(left, Expr) or isinstance(right, Expr):  # a number beside a duration: as a float
+                left, right = (
+                    x if isinstance(x, Expr) else v.real(n, x) for n, x in zip(("left", "right"), (left, right))
+                )
                 return Expr(cls.kind, (left, right))
     return cls(*args, **kwargs)
 

@@ -513,7 +513,7 @@ def evaluate(schedule, program: Program, t):
     if isinstance(t, (np.ndarray, list, tuple, range)):
         arr = np.asarray(t)
         if arr.dtype.kind not in "iuf":
-            raise TypeError(f"t must be numbers, got an array of dtype {arr.dtype}: {t!r}")
+            raise TypeError(f"t must be numbers, got an array of dtype {arr.dtype}: {show(t)}")
         if arr.size > MAX_VALUES:
             raise ValueError(f"t has {arr.size} elements; at most {MAX_VALUES} values are evaluated at once")
         flat = np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)

@@ -190,7 +190,7 @@ class Schedule(Value):
     def __round__(self, ndigits=None):
         if ndigits is not None:
             raise TypeError(
-                f"round(s, ndigits={ndigits!r}): a schedule rounds to whole numbers (s.quantize(q) "
+                f"round(s, ndigits={v.show(ndigits)}): a schedule rounds to whole numbers (s.quantize(q) "
                 "rounds down to multiples of q)"
             )
         return REGISTRY["round"](self)
@@ -342,12 +342,13 @@ def as_schedule(name: str, value) -> Schedule:
     """A schedule, or a number (read as a constant schedule)."""
     if isinstance(value, Schedule):
         return value
+    value = v._scalar(value)  # a 0-d array is its number
     if v._is_real(value):
         return REGISTRY["constant"](v.real(name, value))
-    raise TypeError(f"{name} must be a schedule or a number, got {value!r}")
+    raise TypeError(f"{name} must be a schedule or a number, got {v.show(value)}")
 
 
 def as_schedules(name: str, values) -> tuple[Schedule, ...]:
     if isinstance(values, Schedule) or not isinstance(values, (list, tuple)):
-        raise TypeError(f"{name} must be a list of schedules, got {values!r}")
+        raise TypeError(f"{name} must be a list of schedules, got {v.show(values)}")
     return tuple(as_schedule(f"{name}[{i}]", s) for i, s in enumerate(values))

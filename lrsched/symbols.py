@@ -71,6 +71,7 @@ class Expr:
     """
 
     __slots__ = ("_args", "_height", "_op", "_size", "symbols")
+    __array_ufunc__ = None  # numpy defers to our reflected operators (an array times a duration is refused)
 
     def __init__(self, op: str, args: tuple):
         object.__setattr__(self, "_op", op)  # "sym" (name,), "neg" (a,), a binary operator (a, b), or a function
@@ -140,7 +141,7 @@ class Expr:
 
     def __round__(self, ndigits=None):
         if ndigits is not None:
-            raise TypeError(f"round({self!r}, {ndigits!r}): a duration rounds to a whole number only")
+            raise TypeError(f"round({self!r}, {v.show(ndigits)}): a duration rounds to a whole number only")
         return Expr("round", (self,))
 
     def __pos__(self):

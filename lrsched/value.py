@@ -28,6 +28,7 @@ nodes), as is nesting past :data:`lrsched.layout.MAX_DEPTH`.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import _validate as v
@@ -303,8 +304,8 @@ class Value(metaclass=_ScheduleType):
 
 def format_number(x: float) -> str:
     """Shortest text that reads back as x; whole numbers without '.0'."""
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e16:
-        return str(int(x))
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e16 and (x or math.copysign(1.0, x) > 0):
+        return str(int(x))  # -0.0 keeps its sign
     return repr(x)
 
 

@@ -73,6 +73,31 @@ def test_error_messages_quote_a_bounded_excerpt_and_the_index():
     assert len(str(info.value)) < 300
 
 
+def test_error_messages_show_values_python_cannot_print():
+    """An int of over 4300 digits (str() refuses it) and lists nested thousands deep (repr recurses), wherever an
+    error message quotes a value: the message says what it was, and the error is the library's own."""
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    huge = 10**5000
+    big = "<an int of 16610 bits, about 10**5000>"
+    cases = [
+        (lambda: round(ls.t, huge), TypeError, f"ndigits={big}"),
+        (lambda: round(ls.total, huge), TypeError, big),
+        (lambda: ls.t([huge, 2]), TypeError, f"[{big}, 2]"),
+        (lambda: ls.minimum(ls.t, (1, huge)), TypeError, f"right must be a schedule or a number, got (1, {big})"),
+        (lambda: ls.t.quantize([huge]), TypeError, f"multiple must be a real number, got [{big}]"),
+        (lambda: ls.minimum(ls.t, deep), TypeError, "right must be a schedule or a number, got <a list nested too"),
+        (lambda: ls.warmup(deep, steps=3), TypeError, "schedule must be a schedule or a number, got <a list nested"),
+        (lambda: ls.cycle(deep, 3), TypeError, "schedule must be a schedule or a number, got <a list nested"),
+        (lambda: ls.join(deep, [1]), TypeError, "schedules[0] must be a schedule or a number, got <a list nested"),
+    ]
+    for build, error, text in cases:
+        with pytest.raises(error) as info:
+            build()
+        assert text in str(info.value), (text, str(info.value))
+
+
 def test_t_may_be_anything_numpy_turns_into_numbers():
     torch = pytest.importorskip("torch", reason="installed by the README test command")
     import numpy as np

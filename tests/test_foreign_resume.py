@@ -385,6 +385,8 @@ def test_lrsched_and_torch_states():
         ({"lr_schedulers": []}, None, ValueError, "must hold one scheduler state"),
         ({"lr_scheduler": None, "ds_version": "0.19.8"}, None, ValueError, r"\['lr_scheduler'\] is None"),
         ({"batch": -3, "batch_in_epoch": 0}, None, ValueError, r"batch'\] must be >= 0"),
+        # e + 1 updates: the count stays within lrsched's exact counts (2**53)
+        ({"last_batch_iteration": 2**53}, None, ValueError, r"must be at most 9007199254740991, got 9007199254740992"),
     ],
 )
 def test_refusals_name_the_field_and_the_value(state, framework, error, match):
@@ -392,9 +394,16 @@ def test_refusals_name_the_field_and_the_value(state, framework, error, match):
         lt.updates_done(state, framework)
 
 
+def test_the_last_exact_count_is_read():
+    assert lt.updates_done({"last_batch_iteration": 2**53 - 1}) == 2**53
+    assert lt.updates_done({"last_batch_iteration": torch.tensor([41])}) == 42  # a one-element tensor
+
+
 def test_refusals_of_paths_and_increments(tmp_path):
     with pytest.raises(ValueError, match="no file at"):
         lt.updates_done(tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match=r"state: 'xxx.*\.\.\. is not a path that can be read \(File name too long\)$"):
+        lt.updates_done("x" * 5000)  # a name too long for the file system
     (tmp_path / "args.pt").write_bytes(pickle.dumps({"args": argparse.Namespace(lr=1.0)}))
     with pytest.raises(ValueError, match=r"weights_only=True\) could not read it"):
         lt.updates_done(tmp_path / "args.pt")

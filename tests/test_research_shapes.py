@@ -115,6 +115,16 @@ def test_a_duration_rounds_as_each_peer_rounds_it():
     assert ls.maximum(ls.floor(0.1 * ls.total), 2000).value({"total": 10050}) == 2000
 
 
+def test_a_narrow_numpy_float_beside_a_duration_is_compared_as_a_float64():
+    """numpy compares an int with a float32 in float32: 16777217 == float32(16777216) there. The number beside a
+    duration is read as a float64 when the expression is made, as every other operand of a duration is."""
+    for narrow, total, want in ((np.float32(16777216), 16777217, 16777216), (np.float16(2048), 2049, 2048)):
+        assert ls.minimum(ls.total, narrow).value({"total": total}) == want
+        assert ls.maximum(narrow, ls.total).value({"total": total - 2}) == want
+        s = ls.linear(1, 0, ls.minimum(ls.total, narrow))
+        assert s.bind(total=total).steps == ls.from_json(s.to_json()).bind(total=total).steps == want
+
+
 def test_hugging_faces_warmup_ratio_is_the_ceiling():
     transformers = pytest.importorskip("transformers", reason="installed by the README test command")
     args = transformers.TrainingArguments(output_dir="unused", warmup_steps=0.01, report_to=[])
@@ -165,6 +175,9 @@ def test_the_functions_of_numbers_are_numbers():
     assert ls.ceil(100.2) == 101 and ls.round(2.5) == 2 and ls.round(3.5) == 4
     assert ls.exp(0) == 1.0 and ls.log(math.e) == 1.0 and ls.sqrt(16) == 4.0
     assert ls.t(7.5) == 7.5 and ls.t.length() is None and ls.t.breakpoints(100) == []
+    # a 0-d array is its number here too, as in every constructor
+    assert ls.exp(np.array(2.0)) == math.exp(2.0) and ls.floor(np.array(2.5)) == 2 and ls.sqrt(np.array(4)) == 2.0
+    assert ls.minimum(ls.t, np.array(2.0)) == ls.minimum(ls.t, 2.0)
 
 
 def test_a_rounded_schedule_plots_and_describes():

@@ -6,6 +6,7 @@ engine), or from the same schedule built in Python.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import types
@@ -42,6 +43,12 @@ def assert_same(a: ls.Schedule, b: ls.Schedule, n: int):
 
 def cosine_node(**kw):
     return {"type": "cosine", "start": 0.1, "end": 0.0, "steps": 100, **kw}
+
+
+def test_text_that_is_not_json_is_refused_naming_the_text():
+    for text, where in (("x", "line 1 column 1"), ("{", "line 1 column 2"), (b"\xff", "at byte 0")):
+        with pytest.raises(ValueError, match=r"^text is not JSON: .*" + re.escape(where)):
+            ls.from_json(text)
 
 
 def test_from_dict_reads_a_bare_node_and_any_mapping():

@@ -323,6 +323,11 @@ def test_expression_is_not_a_number():
         T * float("nan")
     with pytest.raises(ValueError, match="finite"):
         T * 10**400
+    for array in (np.array([2.0]), np.arange(3)):  # numpy would make an object array of expressions
+        with pytest.raises(TypeError):
+            array * T
+        with pytest.raises(TypeError):
+            T * array
 
 
 # ---------------------------------------------------------------- bad bindings

@@ -88,6 +88,14 @@ def test_every_kind_has_examples_and_a_documented_formula():
             assert getattr(ls, kind) is REGISTRY[kind]
 
 
+def test_a_negative_zero_keeps_its_sign_in_repr():
+    s = ls.minimum(ls.t, -0.0)
+    assert repr(s) == "minimum(t, constant(-0.0))"
+    again = ls.parse(repr(s))
+    assert again == s and math.copysign(1.0, again(1)) == math.copysign(1.0, s(1)) == -1.0
+    assert repr(ls.constant(0.0)) == "constant(0)"
+
+
 def test_no_field_hides_a_method():
     for kind, cls in REGISTRY.items():
         for f in cls.fields:

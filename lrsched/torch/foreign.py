@@ -116,10 +116,15 @@ def _read(state):
         return state
     if isinstance(state, (str, os.PathLike)):
         path = Path(state)
-        if path.is_dir() and (path / "scheduler.pt").is_file():  # a Hugging Face checkpoint directory
-            path = path / "scheduler.pt"
-        if not path.is_file():
-            raise ValueError(f"state: no file at {str(state)!r}")
+        try:
+            if path.is_dir() and (path / "scheduler.pt").is_file():  # a Hugging Face checkpoint directory
+                path = path / "scheduler.pt"
+            found = path.is_file()
+        except (OSError, ValueError) as e:  # a name too long, a NUL byte
+            why = getattr(e, "strerror", None) or str(e)  # not the OSError's text: it quotes the whole name
+            raise ValueError(f"state: {v.show(str(state))} is not a path that can be read ({why})") from None
+        if not found:
+            raise ValueError(f"state: no file at {v.show(str(state))}")
         try:
             loaded = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:
@@ -133,13 +138,14 @@ def _read(state):
     raise TypeError(f"state must be a state dict (a mapping) or the path of one, got {v.show(state)}")
 
 
-def _integer(name: str, value, minimum: int) -> int:
-    """A whole number >= minimum: ints, NumPy integers, 0-d integer tensors, integral floats."""
+def _integer(name: str, value, minimum: int, maximum: int = v.MAX_COUNT) -> int:
+    """A whole number from minimum to maximum: ints, NumPy integers, one-element integer tensors, integral
+    floats."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1 or value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
             raise TypeError(f"{name} must be an integer, got {v.show(value)}")
         value = int(value.item())
-    return v.count(name, value, minimum)
+    return v.count(name, value, minimum, maximum=maximum)
 
 
 def _field(state: Mapping, keys: tuple[str, ...], where: str, kind: str):
@@ -237,7 +243,7 @@ def _count(state, framework, increment, where: str, implied=None, depth: int = 0
         )
     if kind == "deepspeed":
         key, e = _field(state, ("last_batch_iteration",), where, "DeepSpeed")
-        return _integer(f"{where}[{key!r}]", e, -1) + 1
+        return _integer(f"{where}[{key!r}]", e, -1, v.MAX_COUNT - 1) + 1  # e + 1 updates: at most MAX_COUNT
     if kind == "megatron":
         key, n = _field(state, ("num_steps", "num_iters"), where, "Megatron OptimizerParamScheduler")
         n = _integer(f"{where}[{key!r}]", n, 0)
