@@ -62,7 +62,7 @@ def _slow(item) -> bool:
     return any(s in source for s in _SLOW_SOURCE) or any(s in getattr(item, "fixturenames", ()) for s in _SLOW_SOURCE)
 
 
-@functools.cache  # once per test function, not per parametrized item: inspect.getsource tokenizes the file
+@functools.cache  # once per test function, not per parametrized item: inspect.getsource tokenizes its block
 def _source(fn) -> str:
     import inspect
 
@@ -80,9 +80,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _slow(item):
             item.add_marker(pytest.mark.slow)
-        if "compiled_cache" in getattr(item, "fixturenames", ()):  # one worker compiles that session cache, once
-            item.add_marker(pytest.mark.xdist_group("compiled_cache"))
-        elif item.path.name in _ONE_WORKER:  # its module fixtures launch processes: once, on one worker
+        if item.path.name in _ONE_WORKER:  # its module fixtures launch processes: once, on one worker
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
         fn = getattr(item, "obj", None)
         own = getattr(fn, "_hypothesis_internal_use_settings", None)
@@ -102,7 +100,7 @@ def pytest_configure(config):
     xdist starts its workers, which inherit its name."""
     from tests.compiled_once import RUN_DIR
 
-    if not os.environ.get(RUN_DIR):
+    if not hasattr(config, "workerinput"):  # not an xdist worker: a run of its own, even one a test started
         os.environ[RUN_DIR] = config.stash[_RUN_DIR] = tempfile.mkdtemp(prefix="lrsched-test-run-")
 
 

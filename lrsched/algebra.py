@@ -449,12 +449,20 @@ def _pair(cls: type[_Pair], args: tuple, kwargs: dict):
     if len(args) <= 2 and set(given) == {"left", "right"}:
         left, right = given["left"], given["right"]
         if not isinstance(left, Schedule) and not isinstance(right, Schedule):
-            if isinstance(left, Expr) or isinstance(right, Expr):  # a number beside a duration: as a float
-                left, right = (
-                    x if isinstance(x, Expr) else v.real(n, x) for n, x in zip(("left", "right"), (left, right))
-                )
+            if isinstance(left, Expr) or isinstance(right, Expr):  # a number beside a duration, checked and kept
+                left, right = (_beside_a_duration(n, x) for n, x in zip(("left", "right"), (left, right)))
                 return Expr(cls.kind, (left, right))
     return cls(*args, **kwargs)
+
+
+def _beside_a_duration(name: str, x):
+    """An int as it is, any other number as a float64: numpy compares an int with a float32 in float32
+    (16777217 == float32(16777216) there)."""
+    if isinstance(x, Expr):
+        return x
+    y = v.real(name, x)
+    x = v._scalar(x)
+    return int(x) if isinstance(x, (int, np.integer)) else y
 
 
 def minimum(*args, **kwargs):

@@ -173,8 +173,8 @@ def _from_text(text: str, where: str) -> Schedule:
 
     try:
         return from_json(text)
-    except json.JSONDecodeError as e:
-        not_json = f"not JSON ({e})"
+    except json.JSONDecodeError as e:  # from_json's says "text is not JSON: ...": here the file is named instead
+        not_json = f"not JSON ({str(e).removeprefix('text is not JSON: ')})"
     try:
         import yaml
     except ImportError:

@@ -330,6 +330,7 @@ class Schedule(Value):
 
 
 def _arith(op: str, a, b):
+    a, b = v._scalar(a), v._scalar(b)  # a 0-d array is its number
     if not (isinstance(a, Schedule) or v._is_real(a)) or not (isinstance(b, Schedule) or v._is_real(b)):
         return NotImplemented
     return REGISTRY[op].of(a, b)

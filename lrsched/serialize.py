@@ -129,7 +129,7 @@ def from_json(text) -> Schedule:
     except json.JSONDecodeError as e:  # still one (a ValueError): the CLI reads the text as YAML then
         raise json.JSONDecodeError(f"text is not JSON: {e.msg}", e.doc, e.pos) from None
     except UnicodeDecodeError as e:
-        raise ValueError(f"text is not JSON: bytes that are not UTF-8 ({e.reason} at byte {e.start})") from None
+        raise ValueError(f"text is not JSON: bytes that are not {e.encoding} ({e.reason} at byte {e.start})") from None
     return from_dict(config)
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import _validate as v
 
 __all__ = ["DURATIONS", "FUNCTIONS", "MAX_EXPR_DEPTH", "MAX_EXPR_NODES", "SYMBOLS", "Expr", "epoch", "total"]
@@ -54,8 +56,11 @@ FUNCTIONS = {"floor": math.floor, "ceil": math.ceil, "round": round, "minimum": 
 def _operand(x, name="operand"):
     if isinstance(x, Expr):
         return x
+    x = v._scalar(x)  # a 0-d array is its number
     if v._is_real(x):
         return v.real(name, x)
+    if isinstance(x, np.ndarray):  # not one number: numpy would make an array of durations
+        raise TypeError(f"a duration combines with numbers, not with an array: got {v.show(x)}")
     return None
 
 
@@ -234,7 +239,8 @@ class Expr:
 
 def _number(x: float, outer: int) -> str:
     x = float(x)
-    text = str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)  # as lrsched.value.format_number
+    whole = x.is_integer() and abs(x) < 1e16 and (x or math.copysign(1.0, x) > 0)  # -0.0 keeps its sign
+    text = str(int(x)) if whole else repr(x)  # as lrsched.value.format_number
     return f"({text})" if x < 0 and outer >= 1 else text
 
 

@@ -61,6 +61,7 @@ def test_yaml_config_file(tmp_path, capsys):
     assert main([str(path)]) == 2
     err = capsys.readouterr().err
     assert "not JSON (" in err and "and not YAML:" in err and "Traceback" not in err
+    assert "text is not JSON" not in err  # the file is named, once
     path.write_text("- 1\n- 2\n")
     assert main([str(path)]) == 2
     assert "as YAML it is a list, not a config" in capsys.readouterr().err

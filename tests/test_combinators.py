@@ -776,7 +776,7 @@ def test_a_stalled_tail_is_a_plain_cycle_of_the_last_length(monkeypatch):
             np.testing.assert_array_equal(s(ts), [s(t) for t in ts])
             values = s.values(300)
             got = np.empty(300)
-            compiled_once.compiled_kernel().fill(s._program or s._compile(), got, 1.0, True)
+            compiled_once.kernel().fill(s._program or s._compile(), got, 1.0, True)
             np.testing.assert_array_equal(got, values)
             np.testing.assert_array_equal(values, s(np.arange(1.0, 301.0)))
 

@@ -343,7 +343,7 @@ def test_without_jit_the_compiled_tier_runs_as_python_and_gives_the_same_bits(co
 @pytest.fixture(scope="module")
 def compiled_kernel():
     """The compiled tier in this process (its cache: the package's, seeded by the run's one compile)."""
-    return compiled_once.compiled_kernel()
+    return compiled_once.kernel()
 
 
 @pytest.fixture(scope="session")

@@ -188,7 +188,7 @@ def test_ranges_match_arrays_and_parallel_matches_serial(s):
 def _compiled_values(s, n):
     """s at t = 1 .. n on the compiled tier (whichever tier this process is on), threaded where PARALLEL_MIN says."""
     out = np.empty(n)
-    compiled_once.compiled_kernel().fill(s._program or s._compile(), out, 1.0, True)
+    compiled_once.kernel().fill(s._program or s._compile(), out, 1.0, True)
     return out
 
 

@@ -118,6 +118,7 @@ def test_a_duration_rounds_as_each_peer_rounds_it():
 def test_a_narrow_numpy_float_beside_a_duration_is_compared_as_a_float64():
     """numpy compares an int with a float32 in float32: 16777217 == float32(16777216) there. The number beside a
     duration is read as a float64 when the expression is made, as every other operand of a duration is."""
+    assert type(ls.minimum(ls.total, 100).value({"total": 200})) is int  # an int stays one
     for narrow, total, want in ((np.float32(16777216), 16777217, 16777216), (np.float16(2048), 2049, 2048)):
         assert ls.minimum(ls.total, narrow).value({"total": total}) == want
         assert ls.maximum(narrow, ls.total).value({"total": total - 2}) == want

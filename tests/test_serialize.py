@@ -46,7 +46,9 @@ def cosine_node(**kw):
 
 
 def test_text_that_is_not_json_is_refused_naming_the_text():
-    for text, where in (("x", "line 1 column 1"), ("{", "line 1 column 2"), (b"\xff", "at byte 0")):
+    cases = [("x", "line 1 column 1"), ("{", "line 1 column 2"), (b"\xff", "not utf-8 (invalid start byte at byte 0)")]
+    cases.append((b"\xff\xfe{\x00\x00", "not utf-16-le"))  # json reads these bytes as UTF-16
+    for text, where in cases:
         with pytest.raises(ValueError, match=r"^text is not JSON: .*" + re.escape(where)):
             ls.from_json(text)
 

@@ -324,10 +324,11 @@ def test_expression_is_not_a_number():
     with pytest.raises(ValueError, match="finite"):
         T * 10**400
     for array in (np.array([2.0]), np.arange(3)):  # numpy would make an object array of expressions
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match=r"a duration combines with numbers, not with an array: got array\("):
             array * T
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match=r"a duration combines with numbers, not with an array: got array\("):
             T * array
+    assert T * np.array(2.0) == T * 2 and np.array(2.0) * T == 2 * T  # a 0-d array is its number
 
 
 # ---------------------------------------------------------------- bad bindings

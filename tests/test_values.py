@@ -181,7 +181,7 @@ def test_schedules_compose_without_compiling():
     from lrsched import compiled, engine
     from tests import compiled_once
 
-    compiled_once.compiled_kernel()  # the package's cache, seeded by the run's one compile where it held none
+    compiled_once.kernel()  # the package's cache, seeded by the run's one compile where it held none
     fast = compiled.load().evaluate
     engine._use_compiled()
     before = len(getattr(fast, "signatures", ()))

@@ -120,7 +120,7 @@ def _read(state):
             if path.is_dir() and (path / "scheduler.pt").is_file():  # a Hugging Face checkpoint directory
                 path = path / "scheduler.pt"
             found = path.is_file()
-        except (OSError, ValueError) as e:  # a name too long, a NUL byte
+        except (OSError, ValueError) as e:  # a name too long for the file system, say
             why = getattr(e, "strerror", None) or str(e)  # not the OSError's text: it quotes the whole name
             raise ValueError(f"state: {v.show(str(state))} is not a path that can be read ({why})") from None
         if not found:
