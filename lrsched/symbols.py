@@ -72,7 +72,9 @@ class Expr:
     expression. It is not a number: comparing it or converting it with
     ``float()`` raises TypeError (bind the schedule first). One deeper than
     :data:`MAX_EXPR_DEPTH` levels or larger than :data:`MAX_EXPR_NODES` nodes
-    is refused (ValueError).
+    is refused (ValueError). NumPy's functions refuse it, as they refuse a
+    schedule: round it with lrsched's ``floor``, ``ceil`` and ``round`` (or
+    ``math.floor``, ``math.ceil`` and ``round``).
     """
 
     __slots__ = ("_args", "_height", "_op", "_size", "symbols")
