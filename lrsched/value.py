@@ -131,6 +131,7 @@ class _ScheduleType(type):
         cls = super().__new__(mcls, name, bases, ns)
         if "fields" in ns:
             cls.__signature__ = _signature(ns["fields"])
+            cls._nested = tuple((f.attr, f.nested == "many") for f in ns["fields"] if f.nested is not None)
         kind = ns.get("kind")
         if kind and not ns.get("unlisted", False):
             if kind in REGISTRY:
@@ -155,6 +156,7 @@ class Value(metaclass=_ScheduleType):
 
     kind: ClassVar[str] = ""
     fields: ClassVar[tuple[Field, ...]] = ()
+    _nested: ClassVar[tuple[tuple[str, bool], ...]] = ()  # (attr, holds a list) of each field holding schedules
     #: former parameter names -> current ones: configs written with them load, keywords get a hint
     renamed: ClassVar[dict[str, str]] = {}
 
@@ -199,7 +201,8 @@ class Value(metaclass=_ScheduleType):
                 if found:
                     size += expr_size(value)
                 _set(self, f.attr, value)
-            for c in self.children():
+            kids = self.children()
+            for c in kids:
                 symbols |= c._symbols
                 size += c._size
             if size > MAX_NODES:
@@ -214,7 +217,7 @@ class Value(metaclass=_ScheduleType):
         _set(self, "_symbols", symbols)
         _set(self, "_size", size)
         height = 1
-        for c in self.children():
+        for c in kids:
             if c._height >= height:
                 height = c._height + 1
         if height > MAX_DEPTH:
@@ -250,11 +253,11 @@ class Value(metaclass=_ScheduleType):
     def children(self) -> tuple[Value, ...]:
         """The schedules this one is built from."""
         out: list[Value] = []
-        for f in self.fields:
-            if f.nested == "one":
-                out.append(getattr(self, f.attr))
-            elif f.nested == "many":
-                out.extend(getattr(self, f.attr))
+        for attr, many in self._nested:  # the fields that hold schedules (the metaclass lists them)
+            if many:
+                out.extend(getattr(self, attr))
+            else:
+                out.append(getattr(self, attr))
         return tuple(out)
 
     def __eq__(self, other):
