@@ -52,7 +52,9 @@ def did_you_mean(name, options, *, cutoff: float = 0.6, otherwise: str = "") -> 
     """
     import difflib
 
-    close = difflib.get_close_matches(str(name), [str(x) for x in options], n=1, cutoff=cutoff)
+    if not isinstance(name, str):  # str() of a 5000-digit int or a deeply nested list raises: nothing is close
+        return f"; {otherwise}" if otherwise else ""
+    close = difflib.get_close_matches(name, [str(x) for x in options], n=1, cutoff=cutoff)
     if close:
         return f"; did you mean {close[0]!r}?"
     return f"; {otherwise}" if otherwise else ""

@@ -73,8 +73,15 @@ def main(argv=None) -> int:
         return 141
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line, as lrsched's own are (not the usage, then the error)."""
+
+    def error(self, message):
+        self.exit(2, f"lrsched: error: {message} (python -m lrsched --help)\n")
+
+
 def _main(argv) -> int:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="python -m lrsched",
         description="Preview a learning-rate schedule: its summary, a terminal plot and optionally a PNG.",
     )

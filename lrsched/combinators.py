@@ -380,6 +380,11 @@ class Extend(Schedule):
                 f"new rises again after the point that continues the run (t = {tau0!r}): last at t = {t}, "
                 f"new({t}) = {new(t)!r} > new({t - 1}) = {new(t - 1)!r} (a restart); the continuation would jump there"
             )
+        if not tau0 < end:  # new gets to old(at) only as it ends: its pace would be 0
+            raise ValueError(
+                f"old(at) = {x!r} is reached by new only at its end (t = {end!r}): nothing of new is left to continue"
+                " it; give an at where old is higher"
+            )
         return tau0, float(end), x
 
     def _point(self, scan: _Scan, x: float) -> tuple[float, int]:

@@ -500,8 +500,8 @@ def compile_kernels() -> str:
 
 def evaluate(schedule, program: Program, t):
     """``schedule(t)`` for anything but a plain in-range int or float."""
-    if isinstance(t, (bool, np.bool_)):
-        raise TypeError(f"t must be a number or an array of numbers, got {show(t)}")
+    if isinstance(t, (bool, np.bool_, np.timedelta64, np.datetime64)):  # numpy counts a timedelta as an integer
+        raise TypeError(f"t must be a number or an array of numbers, got {show(t)} ({type(t).__name__})")
     if isinstance(t, numbers.Real):
         try:
             x = float(t)
@@ -511,7 +511,10 @@ def evaluate(schedule, program: Program, t):
             raise ValueError(f"t must be finite and >= 0, got {show(t)}")
         return program.at(x)
     if isinstance(t, (np.ndarray, list, tuple, range)):
-        arr = np.asarray(t)
+        try:
+            arr = np.asarray(t)
+        except (ValueError, TypeError, RecursionError) as e:  # ragged, or nested past numpy's 64 dimensions
+            raise TypeError(f"t must be a number or an array of numbers, got {show(t)}: {str(e)[:200]}") from None
         if arr.dtype.kind not in "iuf":
             raise TypeError(f"t must be numbers, got an array of dtype {arr.dtype}: {show(t)}")
         if arr.size > MAX_VALUES:
@@ -533,7 +536,12 @@ def evaluate(schedule, program: Program, t):
                     "for optax and jit, pass lrsched.optax.schedule(s)"
                 ) from None
             raise TypeError(f"t must be a number or an array of numbers, got {type(t).__name__}: {e}") from None
-        return evaluate(schedule, program, arr if arr.ndim else arr[()])
+        if arr.ndim:
+            return evaluate(schedule, program, arr)
+        x = arr[()]
+        if not isinstance(x, numbers.Real):  # complex, a string, a date: numpy gives the same scalar back
+            raise TypeError(f"t must be a number or an array of numbers, got {show(t)} ({type(t).__name__})")
+        return evaluate(schedule, program, x)
     raise TypeError(f"t must be a number or an array of numbers, got {show(t)}")
 
 
@@ -560,4 +568,5 @@ def _not_finite(schedule, t, y) -> ValueError:
     text = repr(schedule)
     if len(text) > 300:
         text = text[:300] + "..."
-    return ValueError(f"{text} is not finite at t={show(t)} (value {show(y)})")
+    value = "nan: it overflows or is undefined there" if y != y else show(y)  # a scalar call gives nan for either
+    return ValueError(f"{text} is not finite at t={show(t)} (value {value})")

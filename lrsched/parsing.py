@@ -253,6 +253,10 @@ class _Reader:
         args = [self.run(a, depth) for a in node.args]
         if any(k.arg is None for k in node.keywords):
             raise ValueError("**keywords are not allowed")
+        names = [k.arg for k in node.keywords]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:  # Python refuses it too: a dict would keep the last silently
+            raise ValueError(f"{label}(): keyword argument {repeated[0]!r} repeated, in {self._quote()}")
         kwargs = {k.arg: self.run(k.value, depth) for k in node.keywords}
         if what == "recipe":
             _refuse_misplaced_symbols(fn, label, args, kwargs)

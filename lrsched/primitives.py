@@ -465,11 +465,11 @@ class Multistep(Schedule):
 
 def _points(name, points):
     if not isinstance(points, (list, tuple)) or not points:
-        raise TypeError(f"{name} must be a non-empty list of (t, value) pairs, got {points!r}")
+        raise TypeError(f"{name} must be a non-empty list of (t, value) pairs, got {v.show(points)}")
     out = []
     for i, p in enumerate(points):
         if not isinstance(p, (list, tuple)) or len(p) != 2:
-            raise TypeError(f"{name}[{i}] must be a (t, value) pair, got {p!r}")
+            raise TypeError(f"{name}[{i}] must be a (t, value) pair, got {v.show(p)}")
         out.append((v.nonnegative(f"{name}[{i}] t", p[0]), v.real(f"{name}[{i}] value", p[1])))
     v.increasing(f"{name} t", tuple(t for t, _ in out))
     return tuple(out)

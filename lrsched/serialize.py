@@ -71,19 +71,25 @@ def from_dict(config) -> Schedule:
             _check_size(config)
             return _decode(config, "schedule", 1, {})
         raise ValueError(
-            f"not an lrsched config: no {FORMAT_KEY!r} version key and no 'type' in {sorted(map(str, config))!r}"
+            f"not an lrsched config: no {FORMAT_KEY!r} version key and no 'type' in {v.show(_key_names(config))}"
         )
     version = config[FORMAT_KEY]
     if type(version) is not int or version != VERSION:
-        raise ValueError(f"unsupported lrsched config version {version!r} (this is version {VERSION})")
-    extra = sorted(map(str, set(config) - {FORMAT_KEY, "schedule"}))
+        raise ValueError(f"unsupported lrsched config version {v.show(version)} (this is version {VERSION})")
+    extra = _key_names(k for k in config if k not in (FORMAT_KEY, "schedule"))
     if extra:
         hint = v.did_you_mean(extra[0], ["schedule"], otherwise="the keys are 'lrsched' and 'schedule'")
-        raise ValueError(f"unknown top-level key {extra[0]!r} in config{hint}")
+        raise ValueError(f"unknown top-level key {v.show(extra[0])} in config{hint}")
     if "schedule" not in config:
         raise ValueError("config has no 'schedule'")
     _check_size(config["schedule"])
     return _decode(config["schedule"], "schedule", 1, {})
+
+
+def _key_names(keys) -> list[str]:
+    """Keys as an error message names them, sorted: strings as they are, others as shown (str() of a 5000-digit
+    int key raises)."""
+    return sorted(k if isinstance(k, str) else v.show(k) for k in keys)
 
 
 #: how deep a config's objects and lists may nest: each level of schedules is an object, or a list and an object
@@ -130,6 +136,8 @@ def from_json(text) -> Schedule:
         raise json.JSONDecodeError(f"text is not JSON: {e.msg}", e.doc, e.pos) from None
     except UnicodeDecodeError as e:
         raise ValueError(f"text is not JSON: bytes that are not {e.encoding} ({e.reason} at byte {e.start})") from None
+    except ValueError as e:  # an int of more digits than Python converts (4300)
+        raise ValueError(f"text is not JSON lrsched reads: {e}") from None
     return from_dict(config)
 
 
@@ -277,10 +285,10 @@ def _decode_recipe(fn, node: dict, path: str):
     for key, value in node.items():
         if key == "type":
             continue
-        where = f"{path}.{key}"
         if key not in params:
             hint = v.did_you_mean(key, params, cutoff=0.5, otherwise=f"its parameters are {', '.join(params)}")
             raise ValueError(f"{path}: unknown field {v.show(key)} for {node['type']!r}{hint}")
+        where = f"{path}.{key}"
         if isinstance(value, str) and params[key].annotation not in ("str", str):
             value = _recipe_expr(value, where)
         elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):  # a list of numbers (cycle_ends)

@@ -97,12 +97,21 @@ def test_png(tmp_path, capsys):
         (["-e", "exponential(0.1, 0.99)"], "never settles: give -n"),
         (["-e", "cosine(0.1, 0, steps=10)", "-n", "0"], "-n must be >= 1"),
         (["/nonexistent/schedule.json"], "No such file"),
+        # what argparse refuses is said on one line too, not after the usage
+        (["-e", "constant(1)", "-n", "x"], "argument -n: invalid int value: 'x' (python -m lrsched --help)"),
+        (["-e", "constant(1)", "--total", "1.5"], "argument --total: invalid int value: '1.5'"),
+        ([], "one of the arguments config -e/--expr --compile is required"),
+        (["-e", "constant(value=1, value=2)"], "constant(): keyword argument 'value' repeated"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(argv, message, capsys):
-    assert main(argv) == 2
+    try:
+        status = main(argv)
+    except SystemExit as e:  # what argparse refuses exits
+        status = e.code
+    assert status == 2
     err = capsys.readouterr().err
-    assert err.startswith("lrsched: error:")
+    assert err.startswith("lrsched: error:") and err.count("\n") == 1, err
     assert message in err
 
 

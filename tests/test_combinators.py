@@ -474,6 +474,17 @@ def test_extend_refuses_a_finished_decay_naming_what_to_do():
             ls.extend(old, new, at=at)
 
 
+def test_extend_refuses_a_level_that_new_reaches_only_as_it_ends():
+    """old(at) above new's final value, but so close to it that new gets there only at its last float: the
+    continuation would run new at pace 0 (it raised ZeroDivisionError at the first value, length or plot)."""
+    pairs = [(ls.constant(1e-18), ls.linear(1.0, 0.0, 200)), (ls.linear(0.1, 0, 100), ls.linear(1e300, 0, 200))]
+    for old, new in pairs:
+        with pytest.raises(ValueError, match=r"is reached by new only at its end \(t = 200"):
+            ls.extend(old, new, at=50)
+    s = ls.extend(ls.constant(1e-3), ls.linear(1.0, 0.0, 200), at=50)  # near the end, not at it: runs on
+    assert s(51) == pytest.approx(1.0 - (199.8 + 0.2 / 150) / 200, rel=1e-9) and s.length() == 200
+
+
 def test_extend_reads_plans_up_to_its_cap_and_refuses_longer_ones_at_once():
     from lrsched import combinators
 

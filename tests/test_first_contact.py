@@ -91,6 +91,14 @@ def test_error_messages_show_values_python_cannot_print():
         (lambda: ls.warmup(deep, steps=3), TypeError, "schedule must be a schedule or a number, got <a list nested"),
         (lambda: ls.cycle(deep, 3), TypeError, "schedule must be a schedule or a number, got <a list nested"),
         (lambda: ls.join(deep, [1]), TypeError, "schedules[0] must be a schedule or a number, got <a list nested"),
+        (lambda: ls.interpolate(deep), TypeError, "points[0] must be a (t, value) pair, got <a list nested"),
+        (lambda: ls.from_dict({"type": huge}), ValueError, f"unknown schedule type {big}"),
+        (lambda: ls.from_dict({"type": deep}), ValueError, "unknown schedule type <a list nested too deeply"),
+        (lambda: ls.from_dict({"lrsched": deep, "schedule": {}}), ValueError, "version <a list nested too deeply"),
+        (lambda: ls.from_dict({huge: 1}), ValueError, f"no 'type' in ['{big}']"),
+        (lambda: ls.from_dict({huge: 1, "lrsched": 1, "schedule": {}}), ValueError, f"unknown top-level key '{big}'"),
+        (lambda: ls.from_dict({"type": "warmup_cosine", huge: 1}), ValueError, f"unknown field {big} for 'warmup_"),
+        (lambda: ls.from_json('{"type": "constant", "value": ' + "9" * 5000 + "}"), ValueError, "(4300 digits)"),
     ]
     for build, error, text in cases:
         with pytest.raises(error) as info:
@@ -110,6 +118,14 @@ def test_t_may_be_anything_numpy_turns_into_numbers():
     np.testing.assert_array_equal(s(torch.tensor([1, 2])), [0.9, 0.8])
     with pytest.raises(TypeError, match="t must be a number"):
         s("5")
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    hostile = [np.complex128(1), np.str_("1"), np.bytes_(b"1"), np.datetime64("2020"), np.timedelta64(3, "D")]
+    hostile += [np.timedelta64(3), torch.tensor(1 + 1j), [[1], [2, 3]], deep]  # numpy once recursed on the first ones
+    for t in hostile:
+        with pytest.raises(TypeError, match="t must be a number or an array of numbers, got"):
+            s(t)
 
 
 def test_type_checkers_see_the_fields(tmp_path):

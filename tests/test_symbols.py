@@ -487,6 +487,7 @@ def test_parse_without_bindings_is_unbound():
         ("cosine(0.1, 0, steps=10) * total", "combine"),
         ("cosine(0.1, 0, steps=[total])", "steps"),
         ("noam(total / 3, warmup_steps=100)", "d_model"),
+        ("cosine(0.1, 0, steps=total, steps=10)", "keyword argument 'steps' repeated"),
     ],
     ids=lambda x: x[:60],
 )
