@@ -366,41 +366,73 @@ _MOMENTUM += ("decay_step_size", "cycle_min_mom", "cycle_max_mom", "decay_mom_ra
 
 def _read(config) -> dict:
     """A DeepSpeed config (or its scheduler block) as a dict: a mapping, JSON text, or the path of a JSON file."""
+    what = "config"
     if isinstance(config, Path) or (isinstance(config, str) and not config.lstrip().startswith("{")):
         path = Path(config)
-        if not path.is_file():
-            raise ValueError(f"config={v.show(config)} is neither JSON text nor the path of a file")
-        config = path.read_text()
+        try:
+            # json reads the encoding (UTF-8, -16 or -32) from the bytes
+            data = path.read_bytes() if path.is_file() else None
+        except (OSError, ValueError) as e:  # a name too long for the file system, a file we may not read
+            why = getattr(e, "strerror", None) or str(e)  # not the OSError's text: it quotes the whole name
+            raise ValueError(f"config={v.show(str(config))} is not a path that can be read ({why})") from None
+        if data is None:
+            raise ValueError(f"config={v.show(str(config))} is neither JSON text nor the path of a file")
+        what, config = f"config file {v.show(str(config))}", data
     if isinstance(config, (str, bytes)):
         try:
             config = json.loads(config)
         except json.JSONDecodeError as e:
-            raise ValueError(f"config is not valid JSON: {e}") from None
+            raise ValueError(f"{what} is not valid JSON: {e}") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"{what} is not JSON: bytes that are not {e.encoding} ({e.reason} at byte {e.start})"
+            ) from None
+        except ValueError:  # Python's limit on the digits of an int (4300 by default)
+            raise ValueError(
+                f"{what} holds an integer of more digits than Python reads (sys.set_int_max_str_digits)"
+            ) from None
+        except RecursionError:
+            raise ValueError(f"{what} nests too deeply to be a DeepSpeed config") from None
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict, JSON text or a path, got {v.show(config)}")
     return config
 
 
+def _keys(block: dict, where: str) -> dict:
+    """``block``, its keys checked: strings, as a JSON object's are."""
+    for key in block:
+        if not isinstance(key, str):
+            raise TypeError(f"{where} has a key that is not a string: {v.show(key)}")
+    return block
+
+
 def _block(config: dict) -> tuple[str, dict, str]:
     """(type, params, where): the scheduler block of a whole config, or the block itself."""
     where = "scheduler"
+    _keys(config, "config")
     if "scheduler" in config:
         config = config["scheduler"]
         if not isinstance(config, dict):
             raise TypeError(f"scheduler must be a dict with 'type' and 'params', got {v.show(config)}")
+        _keys(config, where)
     elif "type" not in config:
         raise ValueError(f"config has no 'scheduler' block (and is not one: no 'type'); its keys: {sorted(config)}")
     unknown = sorted(set(config) - {"type", "params"})
     if unknown:
         raise ValueError(f"{where}.{unknown[0]} is not a key of DeepSpeed's scheduler block (type, params)")
     kind = config.get("type")
+    types = f"the types are {', '.join(_TYPES)}"
+    if kind is None:
+        raise ValueError(f"{where}.type is missing ({types})")
+    if not isinstance(kind, str):
+        raise TypeError(f"{where}.type must be the name of a DeepSpeed scheduler ({types}), got {v.show(kind)}")
     if kind not in _TYPES:
-        hint = v.did_you_mean(kind, _TYPES, otherwise=f"the types are {', '.join(_TYPES)}")
+        hint = v.did_you_mean(kind, _TYPES, otherwise=types)
         raise ValueError(f"{where}.type={v.show(kind)} is not a DeepSpeed scheduler{hint}")
     params = config.get("params", {})
     if not isinstance(params, dict):
         raise TypeError(f"{where}.params must be a dict, got {v.show(params)}")
-    return kind, params, f"{where}.params"
+    return kind, _keys(params, f"{where}.params"), f"{where}.params"
 
 
 def _fill(kind: str, params: dict, where: str, auto: dict) -> dict:
@@ -409,12 +441,12 @@ def _fill(kind: str, params: dict, where: str, auto: dict) -> dict:
     out = {}
     for key, value in params.items():
         if key == "last_batch_iteration":
-            if value != -1:
+            if v.real(f"{where}.last_batch_iteration", value) != -1:
                 raise ValueError(f"{where}.last_batch_iteration={v.show(value)}: only -1 (a fresh start) is mirrored")
             continue
         if key not in names:
             raise ValueError(f"{where}.{key} is not a parameter of {kind}{v.did_you_mean(key, names)}")
-        if value == "auto":
+        if isinstance(value, str) and value == "auto":
             if key not in auto:
                 raise ValueError(f"{where}.{key} is 'auto': give its value as from_config(..., {key}=...)")
             value = auto[key]

@@ -218,22 +218,30 @@ def _get(args, key):
     raise ValueError(f"args.{key} is missing: Megatron's scheduler needs it")
 
 
+def _given(a, key: str) -> int:
+    """A count Megatron-LM tests by truth (``if args.train_iters:``): an integer >= 0, 0 where it is None."""
+    value = a(key)
+    return 0 if value is None else v.whole(f"args.{key}", value, 0)
+
+
 def _durations(a, gbs: int) -> tuple:
     """(lr_warmup_steps, lr_decay_steps, wd_incr_steps, wsd_decay_steps) in samples, as Megatron-LM's
     ``get_optimizer_param_scheduler`` computes them (iterations times the global batch size)."""
-    iters, samples = a("train_iters"), a("train_samples")
+    # Megatron tests them by truth: None or 0 is not given (train_samples only read without train_iters)
+    iters = _given(a, "train_iters")
+    samples = 0 if iters else _given(a, "train_samples")
     fraction = a("lr_warmup_fraction")
     if iters:
         decay_iters = a("lr_decay_iters")
         decay = v.whole("args.lr_decay_iters", iters if decay_iters is None else decay_iters, 1) * gbs
-        wd_steps = v.whole("args.train_iters", iters, 1) * gbs
+        wd_steps = iters * gbs
         wsd_iters = a("lr_wsd_decay_iters")
         wsd = None if wsd_iters is None else v.whole("args.lr_wsd_decay_iters", wsd_iters, 0) * gbs
         warm = None if fraction is not None else v.whole("args.lr_warmup_iters", a("lr_warmup_iters"), 0) * gbs
     elif samples:
         decay_samples = a("lr_decay_samples")
         decay = v.whole("args.lr_decay_samples", samples if decay_samples is None else decay_samples, 1)
-        wd_steps = v.whole("args.train_samples", samples, 1)
+        wd_steps = samples
         wsd_samples = a("lr_wsd_decay_samples")
         wsd = None if wsd_samples is None else v.whole("args.lr_wsd_decay_samples", wsd_samples, 0)
         warm = None if fraction is not None else v.whole("args.lr_warmup_samples", a("lr_warmup_samples"), 0)

@@ -18,6 +18,8 @@ a TypeError or ValueError naming it and its value.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _validate as v
 from .combinators import Join
 from .primitives import Constant, Cosine, Linear, Multistep, Poly, Step
@@ -31,15 +33,19 @@ class Scheduler:
 
     ``base_lr`` is the attribute MXNet's optimizer sets from its
     ``learning_rate``; it only matters when ``relative`` (lr = base_lr *
-    schedule(num_update)). Calls may come in any order.
+    schedule(num_update)). Calls may come in any order. ``base_lr`` must be
+    finite and >= 0, checked here and, as MXNet sets it after construction,
+    at each relative call: MXNet's own schedulers refuse a base_lr below
+    their ``warmup_begin_lr`` (0 by default), and a negative lr would climb
+    the loss.
     """
 
     def __init__(self, schedule: Schedule, relative: bool = False, base_lr: float | None = None):
         if not isinstance(schedule, Schedule):
-            raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+            raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
         self.schedule = schedule
         self.relative = v.flag("relative", relative)
-        self.base_lr = None if base_lr is None else v.real("base_lr", base_lr)
+        self.base_lr = None if base_lr is None else _base_lr(base_lr)
 
     def __call__(self, num_update) -> float:
         lr = self.schedule(num_update)
@@ -49,11 +55,22 @@ class Scheduler:
             raise RuntimeError(
                 "relative=True needs base_lr: pass learning_rate to the MXNet optimizer, or base_lr here"
             )
-        return self.base_lr * lr
+        out = _base_lr(self.base_lr) * lr
+        if not np.all(np.isfinite(out)):
+            raise ValueError(
+                f"base_lr={v.show(self.base_lr)} times the schedule's {v.show(lr)} at num_update="
+                f"{v.show(num_update)} is beyond the float range"
+            )
+        return out
 
     def __repr__(self) -> str:
-        extra = f", relative=True, base_lr={self.base_lr!r}" if self.relative else ""
+        extra = f", relative=True, base_lr={v.show(self.base_lr)}" if self.relative else ""
         return f"lrsched.mxnet.scheduler({self.schedule!r}{extra})"
+
+
+def _base_lr(value) -> float:
+    """MXNet's base_lr, checked: finite and >= 0."""
+    return v.nonnegative("base_lr", value)
 
 
 def scheduler(schedule: Schedule, relative: bool = False, base_lr: float | None = None) -> Scheduler:

@@ -408,12 +408,17 @@ def from_config(sched, lr, max_steps=None) -> dict[str, Schedule]:
     if not isinstance(sched, Mapping):
         raise TypeError(f"sched must be a mapping (the sched: block), got {v.show(sched)}")
     name = sched.get("name")
+    mirrors = [n for n in __all__ if n != "from_config"]
+    names = f"the names are {', '.join(mirrors)}"
+    if name is None:
+        raise ValueError(f"sched.name is missing ({names})")
+    if not isinstance(name, str):
+        raise TypeError(f"sched.name must be the name of a NeMo scheduler ({names}), got {v.show(name)}")
     if name in _TORCH or name == "ReduceLROnPlateau":
         other = "lrsched.torch.plateau_lr" if name == "ReduceLROnPlateau" else f"lrsched.torch.{_TORCH[name]}"
         raise ValueError(f"sched.name={name!r} is torch's own scheduler: use {other}")
-    mirrors = [n for n in __all__ if n != "from_config"]
     if name not in mirrors:
-        hint = v.did_you_mean(name, mirrors, otherwise=f"the names are {', '.join(mirrors)}")
+        hint = v.did_you_mean(name, mirrors, otherwise=names)
         raise ValueError(f"sched.name={v.show(name)} is not a NeMo scheduler{hint}")
     mirror = globals()[name]
     args = sched.get("args")
@@ -423,12 +428,14 @@ def from_config(sched, lr, max_steps=None) -> dict[str, Schedule]:
         raise TypeError(f"sched.args must be a mapping, got {v.show(args)}")
     known = set(inspect.signature(mirror).parameters) - {"lr", "max_steps"}
     for key in args:
+        if not isinstance(key, str):
+            raise TypeError(f"sched has a key that is not a string: {v.show(key)}")
         if key not in known:
             raise ValueError(f"sched.{key} is not an argument of {name}{v.did_you_mean(key, sorted(known))}")
     steps = sched.get("max_steps", max_steps)
     if steps is None:
         raise ValueError("sched.max_steps is missing: give it in the block or as from_config(..., max_steps=...)")
-    if steps == -1:
+    if v.whole("sched.max_steps", steps) == -1:
         raise ValueError("sched.max_steps=-1: NeMo builds no scheduler then")
     try:
         return {"lr": mirror(lr, max_steps=steps, **args)}

@@ -278,3 +278,94 @@ def test_from_config_drives_a_torch_optimizer_as_deepspeed_does(peer):
 def test_from_config_refuses_by_key(config, message):
     with pytest.raises((ValueError, TypeError), match=message):
         ds.from_config(config)
+
+
+def _deep() -> list:
+    """A list nested 5000 deep: its repr raises RecursionError."""
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    return deep
+
+
+#: hostile configs, each refused by name: (config, error, message)
+HOSTILE = {
+    "list-type": ({"type": ["WarmupLR"]}, TypeError, r"^scheduler.type must be the name of a DeepSpeed scheduler \("),
+    "dict-type": ({"type": {"a": 1}}, TypeError, r"^scheduler.type must be the name .*, got \{'a': 1\}$"),
+    "array-type": (
+        {"type": np.array([1, 2])},
+        TypeError,
+        r"^scheduler.type must be the name .*, got array\(\[1, 2\]\)$",
+    ),
+    "deep-type": ({"type": _deep()}, TypeError, "^scheduler.type must be the name .*, got <a list nested too deeply"),
+    "no-type": ({"scheduler": {"params": {}}}, ValueError, r"^scheduler.type is missing \(the types are WarmupLR, "),
+    "int-key": (
+        {"type": "WarmupLR", "params": {1: 2}},
+        TypeError,
+        "^scheduler.params has a key that is not a string: 1$",
+    ),
+    "huge-int-key": (
+        {10**5000: 1},
+        TypeError,
+        "^config has a key that is not a string: <an int of 16610 bits, about 10",
+    ),
+    "array-param": (
+        {"type": "WarmupLR", "params": {"warmup_num_steps": np.array([1, 2])}},
+        TypeError,
+        r"^scheduler.params of WarmupLR: warmup_num_steps must be an integer, got array\(\[1, 2\]\)$",
+    ),
+    "array-last-batch-iteration": (
+        {"type": "WarmupLR", "params": {"last_batch_iteration": np.array([1, 2])}},
+        TypeError,
+        r"^scheduler.params.last_batch_iteration must be a real number, got array\(\[1, 2\]\)$",
+    ),
+    "last-batch-iteration-0": (
+        {"type": "WarmupLR", "params": {"last_batch_iteration": 0}},
+        ValueError,
+        r"^scheduler.params.last_batch_iteration=0: only -1 \(a fresh start\) is mirrored$",
+    ),
+    "not-utf-8": (
+        b'{"type": "\xff"}',
+        ValueError,
+        r"^config is not JSON: bytes that are not utf-8 \(invalid start byte at",
+    ),
+    "deep-json": (
+        '{"type": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        ValueError,
+        "^config nests too deeply to be a DeepSpeed",
+    ),
+    "long-int-json": (
+        '{"type": "WarmupLR", "params": {"warmup_num_steps": ' + "1" * 5000 + "}}",
+        ValueError,
+        r"^config holds an integer of more digits than Python reads \(sys.set_int_max_str_digits\)$",
+    ),
+    "long-path": (
+        "x" * 5000,
+        ValueError,
+        r"^config='xxx.*\.\.\. is not a path that can be read \(File name too long\)$",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_from_config_refuses_hostile_input_by_name(case):
+    config, error, message = HOSTILE[case]
+    with pytest.raises(error, match=message):
+        ds.from_config(config)
+
+
+def test_from_config_reads_a_file_as_json_does_and_names_it(tmp_path):
+    path = tmp_path / "ds_config.json"
+    path.write_bytes(b'{"type": "\xff"}')
+    with pytest.raises(ValueError, match=r"^config file '.*ds_config.json' is not JSON: bytes that are not utf-8 "):
+        ds.from_config(path)
+    path.write_text('{"type": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    with pytest.raises(ValueError, match=r"^config file '.*ds_config.json' nests too deeply to be a DeepSpeed"):
+        ds.from_config(str(path))
+    # json reads UTF-16 (and -32) from the bytes, whatever the locale's encoding
+    path.write_bytes(json.dumps(CONFIG).encode("utf-16"))
+    auto = {"warmup_min_lr": 0.0, "warmup_max_lr": 3e-4, "warmup_num_steps": 10, "total_num_steps": 100}
+    assert ds.from_config(path, **auto) == {"lr": ds.WarmupDecayLR(100, 0.0, 3e-4, 10, "linear")}
+    # a whole -1 is DeepSpeed's fresh start, as an int or a float
+    one = {"type": "LRRangeTest", "params": {"last_batch_iteration": -1.0}}
+    assert ds.from_config(one) == {"lr": ds.LRRangeTest()}

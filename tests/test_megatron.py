@@ -149,6 +149,7 @@ def test_from_args_reads_megatrons_names_as_its_training_does():
         0.0, 0.01, 0.001, 5, 100, "linear", 0.0, 0.1, 100, "linear", 20, "exponential", 4
     )
     assert mg.from_args(samples) == want
+    assert mg.from_args({**samples, "train_iters": 0}) == want  # Megatron's `if args.train_iters:`: 0 is not given
     constant = _args(
         weight_decay_incr_style="constant", start_weight_decay=None, end_weight_decay=None, weight_decay=0.05
     )
@@ -199,6 +200,10 @@ def test_bad_arguments_are_refused_by_name(kwargs, message):
         (dict(lr_decay_iters=2.5), "args.lr_decay_iters must be an integer, got 2.5"),
         (dict(lr="x"), "args.lr must be a real number, got 'x'"),
         (dict(lr_decay_style="poly"), "args.lr_decay_style must be one of"),
+        # Megatron tests train_iters and train_samples by truth: an array has none
+        (dict(train_iters=np.array([1, 2])), r"^args.train_iters must be an integer, got array\(\[1, 2\]\)$"),
+        (dict(train_iters=None, train_samples=np.array([1, 2])), r"^args.train_samples must be an integer, got array"),
+        (dict(train_iters=-5), "^args.train_iters must be >= 0, got -5$"),
     ],
 )
 def test_from_args_refuses_by_key(changes, message):

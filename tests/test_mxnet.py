@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,49 @@ def test_adapter_protocol():
     with pytest.raises(ValueError, match="t must be finite and >= 0"):
         a(-1)
     assert "relative=True" in repr(r)
+
+
+def _deep() -> list:
+    """A list nested 5000 deep: its repr raises RecursionError."""
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    return deep
+
+
+def test_adapter_checks_base_lr_where_it_is_given_and_where_mxnet_sets_it():
+    # MXNet's own schedulers refuse a base_lr below warmup_begin_lr (0 by default): so does the adapter
+    s = ls.linear(0.1, 0.0, 10)
+    for bad, error, message in [
+        (-1, ValueError, "^base_lr must be >= 0, got -1$"),
+        (float("nan"), ValueError, "^base_lr must be finite, got nan$"),
+        (math.inf, ValueError, "^base_lr must be finite, got inf$"),
+        ("0.1", TypeError, "^base_lr must be a real number, got '0.1'$"),
+        (np.array([1.0, 2.0]), TypeError, r"^base_lr must be a real number, got array\(\[1., 2.\]\)$"),
+    ]:
+        with pytest.raises(error, match=message):
+            lm.scheduler(s, relative=True, base_lr=bad)
+        r = lm.scheduler(s, relative=True)
+        r.base_lr = bad  # as MXNet's optimizer sets it, from its learning_rate
+        with pytest.raises(error, match=message):
+            r(3)
+    r = lm.scheduler(s, relative=True, base_lr=0)
+    assert r(3) == 0.0
+    r.base_lr = np.float32(2.0)
+    assert r(3) == pytest.approx(2.0 * 0.1 * (1 - 3 / 10), rel=1e-15)  # linear(0.1, 0.0, 10) at t: 0.1 (1 - t / 10)
+    huge = lm.scheduler(ls.constant(10.0), relative=True, base_lr=1e308)
+    with pytest.raises(ValueError, match=r"^base_lr=1e\+308 times the schedule's 10.0 at num_update=1 is beyond"):
+        huge(1)
+
+
+def test_adapter_names_a_value_python_cannot_print():
+    with pytest.raises(TypeError, match="^schedule must be an lrsched schedule, got <a list nested too deeply"):
+        lm.scheduler(_deep())
+    r = lm.scheduler(ls.constant(0.1), relative=True)
+    r.base_lr = _deep()
+    with pytest.raises(TypeError, match="^base_lr must be a real number, got <a list nested too deeply"):
+        r(1)
+    assert repr(r).endswith("base_lr=<a list nested too deeply to show>)")
 
 
 @pytest.mark.parametrize(

@@ -130,3 +130,37 @@ def test_from_config_reads_an_omegaconf_block():
     omegaconf = pytest.importorskip("omegaconf", reason="installed by the README test command (config extra)")
     block = omegaconf.OmegaConf.create({"name": "WarmupHoldPolicy", "warmup_steps": 2, "hold_steps": 3, "max_steps": 9})
     assert nm.from_config(block, lr=0.1)["lr"] == nm.WarmupHoldPolicy(0.1, warmup_steps=2, hold_steps=3, max_steps=9)
+
+
+def test_from_config_refuses_hostile_input_by_name():
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    names = r"\(the names are CosineAnnealing, "
+    cases = [
+        (
+            {"name": ["CosineAnnealing"]},
+            TypeError,
+            rf"^sched.name must be the name of a NeMo scheduler {names}.*\['Cos",
+        ),
+        ({"name": {"CosineAnnealing": 1}}, TypeError, "^sched.name must be the name of a NeMo scheduler .*got {'Cos"),
+        ({"name": np.array([1, 2])}, TypeError, r"^sched.name must be the name .*, got array\(\[1, 2\]\)$"),
+        ({"name": deep}, TypeError, "^sched.name must be the name .*, got <a list nested too deeply to show>$"),
+        ({}, ValueError, f"^sched.name is missing {names}"),
+        (
+            {"name": "CosineAnnealing", 10**5000: 1},
+            TypeError,
+            "^sched has a key that is not a string: <an int of 16610",
+        ),
+        (
+            {"name": "CosineAnnealing", "max_steps": np.array([1, 2])},
+            TypeError,
+            r"^sched.max_steps must be an integer, got array\(\[1, 2\]\)$",
+        ),
+        ({"name": "CosineAnnealing", "max_steps": np.int64(-1)}, ValueError, "max_steps=-1: NeMo builds no scheduler"),
+    ]
+    for sched, error, message in cases:
+        with pytest.raises(error, match=message):
+            nm.from_config(sched, lr=0.1)
+    with pytest.raises(TypeError, match=r"^sched.max_steps must be an integer, got array\(\[1, 2\]\)$"):
+        nm.from_config({"name": "CosineAnnealing"}, lr=0.1, max_steps=np.array([1, 2]))
