@@ -7,10 +7,11 @@ convention, written here once (:meth:`Tabulated.index`). The schedule is a
 table of s(1) .. s(steps), and a count past the end holds s(steps).
 
 :class:`Tabulated` holds what the two clocks share: the schedule, the horizon,
-the table's values and the check of a count that arrives as a Python number.
+the table's values and the check of a count (:meth:`Tabulated.index`, the one
+rule over the count: a known value checked by value, a traced one by dtype).
 Each framework's clock (:mod:`lrsched.optax.clock`, :mod:`lrsched.keras.clock`)
-converts the table to its tensors and reads it at a count that arrives as a
-tensor, possibly inside a trace. Plain Python and NumPy: no framework is imported.
+says which of its tensors are traced, converts the table to its tensors and
+reads it at a traced count. Plain Python and NumPy: no framework is imported.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class Tabulated:
 
     ``steps`` defaults to where the schedule settles (``schedule.length()``);
     a schedule that never settles needs it. A subclass names its framework's
-    count (:attr:`COUNT`, for error messages) and reads the table at a tensor count.
+    count (:attr:`COUNT`, for error messages), says which counts are traced
+    (:meth:`traced_dtype`) and reads the table at a traced count.
     """
 
     __slots__ = ("schedule", "steps")
@@ -48,18 +50,55 @@ class Tabulated:
         """The table, exact: s(1) .. s(steps) in float64 (index c holds s(c + 1))."""
         return self.schedule.values(self.steps)
 
+    def traced_dtype(self, count) -> str | None:
+        """The dtype name (``"int32"``) of a count that is traced, whose value is not known; None for any other.
+
+        Plain Python and NumPy trace nothing: a framework's clock overrides this for its traced tensors.
+        """
+        return None
+
     def index(self, count) -> int | None:
         """The table's index of the framework's count: count c (0 for the first update) gives s(c + 1), index c.
 
-        A number from Python is checked (a whole number, else an error naming
-        :attr:`COUNT`) and clamped to 0 .. steps - 1, so a huge count holds
-        s(steps). None for anything else (a tensor), which the framework's clock
-        clamps to the same range in its own arithmetic.
+        The rule over the count, one for every framework (errors name it :attr:`COUNT`):
+
+        - A count whose value is known, a Python or NumPy number or a concrete
+          0-d array or tensor (NumPy's, JAX's, torch's, ...), is checked by that
+          value: a whole, finite number (3.0 is 3) within the float range, not a
+          bool. It is clamped to 0 .. steps - 1, so a huge count holds s(steps).
+        - A traced count (inside ``jax.jit`` or a compiled train step, see
+          :meth:`traced_dtype`) has no value to check: it must be 0-d with an
+          integer dtype. None then: the clock clamps it in its own arithmetic.
+        - Anything else (a str, a list, a dict, a complex number, an array of
+          more than one number) is refused, and never handed to the framework.
+
+        A TypeError for a count of the wrong kind or dtype, a ValueError for a
+        wrong value (2.5, nan, inf, 10**400), naming :attr:`COUNT` and the value.
         """
-        if isinstance(count, (bool, np.bool_, str, bytes)) or count is None:
-            raise TypeError(f"{self.COUNT} must be an integer, got {v.show(count)}")
-        if not isinstance(count, (int, float, np.integer, np.floating)):
-            return None
-        if not (math.isfinite(count) and float(count).is_integer()):
-            raise ValueError(f"{self.COUNT} must be a whole number, got {v.show(count)}")
+        name, dtype = self.COUNT, self.traced_dtype(count)
+        if dtype is not None or hasattr(type(count), "__array__"):  # an array or tensor, traced or concrete
+            if getattr(count, "ndim", None) != 0:
+                raise TypeError(f"{name} must be a single number (a 0-d array), got {v.show(count)}")
+            if dtype is not None:
+                if not dtype.startswith(("int", "uint")):
+                    raise TypeError(f"{name} must be an integer, got a traced {name} of dtype {dtype}")
+                return None
+            count = _held(name, count)
+        if isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be an integer, got {v.show(count)}")
+        try:
+            whole = math.isfinite(count) and float(count).is_integer()
+        except OverflowError:  # an int beyond the float range
+            raise ValueError(f"{name} must be within the float range, got {v.show(count)}") from None
+        if not whole:
+            raise ValueError(f"{name} must be a whole number, got {v.show(count)}")
         return min(max(int(count), 0), self.steps - 1)
+
+
+def _held(name: str, array):
+    """The Python number a concrete 0-d array or tensor holds (``.item()``), or a TypeError naming ``name``."""
+    try:
+        item = array.item() if callable(getattr(array, "item", None)) else np.asarray(array).item()
+    except Exception as error:  # a tensor its framework cannot read here
+        raise TypeError(f"{name} must be a number, got {v.show(array)}, which cannot be read: {error}") from None
+    return item

@@ -170,6 +170,72 @@ def test_huge_counts_hold_the_end_value_and_bad_steps_are_named(keras):
             k(bad)
 
 
+def test_a_step_whose_value_is_known_is_checked_by_that_value_whatever_holds_it(keras):
+    """A concrete 0-d array or tensor is its number, as a Python step is: 2.5 in an array gave s(3), nan s(1),
+    inf s(steps); a complex number or an object reached the backend's own errors, 10**400 an OverflowError."""
+    s = ls.linear(0.1, 0.0, 10)  # s(6) = 0.1 * (1 - 6 / 10)
+    k = lk.schedule(s)
+    tensor = keras.ops.convert_to_tensor
+    for five in (5, 5.0, np.int64(5), np.array(5.0), tensor(5.0, dtype="float32"), tensor(5, dtype="int32")):
+        assert float(k(five)) == float(np.float32(s(6))) == float(np.float32(0.1 * (1 - 6 / 10)))
+    for bad in (np.array(2.5), tensor(2.5), tensor(float("nan")), tensor(np.inf), np.float32(-np.inf)):
+        with pytest.raises(ValueError, match=r"^step must be a whole number, got (2\.5|nan|inf|-inf)$"):
+            k(bad)
+    with pytest.raises(ValueError, match=r"^step must be within the float range, got <an int of 1329 bits"):
+        k(10**400)
+    for bad in (np.array(True), tensor(True), 1 + 2j, {}, object(), [3]):
+        with pytest.raises(TypeError, match=r"^step must be an integer, got "):
+            k(bad)
+    for bad in (np.array([1, 2]), tensor([1, 2])):
+        with pytest.raises(TypeError, match=r"^step must be a single number \(a 0-d array\), got "):
+            k(bad)
+
+
+def test_a_traced_step_must_have_an_integer_dtype_and_fit_still_trains(keras):
+    """In a compiled train step the step has no value to check, only its dtype: a float step was truncated
+    (5.5 gave s(6)). Keras's own int ``iterations``, traced by fit, still reads the table."""
+    if keras.backend.backend() != "jax":
+        pytest.skip("traces with jax.jit")
+    import jax
+
+    s = ls.linear(0.1, 0.0, 10)
+    k = lk.schedule(s)
+    jitted = jax.jit(lambda step: k(step))
+    assert float(jitted(jax.numpy.int32(5))) == float(np.float32(s(6)))
+    for bad, dtype in ((jax.numpy.float32(5.5), "float32"), (jax.numpy.array(True), "bool")):
+        with pytest.raises(TypeError, match=f"^step must be an integer, got a traced step of dtype {dtype}\n"):
+            jitted(bad)  # (jax adds a note about its traceback on the next line)
+    # fit: w' = w - lr * dL/dw, with L = mean(|y - x w|) = 100 - w while x w < y = 100, so dL/dw = -1: w = sum of lrs
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=k), loss="mae")
+    model.fit(np.ones((12, 1), "float32"), np.full((12, 1), 100.0, "float32"), batch_size=4, epochs=1, verbose=0)
+    lrs = [0.1 * (1 - t / 10) for t in (1, 2, 3)]  # s(1), s(2), s(3)
+    assert float(model.get_weights()[0][0, 0]) == pytest.approx(sum(lrs), rel=1e-6)
+    assert float(model.optimizer.learning_rate) == float(np.float32(s(4)))  # 3 updates made: the 4th lr is next
+
+
+def test_from_config_checks_its_fields_as_the_constructor_does(keras):
+    """steps 1.5 was truncated to 1 (the horizon of s(1)), "10" and True passed int(), {} gave a KeyError."""
+    from lrsched.keras.adapter import KerasSchedule
+
+    d = S.to_dict()
+    assert KerasSchedule.from_config({"schedule": d, "steps": 40.0}).steps == 40
+    assert KerasSchedule.from_config({"schedule": d, "steps": None}).steps == 100  # as the constructor: S settles
+    bad = [
+        ({"schedule": d, "steps": 1.5}, ValueError, "^steps must be a whole number, got 1.5$"),
+        ({"schedule": d, "steps": "10"}, TypeError, "^steps must be an integer, got '10'$"),
+        ({"schedule": d, "steps": True}, TypeError, "^steps must be an integer, got True$"),
+        ({"schedule": d, "steps": math.nan}, ValueError, "^steps must be a whole number, got nan$"),
+        ({}, ValueError, r"^config lacks 'schedule', the schedule's to_dict\(\); got \{\}$"),
+        ({"schedule": 5, "steps": 10}, TypeError, r"^config\['schedule'\] must be a schedule's to_dict\(\), got 5$"),
+        ({"schedule": d, "step": 10}, ValueError, "^config has 'step', not a key of a KerasSchedule's config; did you"),
+        ([("schedule", d)], TypeError, "^config must be a dict, got "),
+    ]
+    for config, error, message in bad:
+        with pytest.raises(error, match=message):
+            KerasSchedule.from_config(config)
+
+
 # ---------------------------------------------------------------- the mirrors' own argument checks
 
 # Each mirror checks its arguments under its own names before it builds a primitive from them: the message names

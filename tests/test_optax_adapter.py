@@ -137,6 +137,53 @@ def test_huge_counts_hold_the_end_value_and_the_table_is_converted_once(jax):
         lo.piecewise_interpolate_schedule("linear", 1.0, 0.5)
 
 
+def _nested(depth):
+    deep = []
+    for _ in range(depth):
+        deep = [deep]
+    return deep
+
+
+def test_a_count_whose_value_is_known_is_checked_by_that_value_whatever_holds_it(jax):
+    """A concrete 0-d array or tensor is its number, as a Python count is: 2.5 or nan in an array was read by jax
+    (truncated, clamped), a bool array was count 1, and a list, a dict or a complex number reached jax's own errors
+    (a list nested deep broke JAX for the whole process)."""
+    jnp = jax.numpy
+    s = ls.linear(0.1, 0.0, 10)  # s(6) = 0.1 * (1 - 6 / 10)
+    o = lo.schedule(s)
+    for five in (5, 5.0, np.int64(5), np.array(5.0), jnp.float32(5.0), jnp.array(5, dtype=jnp.uint8)):
+        assert float(o(five)) == float(np.float32(s(6))) == float(np.float32(0.1 * (1 - 6 / 10)))
+    for bad in (2.5, np.array(2.5), jnp.float32(5.5), jnp.array(float("nan")), jnp.array(np.inf), -np.inf):
+        with pytest.raises(ValueError, match=r"^count must be a whole number, got (2\.5|5\.5|nan|inf|-inf)$"):
+            o(bad)
+    with pytest.raises(ValueError, match=r"^count must be within the float range, got <an int of 1329 bits"):
+        o(10**400)
+    assert float(o(10**300)) == 0.0  # a huge count that a float holds: s(steps)
+    for bad in (True, np.bool_(True), np.array(True), jnp.array(True), 1 + 2j, np.complex64(3), {}, object(), [3]):
+        with pytest.raises(TypeError, match=r"^count must be an integer, got "):
+            o(bad)
+    with pytest.raises(TypeError, match=r"^count must be an integer, got <a list nested too deeply to show>$"):
+        o(_nested(5000))
+    for bad in (np.array([1, 2]), jnp.arange(3), np.zeros((1, 1))):
+        with pytest.raises(TypeError, match=r"^count must be a single number \(a 0-d array\), got "):
+            o(bad)
+    assert float(jnp.ones(3).sum()) == 3.0  # JAX still works
+
+
+def test_a_traced_count_must_have_an_integer_dtype_under_jit(jax):
+    """Under jax.jit the count has no value to check, only its dtype: a float count was truncated (5.5 gave s(6))."""
+    jnp = jax.numpy
+    s = ls.linear(0.1, 0.0, 10)
+    lr = jax.jit(lo.schedule(s))
+    for c, dtype in ((0, jnp.int32), (5, jnp.int32), (7, jnp.uint8), (2**31 - 1, jnp.int32)):
+        assert float(lr(jnp.asarray(c, dtype=dtype))) == float(np.float32(s(min(c, 9) + 1)))
+    for bad, dtype in ((jnp.float32(5.5), "float32"), (jnp.float32(5.0), "float32"), (jnp.array(True), "bool")):
+        with pytest.raises(TypeError, match=f"^count must be an integer, got a traced count of dtype {dtype}\n"):
+            lr(bad)  # (jax adds a note about its traceback on the next line)
+    with pytest.raises(TypeError, match=r"^count must be a single number \(a 0-d array\), got "):
+        lr(jnp.arange(3))
+
+
 # ---------------------------------------------------------------- the layout: JAX only where it is needed
 
 

@@ -42,7 +42,19 @@ class KerasSchedule(KerasClock, keras.optimizers.schedules.LearningRateSchedule)
 
     @classmethod
     def from_config(cls, config):
-        return cls(from_dict(config["schedule"]), int(config["steps"]))
+        """The schedule ``get_config`` describes: ``"schedule"`` (its ``to_dict()``) and ``"steps"``, checked
+        as the constructor checks them (``"steps"`` may be left out or None: where the schedule settles)."""
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict, got {v.show(config)}")
+        unknown = sorted(set(config) - {"schedule", "steps"}, key=str)
+        if unknown:
+            hint = v.did_you_mean(unknown[0], ["schedule", "steps"], otherwise="its keys are 'schedule' and 'steps'")
+            raise ValueError(f"config has {v.show(unknown[0])}, not a key of a KerasSchedule's config{hint}")
+        if "schedule" not in config:
+            raise ValueError(f"config lacks 'schedule', the schedule's to_dict(); got {v.show(config)}")
+        if not isinstance(config["schedule"], dict):
+            raise TypeError(f"config['schedule'] must be a schedule's to_dict(), got {v.show(config['schedule'])}")
+        return cls(from_dict(config["schedule"]), config.get("steps"))
 
     def __repr__(self):
         return f"lrsched.keras.schedule({self.schedule!r}, steps={self.steps})"

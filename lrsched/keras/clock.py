@@ -3,9 +3,11 @@
 A Keras 3 optimizer calls its schedule with ``step``, its ``iterations``
 variable (the updates done, 0 for the first), an int tensor of the backend,
 traced inside a compiled train step (``jax.jit``, ``tf.function``); a user's
-call may pass a Python or NumPy number. Step k gives s(k + 1)
-(:class:`lrsched.tabulated.Tabulated`, where the convention is written). The
-table is a float32 tensor of the backend, made once, outside any trace.
+call may pass a Python or NumPy number or a tensor. Step k gives s(k + 1)
+(:class:`lrsched.tabulated.Tabulated`, where the convention and the rule over
+the step are written: a step whose value is known is checked by value, a
+traced one must have an integer dtype). The table is a float32 tensor of the
+backend, made once, outside any trace.
 """
 
 from __future__ import annotations
@@ -42,9 +44,24 @@ class KerasClock(Tabulated):
                 self._table = keras.ops.convert_to_tensor(self.values(), dtype="float32")
         return self._table
 
+    def traced_dtype(self, step) -> str | None:
+        """The dtype of a step traced by the backend (``jax.jit``, ``tf.function``), None for a step whose value
+        is known (torch and NumPy do not trace)."""
+        backend = keras.backend.backend()
+        if backend == "jax":
+            traced = isinstance(step, importlib.import_module("jax").core.Tracer)
+        elif backend == "tensorflow":
+            tf = importlib.import_module("tensorflow")
+            traced = tf.is_tensor(step) and not tf.executing_eagerly()
+        else:
+            traced = False
+        return keras.backend.standardize_dtype(step.dtype) if traced else None
+
     def __call__(self, step):
         table = self.table()
-        index = self.index(step)  # a Python or NumPy step, checked and clamped
+        if isinstance(step, keras.Variable):  # the optimizer's iterations: its value, traced in a train step
+            step = step.value
+        index = self.index(step)  # a known step checked and clamped; a traced one checked by dtype
         if index is not None:
             return keras.ops.take(table, index)
         index = keras.ops.cast(keras.ops.clip(step, 0, self.steps - 1), "int32")  # clamped before narrowing

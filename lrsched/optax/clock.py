@@ -3,8 +3,10 @@
 optax calls a schedule with ``count``, the updates done so far (0 at the first):
 a Python int, or an int32 / int64 array (int64 under ``jax_enable_x64``),
 traced when the optimizer's update runs under ``jax.jit``. Count c gives
-s(c + 1) (:class:`lrsched.tabulated.Tabulated`, where the convention is
-written). The table is a JAX array, one per precision, made outside any trace.
+s(c + 1) (:class:`lrsched.tabulated.Tabulated`, where the convention and the
+rule over the count are written: a count whose value is known is checked by
+value, a traced one must have an integer dtype). The table is a JAX array, one
+per precision, made outside any trace.
 """
 
 from __future__ import annotations
@@ -47,9 +49,13 @@ class OptaxClock(Tabulated):
             self._tables[x64] = table
         return table
 
+    def traced_dtype(self, count) -> str | None:
+        """The dtype of a count traced by JAX (under ``jax.jit``), None for a count whose value is known."""
+        return count.dtype.name if isinstance(count, jax.core.Tracer) else None
+
     def __call__(self, count):
         table = self.table()
-        index = self.index(count)  # a Python count, checked and clamped
+        index = self.index(count)  # a known count checked and clamped; a traced one checked by dtype
         if index is not None:
             return table[index]
-        return table[jnp.clip(jnp.asarray(count), 0, self.steps - 1)]  # an array, traced or not: clamped alike
+        return table[jnp.clip(count, 0, self.steps - 1)]  # a traced integer count, clamped alike
