@@ -26,7 +26,7 @@ To resume after update k, start the iterator where the run stopped:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 
 from . import _validate as v
 from .schedule import Schedule
@@ -46,7 +46,7 @@ def iterate(schedule: Schedule, n: int | None = None, start: int = 1) -> Iterato
     [(3, 0.25), (4, 0.0)]
     """
     if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+        raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
     if isinstance(start, numbers.Integral) and not isinstance(start, bool) and start == 0:
         raise ValueError(
             "start must be >= 1, got 0: t is 1-indexed (the first update is t = 1; after update k, start=k + 1)"
@@ -74,15 +74,17 @@ def _pairs(schedule, n, start):
 def set_lr(optimizer, lr: float) -> None:
     """Set the learning rate of every param group of an optimizer-like object.
 
-    Understands ``param_groups`` (torch and look-alikes; a tensor lr stays the
-    same tensor), ``set_learning_rate`` (MXNet) and a plain ``lr`` or
-    ``learning_rate`` attribute. ``lr`` must be finite and >= 0, as torch's
-    optimizers require.
+    Understands ``param_groups`` (torch and look-alikes: a non-empty list of
+    dicts; a tensor lr stays the same tensor), ``set_learning_rate`` (MXNet)
+    and a plain ``lr`` or ``learning_rate`` attribute that can be set. ``lr``
+    must be finite and >= 0, as torch's optimizers require. An optimizer with
+    no param group, or whose lr attribute cannot be set, is refused (TypeError
+    or ValueError): nothing would follow the schedule.
     """
     lr = v.nonnegative("lr", lr)
     groups = getattr(optimizer, "param_groups", None)
     if groups is not None:
-        for g in groups:
+        for g in _param_groups(optimizer, groups):
             current = g.get("lr")
             if hasattr(current, "fill_"):  # a tensor lr (torch capturable optimizers)
                 current.fill_(lr)
@@ -94,9 +96,24 @@ def set_lr(optimizer, lr: float) -> None:
         return
     for name in ("lr", "learning_rate"):
         if hasattr(optimizer, name):
-            setattr(optimizer, name, lr)
+            try:
+                setattr(optimizer, name, lr)
+            except AttributeError as e:  # a read-only property
+                raise TypeError(
+                    f"cannot set the learning rate of {type(optimizer).__name__}: its {name} cannot be set ({e})"
+                ) from None
             return
     raise TypeError(
         f"cannot set the learning rate of {type(optimizer).__name__}: it has no param_groups, "
         "set_learning_rate, lr or learning_rate"
     )
+
+
+def _param_groups(optimizer, groups) -> list:
+    """An optimizer's ``param_groups``, checked: a non-empty list (or tuple) of dicts."""
+    what = f"{type(optimizer).__name__}.param_groups"
+    if not isinstance(groups, (list, tuple)) or not all(isinstance(g, MutableMapping) for g in groups):
+        raise TypeError(f"optimizer: {what} must be a list of dicts (param groups), got {v.show(groups)}")
+    if not groups:
+        raise ValueError(f"optimizer: {what} is empty: there is no param group to set the learning rate of")
+    return groups

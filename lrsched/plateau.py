@@ -77,11 +77,15 @@ __all__ = ["Plateau", "PlateauState", "PlateauTracker", "SyncError", "plateau", 
 
 
 def _metric(value) -> float:
-    if isinstance(value, (str, bytes, bool, np.bool_)) or not hasattr(value, "__float__"):
+    """A reported metric as a float: a number, or one held by a 0-d array or a one-element tensor (not a bool)."""
+    boolean = str(getattr(value, "dtype", "")) in ("bool", "torch.bool")  # a numpy or torch boolean
+    if isinstance(value, (str, bytes, bool, np.bool_)) or boolean or not hasattr(value, "__float__"):
         raise TypeError(f"metric must be a number, got {v.show(value)}")
     try:
         return float(value)
-    except (TypeError, ValueError) as e:
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"metric must be within the float range, got {v.show(value)}") from None
+    except (TypeError, ValueError, RuntimeError) as e:  # RuntimeError: a tensor torch cannot make a float of
         raise TypeError(f"metric must be a number, got {v.show(value)}: {e}") from None
 
 
@@ -91,7 +95,7 @@ def _float_out(x: float):
 
 
 def _float_in(name: str, x) -> float:
-    if x in ("inf", "-inf"):
+    if isinstance(x, str) and x in ("inf", "-inf"):
         return float(x)
     return v.real(name, x)
 
@@ -143,7 +147,7 @@ class PlateauState:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ValueError(f"unknown plateau state field {sorted(unknown)[0]!r}")
+            raise ValueError(f"unknown plateau state field {v.show(min(unknown, key=v.show))}")
         if "best" not in d:
             raise ValueError("plateau state has no 'best'")
         return cls(**{**d, "best": _float_in("best", d["best"])})
@@ -246,7 +250,7 @@ class Plateau:
         ``base``: the schedule's value at the report, which an ``absolute`` rule decides on.
         """
         if not isinstance(state, PlateauState):
-            raise TypeError(f"state must be a PlateauState, got {state!r}")
+            raise TypeError(f"state must be a PlateauState, got {v.show(state)}")
         best, bad, cool, scale = self._decide(
             state.best,
             state.bad_epochs,
@@ -285,7 +289,7 @@ class Plateau:
         [1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
         """
         if not isinstance(schedule, Schedule):
-            raise TypeError(f"schedule must be an lrsched schedule, got {schedule!r}")
+            raise TypeError(f"schedule must be an lrsched schedule, got {v.show(schedule)}")
         spe = v.count("steps_per_epoch", steps_per_epoch)
         k = len(_metrics(metrics))
         # report k comes after epoch k, when the lr in force is the next update's: t = (k + 1) E + 1
@@ -303,18 +307,18 @@ class Plateau:
     @classmethod
     def from_dict(cls, d) -> Plateau:
         if not isinstance(d, dict) or d.get("type") != "plateau":
-            raise ValueError(f"not a plateau rule config: {d!r}")
+            raise ValueError(f"not a plateau rule config: {v.show(d)}")
         names = {f.name for f in fields(cls)}
         rest = {k: x for k, x in d.items() if k != "type"}
         unknown = set(rest) - names
         if unknown:
-            raise ValueError(f"unknown plateau rule field {sorted(unknown)[0]!r}")
+            raise ValueError(f"unknown plateau rule field {v.show(min(unknown, key=v.show))}")
         return cls(**rest)
 
 
 def _metrics(metrics) -> np.ndarray:
     if isinstance(metrics, (str, bytes)):
-        raise TypeError(f"metrics must be a list of numbers, got {metrics!r}")
+        raise TypeError(f"metrics must be a list of numbers, got {v.show(metrics)}")
     arr = np.asarray(metrics)
     if arr.ndim != 1 or arr.dtype.kind not in "iuf":
         raise TypeError(f"metrics must be a 1-d list of numbers, got {v.show(metrics)}")

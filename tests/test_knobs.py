@@ -306,6 +306,17 @@ def test_driven_attributes_resume_by_name_and_a_missing_one_is_said():
     ]
 
 
+def test_a_driven_entry_that_is_not_a_dict_is_refused_by_name():
+    model = small_model()
+    sched = lt.scheduler(torch.optim.SGD(model.parameters(), lr=0.1), lr=LR)
+    sched.drive(model[1], "p", P)
+    state = sched.state_dict()
+    with pytest.raises(ValueError, match=r"scheduler state: driven\['Dropout.p'\] must be a dict, got 5"):
+        sched.load_state_dict({**state, "driven": {"Dropout.p": 5}})
+    with pytest.raises(ValueError, match=r"the checkpoint's schedule is not a valid lrsched config: got array"):
+        sched.load_state_dict({**state, "driven": {"Dropout.p": {"schedule": np.array([1, 2])}}})
+
+
 # ---------------------------------------------------------------- integer knobs: a batch-size ramp
 
 

@@ -154,3 +154,50 @@ def test_set_lr_refuses_an_lr_torch_would_refuse(lr, error, message):
 def test_set_lr_names_an_object_it_cannot_set():
     with pytest.raises(TypeError, match="cannot set the learning rate of object: it has no param_groups"):
         ls.set_lr(object(), 0.1)
+
+
+class NoGroups:
+    param_groups = ()
+
+
+class TextGroups:
+    param_groups = "ab"
+
+
+class NumberGroups:
+    param_groups = (1, 2)
+
+
+class ReadOnlyLr:
+    lr = property(lambda self: 1.0)
+
+
+def _sgd_without_groups():
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+    opt.param_groups.clear()
+    return opt
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (NoGroups, ValueError, "optimizer: NoGroups.param_groups is empty: there is no param group"),
+        (_sgd_without_groups, ValueError, "optimizer: SGD.param_groups is empty"),
+        (TextGroups, TypeError, "optimizer: TextGroups.param_groups must be a list of dicts .*, got 'ab'"),
+        (NumberGroups, TypeError, r"optimizer: NumberGroups.param_groups must be a list of dicts .*, got \(1, 2\)"),
+        (ReadOnlyLr, TypeError, "cannot set the learning rate of ReadOnlyLr: its lr cannot be set"),
+    ],
+)
+def test_set_lr_refuses_an_optimizer_with_nothing_it_can_set(make, error, message):
+    """Nothing would follow the schedule: refused by name, never a silent no-op or an AttributeError."""
+    with pytest.raises(error, match=message):
+        ls.set_lr(make(), 0.1)
+
+
+def test_iterate_shows_a_deeply_nested_list_without_its_repr():
+    deep = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(TypeError, match="schedule must be an lrsched schedule, got <a list nested too deeply to show>"):
+        ls.iterate(deep, 3)

@@ -95,6 +95,26 @@ def _find(framework, kind, **kwargs):
     return ls.torch.find_lr(model, opt, torch.nn.functional.mse_loss, batches, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"loss_fn": lambda out, y: "x"}, "loss_fn must return the loss as a tensor .*, got 'x'"),
+        ({"loss_fn": lambda out, y: 1.5}, "loss_fn must return the loss as a tensor .*, got 1.5"),
+        ({"loss_fn": None, "step_fn": lambda model, batch: "x"}, "step_fn must return the loss, .*, got 'x'"),
+        ({"loss_fn": None, "step_fn": lambda model, batch: "1.5"}, "step_fn must return the loss, .*, got '1.5'"),
+    ],
+)
+def test_torch_find_lr_names_a_loss_that_is_not_one_and_restores_the_model(kwargs, message):
+    torch = pytest.importorskip("torch", reason="installed by the README test command")
+    model = torch.nn.Linear(5, 1)
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in _batches()]
+    with pytest.raises(TypeError, match=message):
+        ls.torch.find_lr(model, opt, batches=batches, steps=3, **kwargs)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
+
+
 @pytest.fixture(scope="module")
 def found():
     """Every framework's range test, each kind of optimizer, computed once."""

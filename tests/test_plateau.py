@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -167,6 +168,8 @@ def test_tracker_for_raw_loops():
     assert other.state == tracker.state
 
 
+DEEP = functools.reduce(lambda inner, _: [inner], range(5000), [])  # a list nested 5000 deep: its repr recurses
+
 BAD = [
     (lambda: ls.plateau(mode="avg"), ValueError, "mode must be one of 'min', 'max'; got 'avg'"),
     (lambda: ls.plateau(factor=1.0), ValueError, r"factor must be in \(0, 1\), got 1.0"),
@@ -189,6 +192,15 @@ BAD = [
     (lambda: ls.plateau_tracker(ls.constant(1), ls.plateau(), sync_timeout=math.nan), ValueError, "sync_timeout must"),
     (lambda: ls.plateau_tracker(ls.constant(1), ls.plateau(), sync_timeout="5"), TypeError, "sync_timeout must"),
     (lambda: _plateau_lr(sync_timeout=-1.0), ValueError, r"sync_timeout must be > 0, got -1\.0"),
+    (lambda: _plateau_lr(sync=False).report(10**400), ValueError, "metric must be within the float range, got <an int"),
+    (lambda: _plateau_lr(sync=False).report(torch.tensor(True)), TypeError, r"metric must be a number, got tensor\("),
+    (lambda: _plateau_lr(sync=False).report(np.array(True)), TypeError, "metric must be a number, got True"),
+    (lambda: ls.plateau().update(ls.plateau().init(), 10**400), ValueError, "metric must be within the float range"),
+    (lambda: ls.plateau().update(DEEP, 1.0), TypeError, "state must be a PlateauState, got <a list nested too deeply"),
+    (lambda: ls.plateau().replay(DEEP, [1.0], 2), TypeError, "schedule must be an lrsched schedule, got <a list"),
+    (lambda: ls.Plateau.from_dict(DEEP), ValueError, "not a plateau rule config: <a list nested too deeply to show>"),
+    (lambda: ls.Plateau.from_dict({"type": "plateau", 1: 2, "a": 3}), ValueError, "unknown plateau rule field 'a'"),
+    (lambda: ls.PlateauState.from_dict({"best": np.array([1.0, 2.0])}), TypeError, "best must be a real number, got"),
 ]
 
 

@@ -9,6 +9,7 @@ Trainer) are in tests/test_training_loops.py.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import warnings
@@ -437,6 +438,125 @@ def test_the_same_schedule_resumes_without_a_warning(tmp_path):
         sched2.load_state_dict(state)
         sched2.optimizer.step()
         sched2.step()
+
+
+# ---------------------------------------------------------------- hostile checkpoints, and counts up to 2**53
+
+DEEP = functools.reduce(lambda inner, _: [inner], range(5000), [])  # a list nested 5000 deep: its repr recurses
+LIN = ls.linear(0.1, 0.0, 10)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("bases", 5, "5"),
+        ("bases", np.array([1.0, 2.0]), r"array\(\[1\., 2\.\]\)"),
+        ("bases", torch.tensor([1.0, 2.0]), r"tensor\(\[1\., 2\.\]\)"),
+        ("bases", DEEP, "<a list nested too deeply to show>"),
+        ("schedules", {1: [None]}, r"\{1: \[None\]\}"),
+        ("driven", {"a": {}, 1: {}}, r"\{'a': \{\}, 1: \{\}\}"),
+        ("driven", np.array([1, 2]), r"array\(\[1, 2\]\)"),
+        ("units", 10**5000, "<an int of 16610 bits, about 10\\*\\*5000>"),
+        ("units", np.array([1, 2]), r"array\(\[1, 2\]\)"),
+        ("units", torch.tensor([1, 2]), r"tensor\(\[1, 2\]\)"),
+    ],
+    ids=lambda x: x if isinstance(x, str) and len(x) < 12 else type(x).__name__,
+)
+def test_a_hostile_checkpoint_field_is_refused_naming_it_and_showing_it(name, value, shown):
+    saved = lt.scheduler(_sgd(), lr=LIN).state_dict()
+    sched = lt.scheduler(_sgd(), lr=LIN)
+    with pytest.raises(ValueError, match=rf"^scheduler state: {name} must be a dict .*, got {shown}$"):
+        sched.load_state_dict({**saved, name: value})
+    sched.load_state_dict(saved)  # the scheduler is as it was
+
+
+def test_a_state_dict_with_keys_of_several_types_is_named():
+    with pytest.raises(ValueError, match=r"not an lrsched scheduler state: no 'last_epoch' in \['a', 1\]"):
+        lt.scheduler(_sgd(), lr=LIN).load_state_dict({1: 2, "a": 3})
+
+
+@pytest.mark.parametrize("make", [lt.lambda_lr, lambda opt, s: lt.plateau_lr(opt, s, ls.plateau())])
+def test_lambda_and_plateau_lr_need_a_schedule(make):
+    with pytest.raises(TypeError, match=r"^schedule must give a schedule for every param group, got None$"):
+        make(_sgd(), None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("base_lrs", [], "base_lrs has 0 entries for 1 param groups"),
+        ("base_lrs", [1.0, 1.0], "base_lrs has 2 entries for 1 param groups"),
+        ("_step_count", "x", "_step_count must be an integer, got 'x'"),
+        ("_step_count", None, "_step_count must be an integer, got None"),
+        ("_step_count", [], r"_step_count must be an integer, got \[\]"),
+        ("lr_lambdas", [DEEP], r"lr_lambdas\[0\] must be a dict \(or None\), got <a list nested too deeply to show>"),
+        ("lr_lambdas", [5], r"lr_lambdas\[0\] must be a dict \(or None\), got 5"),
+    ],
+)
+def test_lambda_lr_checks_each_field_of_a_checkpoint_at_load(name, value, message):
+    opt = _sgd()
+    saved = lt.lambda_lr(_sgd(), LIN).state_dict()
+    sched = lt.lambda_lr(opt, LIN)
+    with pytest.raises(ValueError, match=rf"^scheduler state: {message}$"):
+        sched.load_state_dict({**saved, name: value})
+    opt.step()
+    sched.step()  # the scheduler is as it was
+    assert sched.last_epoch == 1 and opt.param_groups[0]["lr"] == LIN(2)
+
+
+def test_the_update_past_2_53_is_refused_and_what_a_scheduler_saves_it_loads():
+    """2**53 (lrsched._validate.MAX_COUNT) is the largest count a schedule reads exactly and a state dict loads:
+    update 2**53 runs, the next one is refused by its optimizer.step(), before anything changes."""
+    big = 2**53
+    opt = _sgd(momentum=0.0)
+    sched = lt.scheduler(opt, lr=LIN, last_epoch=big - 1)
+    opt.param_groups[0]["params"][0].grad = torch.ones(2)
+    opt.step()  # update 2**53
+    assert sched.last_epoch == big
+    before = opt.param_groups[0]["params"][0].detach().clone()
+    with pytest.raises(ValueError, match=rf"update {big + 1} would count past 2\*\*53 = {big}"):
+        opt.step()
+    assert sched.last_epoch == big and torch.equal(opt.param_groups[0]["params"][0], before)
+    fresh = lt.scheduler(_sgd(), lr=LIN)
+    fresh.load_state_dict(sched.state_dict())
+    assert fresh.last_epoch == big
+
+    fresh.load_state_dict({**sched.state_dict(), "_step_count": big})  # scheduler.step() calls count to 2**53 too
+    with pytest.raises(ValueError, match=rf"scheduler.step\(\) call {big + 1} would count past 2\*\*53"):
+        fresh.step()
+    lt.scheduler(_sgd(), lr=LIN).load_state_dict(fresh.state_dict())
+
+
+def test_lambda_lr_counts_steps_up_to_2_53_and_what_it_saves_it_loads():
+    big = 2**53
+    opt = _sgd()
+    sched = lt.lambda_lr(opt, LIN, last_epoch=big - 1)
+    opt.step()
+    sched.step()
+    assert sched.last_epoch == big
+    with pytest.raises(ValueError, match=rf"update {big + 1} would count past 2\*\*53"):
+        opt.step()
+    with pytest.raises(ValueError, match=r"scheduler.step\(\) call .* would count past 2\*\*53"):
+        sched.step()
+    assert sched.last_epoch == big
+    fresh = lt.lambda_lr(_sgd(), LIN)
+    fresh.load_state_dict(sched.state_dict())
+    assert fresh.last_epoch == big
+
+
+def test_messages_show_an_epoch_given_to_step_without_its_repr():
+    for sched in (lt.scheduler(_sgd(), lr=LIN), lt.lambda_lr(_sgd(), LIN), lt.plateau_lr(_sgd(), LIN, ls.plateau())):
+        with pytest.raises(TypeError, match="takes no argument, got <an int of 16610 bits"):
+            sched.step(10**5000)
+        with pytest.raises(TypeError, match="takes no argument, got <a list nested too deeply to show>"):
+            sched.step(DEEP)
+
+
+def test_a_relative_set_of_hostile_keys_is_named():
+    with pytest.raises(ValueError, match="relative: <an int of 16610 bits, about 10\\*\\*5000> is not a scheduled"):
+        lt.scheduler(_sgd(), lr=LIN, relative={10**5000})
+    with pytest.raises(TypeError, match=r"relative must be True, False or a set of scheduled keys, got \[\[\]\]"):
+        lt.scheduler(_sgd(), lr=LIN, relative=[[]])
 
 
 # ---------------------------------------------------------------- plateau_lr

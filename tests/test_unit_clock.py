@@ -172,6 +172,30 @@ def test_the_unit_count_is_in_the_state_dict_and_checked_on_load():
     assert whole.units == 7
 
 
+def test_a_units_field_of_the_wrong_kind_is_named():
+    state = _scheduler("tokens").state_dict()
+    with pytest.raises(ValueError, match=r"the checkpoint's clock counts array\(\[1, 2\]\), and the code's counts"):
+        _scheduler("tokens").load_state_dict({**state, "units": {**state["units"], "unit": np.array([1, 2])}})
+
+
+def test_units_count_up_to_2_53_and_what_the_clock_saves_it_loads():
+    """2**53 (lrsched._validate.MAX_COUNT): a consume past it is refused before it counts, and the update that
+    would read its schedules past it is refused by its optimizer.step()."""
+    big = 2**53
+    sched = _scheduler("tokens")
+    sched.consume(big)
+    with pytest.raises(ValueError, match=rf"consume\(1\) after {big} tokens would count past 2\*\*53 = {big}"):
+        sched.consume(1)
+    sched.optimizer.step()
+    assert sched.units == big and sched.last_epoch == 1
+    with pytest.raises(ValueError, match=rf"update 2 \(at tokens {big + 1}\) would count past 2\*\*53"):
+        sched.optimizer.step()
+    assert sched.units == big and sched.last_epoch == 1
+    again = _scheduler("tokens")
+    again.load_state_dict(sched.state_dict())
+    assert again.units == big
+
+
 def _saved(obj):
     import io
 

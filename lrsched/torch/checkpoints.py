@@ -33,7 +33,11 @@ def keep_code_schedule(schedule: Schedule, saved) -> Schedule:
     differs, a warning names the first t where the two give different values
     (or says that they differ only in form), so that a change is never silent.
     """
-    if saved is None or saved == config_or_none(schedule):
+    if saved is None:
+        return schedule
+    if not isinstance(saved, dict):
+        raise ValueError(f"the checkpoint's schedule is not a valid lrsched config: got {v.show(saved)}")
+    if saved == config_or_none(schedule):
         return schedule
     try:
         theirs = from_dict(saved)
@@ -70,8 +74,7 @@ def keep_code_schedules(code: dict, saved) -> None:
     """Compare every key's schedules in code with a checkpoint's (a warning for each that differs)."""
     if isinstance(saved, list):  # an lr-only checkpoint of an earlier version
         saved = {"lr": saved}
-    if not isinstance(saved, dict):
-        raise ValueError(f"schedules: expected a dict of lists of configs, got {v.show(saved)}")
+    saved = by_name("schedules", saved, "lists of configs")
     for key in sorted(set(code) | set(saved)):
         if key not in code:
             warnings.warn(
@@ -102,11 +105,21 @@ def field(state, name: str, check):
     if not isinstance(state, dict):
         raise ValueError(f"not an lrsched scheduler state: expected a dict, got {v.show(state)}")
     if name not in state:
-        raise ValueError(f"not an lrsched scheduler state: no {name!r} in {sorted(state)!r}")
+        raise ValueError(f"not an lrsched scheduler state: no {name!r} in {v.show(sorted(state, key=v.show))}")
     try:
         return check(name, state[name])
     except (TypeError, ValueError) as e:
         raise ValueError(f"scheduler state: {e}") from None
+
+
+def by_name(name: str, value, what: str) -> dict:
+    """A state dict's field that maps names to entries (absent or None: empty): a dict with str keys, or
+    ValueError naming the field and showing the value."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"scheduler state: {name} must be a dict of {what} by name, got {v.show(value)}")
+    return value
 
 
 def finite_list(name, values):
@@ -150,26 +163,30 @@ def knob_state(scheduler) -> dict:
 
 def load_knob_state(scheduler, state: dict) -> None:
     """Check the checkpoint's relative keys, unit clock and driven attributes against the code's, and load them."""
-    code, saved = sorted(scheduler._bases), sorted(state.get("bases") or {})
+    bases = by_name("bases", state.get("bases"), "lists of numbers")
+    code, saved = sorted(scheduler._bases), sorted(bases)
     if code != saved:
-        raise ValueError(f"scheduler state: relative scales {saved or 'no key'} besides the lr, and the code {code}")
+        raise ValueError(
+            f"scheduler state: relative scales {v.show(saved) if saved else 'no key'} besides the lr, and the code "
+            f"{code}"
+        )
     for key in code:
-        row = finite_list(f"bases[{key!r}]", state["bases"][key])
+        row = finite_list(f"bases[{key!r}]", bases[key])
         if len(row) != len(scheduler._bases[key]):
             raise ValueError(f"scheduler state: bases[{key!r}] has {len(row)} entries for {len(scheduler._bases[key])}")
         scheduler._bases[key] = row
     units = state.get("units")
+    if not (units is None or isinstance(units, dict)):
+        raise ValueError(f"scheduler state: units must be a dict (the unit clock's counts), got {v.show(units)}")
     if (units is None) != (scheduler._units is None):
-        theirs = "updates" if units is None else f"{units.get('unit') if isinstance(units, dict) else units!r}"
+        theirs = "updates" if units is None else v.show(units.get("unit"))
         raise ValueError(
             f"scheduler state: the checkpoint's clock counts {theirs}, and the code's counts "
             f"{scheduler.unit or 'updates'} (unit=): resume with the clock the run was made with"
         )
     if units is not None:
         scheduler._units.load(units)
-    driven = state.get("driven") or {}
-    if not isinstance(driven, dict):
-        raise ValueError(f"scheduler state: driven must be a dict, got {v.show(driven)}")
+    driven = by_name("driven", state.get("driven"), "dicts")
     for label in sorted(set(driven) | set(scheduler._driven)):
         if label not in scheduler._driven:
             warnings.warn(
@@ -182,7 +199,9 @@ def load_knob_state(scheduler, state: dict) -> None:
             warnings.warn(
                 f"lrsched: the checkpoint does not drive {label}; the code's schedule is used", UserWarning, 4
             )
-        elif isinstance(driven[label], dict):
+        elif not isinstance(driven[label], dict):
+            raise ValueError(f"scheduler state: driven[{label!r}] must be a dict, got {v.show(driven[label])}")
+        else:
             keep_code_schedule(scheduler._driven[label].schedule, driven[label].get("schedule"))
 
 

@@ -119,12 +119,18 @@ def relative_keys(relative, scheduled) -> frozenset:
     """The keys scaled by each group's own initial value: ``True`` is the lr alone, as before; a set names them."""
     if isinstance(relative, (bool, np.bool_)):
         return frozenset({"lr"}) if relative else frozenset()
+    wrong = f"relative must be True, False or a set of scheduled keys, got {v.show(relative)}"
     if isinstance(relative, str) or not isinstance(relative, (set, frozenset, list, tuple)):
-        raise TypeError(f"relative must be True, False or a set of scheduled keys, got {v.show(relative)}")
-    keys = frozenset(relative)
-    for key in sorted(keys, key=str):
+        raise TypeError(wrong)
+    try:
+        keys = frozenset(relative)
+    except TypeError:  # a list holding lists
+        raise TypeError(wrong) from None
+    for key in sorted(keys, key=v.show):
         if key not in scheduled:
-            raise ValueError(f"relative: {key!r} is not a scheduled key (scheduled: {', '.join(sorted(scheduled))})")
+            raise ValueError(
+                f"relative: {v.show(key)} is not a scheduled key (scheduled: {', '.join(sorted(scheduled))})"
+            )
         if key in ("beta1", "beta2"):
             raise ValueError(f"relative: {key} is a decay rate, not a scale: schedule its values")
     return keys
@@ -219,7 +225,7 @@ class Units:
         return {"unit": self.unit, "done": self.done, "before_last": self.before_last, "pending": self.pending}
 
     def load(self, state) -> None:
-        if not isinstance(state, dict) or state.get("unit") != self.unit:
+        if not (isinstance(state, dict) and isinstance(state.get("unit"), str) and state["unit"] == self.unit):
             saved = state.get("unit") if isinstance(state, dict) else state
             raise ValueError(
                 f"scheduler state: the checkpoint's clock counts {v.show(saved)}, and the code's counts "

@@ -20,7 +20,7 @@ from ..binding import check_run_length
 from ..schedule import Schedule
 from .checkpoints import config_or_none, field, finite_list, keep_code_schedule
 from .clock import deepspeed_update, next_t
-from .param_groups import arguments, initial_lrs, refusal, stepped_groups, write
+from .param_groups import arguments, initial_lrs, past_max_count, refusal, stepped_groups, write
 
 __all__ = ["LambdaLR", "ScheduleFactor", "lambda_lr"]
 
@@ -134,7 +134,9 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
 
     def step(self, epoch=None):
         if epoch is not None:
-            raise TypeError(f"LambdaLR.step() counts updates and takes no argument, got {epoch!r}")
+            raise TypeError(f"LambdaLR.step() counts updates and takes no argument, got {v.show(epoch)}")
+        if max(self.last_epoch, self._step_count) >= v.MAX_COUNT:
+            raise ValueError(past_max_count(f"scheduler.step() call {self._step_count + 1}"))
         self._same_groups()
         super().step()
         self._check()
@@ -153,6 +155,8 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
 
     def _check(self):
         t, groups, problem = next_t(self.last_epoch), self.optimizer.param_groups, None
+        if t > v.MAX_COUNT:
+            problem = past_max_count(f"update {t}")
         for i, (g, f) in enumerate(zip(groups, self.lr_lambdas)):
             problem = problem or refusal(t, i, ("lr", None), float(g["lr"]), f.schedule)
         self._problem = problem
@@ -165,12 +169,23 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
         self._check()
 
     def load_state_dict(self, state_dict):
+        """Load a state dict of this scheduler (torch's LambdaLR fields, each checked first, by name): the
+        count of steps, one base lr and one ``lr_lambdas`` entry (a dict, or None) per param group."""
         last = field(state_dict, "last_epoch", lambda n, x: v.whole(n, x, -1))
-        field(state_dict, "base_lrs", finite_list)
+        n = len(self.lr_lambdas)
+        base_lrs = field(state_dict, "base_lrs", finite_list)
+        if len(base_lrs) != n:
+            raise ValueError(f"scheduler state: base_lrs has {len(base_lrs)} entries for {n} param groups")
+        checked = {"last_epoch": last, "base_lrs": base_lrs}
+        if "_step_count" in state_dict:  # torch's own field; foreign checkpoints may lack it
+            checked["_step_count"] = field(state_dict, "_step_count", lambda n, x: v.whole(n, x, 0))
         lambdas = field(state_dict, "lr_lambdas", lambda n, x: x)
-        if not isinstance(lambdas, list) or len(lambdas) != len(self.lr_lambdas):
-            raise ValueError(f"scheduler state: lr_lambdas must be a list of {len(self.lr_lambdas)} entries")
-        super().load_state_dict({**state_dict, "last_epoch": last})
+        if not isinstance(lambdas, list) or len(lambdas) != n:
+            raise ValueError(f"scheduler state: lr_lambdas must be a list of {n} entries, got {v.show(lambdas)}")
+        for i, entry in enumerate(lambdas):
+            if not (entry is None or (isinstance(entry, dict) and all(isinstance(k, str) for k in entry))):
+                raise ValueError(f"scheduler state: lr_lambdas[{i}] must be a dict (or None), got {v.show(entry)}")
+        super().load_state_dict({**state_dict, **checked})
         for f in self.lr_lambdas:
             f.restore()
         self._set()  # the schedule in code (checked against the checkpoint's, warned if it differs)

@@ -176,6 +176,8 @@ class _Saved:
 def _loss(model, loss_fn, step_fn, batch) -> float:
     if step_fn is not None:
         loss = step_fn(model, batch)
+        if not (isinstance(loss, torch.Tensor) or v._is_real(v._scalar(loss))):
+            raise TypeError(f"step_fn must return the loss, a number or a one-element tensor, got {v.show(loss)}")
     else:
         try:
             inputs, targets = batch
@@ -185,6 +187,8 @@ def _loss(model, loss_fn, step_fn, batch) -> float:
                 "for other batches give step_fn(model, batch) -> loss"
             ) from None
         loss = loss_fn(model(inputs), targets)
+        if not isinstance(loss, torch.Tensor):
+            raise TypeError(f"loss_fn must return the loss as a tensor (to call backward on), got {v.show(loss)}")
         _one_number(loss)
         loss.backward()
     _one_number(loss)

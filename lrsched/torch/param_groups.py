@@ -88,6 +88,15 @@ def allowed(slot, x: float) -> str | None:
     return None
 
 
+def past_max_count(what: str) -> str:
+    """Why ``what`` (an update, a step, units consumed) may not happen: it would count past 2**53, the most that
+    a schedule reads exactly and a state dict loads (``lrsched._validate.MAX_COUNT``)."""
+    return (
+        f"lrsched: {what} would count past 2**53 = {v.MAX_COUNT}, the most a scheduler counts (the largest count "
+        "a schedule reads exactly, and a state dict loads)"
+    )
+
+
 def refusal(t: int, i: int, slot, x: float, s: Schedule, where: str | None = None) -> str | None:
     """Why update t may not use ``x`` (from ``s``) in ``slot`` of param group i, described; None when it may.
 
@@ -252,8 +261,9 @@ def arguments(optimizer, given: dict, relative, last_epoch, total, epoch, name=N
     opt = inner_optimizer(optimizer)
     run = run_symbols(total, epoch)
     schedules = {key: per_group(opt, key, x, name, run) for key, x in given.items() if x is not None}
-    if every_group and any(s is None for row in schedules.values() for s in row):
-        raise TypeError(f"{name or 'schedule'} must give a schedule for every param group")
+    if every_group and (len(schedules) < len(given) or any(s is None for row in schedules.values() for s in row)):
+        shown = ", ".join(v.show(x) for x in given.values())
+        raise TypeError(f"{name or 'schedule'} must give a schedule for every param group, got {shown}")
     shared = {key: None if isinstance(given[key], (list, tuple)) else row[0] for key, row in schedules.items()}
     relative = v.flag("relative", relative)
     updates = updates_done("last_epoch", last_epoch)

@@ -85,7 +85,7 @@ class PlateauLR(Scheduler):
 
     def _no_epoch(self, epoch) -> str:
         return (
-            f"PlateauLR.step() counts updates and takes no argument, got {epoch!r}: report the metric "
+            f"PlateauLR.step() counts updates and takes no argument, got {v.show(epoch)}: report the metric "
             "with scheduler.report(metric) (torch's ReduceLROnPlateau.step(metric) is report here)"
         )
 

@@ -40,6 +40,7 @@ from .param_groups import (
     initial_lrs,
     initial_values,
     key_slot,
+    past_max_count,
     refusal,
     stepped_groups,
     write,
@@ -240,9 +241,13 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
             present = dict(enumerate(groups))
         t = self._position()
         if self._next is None or self._next[0] != (self.last_epoch, t):
-            values, where = self._values(t), self._where(t)
-            problem = next((p for i, slot, x, s in values if (p := refusal(t, i, slot, x, s, where))), None)
-            self._next, self._problem = ((self.last_epoch, t), values, self._driven_values(t)), problem
+            where = self._where(t)
+            if max(t, next_t(self.last_epoch)) > v.MAX_COUNT:  # no value read past it: the update is refused
+                self._next, self._problem = ((self.last_epoch, t), [], []), past_max_count(where)
+            else:
+                values = self._values(t)
+                problem = next((p for i, slot, x, s in values if (p := refusal(t, i, slot, x, s, where))), None)
+                self._next, self._problem = ((self.last_epoch, t), values, self._driven_values(t)), problem
         if self._clock is not None:  # a closed scheduler writes nothing
             for i, where, x, _ in self._next[1]:
                 if i in present:
@@ -274,6 +279,10 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         attribute, the value and the update, where it would be set. Saved and
         resumed with the scheduler under ``label`` (default
         ``"<class>.<name>"``): drive before loading a state dict.
+
+        Raises AttributeError when ``obj`` has no attribute ``name`` (``obj``
+        None too), TypeError for a ``name``, ``schedule``, ``after`` or
+        ``label`` of the wrong type, and ValueError for a label driven already.
         """
         label = driven_label(obj, name, label, self._driven)
         after = v.flag("after", after)
@@ -299,7 +308,9 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
                 "consume(n) counts the units of a unit clock, and this scheduler counts updates: make it with "
                 'unit="samples" (or "tokens", any unit), its schedules written in that unit'
             )
-        n = units_reported(n)
+        n, so_far = units_reported(n), self._units.done + self._units.pending
+        if so_far + n > v.MAX_COUNT:
+            raise ValueError(past_max_count(f"consume({n}) after {so_far} {self.unit}"))
         self._settle()  # an update DeepSpeed's engine made before these units
         if self._units.reports == 0 and "ranks" not in self._warned:
             problem = ranks_disagree(n, self.unit)
@@ -379,6 +390,8 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         (call this as torch's loops do)."""
         if epoch is not None:
             raise TypeError(self._no_epoch(epoch))
+        if self._step_count >= v.MAX_COUNT:
+            raise ValueError(past_max_count(f"scheduler.step() call {self._step_count + 1}"))
         self._step_count += 1
         self._settle()
         self._watch.on_step(self)
@@ -393,7 +406,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
             self._units.close()
 
     def _no_epoch(self, epoch) -> str:
-        return f"{type(self).__name__}.step() counts updates and takes no argument, got {epoch!r}"
+        return f"{type(self).__name__}.step() counts updates and takes no argument, got {v.show(epoch)}"
 
     def state_dict(self):
         self._settle()
