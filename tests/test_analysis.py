@@ -480,6 +480,7 @@ def test_update_weights_refuse_bad_input_by_name():
         ls.cosine(0.1, 0, steps=ls.total).update_weights(0.1, 10)
 
 
+@pytest.mark.slow  # 2.3 s of real AdamW updates (the quick loop leaves it out)
 def test_update_weights_are_what_torch_adamw_gives_each_update():
     """REAL torch.optim.AdamW, float64: parameter k is pushed once, at update k, by exactly 1.
 

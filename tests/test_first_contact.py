@@ -62,6 +62,7 @@ def test_one_public_spelling_per_kind():
     assert isinstance(ls.cosine(1, 0, steps=2), ls.Cosine)  # the classes stay importable
 
 
+@pytest.mark.slow  # 3.5 s: a piecewise of a million boundaries (the quick loop leaves it out)
 def test_error_messages_quote_a_bounded_excerpt_and_the_index():
     with pytest.raises(ValueError, match="strictly increasing") as info:
         ls.piecewise(list(range(1_000_000, 0, -1)), [1.0] * 1_000_001)

@@ -51,6 +51,7 @@ STYLES = [("constant", None), ("linear", None), ("cosine", None), ("inverse-squa
 STYLES += [("WSD", x) for x in ("linear", "cosine", "exponential", "minus_sqrt")]
 
 
+@pytest.mark.slow  # 4.5 s: megatron-core's scheduler over a grid (the quick loop leaves it out)
 @pytest.mark.parametrize(("style", "wsd_style"), STYLES)
 def test_lr_over_a_grid_of_phases_and_increments(peer, style, wsd_style):
     """Warmup 0, 1, 5, 10 (and a fractional one, as lr_warmup_fraction makes), decay lengths from just past the

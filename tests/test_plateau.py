@@ -49,6 +49,7 @@ SETTINGS = [
 ]
 
 
+@pytest.mark.slow  # 8.4 s: torch's ReduceLROnPlateau over every sequence (the quick loop leaves it out)
 @pytest.mark.parametrize(("label", "metrics"), SEQUENCES, ids=[s[0] for s in SEQUENCES])
 def test_decisions_match_torch(label, metrics):
     for kw in SETTINGS:

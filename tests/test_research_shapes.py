@@ -126,6 +126,7 @@ def test_a_narrow_numpy_float_beside_a_duration_is_compared_as_a_float64():
         assert s.bind(total=total).steps == ls.from_json(s.to_json()).bind(total=total).steps == want
 
 
+@pytest.mark.slow  # 2.3 s, importing transformers (the quick loop leaves it out)
 def test_hugging_faces_warmup_ratio_is_the_ceiling():
     transformers = pytest.importorskip("transformers", reason="installed by the README test command")
     args = transformers.TrainingArguments(output_dir="unused", warmup_steps=0.01, report_to=[])
